@@ -1,0 +1,1 @@
+"""cintel monitoring: request log, Evidently reports, retraining policy and cycle."""

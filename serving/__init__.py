@@ -1,0 +1,1 @@
+"""cintel serving: BentoML service, online store, offer arbitration, model loading."""

@@ -1,0 +1,1 @@
+"""cintel training: data contract, simulator, features, labels, models, MLflow and CLI."""
