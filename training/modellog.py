@@ -1,0 +1,97 @@
+"""Log a saved model bundle to MLflow as a models-from-code pyfunc, and fetch it back.
+
+A bundle is a folder with ``manifest.json`` and native files (XGBoost ``.ubj``, JSON
+arrays): no pickle anywhere. The pyfunc wrapper is ``serving/pyfunc_model.py``, so
+``mlflow.pyfunc.load_model`` scores with exactly the code the service runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Protocol
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
+
+from training.tracking import model_name
+
+BUNDLE_ARTIFACT = "bundle"
+
+
+class SavableModel(Protocol):
+    def save(self, path: Path) -> None: ...
+
+    def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame: ...
+
+
+def _serving_dir() -> Path:
+    """The installed ``serving`` package folder, found without importing it."""
+    spec = importlib.util.find_spec("serving")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the serving package is not installed next to training")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _requirements() -> list[str]:
+    return [f"{p}=={version(p)}" for p in ("mlflow", "numpy", "pandas", "pyarrow", "xgboost")]
+
+
+def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
+    """Save ``model`` to a temporary bundle and log it as ``model`` in the active run."""
+    serving = _serving_dir()
+    outputs = model.predict_frame(example)
+    signature: ModelSignature = infer_signature(example, _json_safe(outputs))
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / BUNDLE_ARTIFACT
+        model.save(bundle)
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(serving / "pyfunc_model.py"),
+            artifacts={BUNDLE_ARTIFACT: str(bundle)},
+            code_paths=[str(serving)],
+            pip_requirements=_requirements(),
+            signature=signature,
+            input_example=example,
+        )
+
+
+def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists (e.g. reasons) become '; '-joined strings for the signature."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, list)).any():
+            out[col] = out[col].map(lambda v: "; ".join(v) if isinstance(v, list) else v)
+    return out
+
+
+def download_bundle(model: str, version: str | int, dst: Path) -> Path:
+    """Download the bundle folder of ``cintel-<model>`` version ``version`` into ``dst``."""
+    uri = f"models:/{model_name(model)}/{version}"
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
+    found = [p.parent for p in local.rglob("manifest.json")]
+    if not found:
+        raise LookupError(f"{uri}: no bundle (manifest.json) in the model's artifacts")
+    return found[0]
+
+
+def example_rows(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """A small input example: the first rows, numeric columns as float64."""
+    head = features.head(n).copy()
+    for col in head.columns:
+        if pd.api.types.is_numeric_dtype(head[col]) and col != "customer_id":
+            head[col] = head[col].astype("float64")
+    return head
+
+
+def as_params(config: Any) -> dict[str, Any]:
+    """A dataclass config as flat MLflow params."""
+    from dataclasses import asdict, is_dataclass
+
+    if not is_dataclass(config) or isinstance(config, type):
+        return {}
+    return {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in asdict(config).items()}

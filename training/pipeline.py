@@ -1,0 +1,211 @@
+"""``cintel train``: out-of-time training, MLflow logging, registration and the gate.
+
+Protocol: with ``as_of`` the end of the evaluation window (default: the day after the last
+transaction) and H the horizon, every model is fitted on the snapshot at t0 = as_of − 2H
+(labels in [t0, t0 + H)) and evaluated on the snapshot at t1 = as_of − H (labels in
+[t1, as_of)). The current champion is evaluated on the same t1 snapshot, and the gate
+compares the two.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from training import registry
+from training.contract import CleanData
+from training.modellog import as_params, download_bundle, example_rows, log_bundle_model
+from training.promotion import run_gate
+from training.snapshot import Snapshot, build_snapshot, default_as_of
+from training.tracking import (
+    MODELS,
+    configure_tracking,
+    log_reference_sample,
+    log_snapshot_input,
+    training_run,
+)
+
+TASK_MODULES = {
+    "churn": "training.churn",
+    "propensity": "training.propensity",
+    "segments": "training.segments",
+    "clv": "training.clv.learned",
+}
+DEFAULT_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """One line of the summary table."""
+
+    model: str
+    version: str | None
+    metric: str
+    score: float | None
+    champion_before: str | None
+    champion_after: str | None
+    decision: str
+    reason: str
+
+
+def task_module(model: str) -> ModuleType:
+    """The module implementing ``model``: fit, evaluate, write_artifacts, MAIN_METRIC…"""
+    if model not in TASK_MODULES:
+        raise ValueError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
+    return importlib.import_module(TASK_MODULES[model])
+
+
+def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(t0, t1): the training and the evaluation snapshot dates."""
+    h = pd.Timedelta(days=horizon_days)
+    return as_of - 2 * h, as_of - h
+
+
+def build_snapshots(
+    data: CleanData, as_of: pd.Timestamp | None, horizon_days: int
+) -> tuple[Snapshot, Snapshot]:
+    """Training and evaluation snapshots; clear errors when the data is too short."""
+    end = default_as_of(data) if as_of is None else pd.Timestamp(as_of)
+    t0, t1 = windows(end, horizon_days)
+    first = data.transactions["ts"].min()
+    if t0 <= first:
+        raise ValueError(
+            f"the data starts on {first:%Y-%m-%d}, but training with --horizon-days "
+            f"{horizon_days} up to {end:%Y-%m-%d} needs history before {t0:%Y-%m-%d} "
+            f"(two horizons before as_of); use a shorter horizon or more data"
+        )
+    train = build_snapshot(data, t0, horizon_days, require_labels=True)
+    evaluation = build_snapshot(data, t1, horizon_days, require_labels=True)
+    return train, evaluation
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(v)}
+
+
+def _log_run(
+    model: str, mod: ModuleType, fitted: Any, config: Any, train: Snapshot,
+    evaluation: Snapshot, metrics: dict[str, float], data: CleanData,
+) -> str:
+    """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
+    with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
+        mlflow.log_params(
+            {
+                "train_as_of": f"{train.as_of:%Y-%m-%d}",
+                "eval_as_of": f"{evaluation.as_of:%Y-%m-%d}",
+                "horizon_days": train.horizon_days,
+                "n_train_customers": len(train.frame),
+                "n_eval_customers": len(evaluation.frame),
+                "families": ",".join(train.families),
+                **as_params(config),
+            }
+        )
+        mlflow.log_metrics(_finite(metrics))
+        features = train.frame[["customer_id", *train.feature_columns]]
+        log_snapshot_input(features, train.as_of, train.digest, "training")
+        eval_features = evaluation.frame[["customer_id", *evaluation.feature_columns]]
+        log_snapshot_input(eval_features, evaluation.as_of, evaluation.digest, "evaluation")
+        with tempfile.TemporaryDirectory() as tmp:
+            kwargs = {"transactions": data.transactions} if model == "propensity" else {}
+            mod.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
+            mlflow.log_artifacts(tmp, artifact_path="report")
+        predictions = fitted.predict_frame(features)
+        reference = features.merge(
+            predictions.drop(columns=[c for c in predictions.columns if c in features.columns
+                                      and c != "customer_id"]),
+            on="customer_id",
+        )
+        log_reference_sample(_scalar_columns(reference))
+        info = log_bundle_model(fitted, example_rows(features))
+    return info.model_uri if info.model_uri else f"runs:/{run.info.run_id}/model"
+
+
+def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    keep = [c for c in frame.columns if not frame[c].map(lambda v: isinstance(v, list)).any()]
+    return frame[keep]
+
+
+def _champion_metrics(
+    model: str, mod: ModuleType, version: str | None, evaluation: Snapshot
+) -> dict[str, float] | None:
+    """The champion re-evaluated on this run's evaluation snapshot."""
+    if version is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = download_bundle(model, version, Path(tmp))
+        champion = mod.load(bundle)
+        return dict(mod.evaluate(champion, evaluation))
+
+
+def train_one(
+    model: str, data: CleanData, train: Snapshot, evaluation: Snapshot, tolerance: float
+) -> TrainResult:
+    """Fit, evaluate, log, register as @challenger and gate one model."""
+    mod = task_module(model)
+    config = mod.default_config()
+    fitted = mod.fit(train, config)
+    metrics = dict(mod.evaluate(fitted, evaluation))
+    uri = _log_run(model, mod, fitted, config, train, evaluation, metrics, data)
+    before = registry.champion_version(model)
+    version = registry.register_challenger(model, uri).version
+    champion_metrics = _champion_metrics(model, mod, before, evaluation)
+    decision = run_gate(
+        model,
+        version,
+        _finite(metrics),
+        None if champion_metrics is None else _finite(champion_metrics),
+        mod.MAIN_METRIC,
+        mod.GREATER_IS_BETTER,
+        tolerance,
+        mod.FLOORS,
+    )
+    return TrainResult(
+        model=model,
+        version=str(version),
+        metric=mod.MAIN_METRIC,
+        score=metrics.get(mod.MAIN_METRIC),
+        champion_before=before,
+        champion_after=registry.champion_version(model),
+        decision="promoted" if decision.promote else "rejected",
+        reason=decision.reason,
+    )
+
+
+def train(
+    data: CleanData,
+    as_of: pd.Timestamp | None = None,
+    horizon_days: int = 90,
+    models: Sequence[str] = MODELS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> list[TrainResult]:
+    """Train the selected models; a model that cannot be trained is skipped with its reason
+    and changes nothing in the registry. Raises ValueError when no model could be trained."""
+    for model in models:
+        task_module(model)  # unknown names fail before any work
+    configure_tracking()
+    progress("building the training and evaluation snapshots")
+    train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
+    results = []
+    for model in models:
+        progress(f"training {model}")
+        try:
+            results.append(train_one(model, data, train_snap, eval_snap, tolerance))
+        except ValueError as exc:
+            before = registry.champion_version(model)
+            results.append(
+                TrainResult(model, None, "", None, before, before, "skipped", str(exc))
+            )
+    if all(r.decision == "skipped" for r in results):
+        reasons = "; ".join(f"{r.model}: {r.reason}" for r in results)
+        raise ValueError(f"no model could be trained ({reasons})")
+    return results
