@@ -1,0 +1,171 @@
+"""Synthetic basket lines: family, channel, quantity, money, decay, drift and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from training import synth_archetypes as sa
+from training.synth_process import sample_categories, segment_cumsum, segment_offsets
+
+KEY_SHIFT = 2**33  # seconds since the epoch stay below this (272 years)
+SECONDS_PER_DAY = 86_400
+SPEND_SHAPE = 4.0  # Gamma shape of the price of one unit
+
+
+@dataclass(frozen=True)
+class Customers:
+    """Latent traits, one array element per customer."""
+
+    archetype: np.ndarray
+    rate_per_year: np.ndarray
+    dropout: np.ndarray
+    spend: np.ndarray
+    discount: np.ndarray
+    return_rate: np.ndarray
+    destroyer: np.ndarray
+    partial: np.ndarray
+    decay_onset: np.ndarray
+    decay_days: np.ndarray
+    channel_cdf: np.ndarray
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Transaction rows as arrays; ``link`` is the basket of a purchase, the line of a return."""
+
+    customer: np.ndarray
+    seconds: np.ndarray
+    amount: np.ndarray
+    margin: np.ndarray
+    family: np.ndarray
+    channel: np.ndarray
+    quantity: np.ndarray
+    link: np.ndarray
+    first_in_basket: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.customer)
+
+    def select(self, index: np.ndarray) -> Lines:
+        """The rows picked by a boolean mask or an index array."""
+        return Lines(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def sort_key(self) -> np.ndarray:
+        return self.customer * KEY_SHIFT + self.seconds
+
+    @staticmethod
+    def interleave(a: Lines, b: Lines, from_a: np.ndarray) -> Lines:
+        """Rows of ``a`` where ``from_a`` is true and of ``b`` elsewhere, each in order."""
+        out = {}
+        for f in fields(Lines):
+            col = np.empty(len(from_a), dtype=getattr(a, f.name).dtype)
+            col[from_a] = getattr(a, f.name)
+            col[~from_a] = getattr(b, f.name)
+            out[f.name] = col
+        return Lines(**out)
+
+
+def _strictly_increasing(seconds: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Push ties one second later so each customer's timestamps are unique and ordered.
+
+    Input is non-decreasing within each customer; the running maximum of
+    ``seconds - rank`` keeps customers apart through ``KEY_SHIFT``.
+    """
+    rank = np.arange(len(seconds)) - segment_offsets(np.bincount(customer))[customer]
+    key = customer * KEY_SHIFT + seconds - rank
+    return np.maximum.accumulate(key) - customer * KEY_SHIFT + rank
+
+
+def _decay(cust: Customers, c: np.ndarray, seconds: np.ndarray, future_end: int) -> np.ndarray:
+    """Spend multiplier of partial churners: 1 before their onset, then down to a floor."""
+    first = seconds[segment_offsets(np.bincount(c, minlength=len(cust.archetype)))[:-1]]
+    onset = first + cust.decay_onset * (future_end - first)
+    elapsed = np.maximum(seconds - onset[c], 0.0) / (cust.decay_days[c] * SECONDS_PER_DAY)
+    decayed = sa.DECAY_FLOOR + (1.0 - sa.DECAY_FLOOR) * np.exp(-elapsed)
+    return np.where(cust.partial[c], decayed, 1.0)
+
+
+def _churn_kill(
+    rng: np.random.Generator, cust: Customers, basket_cust: np.ndarray, after: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Extra dropout after each post-drift purchase; baskets kept and customers killed."""
+    p = cust.dropout
+    p_after = np.minimum(p * sa.CHURN_DRIFT_FACTOR, sa.CHURN_DRIFT_MAX_P)
+    extra = np.clip((p_after - p) / (1.0 - p), 0.0, 1.0)
+    coin = (rng.random(len(basket_cust)) < extra[basket_cust]) & after
+    offsets = segment_offsets(np.bincount(basket_cust, minlength=len(p)))
+    earlier = segment_cumsum(coin.astype(np.float64), offsets) - coin
+    killed = np.bincount(basket_cust, weights=coin, minlength=len(p)) > 0
+    return earlier == 0, killed
+
+
+def make_lines(
+    rng: np.random.Generator,
+    churn_rng: np.random.Generator,
+    n_families: int,
+    drift: str | None,
+    drift_s: int | None,
+    cust: Customers,
+    basket_cust: np.ndarray,
+    basket_s: np.ndarray,
+    future_end: int,
+) -> tuple[Lines, np.ndarray, np.ndarray]:
+    """Expand baskets into lines; return them with the baskets kept and customers killed.
+
+    Drift only changes what happens at or after ``drift_s``: every random draw is made
+    as without drift, so rows before the drift are identical to a run without it.
+    """
+    arch_b = cust.archetype[basket_cust]
+    extra_lines = np.array([a.extra_lines for a in sa.ARCHETYPES])
+    per_basket = 1 + rng.poisson(extra_lines[arch_b])
+    basket = np.repeat(np.arange(len(basket_cust)), per_basket)
+    c = basket_cust[basket]
+    seconds = _strictly_increasing(basket_s[basket], c)
+    first_in_basket = np.zeros(len(basket), dtype=bool)
+    first_in_basket[segment_offsets(per_basket)[:-1]] = True
+    after = seconds >= drift_s if drift_s is not None else np.zeros(len(c), dtype=bool)
+    u_b = rng.random(len(basket_cust))
+    cdf = cust.channel_cdf[basket_cust]
+    channel = ((u_b >= cdf[:, 0]).astype(np.int8) + (u_b >= cdf[:, 1]))[basket]
+    mix = np.stack([sa.family_mix(n_families), sa.family_mix(n_families, True)], axis=1)
+    era = after if drift == "mix" else np.zeros(len(c), dtype=bool)
+    row = cust.archetype[c].astype(np.int64) * 2 + era
+    family = sample_categories(mix.reshape(-1, n_families), row, rng.random(len(c)))
+    margin_rate, unit_price, extra_units = sa.family_arrays(n_families)
+    spend_scale = np.array([a.spend_scale for a in sa.ARCHETYPES])[cust.archetype[c]]
+    units = 1 + rng.poisson(extra_units[family] * spend_scale)
+    gross = rng.gamma(SPEND_SHAPE * units, unit_price[family] * cust.spend[c] / SPEND_SHAPE)
+    mult = _decay(cust, c, seconds, future_end)
+    if drift == "price":
+        gross = gross * np.where(after, sa.PRICE_DRIFT_FACTOR, 1.0)
+    gross = gross * mult
+    amount = np.maximum(np.round(gross * (1.0 - cust.discount[c]), 2), 0.01)
+    margin = np.round(amount - gross * (1.0 - margin_rate[family]), 2)
+    quantity = np.maximum(np.rint(units * mult), 1).astype(np.int64)
+    lines = Lines(c, seconds, amount, margin, family, channel, quantity, basket, first_in_basket)
+    if drift == "churn":
+        keep, killed = _churn_kill(churn_rng, cust, basket_cust, after[first_in_basket])
+    else:
+        keep, killed = np.ones(len(basket_cust), dtype=bool), np.zeros(len(cust.spend), bool)
+    return lines, keep, killed
+
+
+def make_returns(rng: np.random.Generator, cust: Customers, lines: Lines) -> Lines:
+    """Some lines come back 1–30 whole days later (same hour): a refund, cost partly recovered."""
+    origin = np.flatnonzero(rng.random(len(lines)) < cust.return_rate[lines.customer])
+    days = 1 + np.minimum(rng.exponential(6.0, len(origin)), 29.0).astype(np.int64)
+    amount = lines.amount[origin]
+    cost = amount - lines.margin[origin]
+    return Lines(
+        customer=lines.customer[origin],
+        seconds=lines.seconds[origin] + days * SECONDS_PER_DAY,
+        amount=-amount,
+        margin=np.round(-amount + sa.RETURN_RECOVERY * cost, 2),
+        family=lines.family[origin],
+        channel=lines.channel[origin],
+        quantity=-lines.quantity[origin],
+        link=origin,
+        first_in_basket=np.zeros(len(origin), dtype=bool),
+    )
