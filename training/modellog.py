@@ -2,7 +2,8 @@
 
 A bundle is a folder with ``manifest.json`` and native files (XGBoost ``.ubj``, JSON
 arrays): no pickle anywhere. The pyfunc wrapper is ``serving/pyfunc_model.py``, so
-``mlflow.pyfunc.load_model`` scores with exactly the code the service runs.
+``mlflow.pyfunc.load_model`` scores with exactly the code the service runs. Training
+refers to that file by path only; it never imports serving.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ class SavableModel(Protocol):
     def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame: ...
 
 
-def _serving_dir() -> Path:
-    """The installed ``serving`` package folder, found without importing it."""
-    spec = importlib.util.find_spec("serving")
+def _package_dir(name: str) -> Path:
+    """An installed package's folder, found without importing it."""
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the serving package is not installed next to training")
+        raise RuntimeError(f"the {name} package is not installed")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -43,7 +44,7 @@ def _requirements() -> list[str]:
 
 def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
     """Save ``model`` to a temporary bundle and log it as ``model`` in the active run."""
-    serving = _serving_dir()
+    serving = _package_dir("serving")
     outputs = model.predict_frame(example)
     signature: ModelSignature = infer_signature(example, _json_safe(outputs))
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,7 +54,7 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
             name="model",
             python_model=str(serving / "pyfunc_model.py"),
             artifacts={BUNDLE_ARTIFACT: str(bundle)},
-            code_paths=[str(serving)],
+            code_paths=[str(serving), str(_package_dir("training"))],
             pip_requirements=_requirements(),
             signature=signature,
             input_example=example,

@@ -34,11 +34,12 @@ from training.tracking import (
     training_run,
 )
 
+# model -> (module with fit/evaluate/write_artifacts/MAIN_METRIC..., class with load())
 TASK_MODULES = {
-    "churn": "training.churn",
-    "propensity": "training.propensity",
-    "segments": "training.segments",
-    "clv": "training.clv.learned",
+    "churn": ("training.churn", "training.churn.model:ChurnModel"),
+    "propensity": ("training.propensity", "training.propensity.model:PropensityModel"),
+    "segments": ("training.segments", "training.segments.model:SegmentsModel"),
+    "clv": ("training.clv.learned", "training.clv.learned:ClvModel"),
 }
 DEFAULT_TOLERANCE = 0.005
 
@@ -61,7 +62,13 @@ def task_module(model: str) -> ModuleType:
     """The module implementing ``model``: fit, evaluate, write_artifacts, MAIN_METRIC…"""
     if model not in TASK_MODULES:
         raise ValueError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
-    return importlib.import_module(TASK_MODULES[model])
+    return importlib.import_module(TASK_MODULES[model][0])
+
+
+def model_class(model: str) -> Any:
+    """The fitted-model class of ``model`` (it has ``load(folder)``)."""
+    module, cls = TASK_MODULES[model][1].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -142,7 +149,7 @@ def _champion_metrics(
         return None
     with tempfile.TemporaryDirectory() as tmp:
         bundle = download_bundle(model, version, Path(tmp))
-        champion = mod.load(bundle)
+        champion = model_class(model).load(bundle)
         return dict(mod.evaluate(champion, evaluation))
 
 
@@ -151,8 +158,8 @@ def train_one(
 ) -> TrainResult:
     """Fit, evaluate, log, register as @challenger and gate one model."""
     mod = task_module(model)
-    config = mod.default_config()
-    fitted = mod.fit(train, config)
+    fitted = mod.fit(train)
+    config = getattr(fitted, "config", None)
     metrics = dict(mod.evaluate(fitted, evaluation))
     uri = _log_run(model, mod, fitted, config, train, evaluation, metrics, data)
     before = registry.champion_version(model)

@@ -1,0 +1,174 @@
+"""Follow the ``@champion`` of every model: local cache, atomic swap, last good kept.
+
+At start the service loads what the local cache holds (so a registry outage never keeps
+it down), then refreshes from MLflow. A new version is swapped in only after it downloads,
+loads and passes a smoke prediction; a broken version or an unreachable registry leaves
+the last good models serving and increments a failure counter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serving.bundles import Scorer, load_scorer
+
+MODELS = ("churn", "propensity", "segments", "clv")
+ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """An immutable set of loaded scorers and their versions; swapped as a whole."""
+
+    scorers: dict[str, Scorer] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def with_model(self, model: str, version: str, scorer: Scorer) -> ModelSet:
+        return ModelSet({**self.scorers, model: scorer}, {**self.versions, model: version})
+
+
+def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Path] | None:
+    """Resolve ``cintel-<model>@champion`` and download it into the cache if new."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        version = str(client.get_model_version_by_alias(f"cintel-{model}", ALIAS).version)
+    except MlflowException as exc:
+        if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
+            return None
+        raise
+    target = cache / model / version
+    if not (target / "ready").exists():
+        tmp = cache / model / f".{version}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/cintel-{model}/{version}", dst_path=str(tmp)
+        )
+        (tmp / "ready").write_text(version)
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+    return version, target
+
+
+def _bundle_dir(folder: Path) -> Path:
+    found = sorted(p.parent for p in folder.rglob("manifest.json"))
+    if not found:
+        raise FileNotFoundError(f"{folder}: no manifest.json in the downloaded model")
+    return found[0]
+
+
+def _cached(cache: Path, model: str) -> tuple[str, Path] | None:
+    """The newest complete version in the local cache, per the ``current`` pointer."""
+    pointer = cache / model / "current"
+    if not pointer.exists():
+        return None
+    version = pointer.read_text().strip()
+    folder = cache / model / version
+    return (version, folder) if (folder / "ready").exists() else None
+
+
+class ModelManager:
+    """Holds the current ModelSet; ``refresh()`` polls MLflow, ``start()`` keeps polling."""
+
+    def __init__(
+        self, cache: Path, tracking_uri: str, smoke: Callable[[str, Scorer], None],
+        models: tuple[str, ...] = MODELS,
+    ) -> None:
+        self.cache = cache
+        self.tracking_uri = tracking_uri
+        self.smoke = smoke
+        self.models = models
+        self.current = ModelSet()
+        self.failures = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def ready(self) -> bool:
+        return all(m in self.current.scorers for m in self.models)
+
+    def _try_load(self, model: str, version: str, folder: Path) -> Scorer | None:
+        try:
+            scorer = load_scorer(_bundle_dir(folder))
+            self.smoke(model, scorer)
+            return scorer
+        except Exception as exc:  # a broken artifact must never replace a good model
+            self.failures += 1
+            self.last_error = f"{model} v{version}: {type(exc).__name__}: {exc}"
+            return None
+
+    def load_cache(self) -> None:
+        """Load whatever the local cache holds (used at start, before MLflow answers)."""
+        for model in self.models:
+            found = _cached(self.cache, model)
+            if found and model not in self.current.scorers:
+                scorer = self._try_load(model, *found)
+                if scorer is not None:
+                    with self._lock:
+                        self.current = self.current.with_model(model, found[0], scorer)
+
+    def refresh(self) -> dict[str, str]:
+        """Poll every alias once; returns the models that changed version."""
+        changed: dict[str, str] = {}
+        for model in self.models:
+            try:
+                found = _fetch_champion(model, self.cache, self.tracking_uri)
+            except Exception as exc:  # registry down: keep serving the last good set
+                self.failures += 1
+                self.last_error = f"{model}: registry unreachable: {type(exc).__name__}: {exc}"
+                continue
+            if found is None or self.current.versions.get(model) == found[0]:
+                continue
+            scorer = self._try_load(model, *found)
+            if scorer is None:
+                continue
+            with self._lock:
+                self.current = self.current.with_model(model, found[0], scorer)
+            (self.cache / model / "current").write_text(found[0])
+            changed[model] = found[0]
+        return changed
+
+    def start(self, interval: float) -> None:
+        """Poll in a daemon thread every ``interval`` seconds (0 disables polling)."""
+        if interval <= 0 or self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                self.refresh()
+
+        self._thread = threading.Thread(target=loop, name="cintel-model-poll", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "versions": dict(self.current.versions),
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "checked_at": time.time(),
+        }
+
+
+def describe(models: ModelSet) -> str:
+    return json.dumps(models.versions, sort_keys=True)

@@ -1,0 +1,154 @@
+"""The online store: the latest features and precomputed model outputs per customer.
+
+Two backends with one interface. ``FileStore`` (the embedded default) loads
+``store/profiles.parquet`` into column arrays with an id -> row index, so a lookup is a
+dict probe plus one array read per column. ``RedisStore`` keeps one JSON document per
+customer in Redis so several service instances share one store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+PROFILES_FILE = "profiles.parquet"
+META_FILE = "meta.json"
+
+
+class ProfileStore(Protocol):
+    meta: dict[str, Any]
+
+    def get(self, customer_id: str) -> dict[str, Any] | None: ...
+
+    def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]: ...
+
+    def __len__(self) -> int: ...
+
+
+def _py(value: Any) -> Any:
+    """A JSON-ready Python value: numpy scalars unwrapped, NaN as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return [_py(v) for v in value.tolist()]
+    return value
+
+
+class FileStore:
+    """Profiles held in memory as column arrays; ``customer_id`` keys are strings."""
+
+    def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+        ids = frame["customer_id"].astype(str).to_numpy()
+        self.meta = meta
+        self._index = {cid: i for i, cid in enumerate(ids)}
+        self._columns = [(c, frame[c].to_numpy()) for c in frame.columns if c != "customer_id"]
+
+    @classmethod
+    def load(cls, folder: Path) -> FileStore:
+        path = folder / PROFILES_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no online store; run `cintel materialize` first")
+        meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).exists() else {}
+        return cls(pd.read_parquet(path), meta)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        row = self._index.get(str(customer_id))
+        if row is None:
+            return None
+        out: dict[str, Any] = {"customer_id": str(customer_id)}
+        for name, values in self._columns:
+            out[name] = _py(values[row])
+        return out
+
+    def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        return [self.get(cid) for cid in customer_ids]
+
+
+def write_file_store(frame: pd.DataFrame, meta: dict[str, Any], folder: Path) -> Path:
+    """Replace the file store atomically: write to temporary names, then rename."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / (PROFILES_FILE + ".tmp")
+    frame.assign(customer_id=frame["customer_id"].astype(str)).to_parquet(tmp, index=False)
+    tmp_meta = folder / (META_FILE + ".tmp")
+    tmp_meta.write_text(json.dumps(meta, indent=2, default=str))
+    tmp.replace(folder / PROFILES_FILE)
+    tmp_meta.replace(folder / META_FILE)
+    return folder / PROFILES_FILE
+
+
+class RedisStore:
+    """Profiles as JSON strings under ``<prefix>:profile:<id>``, meta under ``<prefix>:meta``."""
+
+    def __init__(self, url: str, prefix: str = "cintel") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+        raw = self._redis.get(f"{prefix}:meta")
+        if raw is None:
+            raise FileNotFoundError(
+                f"redis {url}: no cintel store under prefix {prefix!r}; run "
+                "`cintel materialize --store redis` first"
+            )
+        self.meta = json.loads(raw)
+
+    def _key(self, customer_id: str) -> str:
+        return f"{self.prefix}:profile:{customer_id}"
+
+    def __len__(self) -> int:
+        return int(self.meta.get("n_customers", 0))
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        raw = self._redis.get(self._key(str(customer_id)))
+        return None if raw is None else json.loads(raw)
+
+    def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        raws = self._redis.mget([self._key(str(c)) for c in customer_ids])
+        return [None if r is None else json.loads(r) for r in raws]
+
+
+def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:
+    cols = [c for c in frame.columns if c != "customer_id"]
+    arrays = [frame[c].to_numpy() for c in cols]
+    for i, cid in enumerate(frame["customer_id"].astype(str).to_numpy()):
+        doc = {"customer_id": cid, **{c: _py(a[i]) for c, a in zip(cols, arrays, strict=True)}}
+        yield cid, json.dumps(doc, separators=(",", ":"))
+
+
+def write_redis_store(
+    frame: pd.DataFrame, meta: dict[str, Any], url: str, prefix: str = "cintel",
+    chunk: int = 10_000,
+) -> int:
+    """Write every profile with pipelined SETs, then the meta document last, so readers
+    never see a meta describing profiles that are not there yet. Returns the count."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=2)
+    pipe = client.pipeline(transaction=False)
+    n = 0
+    for cid, doc in _records(frame):
+        pipe.set(f"{prefix}:profile:{cid}", doc)
+        n += 1
+        if n % chunk == 0:
+            pipe.execute()
+    pipe.execute()
+    client.set(f"{prefix}:meta", json.dumps({**meta, "n_customers": n}, default=str))
+    return n
+
+
+def open_store(backend: str, folder: Path, redis_url: str, prefix: str) -> ProfileStore:
+    """The configured backend, loaded."""
+    if backend == "redis":
+        return RedisStore(redis_url, prefix)
+    return FileStore.load(folder)
