@@ -1,0 +1,219 @@
+"""Registry, gate and rollback against a real sqlite MLflow with real XGBoost models."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+from sklearn.metrics import roc_auc_score
+
+from training import registry
+from training.promotion import run_gate
+from training.settings import Settings
+from training.tracking import (
+    REFERENCE_ARTIFACT,
+    log_reference_sample,
+    log_snapshot_input,
+    pip_requirements,
+    training_run,
+)
+
+AS_OF = date(2024, 6, 30)
+FLOORS = {"roc_auc": 0.55}
+
+
+def frame(seed: int, n: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and a churn label that depends on two of them (plus noise)."""
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.normal(size=(n, 3)), columns=["recency", "frequency", "noise"])
+    logit = 2.0 * x["recency"] - 1.5 * x["frequency"] + rng.normal(scale=0.5, size=n)
+    return x, (logit > 0).astype(int).rename("churned")
+
+
+TRAIN = frame(seed=0, n=50)
+FRESH = frame(seed=1, n=300)  # out-of-time evaluation data, never trained on
+
+
+def train(
+    labels: pd.Series | None = None, trees: int = 20, depth: int = 2, fail: bool = False
+) -> str:
+    """Train and log a churn model the way model authors should; return its new version."""
+    x, y = TRAIN
+    y = y if labels is None else labels
+    with training_run("churn", run_name="test") as run:
+        mlflow.log_params({"as_of": AS_OF.isoformat(), "trees": trees, "depth": depth})
+        log_snapshot_input(x, AS_OF, digest="snap-0001")
+        clf = xgb.XGBClassifier(n_estimators=trees, max_depth=depth, nthread=1, random_state=0)
+        clf.fit(x, y)
+        if fail:
+            raise RuntimeError("training blew up")
+        proba = clf.predict_proba(x)[:, 1]
+        mlflow.log_metric("roc_auc", float(roc_auc_score(TRAIN[1], proba)))
+        log_reference_sample(x, n=40)
+        info = mlflow.xgboost.log_model(
+            clf,
+            name="model",
+            signature=infer_signature(x, proba),
+            input_example=x.head(3),
+            pip_requirements=pip_requirements("xgboost", "scikit-learn", "pandas", "numpy"),
+        )
+    version = registry.register_challenger(
+        "churn", info.model_uri, tags={"run_id": run.info.run_id}
+    )
+    return str(version.version)
+
+
+def evaluate(version: str) -> dict[str, float]:
+    """Honest out-of-time score of a registered version, loaded from the registry."""
+    clf = mlflow.xgboost.load_model(f"models:/cintel-churn/{version}")
+    x, y = FRESH
+    return {"roc_auc": float(roc_auc_score(y, clf.predict_proba(x)[:, 1]))}
+
+
+def gate(version: str) -> bool:
+    """Evaluate challenger and champion on the same fresh data and run the gate."""
+    champion = registry.champion_version("churn")
+    champion_metrics = evaluate(champion) if champion else None
+    decision = run_gate(
+        "churn", version, evaluate(version), champion_metrics, "roc_auc", floors=FLOORS
+    )
+    return decision.promote
+
+
+def aliases() -> dict[str, str]:
+    return {
+        a: str(v) for a, v in MlflowClient().get_registered_model("cintel-churn").aliases.items()
+    }
+
+
+def tags(version: str) -> dict[str, str]:
+    return MlflowClient().get_model_version("cintel-churn", version).tags
+
+
+@pytest.fixture(autouse=True)
+def _no_pickle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading must work without pickle: the XGBoost flavour saves native UBJ."""
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+
+
+def test_first_challenger_is_promoted_and_logged_by_the_conventions(
+    mlflow_home: Settings,
+) -> None:
+    version = train()
+    assert aliases() == {"challenger": version}
+    assert registry.champion_version("churn") is None
+
+    assert gate(version)
+    assert aliases() == {"champion": version}  # promoted: no longer a challenger
+    recorded = tags(version)
+    assert recorded["gate.decision"] == "promoted"
+    assert recorded["gate.metric"] == "roc_auc"
+    assert recorded["gate.champion_score"] == "none"
+    assert float(recorded["gate.challenger_score"]) > 0.55
+    assert "no champion yet; floors passed" in recorded["gate.reason"]
+
+    run = mlflow.get_run(recorded["run_id"])
+    assert run.data.params["as_of"] == "2024-06-30"
+    assert run.data.tags["cintel.training.as_of"] == "2024-06-30"
+    assert run.inputs is not None
+    [dataset_input] = run.inputs.dataset_inputs
+    assert dataset_input.dataset.digest == "snap-0001"
+    assert {t.key: t.value for t in dataset_input.tags}["as_of"] == "2024-06-30"
+    reference = pd.read_parquet(
+        mlflow.artifacts.download_artifacts(
+            run_id=run.info.run_id, artifact_path=REFERENCE_ARTIFACT
+        )
+    )
+    assert len(reference) == 40
+    experiment = mlflow.get_experiment(run.info.experiment_id)
+    assert experiment.name == "cintel-churn"
+    assert experiment.artifact_location == (mlflow_home.artifact_root / "cintel-churn").as_uri()
+    assert list(mlflow_home.artifact_root.glob("cintel-churn/models/*/artifacts/model.ubj"))
+    assert not Path("mlruns").exists()
+
+
+def test_worse_challenger_is_rejected_and_no_alias_moves(mlflow_home: Settings) -> None:
+    champion = train()
+    assert gate(champion)
+    shuffled = TRAIN[1].sample(frac=1.0, random_state=3).reset_index(drop=True)
+    worse = train(labels=shuffled)
+
+    assert not gate(worse)
+    assert aliases() == {"champion": champion, "challenger": worse}
+    recorded = tags(worse)
+    assert recorded["gate.decision"] == "rejected"
+    assert recorded["gate.champion_version"] == champion
+    assert float(recorded["gate.challenger_score"]) < float(recorded["gate.champion_score"])
+    assert " < champion " in recorded["gate.reason"]
+
+
+def test_better_challenger_is_promoted_then_rolled_back(mlflow_home: Settings) -> None:
+    weak = train(trees=1, depth=1)
+    assert gate(weak)
+    strong = train(trees=30, depth=3)
+    assert evaluate(strong)["roc_auc"] > evaluate(weak)["roc_auc"]
+
+    assert gate(strong)
+    assert aliases() == {"champion": strong, "previous": weak}
+    assert tags(strong)["gate.decision"] == "promoted"
+    assert "≥ champion" in tags(strong)["gate.reason"]
+
+    assert registry.rollback("churn") == weak
+    assert aliases() == {"champion": weak}
+    assert tags(strong)["rolled_back"] == "true"
+    with pytest.raises(LookupError, match="cintel-churn has no @previous"):
+        registry.rollback("churn")
+
+    registry.promote("churn", strong)  # an operator can re-promote by hand
+    assert aliases() == {"champion": strong, "previous": weak}
+
+
+def test_failed_training_moves_no_alias(mlflow_home: Settings) -> None:
+    champion = train()
+    assert gate(champion)
+    with pytest.raises(RuntimeError, match="training blew up"):
+        train(fail=True)
+    assert aliases() == {"champion": champion}
+    versions = MlflowClient().search_model_versions("name='cintel-churn'")
+    assert [v.version for v in versions] == [int(champion)]
+    [failed] = mlflow.search_runs(
+        experiment_names=["cintel-churn"],
+        filter_string="attributes.status = 'FAILED'",
+        output_format="list",
+    )
+    assert failed.info.status == "FAILED"
+
+
+def test_clear_errors(mlflow_home: Settings) -> None:
+    with pytest.raises(ValueError, match="unknown model 'fraud'"):
+        registry.champion_version("fraud")
+    with pytest.raises(LookupError, match="registered model cintel-clv does not exist"):
+        registry.rollback("clv")
+    version = train()
+    with pytest.raises(LookupError, match="cintel-churn version 99 does not exist"):
+        registry.promote("churn", 99)
+    with pytest.raises(LookupError, match="cintel-churn has no @previous"):
+        registry.rollback("churn")
+    with pytest.raises(ValueError, match="champion metrics were given but there is no"):
+        run_gate("churn", version, {"roc_auc": 0.9}, {"roc_auc": 0.8}, "roc_auc")
+    assert gate(version)
+    second = train()
+    with pytest.raises(ValueError, match="were not given but @champion is version 1"):
+        run_gate("churn", second, {"roc_auc": 0.9}, None, "roc_auc")
+    with pytest.raises(ValueError, match="version 1 is already @champion"):
+        run_gate("churn", version, {"roc_auc": 0.9}, {"roc_auc": 0.9}, "roc_auc")
+    assert aliases() == {"champion": version, "challenger": second}
+
+
+def test_logging_helpers_refuse_to_start_a_stray_run(mlflow_home: Settings) -> None:
+    with pytest.raises(RuntimeError, match="no active MLflow run"):
+        log_reference_sample(TRAIN[0])
+    with pytest.raises(RuntimeError, match="no active MLflow run"):
+        log_snapshot_input(TRAIN[0], AS_OF)

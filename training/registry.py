@@ -1,0 +1,167 @@
+"""Model registry by alias: register challengers, promote, roll back, record gate decisions.
+
+Conventions for every model run (churn, propensity, segments, clv):
+
+1. Call ``tracking.configure_tracking()`` once per process, then train inside
+   ``with tracking.training_run("churn") as run:`` -- experiment ``cintel-<model>``.
+2. Metric names are identical across runs of one model (the gate compares them): e.g.
+   churn/propensity ``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``; clv ``mae``, ``rmse``.
+   Per-family propensity metrics: ``roc_auc.<family>``. No run-specific prefixes.
+3. Inputs: ``tracking.log_snapshot_input(features, as_of, digest, context="training")``
+   and the same with ``context="evaluation"`` for the out-of-time frame (wraps
+   ``mlflow.log_input(mlflow.data.from_pandas(df, name=..., digest=...), context, tags)``).
+   Also ``mlflow.log_params({"as_of": ..., "horizon_days": ...})``.
+4. Reference sample: ``tracking.log_reference_sample(train_features)`` writes
+   ``reference/reference.parquet`` (seeded 5,000-row sample, feature columns only).
+5. Model: native flavour, ``name="model"``, a signature and an input example, features as
+   float64 (the signature rejects an int column that arrives as float), e.g.
+   ``mlflow.xgboost.log_model(clf, name="model", signature=infer_signature(X, proba),
+   input_example=X.head(5))``. Never pickle XGBoost. Keep the returned ``ModelInfo``.
+6. After the ``with`` block exits without error: ``register_challenger("churn",
+   info.model_uri)``. A run that raised is marked FAILED and never registered.
+7. Evaluate the new version and the current champion on the same fresh out-of-time frame
+   and call ``promotion.run_gate(...)``; it promotes or records why not.
+
+Aliases (never stages): ``@challenger`` is the latest registered candidate, ``@champion``
+is served, ``@previous`` is the champion it replaced. ``rollback`` moves ``@champion``
+back to ``@previous``, tags the rolled-back version ``rolled_back=true`` and clears
+``@previous`` so a second rollback fails loudly instead of re-serving the bad version.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+from training.tracking import model_name
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+GATE_TAGS = ("decision", "reason", "metric", "champion_score", "challenger_score")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _missing(exc: MlflowException) -> bool:
+    return exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+
+
+def _aliases(client: MlflowClient, name: str) -> dict[str, str]:
+    """Alias -> version of a registered model; LookupError when it does not exist."""
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException as exc:
+        if _missing(exc):
+            raise LookupError(f"registered model {name} does not exist") from exc
+        raise
+    return {alias: str(version) for alias, version in registered.aliases.items()}
+
+
+def _version(client: MlflowClient, name: str, version: str | int) -> ModelVersion:
+    """The model version; LookupError naming model and version when it does not exist."""
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException as exc:
+        if _missing(exc):
+            raise LookupError(f"{name} version {version} does not exist") from exc
+        raise
+
+
+def register_challenger(
+    model: str,
+    model_uri: str,
+    tags: dict[str, str] | None = None,
+    client: MlflowClient | None = None,
+) -> ModelVersion:
+    """Register ``model_uri`` as a new version of ``cintel-<model>`` and point ``@challenger``."""
+    client = client or MlflowClient()
+    name = model_name(model)
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if not _missing(exc):
+            raise
+        try:
+            client.create_registered_model(name)
+        except MlflowException:  # created concurrently
+            client.get_registered_model(name)
+    version = client.create_model_version(name, model_uri, tags=tags)
+    client.set_registered_model_alias(name, CHALLENGER, version.version)
+    return client.get_model_version(name, version.version)
+
+
+def alias_version(model: str, alias: str, client: MlflowClient | None = None) -> str | None:
+    """The version ``alias`` points at, or None (also when the model is not registered)."""
+    client = client or MlflowClient()
+    try:
+        return _aliases(client, model_name(model)).get(alias)
+    except LookupError:
+        return None
+
+
+def champion_version(model: str, client: MlflowClient | None = None) -> str | None:
+    """The ``@champion`` version, or None when there is none."""
+    return alias_version(model, CHAMPION, client)
+
+
+def promote(model: str, version: str | int, client: MlflowClient | None = None) -> None:
+    """Move ``@champion`` to ``version``; the old champion becomes ``@previous``.
+
+    Promoting the current champion is a no-op. ``@challenger`` is removed when it points at
+    the promoted version (it is no longer a candidate).
+    """
+    client = client or MlflowClient()
+    name = model_name(model)
+    aliases = _aliases(client, name)
+    version = str(_version(client, name, version).version)
+    old = aliases.get(CHAMPION)
+    if old == version:
+        return
+    if old is not None:
+        client.set_registered_model_alias(name, PREVIOUS, old)
+        client.set_model_version_tag(name, old, "demoted_at", _now())
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, "promoted_at", _now())
+    if aliases.get(CHALLENGER) == version:
+        client.delete_registered_model_alias(name, CHALLENGER)
+
+
+def rollback(model: str, client: MlflowClient | None = None) -> str:
+    """Move ``@champion`` back to ``@previous`` and return that version.
+
+    The rolled-back version is tagged ``rolled_back=true`` and ``@previous`` is cleared:
+    a second rollback raises LookupError rather than re-serving the version just removed.
+    """
+    client = client or MlflowClient()
+    name = model_name(model)
+    aliases = _aliases(client, name)
+    previous = aliases.get(PREVIOUS)
+    if previous is None:
+        raise LookupError(f"{name} has no @previous version to roll back to")
+    current = aliases.get(CHAMPION)
+    client.set_registered_model_alias(name, CHAMPION, previous)
+    client.delete_registered_model_alias(name, PREVIOUS)
+    client.set_model_version_tag(name, previous, "promoted_at", _now())
+    if current is not None and current != previous:
+        client.set_model_version_tag(name, current, "rolled_back", "true")
+        client.set_model_version_tag(name, current, "rolled_back_at", _now())
+    return previous
+
+
+def record_decision(
+    model: str,
+    version: str | int,
+    decision: dict[str, str],
+    client: MlflowClient | None = None,
+) -> None:
+    """Store a gate decision as ``gate.<key>`` tags on the version (plus ``gate.at``)."""
+    client = client or MlflowClient()
+    name = model_name(model)
+    version = str(_version(client, name, version).version)
+    for key, value in {**decision, "at": _now()}.items():
+        client.set_model_version_tag(name, version, f"gate.{key}", value)
