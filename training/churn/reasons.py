@@ -1,0 +1,152 @@
+"""Reason codes: the top drivers of a churn score, in words a call-centre agent understands.
+
+A driver is a feature whose XGBoost contribution (``pred_contribs=True``, log-odds) pushes
+this customer's risk UP. Each feature has an ordered list of templates; the first whose
+fields are all known and whose conditions hold is used, else a generic sentence
+("<readable name> is high/low" against the training median); a driver whose value is
+missing and that no template covers is skipped. The whole table is plain
+JSON in the manifest, so the service rebuilds the same words without this module.
+
+Template language (what the service re-implements):
+- ``text``: a ``str.format`` string over feature names and derived fields.
+- ``when``: a list of ``[field, op, value]``; ``op`` in ``< <= > >= ==``; ``value`` a
+  number, another field name, or ``"median"`` (the training median of ``field``).
+- derived fields: ``["pct_drop", a, b]`` = 100 * (b - a) / b when b > 0;
+  ``["percent", a]`` = 100 * a.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import string
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
+
+
+@dataclass(frozen=True)
+class ReasonTable:
+    """What turns contributions into words; stored as-is in the manifest."""
+
+    labels: dict[str, str]
+    medians: dict[str, float]
+    templates: dict[str, list[dict]]
+    derived: dict[str, list[str]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "labels": self.labels,
+            "medians": self.medians,
+            "templates": self.templates,
+            "derived": self.derived,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReasonTable:
+        return cls(data["labels"], data["medians"], data["templates"], data["derived"])
+
+
+def _number(value: object) -> float:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _derive(op: list[str], row: dict[str, object]) -> float:
+    if op[0] == "percent":
+        return 100.0 * _number(row.get(op[1]))
+    if op[0] == "pct_drop":
+        a, b = _number(row.get(op[1])), _number(row.get(op[2]))
+        return 100.0 * (b - a) / b if b > 0 else math.nan
+    raise ValueError(f"unknown derived-field op {op[0]!r}")
+
+
+def _fields(text: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+
+
+def _apply(template: dict, values: dict[str, float], medians: dict[str, float]) -> str | None:
+    """The filled template, or None when a field is unknown or a condition fails."""
+    needed = _fields(template["text"]) + [c[0] for c in template["when"]]
+    if not all(math.isfinite(values.get(f, math.nan)) for f in needed):
+        return None
+    for field, op, ref in template["when"]:
+        if ref == "median":
+            bound = medians.get(field, math.nan)
+        elif isinstance(ref, str):
+            bound = values.get(ref, math.nan)
+        else:
+            bound = float(ref)
+        if not (math.isfinite(bound) and _OPS[op](values[field], bound)):
+            return None
+    return template["text"].format(**{f: values[f] for f in _fields(template["text"])})
+
+
+def describe(feature: str, row: dict[str, object], table: ReasonTable) -> str | None:
+    """One driver in words, from the customer's own values (``row``: feature -> raw value);
+    None when the value is missing and no template covers it."""
+    values = {k: _number(v) for k, v in row.items()}
+    values.update({k: _derive(op, row) for k, op in table.derived.items()})
+    for template in table.templates.get(feature, []):
+        text = _apply(template, values, table.medians)
+        if text is not None:
+            return text
+    label = table.labels.get(feature, feature)
+    if feature not in table.medians:  # categorical
+        raw = row.get(feature)
+        if raw is None or pd.isna(raw):
+            return None
+        return f"{label}: {str(raw).replace(';', ',')}"
+    value, median = values.get(feature, math.nan), table.medians[feature]
+    if not math.isfinite(value):
+        return None
+    if value > median:
+        return f"{label} is high"
+    if value < median:
+        return f"{label} is low"
+    return f"{label} is {value:g}"
+
+
+def explain(
+    contribs: np.ndarray,
+    features: pd.DataFrame,
+    feature_names: list[str],
+    table: ReasonTable,
+    top: int = 3,
+) -> list[list[str]]:
+    """Per row, up to ``top`` distinct sentences for the features that raise the risk most.
+
+    ``contribs`` is ``booster.predict(dmatrix, pred_contribs=True)`` (bias column last).
+    """
+    contribs = np.asarray(contribs)[:, : len(feature_names)]
+    order = np.argsort(-contribs, axis=1, kind="stable")[:, : max(top * 3, top)]
+    records = features.reset_index(drop=True)
+    used = [c for c in records.columns if c in set(feature_names) | _template_fields(table)]
+    rows = records[used].to_dict("records")
+    out: list[list[str]] = []
+    for i, row in enumerate(rows):
+        texts: list[str] = []
+        for j in order[i]:
+            if contribs[i, j] <= 0 or len(texts) == top:
+                break
+            text = describe(feature_names[j], row, table)
+            if text is not None and text not in texts:
+                texts.append(text)
+        out.append(texts)
+    return out
+
+
+def _template_fields(table: ReasonTable) -> set[str]:
+    fields = {f for op in table.derived.values() for f in op[1:]}
+    for templates in table.templates.values():
+        for t in templates:
+            fields.update(_fields(t["text"]))
+            fields.update(c[0] for c in t["when"])
+            fields.update(c[2] for c in t["when"] if isinstance(c[2], str) and c[2] != "median")
+    return fields
