@@ -62,6 +62,31 @@ def _loglik_terms(
     return ll, grad
 
 
+def _bracket(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, T: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """1 − ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; t/(α+T+t)), computed stably.
+
+    Euler's transformation gives 1 − (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z), which is
+    well-behaved for heavy buyers. Where it still fails (a and b in the millions, i.e. almost
+    no drop-out), Pfaff's form 1 − 2F1(r+x, a−1; a+b+x−1; −t/(α+T)) is tried, and last its
+    limit for a+b → ∞: 1 − (1 + t·p/(α+T))^−(r+x) with p = (a−1)/(a+b+x−1).
+    """
+    c = a + b + x - 1.0
+    z = t / (alpha + T + t)
+    with np.errstate(all="ignore"):
+        out = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            w = np.broadcast_to(t / (alpha + T), out.shape)
+            xb, cb = np.broadcast_to(x, out.shape)[bad], np.broadcast_to(c, out.shape)[bad]
+            out[bad] = 1.0 - hyp2f1(r + xb, a - 1.0, cb, -w[bad])
+            bad = ~np.isfinite(out)
+            xb, cb = np.broadcast_to(x, out.shape)[bad], np.broadcast_to(c, out.shape)[bad]
+            out[bad] = 1.0 - (1.0 + w[bad] * (a - 1.0) / cb) ** -(r + xb)
+    return out
+
+
 class BetaGeo(BaseEstimator):
     """BG/NBD purchase model with the scikit-learn estimator contract.
 
@@ -135,17 +160,14 @@ class BetaGeo(BaseEstimator):
     ) -> np.ndarray:
         """E[purchases in (T, T+t] | x, t_x, T].
 
-        Uses Euler's transformation of the Gauss hypergeometric function so the factor
-        ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) becomes
-        (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z): no overflow for heavy buyers.
+        The textbook factor ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) overflows for
+        heavy buyers; see ``_bracket`` for the stable forms used instead.
         """
         x, t_x, big_t = check_rft(frequency, recency, T)
         horizon = np.asarray(t, dtype=np.float64)
-        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
-        z = horizon / (alpha + big_t + horizon)
-        c = a + b + x - 1.0
-        bracket = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        return c / (a - 1.0) * bracket * self.conditional_probability_alive(x, t_x, big_t)
+        c = self.a_ + self.b_ + x - 1.0
+        bracket = _bracket(self.r_, self.alpha_, self.a_, self.b_, x, big_t, horizon)
+        return c / (self.a_ - 1.0) * bracket * self.conditional_probability_alive(x, t_x, big_t)
 
     def expected_purchases(self, t: float | ArrayLike) -> np.ndarray:
         """Unconditional E[X(t)]: purchases of a new customer in (0, t]."""

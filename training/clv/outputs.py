@@ -30,45 +30,90 @@ def _discounted_monthly_flow(
     return flow / (1.0 + monthly_discount) ** np.arange(1, n + 1)
 
 
-def _posterior_predictive_clv(
+def _history_draws(
     purchases: BetaGeo,
     spend: GammaGamma,
     x: np.ndarray,
     T: np.ndarray,
-    m: np.ndarray,
     alive: np.ndarray,
     month: float,
     n_months: int,
     monthly_discount: float,
     n_draws: int,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """(customers, n_draws) draws of discounted n-month value given each customer's history.
+) -> tuple[np.ndarray, np.ndarray]:
+    """(histories, n_draws) posterior-predictive draws of the discounted value over n months.
 
     Exact under BG/NBD and Gamma-Gamma at the fitted parameters: the customer is alive with
     probability P(alive); if alive, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x); the number of
     purchases left before dropping out is K ~ Geometric(p); each month brings
     Poisson(λ·month) purchases until K is used up. Spend per purchase is Gamma(p, ν) with
-    ν ~ Gamma(px+q, γ+x·m) (the prior Gamma(q, γ) without repeats); customers with a
-    non-positive mean spend keep it fixed. Parameter uncertainty is not included.
+    ν ~ Gamma(px+q, γ+x·m) (the prior Gamma(q, γ) without repeats), so a month's spend is
+    (γ+x·m) · G_month / G_ν with G_month ~ Gamma(p·count, 1) and G_ν ~ Gamma(px+q, 1): the
+    customer's own mean m only scales the draw. Returned are R = Σ disc·G_month / G_ν (value
+    per unit of γ+x·m) and D = Σ disc·count (discounted purchases, for fixed-spend customers),
+    both functions of the history (x, t_x, T) alone. Parameter uncertainty is not included.
     """
-    k = len(x)
-    shape = (k, n_draws)
+    shape = (len(x), n_draws)
     is_alive = rng.random(shape) < alive[:, None]
     lam = rng.gamma(purchases.r_ + x[:, None], 1.0 / (purchases.alpha_ + T[:, None]), shape)
     p_drop = rng.beta(purchases.a_, purchases.b_ + x[:, None], shape)
     left = np.where(is_alive, rng.geometric(np.clip(p_drop, 1e-300, 1.0)), 0)
-    fixed = (x > 0) & (m <= 0)
-    nu_shape, nu_rate = spend.posterior_rate(x, m)
-    nu = rng.gamma(nu_shape[:, None], 1.0 / nu_rate[:, None], shape)
-    total = np.zeros(shape)
+    nu_shape = np.where(x > 0, spend.p_ * x + spend.q_, spend.q_)
+    g_nu = rng.gamma(nu_shape[:, None], 1.0, shape)
+    value = np.zeros(shape)
+    count_disc = np.zeros(shape)
     for month_i in range(1, n_months + 1):
+        disc = (1.0 + monthly_discount) ** -month_i
         count = np.minimum(rng.poisson(lam * month), left)
         left = left - count
-        value = rng.gamma(spend.p_ * count, 1.0 / nu)
-        value = np.where(fixed[:, None], m[:, None] * count, value)
-        total += value / (1.0 + monthly_discount) ** month_i
-    return total
+        value += disc * rng.gamma(spend.p_ * count)
+        count_disc += disc * count
+    return value / g_nu, count_disc
+
+
+def _interval(
+    purchases: BetaGeo,
+    spend: GammaGamma,
+    x: np.ndarray,
+    t_x: np.ndarray,
+    T: np.ndarray,
+    m: np.ndarray,
+    month: float,
+    monthly_discount: float,
+    n_draws: int,
+    seed: int,
+    chunk_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """p10 and p90 of 12-month value; draws are made once per distinct (x, t_x, T) history."""
+    hist, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    hx, htx, hT = hist[:, 0], hist[:, 1], hist[:, 2]
+    alive = purchases.conditional_probability_alive(hx, htx, hT)
+    q = np.empty((len(hist), 4))  # R p10, R p90, D p10, D p90
+    rng = np.random.default_rng(seed)
+    for start in range(0, len(hist), chunk_size):
+        sl = slice(start, start + chunk_size)
+        r_draws, d_draws = _history_draws(
+            purchases,
+            spend,
+            hx[sl],
+            hT[sl],
+            alive[sl],
+            month,
+            max(CLV_MONTHS),
+            monthly_discount,
+            n_draws,
+            rng,
+        )
+        q[sl, :2] = np.quantile(r_draws, [0.1, 0.9], axis=1).T
+        q[sl, 2:] = np.quantile(d_draws, [0.1, 0.9], axis=1).T
+    q = q[inverse]
+    fixed = (x > 0) & (m <= 0)
+    scale = spend.v_ + np.where(fixed, 0.0, x * m)
+    lo = np.where(fixed, np.minimum(m * q[:, 2], m * q[:, 3]), scale * q[:, 0])
+    hi = np.where(fixed, np.maximum(m * q[:, 2], m * q[:, 3]), scale * q[:, 1])
+    return lo, hi
 
 
 def clv_outputs(
@@ -90,7 +135,7 @@ def clv_outputs(
     (or margin) per repeat purchase, named by ``columns``; the result keeps its index.
     CLV over N months is Σ_m E[purchases in month m] · E[spend per purchase] / (1+d)^m with
     months of 365.25/12 days and d = ``monthly_discount``. clv_12m_p10/p90 are quantiles of
-    ``n_draws`` posterior-predictive draws per customer (see ``_posterior_predictive_clv``).
+    ``n_draws`` posterior-predictive draws per distinct history (see ``_history_draws``).
     """
     if monthly_discount <= -1.0:
         raise ValueError("monthly_discount must be greater than -1")
@@ -113,24 +158,9 @@ def clv_outputs(
     out["expected_spend_per_purchase"] = per_purchase
     for n in CLV_MONTHS:
         out[f"clv_{n}m"] = flows[:, :n].sum(axis=1) * per_purchase
-    rng = np.random.default_rng(seed)
-    lo, hi = np.empty(len(x)), np.empty(len(x))
-    for start in range(0, len(x), chunk_size):
-        sl = slice(start, start + chunk_size)
-        draws = _posterior_predictive_clv(
-            purchases,
-            spend,
-            x[sl],
-            T[sl],
-            m[sl],
-            alive[sl],
-            month,
-            max(CLV_MONTHS),
-            monthly_discount,
-            n_draws,
-            rng,
-        )
-        lo[sl], hi[sl] = np.quantile(draws, [0.1, 0.9], axis=1)
+    lo, hi = _interval(
+        purchases, spend, x, t_x, T, m, month, monthly_discount, n_draws, seed, chunk_size
+    )
     out["clv_12m_p10"] = lo
     out["clv_12m_p90"] = hi
     return out
