@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from training.contract import CleanData, validate
+from training.propensity import PropensityModel, fit
 from training.snapshot import Snapshot, build_snapshot
 
 START = pd.Timestamp("2024-01-01")
@@ -71,3 +72,8 @@ def snapshots(shop: CleanData) -> tuple[Snapshot, Snapshot]:
         build_snapshot(shop, AS_OF, HORIZON, require_labels=True),
         build_snapshot(shop, later, HORIZON, require_labels=True),
     )
+
+
+@pytest.fixture(scope="package")
+def model(snapshots: tuple[Snapshot, Snapshot]) -> PropensityModel:
+    return fit(snapshots[0])
