@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 from training.segments.config import SegmentsConfig
 
@@ -55,6 +54,37 @@ def nearest(z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return d.argmin(axis=1)
 
 
+def silhouettes(z: np.ndarray, label_sets: dict[int, np.ndarray]) -> dict[int, float]:
+    """Mean silhouette of several labellings of the same rows (as sklearn's, NaN when a
+    labelling has fewer than two clusters), computing the pairwise distances only once."""
+    n = len(z)
+    onehots = {}
+    for key, labels in label_sets.items():
+        _, codes = np.unique(labels, return_inverse=True)
+        onehots[key] = np.eye(codes.max() + 1)[codes]
+    totals = {key: np.zeros(n) for key in label_sets}
+    sq = (z**2).sum(axis=1)
+    for start in range(0, n, 1000):
+        stop = min(start + 1000, n)
+        d2 = sq[start:stop, None] - 2.0 * z[start:stop] @ z.T + sq[None, :]
+        dist = np.sqrt(np.clip(d2, 0.0, None))
+        dist[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        for key, onehot in onehots.items():
+            sums = dist @ onehot  # distance from each row to every cluster
+            size = onehot.sum(axis=0)
+            own = onehot[start:stop].astype(bool)
+            a = sums[own] / np.maximum(size[own.argmax(axis=1)] - 1, 1)
+            other = np.where(own, np.inf, sums / size)
+            b = other.min(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s = np.where(size[own.argmax(axis=1)] > 1, (b - a) / np.maximum(a, b), 0.0)
+            totals[key][start:stop] = np.nan_to_num(s, nan=0.0)
+    return {
+        key: float(totals[key].mean()) if onehots[key].shape[1] >= 2 else float("nan")
+        for key in label_sets
+    }
+
+
 @dataclass(frozen=True)
 class Clustering:
     """The chosen KMeans centres and the silhouette of every k tried."""
@@ -76,23 +106,19 @@ def choose_k(z: np.ndarray, config: SegmentsConfig) -> Clustering:
     zf = z[fit_rows]
     sil_rows = np.sort(rng.choice(len(zf), min(len(zf), config.silhouette_sample), replace=False))
     k_max = min(config.k_max, len(zf) - 1)
-    best: tuple[float, int, np.ndarray] | None = None
-    scores: dict[int, float] = {}
-    for k in range(config.k_min, k_max + 1):
-        km = KMeans(k, n_init=config.n_init, random_state=config.random_state).fit(zf)
-        labels = km.labels_[sil_rows]
-        if len(np.unique(labels)) < 2:
-            scores[k] = float("nan")
-            continue
-        scores[k] = float(silhouette_score(zf[sil_rows], labels))
-        if best is None or scores[k] > best[0]:
-            best = (scores[k], k, km.cluster_centers_)
-    if best is None:
+    fits = {
+        k: KMeans(k, n_init=config.n_init, random_state=config.random_state).fit(zf)
+        for k in range(config.k_min, k_max + 1)
+    }
+    scores = silhouettes(zf[sil_rows], {k: km.labels_[sil_rows] for k, km in fits.items()})
+    finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+    if not finite:
         raise ValueError(
             "no k gave at least two non-empty segments: the active customers "
             "have (almost) identical spend mixes"
         )
-    return Clustering(np.asarray(best[2], dtype="float64"), scores, fit_rows)
+    k_best = max(finite, key=lambda k: (finite[k], -k))
+    return Clustering(np.asarray(fits[k_best].cluster_centers_, dtype="float64"), scores, fit_rows)
 
 
 def _word(column: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score, log_loss, silhouette_score
+from sklearn.metrics import adjusted_rand_score, log_loss
 from threadpoolctl import threadpool_limits
 
 from training.segments import behaviour, tiers
@@ -44,9 +44,9 @@ def evaluate(model: SegmentsModel, snapshot: Snapshot) -> dict[str, float]:
         "membership_accuracy": float("nan"),
     }
     rows = _sample(len(z), model.config.silhouette_sample, model.config.random_state)
-    if len(np.unique(labels[rows])) >= 2 and len(rows) > len(np.unique(labels[rows])):
+    if len(rows) > len(np.unique(labels[rows])):
         with threadpool_limits(limits=model.config.n_threads):
-            out["silhouette"] = float(silhouette_score(z[rows], labels[rows]))
+            out["silhouette"] = behaviour.silhouettes(z[rows], {0: labels[rows]})[0]
     if len(z):
         proba = model.proba(frame)[active]
         ks = list(range(model.n_segments))

@@ -63,7 +63,7 @@ def write_artifacts(model: SegmentsModel, snapshot: Snapshot, out_dir: Path) -> 
     for (i, j), v in np.ndenumerate(means):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(image, ax=ax, label="log2(segment mean / overall mean)")
-    ax.set_title("Segment profiles: mean share (colour: ratio to all active customers)")
+    ax.set_title("Segment profiles\n(cell: mean share; colour: vs all active customers)")
     fig.tight_layout()
     fig.savefig(paths["heatmap"], dpi=110)
     plt.close(fig)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from tests.training.segments.conftest import planted_frame, snapshot_of
 from training.segments import (
@@ -22,7 +22,7 @@ from training.segments import (
     stability_ari,
     write_artifacts,
 )
-from training.segments.behaviour import name_segments
+from training.segments.behaviour import name_segments, silhouettes
 
 
 def test_planted_clusters_are_recovered(planted) -> None:
@@ -139,3 +139,14 @@ def test_write_artifacts(planted, tmp_path: Path) -> None:
     assert {"segment", "feature", "segment_mean", "segment_median", "min_purchases"} <= set(
         usage.columns
     )
+
+
+def test_shared_distance_silhouette_matches_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    z = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal(3, 1, (30, 3)), [[9.0, 9.0, 9.0]]])
+    sets = {k: rng.integers(0, k, len(z)) for k in (2, 3, 5)}
+    sets[9] = np.r_[np.zeros(40, int), np.ones(30, int), 2]  # a singleton cluster
+    got = silhouettes(z, sets)
+    for k, labels in sets.items():
+        assert np.isclose(got[k], silhouette_score(z, labels))
+    assert np.isnan(silhouettes(z, {1: np.zeros(len(z), int)})[1])
