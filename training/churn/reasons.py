@@ -88,11 +88,23 @@ def _apply(template: dict, values: dict[str, float], medians: dict[str, float]) 
     return template["text"].format(**{f: values[f] for f in _fields(template["text"])})
 
 
-def describe(feature: str, row: dict[str, object], table: ReasonTable) -> str | None:
-    """One driver in words, from the customer's own values (``row``: feature -> raw value);
-    None when the value is missing and no template covers it."""
+def _values(row: dict[str, object], table: ReasonTable) -> dict[str, float]:
+    """The row's numbers plus the derived fields (text values become NaN)."""
     values = {k: _number(v) for k, v in row.items()}
     values.update({k: _derive(op, row) for k, op in table.derived.items()})
+    return values
+
+
+def describe(
+    feature: str,
+    row: dict[str, object],
+    table: ReasonTable,
+    values: dict[str, float] | None = None,
+) -> str | None:
+    """One driver in words, from the customer's own values (``row``: feature -> raw value);
+    None when the value is missing and no template covers it. ``values`` caches
+    ``_values(row, table)`` across the drivers of one row."""
+    values = _values(row, table) if values is None else values
     for template in table.templates.get(feature, []):
         text = _apply(template, values, table.medians)
         if text is not None:
@@ -132,10 +144,11 @@ def explain(
     out: list[list[str]] = []
     for i, row in enumerate(rows):
         texts: list[str] = []
+        values = _values(row, table) if contribs[i, order[i, 0]] > 0 else {}
         for j in order[i]:
             if contribs[i, j] <= 0 or len(texts) == top:
                 break
-            text = describe(feature_names[j], row, table)
+            text = describe(feature_names[j], row, table, values)
             if text is not None and text not in texts:
                 texts.append(text)
         out.append(texts)

@@ -83,6 +83,8 @@ def _curves(y: np.ndarray, prob: np.ndarray, raw: np.ndarray, out: Path) -> list
     idx = np.unique(np.ceil(np.linspace(0.1, 1.0, 10) * len(y)).astype(int) - 1)
     decile.iloc[idx].to_csv(out / "gains.csv", index=False)
     written.append(out / "gains.csv")
+    step = max(1, len(y) // 500)  # plot at most ~500 points
+    share, gains, lift = share[::step], gains[::step], lift[::step]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
     left.plot(np.r_[0, share], np.r_[0, gains], label="model")
     left.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="random")
