@@ -1,0 +1,176 @@
+"""The next-best-offer catalogue: pydantic models, YAML loading and clear validation errors."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Tier = Literal["platinum", "gold", "silver", "bronze", "value_destroyer"]
+Kind = Literal["cross_sell", "retention", "up_sell"]
+KNOWN_CHANNELS = ("store", "online", "phone", "call_centre", "web", "shop")
+
+
+def slug(name: object) -> str:
+    """Column-safe name as training.features.slug makes it (serving may not import training)."""
+    text = re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()
+    return text or "blank"
+
+
+class CatalogueError(ValueError):
+    """A catalogue that cannot be used; the message names the offer id and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContactCap(_Strict):
+    """At most ``max_contacts`` contacts in any window of ``per_days`` days."""
+
+    max_contacts: int = Field(ge=0)
+    per_days: float = Field(gt=0)
+
+
+class Eligibility(_Strict):
+    """Who may get an offer; an omitted list allows everyone."""
+
+    tiers: frozenset[Tier] | None = None
+    segments: frozenset[str] | None = None
+    channels: frozenset[str] | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _slug_channels(cls, v: frozenset[str] | None) -> frozenset[str] | None:
+        return None if v is None else frozenset(slug(c) for c in v)
+
+
+class Priority(_Strict):
+    """High-value, high-risk customers whose retention offers come before everything else."""
+
+    tiers: frozenset[Tier] = frozenset({"platinum", "gold"})
+    clv_min: float = 1000.0
+    churn_min: float = Field(default=0.5, ge=0, le=1)
+
+
+class Offer(_Strict):
+    """One offer. Which fields are required depends on ``kind`` (see ``_by_kind``)."""
+
+    id: str = Field(min_length=1)
+    kind: Kind
+    description: str = ""
+    family: str | None = None
+    value: float | None = Field(default=None, validation_alias=AliasChoices("value", "margin"))
+    cost: float = Field(default=0.0, ge=0)
+    first_time_only: bool = False
+    save_rate: float | None = Field(default=None, gt=0, le=1)
+    accept_rate: float | None = Field(default=None, gt=0, le=1)
+    min_churn: float = Field(default=0.0, ge=0, le=1)
+    eligible: Eligibility = Eligibility()
+    cap: ContactCap | None = None
+
+    @field_validator("family")
+    @classmethod
+    def _slug_family(cls, v: str | None) -> str | None:
+        return None if v is None else slug(v)
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> Offer:
+        need = {"cross_sell": ("family", "value"), "up_sell": ("value", "accept_rate"),
+                "retention": ("save_rate",)}[self.kind]
+        for name in need:
+            if getattr(self, name) is None:
+                raise ValueError(f"field '{name}' is required for {self.kind} offers")
+        if self.kind != "cross_sell":
+            for name in ("family", "first_time_only"):
+                if getattr(self, name):
+                    raise ValueError(f"field '{name}' is only for cross_sell offers")
+        if self.kind != "retention" and self.min_churn:
+            raise ValueError("field 'min_churn' is only for retention offers")
+        return self
+
+
+class Catalogue(_Strict):
+    """All offers plus the global per-customer contact cap and the priority rule."""
+
+    version: int = 1
+    global_cap: ContactCap | None = None
+    priority: Priority = Priority()
+    offers: tuple[Offer, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Catalogue:
+        seen: set[str] = set()
+        for offer in self.offers:
+            if offer.id in seen:
+                raise ValueError(f"offer id '{offer.id}' appears twice")
+            seen.add(offer.id)
+        return self
+
+    def of_kind(self, kind: Kind) -> tuple[Offer, ...]:
+        """The offers of one kind, in catalogue order."""
+        return tuple(o for o in self.offers if o.kind == kind)
+
+
+def _describe(error: dict[str, Any], data: Any) -> str:
+    """'offer 'x' (offers[2]), field 'value': msg' from one pydantic error."""
+    loc = list(error["loc"])
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    where = ""
+    if len(loc) >= 2 and loc[0] == "offers" and isinstance(loc[1], int):
+        raw = data.get("offers") if isinstance(data, dict) else None
+        item = raw[loc[1]] if isinstance(raw, list) and loc[1] < len(raw) else None
+        oid = item.get("id") if isinstance(item, dict) else None
+        where = f"offer '{oid}' (offers[{loc[1]}])" if oid else f"offers[{loc[1]}] (no id)"
+        loc = loc[2:]
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    parts = [p for p in (where, f"field '{field}'" if field else "") if p]
+    return f"{', '.join(parts) or 'catalogue'}: {msg}"
+
+
+def parse_catalogue(data: Any, source: str = "<catalogue>") -> Catalogue:
+    """Validate a parsed YAML/JSON mapping; raise CatalogueError naming offer and field."""
+    if not isinstance(data, dict):
+        raise CatalogueError(f"{source}: expected a mapping with an 'offers' list")
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e, data) for e in exc.errors()]  # type: ignore[arg-type]
+        raise CatalogueError(f"bad offer catalogue {source}: " + "; ".join(lines)) from None
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """Load a YAML catalogue; ``None`` loads the default ``serving/offers.yaml``."""
+    if path is None:
+        text = resources.files("serving").joinpath("offers.yaml").read_text(encoding="utf-8")
+        source = "serving/offers.yaml"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CatalogueError(f"cannot read offer catalogue {source}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"offer catalogue {source} is not valid YAML: {exc}") from None
+    return parse_catalogue(data, source)
+
+
+@cache
+def default_catalogue() -> Catalogue:
+    """The packaged default catalogue, parsed once on first use."""
+    return load_catalogue(None)
