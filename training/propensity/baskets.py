@@ -115,17 +115,17 @@ def basket_rules(
     counts = frequent_itemsets(masks, len(names), max_size, min_support)
     n = len(masks)
     rows = []
-    for full, count in counts.items():
-        items = [1 << i for i in range(len(names)) if full >> i & 1]
+    for itemset, count in counts.items():
+        items = [1 << i for i in range(len(names)) if itemset >> i & 1]
         for k in range(1, len(items)):
             for ante_items in combinations(items, k):
-                ante = sum(ante_items)
-                rows.append((ante, full & ~ante, full, count))
+                part = sum(ante_items)
+                rows.append((part, itemset & ~part, itemset, count))
     if not rows:
         return pd.DataFrame({c: [] for c in RULE_COLUMNS}).astype(
             {"antecedent": object, "consequent": object, "n_baskets": np.int64, "size": np.int64}
         )
-    ante, cons, full, both = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
+    ante, cons, full, both = (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
     ante_n = np.array([counts[int(a)] for a in ante], dtype=np.float64)
     cons_n = np.array([counts[int(c)] for c in cons], dtype=np.float64)
     confidence = both / ante_n

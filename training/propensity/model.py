@@ -29,6 +29,7 @@ import xgboost as xgb
 
 from training.features import slugs
 from training.propensity.encoding import Design
+from training.propensity.train import skip_reason, train_booster
 from training.snapshot import Snapshot
 
 KIND = "cintel-propensity"
@@ -156,58 +157,6 @@ class PropensityModel:
         )
 
 
-def _split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A stratified validation mask: ``fraction`` of each class, at least one of each."""
-    valid = np.zeros(len(y), dtype=bool)
-    for cls in (0.0, 1.0):
-        idx = np.flatnonzero(y == cls)
-        n = max(1, round(fraction * len(idx)))
-        valid[rng.choice(idx, size=n, replace=False)] = True
-    return valid
-
-
-def _train_one(
-    x: np.ndarray, y: np.ndarray, names: list[str], config: PropensityConfig, seed: int
-) -> xgb.Booster:
-    """Early stopping on a stratified validation split; keep only the best iteration's trees."""
-    valid = _split(y, config.valid_fraction, np.random.default_rng(seed))
-    params = {
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
-        "tree_method": "hist",
-        "max_depth": config.max_depth,
-        "eta": config.learning_rate,
-        "min_child_weight": config.min_child_weight,
-        "subsample": config.subsample,
-        "colsample_bytree": config.colsample_bytree,
-        "nthread": config.n_jobs,
-        "seed": seed,
-    }
-    dtrain = xgb.DMatrix(x[~valid], label=y[~valid], feature_names=names, nthread=config.n_jobs)
-    dvalid = xgb.DMatrix(x[valid], label=y[valid], feature_names=names, nthread=config.n_jobs)
-    booster = xgb.train(
-        params,
-        dtrain,
-        num_boost_round=config.n_estimators,
-        evals=[(dvalid, "valid")],
-        early_stopping_rounds=config.early_stopping_rounds,
-        verbose_eval=False,
-    )
-    return booster[: booster.best_iteration + 1]
-
-
-def _skip_reason(y: np.ndarray, config: PropensityConfig) -> str | None:
-    pos = int(y.sum())
-    neg = len(y) - pos
-    if pos == 0:
-        return "no positive labels"
-    if pos < config.min_positives:
-        return f"{pos} positive labels (< min_positives={config.min_positives})"
-    if neg < config.min_negatives:
-        return f"{neg} negative labels (< min_negatives={config.min_negatives})"
-    return None
-
-
 def fit(snapshot: Snapshot, config: PropensityConfig | None = None) -> PropensityModel:
     """One booster per family and kind on a labelled snapshot; too-rare ones are skipped."""
     config = PropensityConfig() if config is None else config
@@ -238,19 +187,19 @@ def fit(snapshot: Snapshot, config: PropensityConfig | None = None) -> Propensit
             key = f"{kind}:{s}"
             if kind == "first" and len(fam_slugs) == 1:
                 skipped[key] = (
-                    "only one product family: no cross-sell exists (a first purchase of the "
-                    "only family is an acquisition), so 'first' has no customers to model"
+                    "only one product family: there is no other family to cross-sell; a first "
+                    "purchase of the only family is an acquisition, so 'first' is not modelled"
                 )
                 continue
             y_all = frame[label_column(kind, s)].to_numpy(dtype="float64")
             rows = ~np.isnan(y_all)
             y = y_all[rows]
-            reason = _skip_reason(y, config)
+            reason = skip_reason(y, config)
             if reason is not None:
                 skipped[key] = f"{reason} among {len(y)} eligible customers"
                 continue
             seed = config.seed + 1000 * k_i + f_i
-            boosters[key] = _train_one(x[rows], y, design.names, config, seed)
+            boosters[key] = train_booster(x[rows], y, design.names, config, seed)
             n_train[key] = len(y)
     if not boosters:
         detail = "; ".join(f"{k}: {v}" for k, v in skipped.items())

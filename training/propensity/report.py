@@ -20,7 +20,7 @@ MAX_HEATMAP_COLUMNS = 60
 def importance_table(model: PropensityModel) -> pd.DataFrame:
     """Total gain of each feature in each booster, largest first within a model."""
     rows = [
-        (key.split(":")[0], key.split(":", 1)[1], feature, float(gain))
+        (key.split(":")[0], key.split(":", 1)[1], feature, float(np.sum(gain)))
         for key, booster in model.boosters_.items()
         for feature, gain in booster.get_score(importance_type="total_gain").items()
     ]
