@@ -144,13 +144,15 @@ def intended_top_family(n_families: int) -> dict[str, str]:
 def weekly_profile() -> np.ndarray:
     """Purchase intensity per hour of the week (archetype × 168), mean 1 in every row.
 
-    Shops open 7:00–22:00; each archetype has its day weights and a peak hour.
+    Shops open 7:00–22:00; each archetype has its day weights and a peak hour, and every
+    open hour keeps at least a tenth of the peak.
     """
     hours = np.arange(24, dtype=np.float64)
     open_hours = (hours >= 7) & (hours < 22)
     rows = []
     for a in ARCHETYPES:
-        by_hour = np.exp(-0.5 * ((hours - a.peak_hour) / 3.5) ** 2) * open_hours
+        by_hour = np.maximum(np.exp(-0.5 * ((hours - a.peak_hour) / 3.5) ** 2), 0.1)
+        by_hour = by_hour * open_hours
         week = np.outer(np.asarray(a.day_weights), by_hour).ravel()
         rows.append(week * HOURS_PER_WEEK / week.sum())
     return np.vstack(rows)

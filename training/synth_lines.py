@@ -67,24 +67,47 @@ class Lines:
         return Lines(**out)
 
 
+def _geometric(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
+    """Counts 0, 1, 2, ... with P(k) ∝ q^k and the given mean (an overdispersed Poisson)."""
+    scale = 1.0 / np.log1p(1.0 / np.maximum(mean, 1e-12))
+    return (rng.standard_exponential(len(mean)) * scale).astype(np.int64)
+
+
 def _strictly_increasing(seconds: np.ndarray, customer: np.ndarray) -> np.ndarray:
     """Push ties one second later so each customer's timestamps are unique and ordered.
 
-    Input is non-decreasing within each customer; the running maximum of
-    ``seconds - rank`` keeps customers apart through ``KEY_SHIFT``.
+    Input is non-decreasing within each customer. Only customers with a tie are touched:
+    there, the running maximum of ``seconds - rank`` (customers kept apart by
+    ``KEY_SHIFT``) plus the rank is strictly increasing.
     """
-    rank = np.arange(len(seconds)) - segment_offsets(np.bincount(customer))[customer]
-    key = customer * KEY_SHIFT + seconds - rank
-    return np.maximum.accumulate(key) - customer * KEY_SHIFT + rank
+    same = customer[1:] == customer[:-1]
+    tie = np.flatnonzero(same & (seconds[1:] <= seconds[:-1]))
+    if len(tie) == 0:
+        return seconds
+    bad = np.zeros(int(customer[-1]) + 1, dtype=bool)
+    bad[customer[tie]] = True
+    rows = np.flatnonzero(bad[customer])
+    c = customer[rows]
+    key = c * KEY_SHIFT + seconds[rows] - np.arange(len(rows))
+    out = seconds.copy()
+    out[rows] = np.maximum.accumulate(key) - c * KEY_SHIFT + np.arange(len(rows))
+    return out
 
 
 def _decay(cust: Customers, c: np.ndarray, seconds: np.ndarray, future_end: int) -> np.ndarray:
     """Spend multiplier of partial churners: 1 before their onset, then down to a floor."""
     first = seconds[segment_offsets(np.bincount(c, minlength=len(cust.archetype)))[:-1]]
     onset = first + cust.decay_onset * (future_end - first)
-    elapsed = np.maximum(seconds - onset[c], 0.0) / (cust.decay_days[c] * SECONDS_PER_DAY)
-    decayed = sa.DECAY_FLOOR + (1.0 - sa.DECAY_FLOOR) * np.exp(-elapsed)
-    return np.where(cust.partial[c], decayed, 1.0)
+    rows = np.flatnonzero(cust.partial[c])
+    cr = c[rows]
+    elapsed = np.maximum(seconds[rows] - onset[cr], 0.0) / (cust.decay_days[cr] * SECONDS_PER_DAY)
+    mult = np.ones(len(c))
+    mult[rows] = sa.DECAY_FLOOR + (1.0 - sa.DECAY_FLOOR) * np.exp(-elapsed)
+    return mult
+
+
+def _cents(x: np.ndarray) -> np.ndarray:
+    return np.rint(x * 100.0) / 100.0
 
 
 def _churn_kill(
@@ -119,12 +142,13 @@ def make_lines(
     """
     arch_b = cust.archetype[basket_cust]
     extra_lines = np.array([a.extra_lines for a in sa.ARCHETYPES])
-    per_basket = 1 + rng.poisson(extra_lines[arch_b])
+    per_basket = 1 + _geometric(rng, extra_lines[arch_b])
     basket = np.repeat(np.arange(len(basket_cust)), per_basket)
     c = basket_cust[basket]
-    seconds = _strictly_increasing(basket_s[basket], c)
-    first_in_basket = np.zeros(len(basket), dtype=bool)
-    first_in_basket[segment_offsets(per_basket)[:-1]] = True
+    basket_start = segment_offsets(per_basket)[:-1]
+    line_no = np.arange(len(basket)) - np.repeat(basket_start, per_basket)
+    seconds = _strictly_increasing(basket_s[basket] + line_no, c)
+    first_in_basket = line_no == 0
     after = seconds >= drift_s if drift_s is not None else np.zeros(len(c), dtype=bool)
     u_b = rng.random(len(basket_cust))
     cdf = cust.channel_cdf[basket_cust]
@@ -135,14 +159,14 @@ def make_lines(
     family = sample_categories(mix.reshape(-1, n_families), row, rng.random(len(c)))
     margin_rate, unit_price, extra_units = sa.family_arrays(n_families)
     spend_scale = np.array([a.spend_scale for a in sa.ARCHETYPES])[cust.archetype[c]]
-    units = 1 + rng.poisson(extra_units[family] * spend_scale)
+    units = 1 + _geometric(rng, extra_units[family] * spend_scale)
     gross = rng.gamma(SPEND_SHAPE * units, unit_price[family] * cust.spend[c] / SPEND_SHAPE)
     mult = _decay(cust, c, seconds, future_end)
     if drift == "price":
         gross = gross * np.where(after, sa.PRICE_DRIFT_FACTOR, 1.0)
     gross = gross * mult
-    amount = np.maximum(np.round(gross * (1.0 - cust.discount[c]), 2), 0.01)
-    margin = np.round(amount - gross * (1.0 - margin_rate[family]), 2)
+    amount = np.maximum(_cents(gross * (1.0 - cust.discount[c])), 0.01)
+    margin = _cents(amount - gross * (1.0 - margin_rate[family]))
     quantity = np.maximum(np.rint(units * mult), 1).astype(np.int64)
     lines = Lines(c, seconds, amount, margin, family, channel, quantity, basket, first_in_basket)
     if drift == "churn":
@@ -162,7 +186,7 @@ def make_returns(rng: np.random.Generator, cust: Customers, lines: Lines) -> Lin
         customer=lines.customer[origin],
         seconds=lines.seconds[origin] + days * SECONDS_PER_DAY,
         amount=-amount,
-        margin=np.round(-amount + sa.RETURN_RECOVERY * cost, 2),
+        margin=_cents(-amount + sa.RETURN_RECOVERY * cost),
         family=lines.family[origin],
         channel=lines.channel[origin],
         quantity=-lines.quantity[origin],
