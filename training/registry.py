@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -78,19 +79,16 @@ def register_challenger(
     tags: dict[str, str] | None = None,
     client: MlflowClient | None = None,
 ) -> ModelVersion:
-    """Register ``model_uri`` as a new version of ``cintel-<model>`` and point ``@challenger``."""
+    """Register ``model_uri`` as a new version of ``cintel-<model>`` and point ``@challenger``.
+
+    ``model_uri`` is ``ModelInfo.model_uri`` (``models:/<model_id>``) or ``runs:/<id>/model``.
+    Registration goes through ``mlflow.register_model`` on the configured tracking URI (it
+    resolves the model id a tracking server requires); ``client`` sets the alias.
+    """
     client = client or MlflowClient()
     name = model_name(model)
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if not _missing(exc):
-            raise
-        try:
-            client.create_registered_model(name)
-        except MlflowException:  # created concurrently
-            client.get_registered_model(name)
-    version = client.create_model_version(name, model_uri, tags=tags)
+    # mlflow.register_model resolves runs:/ and models:/<model_id> URIs (a server needs the id)
+    version = mlflow.register_model(model_uri, name, tags=tags)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return client.get_model_version(name, version.version)
 

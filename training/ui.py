@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -43,6 +44,8 @@ def ui_command(host: str = "127.0.0.1", port: int = 5000) -> int:
         return 0
     print(f"MLflow UI on http://{host}:{port} (store {uri}); Ctrl+C to stop", flush=True)
     try:
-        return subprocess.run(server_args(host, port, settings), check=False).returncode
+        # GenAI job workers are of no use here and slow the start on a small box
+        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
+        return subprocess.run(server_args(host, port, settings), env=env, check=False).returncode
     except KeyboardInterrupt:
         return 0
