@@ -11,7 +11,7 @@ from training.synth_process import sample_categories, segment_cumsum, segment_of
 
 KEY_SHIFT = 2**33  # seconds since the epoch stay below this (272 years)
 SECONDS_PER_DAY = 86_400
-SPEND_SHAPE = 4.0  # Gamma shape of the price of one unit
+SPEND_SHAPE = 4.0  # Gamma shape of the spend of one line
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,10 @@ def make_lines(
     margin_rate, unit_price, extra_units = sa.family_arrays(n_families)
     spend_scale = np.array([a.spend_scale for a in sa.ARCHETYPES])[cust.archetype[c]]
     units = 1 + _geometric(rng, extra_units[family] * spend_scale)
-    gross = rng.gamma(SPEND_SHAPE * units, unit_price[family] * cust.spend[c] / SPEND_SHAPE)
+    # constant shape: the stream used does not depend on the family, so a mix drift
+    # leaves every earlier draw as it was
+    price = rng.standard_gamma(SPEND_SHAPE, len(c)) / SPEND_SHAPE
+    gross = price * units * unit_price[family] * cust.spend[c]
     mult = _decay(cust, c, seconds, future_end)
     if drift == "price":
         gross = gross * np.where(after, sa.PRICE_DRIFT_FACTOR, 1.0)
