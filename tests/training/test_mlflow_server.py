@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from training import registry
 from training.promotion import run_gate
-from training.settings import get_settings
+from training.settings import Settings, get_settings
 from training.tracking import configure_tracking, pip_requirements, training_run
 
 
@@ -119,3 +120,17 @@ def test_log_register_promote_through_a_real_server(tracking_server: str, tmp_pa
     np.testing.assert_allclose(loaded.predict_proba(x)[:, 1], proba)
     assert list((tmp_path / "server-artifacts").rglob("model.ubj"))  # proxied, not local
     assert not (tmp_path / "home").exists()  # the embedded store was not touched
+
+
+def test_a_dead_tracking_server_fails_in_seconds(
+    mlflow_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nobody there
+    get_settings.cache_clear()
+    configure_tracking()
+    started = time.monotonic()
+    with pytest.raises(MlflowException):
+        registry.champion_version("churn")
+    assert time.monotonic() - started < 20  # MLflow's own defaults retry for minutes
