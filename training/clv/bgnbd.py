@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,55 +12,112 @@ from sklearn.base import BaseEstimator
 
 from training.clv._fit import check_rft, collapse, fit_log_params, numerical_hessian
 
-
-@dataclass(frozen=True)
-class _Histories:
-    """Distinct (x, t_x, T) rows with weights; x-only terms are evaluated once per unique x."""
-
-    x: np.ndarray
-    t_x: np.ndarray
-    T: np.ndarray
-    w: np.ndarray
-    x_unique: np.ndarray
-    x_index: np.ndarray
-
-    @classmethod
-    def build(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> _Histories:
-        xu, xi = np.unique(x, return_inverse=True)
-        return cls(x, t_x, T, w, xu, xi.ravel())
+WARM_START_HISTORIES = 20_000
 
 
-def _loglik_terms(
-    theta: np.ndarray, h: _Histories, with_grad: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-row log-likelihood and (optionally) its gradient with respect to log-parameters.
+def _loglik_rows(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Per-customer log-likelihood, the textbook form kept in log space.
 
     LL = ln Γ(r+x) − ln Γ(r) + r ln α + ln B(a, b+x) − ln B(a, b)
          + logaddexp(−(r+x) ln(α+T), [x>0] (ln a − ln(b+x−1) − (r+x) ln(α+t_x)))
-    Every term stays in log space, so heavy buyers and long histories cannot overflow.
+    so heavy buyers and long histories cannot overflow.
+    """
+    pos = x > 0
+    head = gammaln(r + x) - gammaln(r) + betaln(a, b + x) - betaln(a, b) + r * np.log(alpha)
+    l1 = -(r + x) * np.log(alpha + T)
+    bx1 = np.where(pos, b + x - 1.0, 1.0)
+    l2 = np.where(pos, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    return head + np.logaddexp(l1, l2)
+
+
+@dataclass(frozen=True)
+class _Histories:
+    """Weighted distinct histories, split into x = 0 and x > 0, with each row pointing at
+    the distinct values of x, t_x and T so logs and digammas are computed once per value."""
+
+    w0: np.ndarray  # x = 0 rows: weight and index into T_u
+    T0: np.ndarray
+    w: np.ndarray  # x > 0 rows
+    wx: np.ndarray
+    xi: np.ndarray
+    ti: np.ndarray
+    Ti: np.ndarray
+    x_u: np.ndarray
+    W_x: np.ndarray
+    tx_u: np.ndarray
+    T_u: np.ndarray
+    x_rows: np.ndarray
+    W_T: np.ndarray  # total weight, and weight × x, of repeat buyers per distinct T
+    WX_T: np.ndarray
+
+    @classmethod
+    def build(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray) -> _Histories:
+        pos = x > 0
+        x_u, xi = np.unique(x[pos], return_inverse=True)
+        tx_u, ti = np.unique(t_x[pos], return_inverse=True)
+        T_u, Ti_all = np.unique(T, return_inverse=True)
+        Ti_all = Ti_all.ravel()
+        xi = xi.ravel()
+        return cls(
+            w0=w[~pos],
+            T0=Ti_all[~pos],
+            w=w[pos],
+            wx=w[pos] * x[pos],
+            xi=xi,
+            ti=ti.ravel(),
+            Ti=Ti_all[pos],
+            x_u=x_u,
+            W_x=np.bincount(xi, weights=w[pos], minlength=len(x_u)),
+            tx_u=tx_u,
+            T_u=T_u,
+            x_rows=x[pos],
+            W_T=np.bincount(Ti_all[pos], weights=w[pos], minlength=len(T_u)),
+            WX_T=np.bincount(Ti_all[pos], weights=w[pos] * x[pos], minlength=len(T_u)),
+        )
+
+
+def _loglik_and_grad(theta: np.ndarray, h: _Histories) -> tuple[float, np.ndarray]:
+    """Total weighted log-likelihood and its gradient with respect to log-parameters.
+
+    Same likelihood as ``_loglik_rows``, rearranged for speed: with d = ln a − ln(b+x−1)
+    + (r+x)(ln(α+T) − ln(α+t_x)), a repeat buyer contributes
+    head − (r+x) ln(α+T) + softplus(d), and P(dropped out at t_x) = expit(d).
     """
     r, alpha, a, b = np.exp(theta)
-    x, pos = h.x, h.x > 0
-    xu = h.x_unique
-    per_x = gammaln(r + xu) - gammaln(r) + betaln(a, b + xu) - betaln(a, b)
-    la_T = np.log(alpha + h.T)
-    la_tx = np.log(alpha + h.t_x)
-    l1 = -(r + x) * la_T
-    bx1 = np.where(pos, b + x - 1.0, 1.0)
-    l2 = np.where(pos, np.log(a) - np.log(bx1) - (r + x) * la_tx, -np.inf)
-    lse = np.logaddexp(l1, l2)
-    ll = per_x[h.x_index] + r * np.log(alpha) + lse
-    if not with_grad:
-        return ll, None
-    w1 = np.exp(l1 - lse)
-    w2 = np.where(pos, np.exp(l2 - lse), 0.0)
-    i = h.x_index
-    d_r = (psi(r + xu) - psi(r))[i] + np.log(alpha) - w1 * la_T - w2 * la_tx
-    d_alpha = r / alpha - (r + x) * (w1 / (alpha + h.T) + w2 / (alpha + h.t_x))
-    d_a = (psi(a + b) - psi(a + b + xu))[i] + w2 / a
-    d_b = (psi(b + xu) - psi(a + b + xu) - psi(b) + psi(a + b))[i] - w2 / bx1
-    grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return ll, grad
+    lalpha = np.log(alpha)
+    lT_u, iT_u = np.log(alpha + h.T_u), 1.0 / (alpha + h.T_u)
+    # customers without repeat purchases: r ln α − r ln(α+T)
+    lT0 = lT_u[h.T0]
+    W0 = h.w0.sum()
+    ll = W0 * r * lalpha - r * (h.w0 @ lT0)
+    g_r = W0 * lalpha - h.w0 @ lT0
+    g_alpha = W0 * r / alpha - r * (h.w0 @ iT_u[h.T0])
+    g_a = g_b = 0.0
+    if len(h.w):
+        x_u, W_x = h.x_u, h.W_x
+        per_x = gammaln(r + x_u) - gammaln(r) + betaln(a, b + x_u) - betaln(a, b)
+        c2 = np.log(a) - np.log(b + x_u - 1.0)
+        itx_u = 1.0 / (alpha + h.tx_u)
+        lT = lT_u[h.Ti]
+        gap = lT - np.log(alpha + h.tx_u)[h.ti]
+        rx = r + h.x_rows
+        d = c2[h.xi] + rx * gap
+        dead = expit(d)
+        wd = h.w * dead
+        Wp = h.w.sum()
+        ll += W_x @ per_x + Wp * r * lalpha - r * (h.W_T @ lT_u) - h.WX_T @ lT_u
+        ll += h.w @ np.logaddexp(0.0, d)
+        g_r += W_x @ (psi(r + x_u) - psi(r)) + Wp * lalpha - h.W_T @ lT_u + wd @ gap
+        g_alpha += Wp * r / alpha - r * (h.W_T @ iT_u) - h.WX_T @ iT_u
+        g_alpha -= (wd * rx) @ (itx_u[h.ti] - iT_u[h.Ti])
+        g_a = W_x @ (psi(a + b) - psi(a + b + x_u)) + wd.sum() / a
+        wd_x = np.bincount(h.xi, weights=wd, minlength=len(x_u))
+        g_b = W_x @ (psi(b + x_u) - psi(a + b + x_u) - psi(b) + psi(a + b))
+        g_b -= wd_x @ (1.0 / (b + x_u - 1.0))
+    grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+    return float(ll), grad
 
 
 def _bracket(
@@ -87,6 +145,16 @@ def _bracket(
     return out
 
 
+def _objective(h: _Histories, total: float) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """Mean negative log-likelihood and gradient over log-parameters."""
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        ll, grad = _loglik_and_grad(theta, h)
+        return -ll / total, -grad / total
+
+    return objective
+
+
 class BetaGeo(BaseEstimator):
     """BG/NBD purchase model with the scikit-learn estimator contract.
 
@@ -109,18 +177,28 @@ class BetaGeo(BaseEstimator):
         """Maximum-likelihood fit; sets r_, alpha_, a_, b_, loglik_ and log_params_cov_."""
         x, t_x, t = check_rft(frequency, recency, T)
         (ux, utx, uT), w = collapse((x, t_x, t), weights)
+        alpha0 = float(np.average(uT, weights=w)) / max(float(np.average(ux, weights=w)), 0.1)
+        theta = np.log([1.0, alpha0, 1.0, 1.0])
+        hess_inv = None
+        if len(w) > WARM_START_HISTORIES:
+            # a multinomial sample of customers finds the neighbourhood of the optimum and
+            # the curvature cheaply; the full data then needs only a few BFGS steps
+            rng = np.random.default_rng(0)
+            rows = rng.choice(len(w), size=WARM_START_HISTORIES, p=w / w.sum())
+            rows, counts = np.unique(rows, return_counts=True)
+            sub = _Histories.build(ux[rows], utx[rows], uT[rows], counts.astype(np.float64))
+            sub_objective = _objective(sub, float(counts.sum()))
+            theta, _ = fit_log_params(sub_objective, theta, self.max_iter, 1e-6)
+            curvature = numerical_hessian(lambda th: sub_objective(th)[1], theta)
+            if np.all(np.linalg.eigvalsh(curvature) > 0):
+                inverse = np.linalg.inv(curvature)
+                hess_inv = (inverse + inverse.T) / 2
         h = _Histories.build(ux, utx, uT, w)
         total = float(w.sum())
-
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = _loglik_terms(theta, h, True)
-            assert grad is not None
-            return -float(w @ ll) / total, -(grad @ w) / total
-
-        alpha0 = float(np.average(uT, weights=w)) / max(float(np.average(ux, weights=w)), 0.1)
-        theta = fit_log_params(objective, np.log([1.0, alpha0, 1.0, 1.0]), self.max_iter, self.tol)
+        objective = _objective(h, total)
+        theta, _ = fit_log_params(objective, theta, self.max_iter, self.tol, hess_inv)
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(theta))
-        self.loglik_ = float(w @ _loglik_terms(theta, h, False)[0])
+        self.loglik_ = _loglik_and_grad(theta, h)[0]
         hess = numerical_hessian(lambda th: objective(th)[1] * total, theta)
         self.log_params_cov_ = np.linalg.pinv(hess)
         self.n_customers_ = total
@@ -137,9 +215,7 @@ class BetaGeo(BaseEstimator):
     ) -> np.ndarray:
         """Log-likelihood of each customer's history under the fitted parameters."""
         x, t_x, t = check_rft(frequency, recency, T)
-        h = _Histories.build(x, t_x, t, np.ones_like(x))
-        theta = np.log([self.r_, self.alpha_, self.a_, self.b_])
-        return _loglik_terms(theta, h, False)[0]
+        return _loglik_rows(self.r_, self.alpha_, self.a_, self.b_, x, t_x, t)
 
     def conditional_probability_alive(
         self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike

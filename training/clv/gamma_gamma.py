@@ -2,32 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln, psi
 from sklearn.base import BaseEstimator
 
-from training.clv._fit import as_float, collapse, fit_log_params, numerical_hessian
+from training.clv._fit import as_float, fit_log_params, numerical_hessian
 
 
-def _loglik_terms(theta: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row log-likelihood of the mean spend m over x repeat purchases, and its gradient."""
-    p, q, v = np.exp(theta)
+def _loglik_rows(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per-customer log-likelihood of the mean spend m over x repeat purchases."""
     px = p * x
-    lvm = np.log(v + m * x)
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(v)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * lvm
-    )
-    d_p = x * (psi(px + q) - psi(px) + np.log(m) + np.log(x) - lvm)
-    d_q = psi(px + q) - psi(q) + np.log(v) - lvm
-    d_v = q / v - (px + q) / (v + m * x)
-    return ll, np.stack([d_p * p, d_q * q, d_v * v])
+    return (
+        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
+        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x)
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Spends:
+    """Weighted repeat buyers; x-only terms are computed once per distinct x and the
+    terms in ln m are parameter-free sums, so an evaluation costs one log per customer."""
+
+    w: np.ndarray
+    wx: np.ndarray
+    mx: np.ndarray
+    x_u: np.ndarray
+    W_x: np.ndarray
+    sum_w_log_m: float
+    sum_wx_log_m: float
+
+    @classmethod
+    def build(cls, x: np.ndarray, m: np.ndarray, w: np.ndarray) -> _Spends:
+        x_u, xi = np.unique(x, return_inverse=True)
+        log_m = np.log(m)
+        return cls(
+            w=w,
+            wx=w * x,
+            mx=m * x,
+            x_u=x_u,
+            W_x=np.bincount(xi.ravel(), weights=w, minlength=len(x_u)),
+            sum_w_log_m=float(w @ log_m),
+            sum_wx_log_m=float((w * x) @ log_m),
+        )
+
+
+def _loglik_and_grad(theta: np.ndarray, d: _Spends) -> tuple[float, np.ndarray]:
+    """Total weighted log-likelihood and its gradient with respect to log-parameters."""
+    p, q, v = np.exp(theta)
+    x_u, W_x = d.x_u, d.W_x
+    W = W_x.sum()
+    lvm = np.log(v + d.mx)
+    ivm = 1.0 / (v + d.mx)
+    w_l, wx_l = d.w @ lvm, d.wx @ lvm
+    px = p * x_u
+    ll = W_x @ (gammaln(px + q) - gammaln(px) + px * np.log(x_u)) - W * gammaln(q)
+    ll += W * q * np.log(v) + p * d.sum_wx_log_m - d.sum_w_log_m - p * wx_l - q * w_l
+    g_p = W_x @ (x_u * (psi(px + q) - psi(px) + np.log(x_u))) + d.sum_wx_log_m - wx_l
+    g_q = W_x @ (psi(px + q) - psi(q)) + W * np.log(v) - w_l
+    g_v = W * q / v - p * (d.wx @ ivm) - q * (d.w @ ivm)
+    return float(ll), np.array([g_p * p, g_q * q, g_v * v])
 
 
 def _split(frequency: ArrayLike, monetary_value: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -62,18 +98,21 @@ class GammaGamma(BaseEstimator):
         usable = (x > 0) & (m > 0)
         if usable.sum() < 2:
             raise ValueError("Gamma-Gamma needs at least 2 repeat buyers with positive spend")
-        w_in = None if weights is None else as_float("weights", weights)[usable]
-        (ux, um), w = collapse((x[usable], m[usable]), w_in)
+        w_all = np.ones(len(x)) if weights is None else as_float("weights", weights)
+        if len(w_all) != len(x) or (w_all < 0).any():
+            raise ValueError("weights must have one non-negative value per customer")
+        w = w_all[usable]
+        data = _Spends.build(x[usable], m[usable], w)
         total = float(w.sum())
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            ll, grad = _loglik_terms(theta, ux, um)
-            return -float(w @ ll) / total, -(grad @ w) / total
+            ll, grad = _loglik_and_grad(theta, data)
+            return -ll / total, -grad / total
 
-        mean_m = float(np.average(um, weights=w))
-        theta = fit_log_params(objective, np.log([1.0, 2.0, mean_m]), self.max_iter, self.tol)
+        mean_m = float(np.average(m[usable], weights=w))
+        theta, _ = fit_log_params(objective, np.log([1.0, 2.0, mean_m]), self.max_iter, self.tol)
         self.p_, self.q_, self.v_ = (float(v) for v in np.exp(theta))
-        self.loglik_ = float(w @ _loglik_terms(theta, ux, um)[0])
+        self.loglik_ = _loglik_and_grad(theta, data)[0]
         hess = numerical_hessian(lambda th: objective(th)[1] * total, theta)
         self.log_params_cov_ = np.linalg.pinv(hess)
         self.n_fitted_ = total

@@ -124,3 +124,52 @@ def test_sklearn_estimator_contract(cdnow_bgnbd: BetaGeo) -> None:
 def test_bad_inputs_are_named(f: list[float], r: list[float], t: list[float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BetaGeo().fit(f, r, t)
+
+
+def test_fast_likelihood_equals_textbook_rows_and_gradient() -> None:
+    from training.clv.bgnbd import _Histories, _loglik_and_grad, _loglik_rows
+
+    rng = np.random.default_rng(5)
+    x = rng.poisson(3, 300).astype(float)
+    T = rng.integers(5, 300, 300).astype(float)
+    t_x = np.where(x > 0, np.floor(rng.uniform(0, 1, 300) * T), 0.0)
+    w = rng.integers(1, 4, 300).astype(float)
+    theta = np.log([0.4, 20.0, 0.9, 3.0])
+    h = _Histories.build(x, t_x, T, w)
+    ll, grad = _loglik_and_grad(theta, h)
+    assert ll == pytest.approx(w @ _loglik_rows(*np.exp(theta), x, t_x, T), rel=1e-12)
+    for i in range(4):
+        e = np.zeros(4)
+        e[i] = 1e-6
+        numeric = (_loglik_and_grad(theta + e, h)[0] - _loglik_and_grad(theta - e, h)[0]) / 2e-6
+        assert grad[i] == pytest.approx(numeric, rel=1e-5, abs=1e-4)
+
+
+def _simulate_bgnbd(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BG/NBD histories in whole days (r=0.25, α=30, a=0.8, b=2.5), T up to a year."""
+    rng = np.random.default_rng(seed)
+    T = rng.integers(7, 366, n).astype(float)
+    lam, p = rng.gamma(0.25, 1 / 30.0, n), rng.beta(0.8, 2.5, n)
+    x, last, now = np.zeros(n), np.zeros(n), np.zeros(n)
+    active = np.arange(n)
+    while active.size:
+        now[active] += rng.exponential(1.0 / lam[active])
+        active = active[now[active] < T[active]]
+        x[active] += 1
+        last[active] = now[active]
+        active = active[rng.random(active.size) >= p[active]]
+    return x, np.floor(last), T
+
+
+def test_warm_start_on_a_sample_reaches_the_same_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    import training.clv.bgnbd as bgnbd
+
+    x, t_x, T = _simulate_bgnbd(30_000, seed=11)
+    monkeypatch.setattr(bgnbd, "WARM_START_HISTORIES", 3_000)
+    warm = BetaGeo().fit(x, t_x, T)
+    assert warm.n_histories_ > bgnbd.WARM_START_HISTORIES
+    monkeypatch.setattr(bgnbd, "WARM_START_HISTORIES", 10**9)
+    cold = BetaGeo().fit(x, t_x, T)
+    for key, value in cold.params_.items():
+        assert warm.params_[key] == pytest.approx(value, rel=1e-6)
+    assert warm.loglik_ == pytest.approx(cold.loglik_, abs=1e-6)

@@ -62,3 +62,21 @@ def test_weights_and_clone(cdnow_gg: GammaGamma) -> None:
     for key, value in full.params_.items():
         assert weighted.params_[key] == pytest.approx(value, rel=1e-5)
     assert not hasattr(clone(cdnow_gg), "p_")
+
+
+def test_fast_likelihood_equals_textbook_rows() -> None:
+    from training.clv.gamma_gamma import _loglik_and_grad, _loglik_rows, _Spends
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(1, 30, 200).astype(float)
+    m = rng.gamma(5.0, 8.0, 200)
+    w = rng.integers(1, 4, 200).astype(float)
+    theta = np.log([6.0, 3.7, 15.0])
+    ll, grad = _loglik_and_grad(theta, _Spends.build(x, m, w))
+    assert ll == pytest.approx(w @ _loglik_rows(*np.exp(theta), x, m), rel=1e-12)
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = 1e-6
+        up = _loglik_and_grad(theta + e, _Spends.build(x, m, w))[0]
+        down = _loglik_and_grad(theta - e, _Spends.build(x, m, w))[0]
+        assert grad[i] == pytest.approx((up - down) / 2e-6, rel=1e-5, abs=1e-4)
