@@ -16,7 +16,9 @@ Conventions for every model run (churn, propensity, segments, clv):
 5. Model: native flavour, ``name="model"``, a signature and an input example, features as
    float64 (the signature rejects an int column that arrives as float), e.g.
    ``mlflow.xgboost.log_model(clf, name="model", signature=infer_signature(X, proba),
-   input_example=X.head(5))``. Never pickle XGBoost. Keep the returned ``ModelInfo``.
+   input_example=X.head(5), pip_requirements=tracking.pip_requirements("xgboost", ...))``
+   (explicit requirements skip MLflow's ~5 s inference). Never pickle XGBoost. Keep the
+   returned ``ModelInfo``.
 6. After the ``with`` block exits without error: ``register_challenger("churn",
    info.model_uri)``. A run that raised is marked FAILED and never registered.
 7. Evaluate the new version and the current champion on the same fresh out-of-time frame
