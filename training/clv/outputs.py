@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from training.clv._fit import check_rft, group_rows
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
 
@@ -13,21 +14,14 @@ CLV_MONTHS = (3, 6, 12)
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
-def _discounted_monthly_flow(
-    purchases: BetaGeo,
-    x: np.ndarray,
-    t_x: np.ndarray,
-    T: np.ndarray,
-    month: float,
-    n: int,
-    monthly_discount: float,
+def _monthly_flow(
+    purchases: BetaGeo, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, month: float, n: int
 ) -> np.ndarray:
-    """(customers, n) expected purchases in each future month, discounted to today."""
+    """(histories, n) expected purchases in each of the next n months."""
     cum = np.column_stack(
         [purchases.conditional_expected_purchases(m * month, x, t_x, T) for m in range(1, n + 1)]
     )
-    flow = np.diff(cum, axis=1, prepend=0.0)
-    return flow / (1.0 + monthly_discount) ** np.arange(1, n + 1)
+    return np.diff(cum, axis=1, prepend=0.0)
 
 
 def _history_draws(
@@ -36,84 +30,66 @@ def _history_draws(
     x: np.ndarray,
     T: np.ndarray,
     alive: np.ndarray,
-    month: float,
-    n_months: int,
-    monthly_discount: float,
+    discount: np.ndarray,
+    horizon: float,
     n_draws: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(histories, n_draws) posterior-predictive draws of the discounted value over n months.
+    """(histories, n_draws) posterior-predictive draws of discounted value over ``horizon``.
 
-    Exact under BG/NBD and Gamma-Gamma at the fitted parameters: the customer is alive with
-    probability P(alive); if alive, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x); the number of
-    purchases left before dropping out is K ~ Geometric(p); each month brings
-    Poisson(λ·month) purchases until K is used up. Spend per purchase is Gamma(p, ν) with
-    ν ~ Gamma(px+q, γ+x·m) (the prior Gamma(q, γ) without repeats), so a month's spend is
-    (γ+x·m) · G_month / G_ν with G_month ~ Gamma(p·count, 1) and G_ν ~ Gamma(px+q, 1): the
-    customer's own mean m only scales the draw. Returned are R = Σ disc·G_month / G_ν (value
-    per unit of γ+x·m) and D = Σ disc·count (discounted purchases, for fixed-spend customers),
-    both functions of the history (x, t_x, T) alone. Parameter uncertainty is not included.
+    Under BG/NBD and Gamma-Gamma at the fitted parameters: the customer is alive with
+    probability P(alive); if alive, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x); purchases in
+    the horizon are N = min(Poisson(λ·horizon), K) with K ~ Geometric(p) the purchases left
+    before dropping out. Spend per purchase is Gamma(p, ν) with ν ~ Gamma(px+q, γ+x·m) (the
+    prior Gamma(q, γ) without repeats), so total spend is (γ+x·m) · G_N / G_ν with
+    G_N ~ Gamma(p·N, 1) and G_ν ~ Gamma(px+q, 1): the customer's own mean m only scales the
+    draw. Discounting multiplies by the history's expected discount factor per purchase
+    (``discount``), so the draws' mean equals the analytical discounted CLV; only the
+    spread of purchase timing within the horizon is ignored. Returned are R = discount·G_N/G_ν
+    (value per unit of γ+x·m) and D = discount·N (for fixed-spend customers), both functions
+    of the history (x, t_x, T) alone. Parameter uncertainty is not included.
     """
-    shape = (len(x), n_draws)
-    is_alive = rng.random(shape) < alive[:, None]
-    lam = rng.gamma(purchases.r_ + x[:, None], 1.0 / (purchases.alpha_ + T[:, None]), shape)
-    p_drop = rng.beta(purchases.a_, purchases.b_ + x[:, None], shape)
-    left = np.where(is_alive, rng.geometric(np.clip(p_drop, 1e-300, 1.0)), 0)
-    nu_shape = np.where(x > 0, spend.p_ * x + spend.q_, spend.q_)
-    g_nu = rng.gamma(nu_shape[:, None], 1.0, shape)
-    value = np.zeros(shape)
-    count_disc = np.zeros(shape)
-    for month_i in range(1, n_months + 1):
-        disc = (1.0 + monthly_discount) ** -month_i
-        count = np.minimum(rng.poisson(lam * month), left)
-        left = left - count
-        value += disc * rng.gamma(spend.p_ * count)
-        count_disc += disc * count
-    return value / g_nu, count_disc
+    k = len(x)
+    r_draws = np.zeros(k * n_draws)
+    d_draws = np.zeros(k * n_draws)
+    # only draws in which the customer is alive and buys need the rest
+    slot = np.flatnonzero(rng.random(k * n_draws) < np.repeat(alive, n_draws))
+    row = slot // n_draws
+    lam = rng.gamma(purchases.r_ + x[row], 1.0 / (purchases.alpha_ + T[row]))
+    bought = rng.poisson(lam * horizon)
+    keep = bought > 0
+    slot, row, bought = slot[keep], row[keep], bought[keep]
+    p_drop = rng.beta(purchases.a_, purchases.b_ + x[row])
+    n = np.minimum(bought, rng.geometric(np.clip(p_drop, 1e-300, 1.0)))
+    nu_shape = np.where(x[row] > 0, spend.p_ * x[row] + spend.q_, spend.q_)
+    r_draws[slot] = discount[row] * rng.gamma(spend.p_ * n) / rng.gamma(nu_shape)
+    d_draws[slot] = discount[row] * n
+    return r_draws.reshape(k, n_draws), d_draws.reshape(k, n_draws)
 
 
 def _interval(
     purchases: BetaGeo,
     spend: GammaGamma,
-    x: np.ndarray,
-    t_x: np.ndarray,
-    T: np.ndarray,
-    m: np.ndarray,
-    month: float,
-    monthly_discount: float,
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    alive: np.ndarray,
+    discount: np.ndarray,
+    horizon: float,
     n_draws: int,
     seed: int,
     chunk_size: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """p10 and p90 of 12-month value; draws are made once per distinct (x, t_x, T) history."""
-    hist, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    hx, htx, hT = hist[:, 0], hist[:, 1], hist[:, 2]
-    alive = purchases.conditional_probability_alive(hx, htx, hT)
-    q = np.empty((len(hist), 4))  # R p10, R p90, D p10, D p90
+) -> np.ndarray:
+    """(histories, 4): p10 and p90 of R, then of D (see ``_history_draws``)."""
+    hx, _, hT = hist
+    q = np.empty((len(hx), 4))
     rng = np.random.default_rng(seed)
-    for start in range(0, len(hist), chunk_size):
+    for start in range(0, len(hx), chunk_size):
         sl = slice(start, start + chunk_size)
         r_draws, d_draws = _history_draws(
-            purchases,
-            spend,
-            hx[sl],
-            hT[sl],
-            alive[sl],
-            month,
-            max(CLV_MONTHS),
-            monthly_discount,
-            n_draws,
-            rng,
+            purchases, spend, hx[sl], hT[sl], alive[sl], discount[sl], horizon, n_draws, rng
         )
         q[sl, :2] = np.quantile(r_draws, [0.1, 0.9], axis=1).T
         q[sl, 2:] = np.quantile(d_draws, [0.1, 0.9], axis=1).T
-    q = q[inverse]
-    fixed = (x > 0) & (m <= 0)
-    scale = spend.v_ + np.where(fixed, 0.0, x * m)
-    lo = np.where(fixed, np.minimum(m * q[:, 2], m * q[:, 3]), scale * q[:, 0])
-    hi = np.where(fixed, np.maximum(m * q[:, 2], m * q[:, 3]), scale * q[:, 1])
-    return lo, hi
+    return q
 
 
 def clv_outputs(
@@ -136,31 +112,37 @@ def clv_outputs(
     CLV over N months is Σ_m E[purchases in month m] · E[spend per purchase] / (1+d)^m with
     months of 365.25/12 days and d = ``monthly_discount``. clv_12m_p10/p90 are quantiles of
     ``n_draws`` posterior-predictive draws per distinct history (see ``_history_draws``).
+    Purchase-model quantities are computed once per distinct (x, t_x, T) history.
     """
     if monthly_discount <= -1.0:
         raise ValueError("monthly_discount must be greater than -1")
     missing = [c for c in columns if c not in summary.columns]
     if missing:
         raise ValueError(f"summary lacks column(s) {', '.join(missing)}")
-    f_col, r_col, t_col, m_col = columns
-    x = summary[f_col].to_numpy(dtype=np.float64)
-    t_x = summary[r_col].to_numpy(dtype=np.float64)
-    T = summary[t_col].to_numpy(dtype=np.float64)
-    m = summary[m_col].to_numpy(dtype=np.float64)
+    x, t_x, T, m = (summary[c].to_numpy(dtype=np.float64) for c in columns)
+    check_rft(x, t_x, T)
+    first, inverse = group_rows((x, t_x, T))
+    hist = (x[first], t_x[first], T[first])
     month = DAYS_PER_MONTH / unit_days
-    alive = purchases.conditional_probability_alive(x, t_x, T)
-    expected = purchases.conditional_expected_purchases(horizon_days / unit_days, x, t_x, T)
+    n_months = max(CLV_MONTHS)
+    alive = purchases.conditional_probability_alive(*hist)
+    expected = purchases.conditional_expected_purchases(horizon_days / unit_days, *hist)
+    flow = _monthly_flow(purchases, *hist, month, n_months)
+    discounted = flow / (1.0 + monthly_discount) ** np.arange(1, n_months + 1)
+    total = flow.sum(axis=1)
+    discount = np.divide(discounted.sum(axis=1), total, out=np.ones_like(total), where=total > 0)
+    q = _interval(
+        purchases, spend, hist, alive, discount, n_months * month, n_draws, seed, chunk_size
+    )[inverse]
     per_purchase = spend.conditional_expected_average_spend(x, m)
-    flows = _discounted_monthly_flow(purchases, x, t_x, T, month, max(CLV_MONTHS), monthly_discount)
     out = pd.DataFrame(index=summary.index)
-    out["prob_alive"] = alive
-    out[f"expected_purchases_{horizon_days}d"] = expected
+    out["prob_alive"] = alive[inverse]
+    out[f"expected_purchases_{horizon_days}d"] = expected[inverse]
     out["expected_spend_per_purchase"] = per_purchase
     for n in CLV_MONTHS:
-        out[f"clv_{n}m"] = flows[:, :n].sum(axis=1) * per_purchase
-    lo, hi = _interval(
-        purchases, spend, x, t_x, T, m, month, monthly_discount, n_draws, seed, chunk_size
-    )
-    out["clv_12m_p10"] = lo
-    out["clv_12m_p90"] = hi
+        out[f"clv_{n}m"] = discounted[:, :n].sum(axis=1)[inverse] * per_purchase
+    fixed = (x > 0) & (m <= 0)
+    scale = spend.v_ + np.where(fixed, 0.0, x * m)
+    out["clv_12m_p10"] = np.where(fixed, np.minimum(m * q[:, 2], m * q[:, 3]), scale * q[:, 0])
+    out["clv_12m_p90"] = np.where(fixed, np.maximum(m * q[:, 2], m * q[:, 3]), scale * q[:, 1])
     return out

@@ -76,18 +76,12 @@ def test_interval_draws_average_to_the_analytical_clv(
     s, bg, gg = daily
     out = clv_outputs(s, bg, gg, n_draws=10)
     x = s["frequency"].to_numpy(dtype=float)
+    undiscounted = clv_outputs(s, bg, gg, monthly_discount=0.0, n_draws=10)["clv_12m"]
+    discount = (out["clv_12m"] / undiscounted).fillna(1.0).to_numpy()
     r_draws, d_draws = _history_draws(
-        bg,
-        gg,
-        x,
-        s["T"].to_numpy(),
-        out["prob_alive"].to_numpy(),
-        365.25 / 12,
-        12,
-        0.01,
-        400,
-        np.random.default_rng(1),
-    )
+        bg, gg, x, s["T"].to_numpy(), out["prob_alive"].to_numpy(), discount,
+        365.25, 400, np.random.default_rng(1),
+    )  # fmt: skip
     m = s["monetary_value"].to_numpy()
     draws = np.where((x > 0) & (m <= 0), m, gg.v_ + x * m)[:, None] * r_draws
     assert draws.mean() == pytest.approx(out["clv_12m"].mean(), rel=0.02)
