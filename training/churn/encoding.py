@@ -81,7 +81,7 @@ def design_matrix(enc: Encoding, features: pd.DataFrame) -> np.ndarray:
                 .where(col.notna(), None)
                 .map(lambda v: None if v is None else str(v))
             )
-            codes = pd.Index(enc.categories[name]).get_indexer(values.to_numpy())
+            codes = pd.Index(enc.categories[name]).get_indexer(pd.Index(values.to_numpy()))
             out[:, j] = np.where(codes >= 0, codes, np.nan)
         else:
             out[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64")

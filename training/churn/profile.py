@@ -36,7 +36,9 @@ def churner_profile(model: ChurnModel, rows: pd.DataFrame, high: np.ndarray) -> 
             text = col.astype("object").where(col.notna(), "missing").astype(str)
             shares_high = text[high].value_counts(normalize=True)
             shares_base = text.value_counts(normalize=True)
-            pairs = [(v, float(shares_high.get(v, 0.0)), float(s)) for v, s in shares_base.items()]
+            pairs = [
+                (str(v), float(shares_high.get(v, 0.0)), float(s)) for v, s in shares_base.items()
+            ]
             row_kind = "attribute"
         for value, hi, base in pairs:
             ratio = hi / base if base != 0 and np.isfinite(base) else np.nan

@@ -17,10 +17,12 @@ Template language (what the service re-implements):
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import string
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -67,13 +69,14 @@ def _derive(op: list[str], row: dict[str, object]) -> float:
     raise ValueError(f"unknown derived-field op {op[0]!r}")
 
 
-def _fields(text: str) -> list[str]:
-    return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+@functools.lru_cache(maxsize=256)
+def _fields(text: str) -> tuple[str, ...]:
+    return tuple(f for _, f, _, _ in string.Formatter().parse(text) if f)
 
 
 def _apply(template: dict, values: dict[str, float], medians: dict[str, float]) -> str | None:
     """The filled template, or None when a field is unknown or a condition fails."""
-    needed = _fields(template["text"]) + [c[0] for c in template["when"]]
+    needed = [*_fields(template["text"]), *(c[0] for c in template["when"])]
     if not all(math.isfinite(values.get(f, math.nan)) for f in needed):
         return None
     for field, op, ref in template["when"]:
@@ -112,7 +115,7 @@ def describe(
     label = table.labels.get(feature, feature)
     if feature not in table.medians:  # categorical
         raw = row.get(feature)
-        if raw is None or pd.isna(raw):
+        if raw is None or raw is pd.NA or (isinstance(raw, float) and math.isnan(raw)):
             return None
         return f"{label}: {str(raw).replace(';', ',')}"
     value, median = values.get(feature, math.nan), table.medians[feature]
@@ -140,7 +143,7 @@ def explain(
     order = np.argsort(-contribs, axis=1, kind="stable")[:, : max(top * 3, top)]
     records = features.reset_index(drop=True)
     used = [c for c in records.columns if c in set(feature_names) | _template_fields(table)]
-    rows = records[used].to_dict("records")
+    rows = cast(list[dict[str, object]], records[used].to_dict("records"))
     out: list[list[str]] = []
     for i, row in enumerate(rows):
         texts: list[str] = []

@@ -12,19 +12,25 @@ DERIVED: dict[str, list[str]] = {
     "spend_drop_pct": ["pct_drop", "spend_last_90d", "spend_prev_90d"],
     "return_rate_pct": ["percent", "return_rate"],
 }
-_SPEND_DOWN = {
+_SPEND_DOWN: dict = {
     "text": "spend down {spend_drop_pct:.0f}% over the last 90 days",
     "when": [["spend_drop_pct", ">=", 10]],
 }
-_NOTHING_90D = {
+_NOTHING_90D: dict = {
     "text": "nothing bought in the last 90 days",
     "when": [["spend_last_90d", "<=", 0]],
 }
-_FEW_BUYS = [
+_FEW_BUYS: list[dict] = [
     {"text": "only bought 1 time", "when": [["frequency", "<=", 1]]},
     {"text": "only bought {frequency:.0f} times", "when": [["frequency", "<", "median"]]},
 ]
-_ONE_DAY = {"text": "all purchases on a single day", "when": [["n_purchase_days", "<=", 1]]}
+_ONE_DAY: dict = {"text": "all purchases on a single day", "when": [["n_purchase_days", "<=", 1]]}
+# a short usual gap raises risk only together with a long silence: the same story as recency,
+# told in the same words so the duplicate is dropped and the next driver shows
+_STOPPED_HABIT: dict = {
+    "text": "no purchase for {recency_days:.0f} days, usual gap {ipt_mean_days:.0f}",
+    "when": [["recency_days", ">", "ipt_mean_days"], ["ipt_mean_days", "<", "median"]],
+}
 TEMPLATES: dict[str, list[dict]] = {
     "recency_days": [
         {
@@ -51,6 +57,7 @@ TEMPLATES: dict[str, list[dict]] = {
     ],
     "ipt_mean_days": [
         _ONE_DAY,
+        _STOPPED_HABIT,
         {
             "text": "usually buys only every {ipt_mean_days:.0f} days",
             "when": [["ipt_mean_days", ">", "median"]],
@@ -58,6 +65,7 @@ TEMPLATES: dict[str, list[dict]] = {
     ],
     "ipt_std_days": [
         _ONE_DAY,
+        _STOPPED_HABIT,
         {"text": "only bought on 2 days so far", "when": [["n_purchase_days", "<=", 2]]},
         {
             "text": "irregular buyer: gaps vary by {ipt_std_days:.0f} days",
