@@ -1,14 +1,16 @@
 """Churn (retention) model: calibrated XGBoost risk with per-customer reason codes."""
 
 from training.churn.metrics import FLOORS, GREATER_IS_BETTER, MAIN_METRIC, METRIC_NAMES, evaluate
-from training.churn.model import TARGETS, ChurnConfig, ChurnModel, fit, reasons
+from training.churn.model import ChurnConfig, ChurnModel, fit, reasons
 from training.churn.report import write_artifacts
+from training.churn.rows import MIN_CUSTOMERS, TARGETS
 
 __all__ = [
     "FLOORS",
     "GREATER_IS_BETTER",
     "MAIN_METRIC",
     "METRIC_NAMES",
+    "MIN_CUSTOMERS",
     "TARGETS",
     "ChurnConfig",
     "ChurnModel",

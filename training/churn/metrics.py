@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
-from training.churn.model import ChurnModel, labelled_rows
+from training.churn.model import ChurnModel
+from training.churn.rows import labelled_rows
 from training.snapshot import Snapshot
 
 MAIN_METRIC = "roc_auc"

@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from training.churn.calibration import apply_isotonic, fit_isotonic
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.churn.reasons import ReasonTable, explain
+from training.churn.rows import TARGETS, check_labels, labelled_rows
 from training.churn.templates import DERIVED, TEMPLATES, readable_labels
 from training.snapshot import Snapshot
 
@@ -26,9 +27,6 @@ KIND = "cintel-churn"
 SCHEMA_VERSION = 1
 BOOSTER_FILE = "booster.ubj"
 MANIFEST_FILE = "manifest.json"
-TARGETS = {"churn": "label_churn", "partial_churn": "label_partial_churn"}
-MIN_CUSTOMERS = 200
-MIN_PER_CLASS = 10
 REASON_SEPARATOR = "; "
 
 
@@ -187,33 +185,6 @@ def _json_safe(value: object) -> object:
     return value
 
 
-def labelled_rows(snapshot: Snapshot, target: str) -> pd.DataFrame:
-    """The customers whose ``target`` label is defined; a clear error when there are none."""
-    column = TARGETS[target]
-    if not snapshot.labelled or column not in snapshot.frame.columns:
-        raise ValueError(
-            f"snapshot at {snapshot.as_of:%Y-%m-%d} has no labels ({column}): the data must "
-            f"cover {snapshot.horizon_days} days after as_of; choose an earlier as_of"
-        )
-    return snapshot.frame.loc[snapshot.frame[column].notna()]
-
-
-def _check_labels(y: np.ndarray, column: str) -> None:
-    n, pos = len(y), int(y.sum())
-    if n < MIN_CUSTOMERS:
-        raise ValueError(
-            f"churn model needs at least {MIN_CUSTOMERS} customers with a defined {column}; "
-            f"the snapshot has {n}"
-        )
-    if pos == 0:
-        raise ValueError(f"no positive labels: no customer has {column} = 1, nothing to learn")
-    if min(pos, n - pos) < MIN_PER_CLASS:
-        raise ValueError(
-            f"{column} needs at least {MIN_PER_CLASS} customers in each class; "
-            f"got {pos} positives and {n - pos} negatives out of {n}"
-        )
-
-
 def _medians(enc: Encoding, x: np.ndarray) -> dict[str, float]:
     """Training medians of the numeric features: the high/low line of generic reasons."""
     out: dict[str, float] = {}
@@ -230,7 +201,7 @@ def fit(snapshot: Snapshot, config: ChurnConfig | None = None) -> ChurnModel:
     rows = labelled_rows(snapshot, config.target)
     column = TARGETS[config.target]
     y = rows[column].to_numpy(dtype="float64")
-    _check_labels(y, column)
+    check_labels(y, column)
     enc = fit_encoding(rows, snapshot.feature_columns)
     x = design_matrix(enc, rows)
     held = config.valid_fraction + config.calib_fraction
