@@ -55,17 +55,6 @@ class Lines:
     def sort_key(self) -> np.ndarray:
         return self.customer * KEY_SHIFT + self.seconds
 
-    @staticmethod
-    def interleave(a: Lines, b: Lines, from_a: np.ndarray) -> Lines:
-        """Rows of ``a`` where ``from_a`` is true and of ``b`` elsewhere, each in order."""
-        out = {}
-        for f in fields(Lines):
-            col = np.empty(len(from_a), dtype=getattr(a, f.name).dtype)
-            col[from_a] = getattr(a, f.name)
-            col[~from_a] = getattr(b, f.name)
-            out[f.name] = col
-        return Lines(**out)
-
 
 def _geometric(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
     """Counts 0, 1, 2, ... with P(k) ∝ q^k and the given mean (an overdispersed Poisson)."""
@@ -107,7 +96,10 @@ def _decay(cust: Customers, c: np.ndarray, seconds: np.ndarray, future_end: int)
 
 
 def _cents(x: np.ndarray) -> np.ndarray:
-    return np.rint(x * 100.0) / 100.0
+    out = x * 100.0
+    np.rint(out, out=out)
+    out /= 100.0
+    return out
 
 
 def _churn_kill(

@@ -42,11 +42,15 @@ class StepLookup:
 
     def find(self, x: np.ndarray, row: np.ndarray) -> np.ndarray:
         """Step index ``k`` with ``edges[row, k] <= x < edges[row, k + 1]``."""
-        cell = np.minimum((x * (self.cells / self.total)).astype(np.int64), self.cells - 1)
-        k = self._start[row * self.cells + cell]
-        base = row * (self.n_steps + 1) + 1
-        for _ in range(self.checks):
-            k += x >= self._edges[base + k]
+        cell = (x * (self.cells / self.total)).astype(np.int64)
+        np.minimum(cell, self.cells - 1, out=cell)
+        cell += row * self.cells
+        k = self._start[cell]
+        if self.checks:
+            base = row * (self.n_steps + 1)
+            base += 1
+            for _ in range(self.checks):
+                k += x >= self._edges[base + k]
         return k
 
 
