@@ -144,8 +144,9 @@ def baselines(data_dir: Path, n_subset: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", default="100000,1000000")
-    parser.add_argument("--subset", type=int, default=50_000,
-                        help="customers in the baseline comparison")
+    parser.add_argument(
+        "--subset", type=int, default=50_000, help="customers in the baseline comparison"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -156,7 +157,9 @@ def main() -> None:
         data_dir = ensure_data(n)
         out = subprocess.run(
             [sys.executable, __file__, "--worker", str(data_dir)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         total = r["load_validate_s"] + r["snapshot_s"]

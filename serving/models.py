@@ -8,7 +8,6 @@ the last good models serving and increments a failure counter.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -86,7 +85,10 @@ class ModelManager:
     """Holds the current ModelSet; ``refresh()`` polls MLflow, ``start()`` keeps polling."""
 
     def __init__(
-        self, cache: Path, tracking_uri: str, smoke: Callable[[str, Scorer], None],
+        self,
+        cache: Path,
+        tracking_uri: str,
+        smoke: Callable[[str, Scorer, Path], None],
         models: tuple[str, ...] = MODELS,
     ) -> None:
         self.cache = cache
@@ -107,7 +109,7 @@ class ModelManager:
     def _try_load(self, model: str, version: str, folder: Path) -> Scorer | None:
         try:
             scorer = load_scorer(_bundle_dir(folder))
-            self.smoke(model, scorer)
+            self.smoke(model, scorer, folder)
             return scorer
         except Exception as exc:  # a broken artifact must never replace a good model
             self.failures += 1
@@ -168,7 +170,3 @@ class ModelManager:
             "last_error": self.last_error,
             "checked_at": time.time(),
         }
-
-
-def describe(models: ModelSet) -> str:
-    return json.dumps(models.versions, sort_keys=True)

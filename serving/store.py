@@ -127,7 +127,10 @@ def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:
 
 
 def write_redis_store(
-    frame: pd.DataFrame, meta: dict[str, Any], url: str, prefix: str = "cintel",
+    frame: pd.DataFrame,
+    meta: dict[str, Any],
+    url: str,
+    prefix: str = "cintel",
     chunk: int = 10_000,
 ) -> int:
     """Write every profile with pipelined SETs, then the meta document last, so readers

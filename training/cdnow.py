@@ -38,7 +38,7 @@ def load_cdnow(sample: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The CDNOW master file (or the 1/10 sample) as (transactions, customers).
 
     Every row of the file is kept in its order, including same-day purchases and rows
-    identical in every column. ``quantity`` is the number of CDs; there is no margin
+    identical in every column (``source_line`` tells them apart). ``quantity`` is the number of CDs; there is no margin
     column, so value measures downstream use the amount. The sample keeps its own
     customer ids (1..2,357, as in Fader, Hardie & Lee) and the master id as
     ``master_id``. Sign-up is the first purchase (everyone's first purchase is in Q1 1997).
@@ -55,6 +55,9 @@ def load_cdnow(sample: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
             "family": pd.Categorical.from_codes(zeros, dtype=pd.CategoricalDtype(["music"])),
             "channel": pd.Categorical.from_codes(zeros, dtype=pd.CategoricalDtype(["online"])),
             "quantity": raw["n_cds"].to_numpy(dtype=np.int64),
+            # the row's position in the file: CDNOW has no transaction id, and the same CD
+            # bought twice on one day would otherwise look like a duplicated row
+            "source_line": np.arange(1, len(raw) + 1, dtype=np.int64),
         }
     )
     if sample:

@@ -74,19 +74,46 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/synth"),
-              show_default=True, help="Folder to write the three Parquet files to.")
-@click.option("--customers", "n_customers", type=click.IntRange(min=1), default=5000,
-              show_default=True, help="Number of customers.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/synth"),
+    show_default=True,
+    help="Folder to write the three Parquet files to.",
+)
+@click.option(
+    "--customers",
+    "n_customers",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Number of customers.",
+)
 @click.option("--start", default="2024-01-01", show_default=True, help="First day of data.")
 @click.option("--end", default="2025-12-31", show_default=True, help="Last day of data.")
-@click.option("--families", "n_families", type=click.IntRange(4, 10), default=6,
-              show_default=True, help="Number of product families (4-10).")
-@click.option("--drift", type=click.Choice(["price", "mix", "churn"]), default=None,
-              help="Inject a drift scenario from --drift-start on.")
+@click.option(
+    "--families",
+    "n_families",
+    type=click.IntRange(4, 10),
+    default=6,
+    show_default=True,
+    help="Number of product families (4-10).",
+)
+@click.option(
+    "--drift",
+    type=click.Choice(["price", "mix", "churn"]),
+    default=None,
+    help="Inject a drift scenario from --drift-start on.",
+)
 @click.option("--drift-start", default=None, help="Date the drift starts (with --drift).")
-@click.option("--horizon-days", type=click.IntRange(min=1), default=90, show_default=True,
-              help="Window after --end for the ground-truth future outcomes.")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Window after --end for the ground-truth future outcomes.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @user_errors
 def synth(
@@ -127,10 +154,19 @@ def synth(
 
 
 @cli.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/cdnow"),
-              show_default=True, help="Folder to write transactions and customers to.")
-@click.option("--sample", is_flag=True,
-              help="The 2,357-customer sample of Fader, Hardie & Lee (2005) instead of all 23,570.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/cdnow"),
+    show_default=True,
+    help="Folder to write transactions and customers to.",
+)
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="The 2,357-customer sample of Fader, Hardie & Lee (2005) instead of all 23,570.",
+)
 @user_errors
 def cdnow(out_dir: Path, sample: bool) -> None:
     """Convert the shipped CDNOW data set (real CD purchases, 1997-1998) to the data contract.
@@ -144,22 +180,49 @@ def cdnow(out_dir: Path, sample: bool) -> None:
 
 
 @cli.command()
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
-              help="Data folder with transactions and customers (Parquet or CSV).")
-@click.option("--as-of", "as_of", default=None,
-              help="Cut-off: features use events strictly before it. "
-                   "[default: the day after the last transaction]")
-@click.option("--horizon-days", type=click.IntRange(min=1), default=90, show_default=True,
-              help="Label window [as_of, as_of + horizon).")
-@click.option("--partial-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.5, show_default=True,
-              help="Partial churn: window spend below this fraction of the previous window's.")
-@click.option("--time-unit", type=click.Choice(["D", "W"]), default="D", show_default=True,
-              help="Unit of the buy-till-you-die columns (days or weeks).")
-@click.option("--require-labels", is_flag=True,
-              help="Fail when the data does not cover the horizon instead of omitting labels.")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="Parquet file to write.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Data folder with transactions and customers (Parquet or CSV).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="Cut-off: features use events strictly before it. "
+    "[default: the day after the last transaction]",
+)
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Label window [as_of, as_of + horizon).",
+)
+@click.option(
+    "--partial-fraction",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.5,
+    show_default=True,
+    help="Partial churn: window spend below this fraction of the previous window's.",
+)
+@click.option(
+    "--time-unit",
+    type=click.Choice(["D", "W"]),
+    default="D",
+    show_default=True,
+    help="Unit of the buy-till-you-die columns (days or weeks).",
+)
+@click.option(
+    "--require-labels",
+    is_flag=True,
+    help="Fail when the data does not cover the horizon instead of omitting labels.",
+)
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), required=True, help="Parquet file to write."
+)
 @user_errors
 def snapshot(
     data_dir: Path,
@@ -201,21 +264,45 @@ def snapshot(
 
 
 @cli.command()
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
-              help="Data folder with transactions and customers (Parquet or CSV).")
-@click.option("--as-of", "as_of", default=None,
-              help="End of the evaluation window; training uses the window two horizons "
-                   "before it. [default: the day after the last transaction]")
-@click.option("--horizon-days", type=click.IntRange(min=1), default=90, show_default=True,
-              help="Length of the label window.")
-@click.option("--models", default=",".join(MODEL_NAMES), show_default=True,
-              help="Comma-separated models to train.")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=0.005, show_default=True,
-              help="The challenger may be this much worse than the champion on the main "
-                   "metric and still be promoted.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Data folder with transactions and customers (Parquet or CSV).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="End of the evaluation window; training uses the window two horizons "
+    "before it. [default: the day after the last transaction]",
+)
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Length of the label window.",
+)
+@click.option(
+    "--models",
+    default=",".join(MODEL_NAMES),
+    show_default=True,
+    help="Comma-separated models to train.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.005,
+    show_default=True,
+    help="The challenger may be this much worse than the champion on the main "
+    "metric and still be promoted.",
+)
 @user_errors
-def train(data_dir: Path, as_of: str | None, horizon_days: int, models: str,
-          tolerance: float) -> None:
+def train(
+    data_dir: Path, as_of: str | None, horizon_days: int, models: str, tolerance: float
+) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
     Fits on the snapshot two horizons before --as-of, evaluates challenger and champion on
@@ -230,7 +317,11 @@ def train(data_dir: Path, as_of: str | None, horizon_days: int, models: str,
         data = load_data(data_dir)
         show_report(data.report)
         results = run_training(
-            data, cutoff, horizon_days, selected, tolerance,
+            data,
+            cutoff,
+            horizon_days,
+            selected,
+            tolerance,
             progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
         )
     print_results(results)
@@ -241,13 +332,29 @@ def print_results(results: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title="Training summary")
-    for col in ("model", "version", "metric", "score", "champion before", "champion after",
-                "decision", "reason"):
+    for col in (
+        "model",
+        "version",
+        "metric",
+        "score",
+        "champion before",
+        "champion after",
+        "decision",
+        "reason",
+    ):
         table.add_column(col, overflow="fold")
     for r in results:
         score = "" if r.score is None else f"{r.score:.4f}"
-        table.add_row(r.model, r.version or "-", r.metric, score, r.champion_before or "-",
-                      r.champion_after or "-", r.decision, r.reason)
+        table.add_row(
+            r.model,
+            r.version or "-",
+            r.metric,
+            score,
+            r.champion_before or "-",
+            r.champion_after or "-",
+            r.decision,
+            r.reason,
+        )
     Console(soft_wrap=False).print(table)
 
 
@@ -262,8 +369,9 @@ def promote(model: str, version: str) -> None:
 
     configure_tracking()
     registry.promote(model, version)
-    registry.record_decision(model, version, {"decision": "promoted",
-                                              "reason": "promoted by hand (cintel promote)"})
+    registry.record_decision(
+        model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
+    )
     console.print(f"cintel-{model}@champion -> version {version}")
 
 

@@ -69,9 +69,7 @@ class DataValidationError(ValueError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         lines = [str(i) for i in report.errors]
-        super().__init__(
-            f"{len(lines)} problem(s) in the input data:\n  - " + "\n  - ".join(lines)
-        )
+        super().__init__(f"{len(lines)} problem(s) in the input data:\n  - " + "\n  - ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -216,7 +214,9 @@ def _align_id_types(tx: pd.Series, cust: pd.Series) -> tuple[pd.Series, pd.Serie
     return tx.astype(str), cust.astype(str)
 
 
-def _category(raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport) -> pd.Series:
+def _category(
+    raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport
+) -> pd.Series:
     missing = raw.isna().to_numpy()
     if missing.any():
         report.add(
@@ -233,7 +233,25 @@ def _category(raw: pd.Series, name: str, col: str, csv: bool, report: Validation
     cat = values.astype("category")
     if not isinstance(raw.dtype, pd.CategoricalDtype):
         cat = cat.cat.rename_categories([str(c) for c in cat.cat.categories])
-    return cat.cat.remove_unused_categories()
+    codes = cat.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(cat.cat.categories)) > 0
+    if used.all():  # np.unique-based remove_unused_categories is slow on large columns
+        return cat
+    return cat.cat.remove_categories(list(cat.cat.categories[~used]))
+
+
+def _duplicated_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows identical to an earlier row in every column.
+
+    Hashes whole rows first (fast) and runs the exact column-by-column check only on rows
+    whose hash repeats, so a hash collision can never drop a row.
+    """
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    out = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        out[candidates] = frame.loc[candidates].duplicated(keep="first").to_numpy()
+    return out
 
 
 def validate(
@@ -339,7 +357,7 @@ def validate(
         )
     report.raise_if_errors()
 
-    dup_rows = tx.duplicated(keep="first").to_numpy()
+    dup_rows = _duplicated_rows(tx)
     if dup_rows.any():
         report.add(
             Issue(
@@ -364,7 +382,8 @@ def validate(
                 _examples(transactions["ts"], future, tx_csv),
             )
         )
-    tx = tx.loc[~(dup_rows | future)]
+    if dup_rows.any() or future.any():
+        tx = tx.loc[~(dup_rows | future)]
 
     unknown = ~tx["customer_id"].isin(cust["customer_id"]).to_numpy()
     if unknown.any():
@@ -380,7 +399,9 @@ def validate(
                 tuple(repr(x) for x in first.index[:MAX_EXAMPLES]),
             )
         )
-        added = pd.DataFrame({"customer_id": first.index.to_numpy(), "signup_date": first.to_numpy()})
+        added = pd.DataFrame(
+            {"customer_id": first.index.to_numpy(), "signup_date": first.to_numpy()}
+        )
         cust = pd.concat([cust, added], ignore_index=True)
 
     no_signup = cust["signup_date"].isna().to_numpy()

@@ -88,7 +88,9 @@ def _daily(
     n_gaps = np.clip(n_days - 1, 0, None)
     ipt_mean = _ratio(gap_sum, n_gaps)
     ipt_var = _ratio(gap_sq, n_gaps) - ipt_mean**2
-    ipt_std = np.where(n_gaps > 1, np.sqrt(np.clip(ipt_var * _ratio(n_gaps, n_gaps - 1), 0, None)), np.nan)
+    ipt_std = np.where(
+        n_gaps > 1, np.sqrt(np.clip(ipt_var * _ratio(n_gaps, n_gaps - 1), 0, None)), np.nan
+    )
     frequency = np.where(has, n_days - 1, 0.0)
     return {
         "n_purchase_days": n_days,
@@ -180,7 +182,10 @@ def compute_features(
         "spend_trend": _trend(spend_last, spend_prev),
         "weekend_share": _ratio(_sum(codes, n, weekend.astype("float64")), n_tx),
     }
-    daily = _daily(codes[bought], day[bought], amount[bought], n, obs_end_day)
+    # a purchase day for buy-till-you-die counts every non-return row, $0 ones included,
+    # as lifetimes and Fader-Hardie do (CDNOW has $0 purchases; returns are not purchases)
+    occasion = amount >= 0
+    daily = _daily(codes[occasion], day[occasion], amount[occasion], n, obs_end_day)
     for name in ("btyd_recency", "btyd_T"):
         daily[name] = daily[name] / time_unit_days
     out.update(daily)

@@ -95,4 +95,7 @@ def as_params(config: Any) -> dict[str, Any]:
 
     if not is_dataclass(config) or isinstance(config, type):
         return {}
-    return {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in asdict(config).items()}
+    return {
+        k: v if isinstance(v, int | float | str | bool) else str(v)
+        for k, v in asdict(config).items()
+    }

@@ -100,8 +100,14 @@ def _finite(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def _log_run(
-    model: str, mod: ModuleType, fitted: Any, config: Any, train: Snapshot,
-    evaluation: Snapshot, metrics: dict[str, float], data: CleanData,
+    model: str,
+    mod: ModuleType,
+    fitted: Any,
+    config: Any,
+    train: Snapshot,
+    evaluation: Snapshot,
+    metrics: dict[str, float],
+    data: CleanData,
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
@@ -127,8 +133,11 @@ def _log_run(
             mlflow.log_artifacts(tmp, artifact_path="report")
         predictions = fitted.predict_frame(features)
         reference = features.merge(
-            predictions.drop(columns=[c for c in predictions.columns if c in features.columns
-                                      and c != "customer_id"]),
+            predictions.drop(
+                columns=[
+                    c for c in predictions.columns if c in features.columns and c != "customer_id"
+                ]
+            ),
             on="customer_id",
         )
         log_reference_sample(_scalar_columns(reference))
@@ -209,9 +218,7 @@ def train(
             results.append(train_one(model, data, train_snap, eval_snap, tolerance))
         except ValueError as exc:
             before = registry.champion_version(model)
-            results.append(
-                TrainResult(model, None, "", None, before, before, "skipped", str(exc))
-            )
+            results.append(TrainResult(model, None, "", None, before, before, "skipped", str(exc)))
     if all(r.decision == "skipped" for r in results):
         reasons = "; ".join(f"{r.model}: {r.reason}" for r in results)
         raise ValueError(f"no model could be trained ({reasons})")

@@ -1,0 +1,68 @@
+"""Assemble the /profile answer from one flat store row (pure, no pandas, no BentoML)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
+SEGMENT_PROB = "segment_prob__"
+REASON_SEPARATOR = "; "
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _families(row: dict[str, Any]) -> list[str]:
+    return sorted(k[len(PROB_ANY) :] for k in row if k.startswith(PROB_ANY))
+
+
+def _reasons(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [r for r in str(value or "").split(REASON_SEPARATOR) if r]
+
+
+def build_profile(row: dict[str, Any], versions: dict[str, str]) -> dict[str, Any]:
+    """The customer-360 part of the answer (everything but the offers)."""
+    propensity = {
+        fam: {
+            "any": _num(row.get(PROB_ANY + fam)),
+            "first_time": _num(row.get(PROB_FIRST + fam)),
+        }
+        for fam in _families(row)
+    }
+    memberships = {
+        k[len(SEGMENT_PROB) :]: _num(v) for k, v in row.items() if k.startswith(SEGMENT_PROB)
+    }
+    return {
+        "customer_id": str(row["customer_id"]),
+        "model_versions": dict(versions),
+        "churn": {
+            "probability": _num(row.get("churn_probability")),
+            "reasons": _reasons(row.get("churn_reasons")),
+        },
+        "prob_alive": _num(row.get("prob_alive")),
+        "expected_purchases": _num(row.get("expected_purchases")),
+        "clv": {
+            "value_3m": _num(row.get("clv_3m")),
+            "value_6m": _num(row.get("clv_6m")),
+            "value_12m": _num(row.get("clv_12m")),
+            "p10_12m": _num(row.get("clv_12m_p10")),
+            "p90_12m": _num(row.get("clv_12m_p90")),
+            "model": row.get("clv_model"),
+        },
+        "value_tier": row.get("value_tier"),
+        "rfm": {
+            "recency": row.get("rfm_r"),
+            "frequency": row.get("rfm_f"),
+            "monetary": row.get("rfm_m"),
+            "score": row.get("rfm_score"),
+        },
+        "segment": {"name": row.get("segment"), "probabilities": memberships},
+        "propensity": propensity,
+    }

@@ -1,0 +1,60 @@
+"""Score a feature payload with the loaded champions, and smoke-test a freshly loaded model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.bundles import Scorer
+
+# model outputs copied into every request-log record (monitoring's prediction drift)
+LOGGED_OUTPUTS = (
+    "churn_probability",
+    "prob_alive",
+    "expected_purchases",
+    "clv_12m",
+    "value_tier",
+    "segment",
+)
+
+
+def score_features(
+    scorers: Mapping[str, Scorer], features: Mapping[str, Any], customer_id: str | None
+) -> dict[str, Any]:
+    """One flat row: the payload's features plus every model's outputs."""
+    frame = pd.DataFrame([{"customer_id": customer_id or "cold-start", **features}])
+    row: dict[str, Any] = dict(frame.iloc[0].to_dict())
+    for _, scorer in sorted(scorers.items()):
+        out = scorer.predict_frame(frame).iloc[0].to_dict()
+        row.update({k: v for k, v in out.items() if k != "customer_id"})
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+
+
+def _input_example(folder: Path) -> pd.DataFrame | None:
+    """The input example MLflow stored next to the model, if any."""
+    from mlflow.models import Model
+
+    roots = [p.parent for p in folder.rglob("MLmodel")]
+    if not roots:
+        return None
+    example = Model.load(str(roots[0])).load_input_example(str(roots[0]))
+    return example if isinstance(example, pd.DataFrame) else None
+
+
+def smoke_test(model: str, scorer: Scorer, folder: Path) -> None:
+    """Raise unless the model scores its own input example into finite numbers."""
+    example = _input_example(folder)
+    if example is None:
+        raise ValueError(f"{model}: no input example to smoke-test with")
+    out = scorer.predict_frame(example)
+    if len(out) != len(example):
+        raise ValueError(f"{model}: {len(out)} predictions for {len(example)} rows")
+    numeric = out.select_dtypes("number").drop(columns=["customer_id"], errors="ignore")
+    values = numeric.to_numpy(dtype="float64").ravel()
+    if values.size and not any(math.isfinite(v) for v in values):
+        raise ValueError(f"{model}: smoke prediction gave no finite number")
