@@ -355,7 +355,8 @@ def print_results(results: list[Any]) -> None:
             r.decision,
             r.reason,
         )
-    Console(soft_wrap=False).print(table)
+    out = Console()
+    Console(width=max(out.width, 160)).print(table)
 
 
 @cli.command()

@@ -214,4 +214,8 @@ def _attributes(customers: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
     """Customer attributes as ``attr_<name>`` columns, aligned to ``ids``."""
     attrs = customers.drop(columns=["signup_date"]).set_index("customer_id")
     attrs = attrs.reindex(ids)
+    # plain strings, not pandas categories: model signatures and JSON expect str columns
+    for col in attrs.columns:
+        if isinstance(attrs[col].dtype, pd.CategoricalDtype):
+            attrs[col] = attrs[col].astype(object)
     return attrs.rename(columns=lambda c: f"attr_{slug(c)}")

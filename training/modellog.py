@@ -3,7 +3,8 @@
 A bundle is a folder with ``manifest.json`` and native files (XGBoost ``.ubj``, JSON
 arrays): no pickle anywhere. The pyfunc wrapper is ``serving/pyfunc_model.py``, so
 ``mlflow.pyfunc.load_model`` scores with exactly the code the service runs. Training
-refers to that file by path only; it never imports serving.
+refers to that file by path only; it never imports serving. Loading the pyfunc needs the
+cintel package installed (it is not on PyPI, so it is not in the model's requirements).
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
             name="model",
             python_model=str(serving / "pyfunc_model.py"),
             artifacts={BUNDLE_ARTIFACT: str(bundle)},
-            code_paths=[str(serving), str(_package_dir("training"))],
             pip_requirements=_requirements(),
             signature=signature,
             input_example=example,
@@ -81,10 +81,12 @@ def download_bundle(model: str, version: str | int, dst: Path) -> Path:
 
 
 def example_rows(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """A small input example: the first rows, numeric columns as float64."""
+    """A small input example: the first rows, numbers as float64, categories as strings."""
     head = features.head(n).copy()
     for col in head.columns:
-        if pd.api.types.is_numeric_dtype(head[col]) and col != "customer_id":
+        if isinstance(head[col].dtype, pd.CategoricalDtype) or head[col].dtype == object:
+            head[col] = head[col].astype(object).where(head[col].notna(), None).astype(str)
+        elif pd.api.types.is_numeric_dtype(head[col]) and col != "customer_id":
             head[col] = head[col].astype("float64")
     return head
 

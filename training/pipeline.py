@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -208,6 +209,7 @@ def train(
     and changes nothing in the registry. Raises ValueError when no model could be trained."""
     for model in models:
         task_module(model)  # unknown names fail before any work
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     configure_tracking()
     progress("building the training and evaluation snapshots")
     train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)

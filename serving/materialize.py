@@ -1,0 +1,105 @@
+"""``cintel materialize``: latest snapshot + every champion's outputs -> the online store.
+
+Everything that does not depend on the request context is computed here in batch, so the
+service answers from a lookup. Scoring goes in chunks to bound memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from serving.bundles import Scorer
+from serving.models import MODELS, ModelManager
+from serving.scoring import smoke_test
+from serving.settings import ServiceSettings
+from serving.store import write_file_store, write_redis_store
+from training.contract import CleanData
+from training.snapshot import build_snapshot
+
+CHUNK = 50_000
+# features the offers and the answer use besides the model outputs
+STORE_FEATURE_PREFIXES = ("fam_count__",)
+STORE_FEATURES = ("recency_days", "frequency", "margin_365d", "spend_365d", "tenure_days")
+
+
+@dataclass(frozen=True)
+class MaterializeResult:
+    n_customers: int
+    as_of: pd.Timestamp
+    versions: dict[str, str]
+    location: str
+
+
+def load_champions(settings: ServiceSettings) -> tuple[dict[str, Scorer], dict[str, str]]:
+    """Every model's @champion, through the same cache and smoke test the service uses."""
+    manager = ModelManager(settings.model_cache_dir, settings.tracking_uri, smoke_test)
+    manager.refresh()
+    missing = [m for m in MODELS if m not in manager.current.scorers]
+    if missing:
+        detail = f" (last error: {manager.last_error})" if manager.last_error else ""
+        raise LookupError(
+            f"no usable @champion for {', '.join(missing)}{detail}; run `cintel train` first"
+        )
+    return dict(manager.current.scorers), dict(manager.current.versions)
+
+
+def score_all(
+    features: pd.DataFrame,
+    scorers: dict[str, Scorer],
+    progress: Callable[[str], None] = lambda _m: None,
+) -> pd.DataFrame:
+    """Store columns for every customer: chosen features plus every model's outputs."""
+    keep = [
+        "customer_id",
+        *[
+            c
+            for c in features.columns
+            if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)
+        ],
+    ]
+    parts = []
+    for start in range(0, len(features), CHUNK):
+        chunk = features.iloc[start : start + CHUNK]
+        progress(f"scoring customers {start:,}-{start + len(chunk):,} of {len(features):,}")
+        out = chunk[keep].reset_index(drop=True)
+        for name in sorted(scorers):
+            pred = scorers[name].predict_frame(chunk).reset_index(drop=True)
+            out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True)
+
+
+def materialize(
+    data: CleanData,
+    settings: ServiceSettings,
+    as_of: pd.Timestamp | None = None,
+    backend: str | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> MaterializeResult:
+    """Compute and write the online store; the running service picks it up on its next poll."""
+    scorers, versions = load_champions(settings)
+    progress("computing the latest snapshot")
+    snap = build_snapshot(data, as_of, horizon_days=1)
+    features = snap.frame[["customer_id", *snap.feature_columns]]
+    profiles = score_all(features, scorers, progress)
+    meta: dict[str, Any] = {
+        "as_of": snap.as_of.isoformat(),
+        "versions": versions,
+        "families": list(snap.families),
+        "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n_customers": len(profiles),
+    }
+    backend = backend or settings.store
+    progress(f"writing the {backend} store")
+    if backend == "redis":
+        write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
+        location = f"{settings.redis_url} (prefix {settings.redis_prefix})"
+    else:
+        location = str(write_file_store(profiles, meta, Path(settings.store_dir)))
+    return MaterializeResult(len(profiles), snap.as_of, versions, location)

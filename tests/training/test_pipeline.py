@@ -1,0 +1,87 @@
+"""`cintel train` end to end on a real embedded MLflow: runs, registry, gate, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from training import registry
+from training.contract import CleanData, validate
+from training.pipeline import build_snapshots, train
+from training.settings import Settings
+from training.synth import SynthConfig, synthesize
+
+
+@pytest.fixture(scope="module")
+def small() -> CleanData:
+    sim = synthesize(SynthConfig(n_customers=2500, start="2024-01-01", end="2025-06-30", seed=3))
+    return validate(sim.transactions, sim.customers)
+
+
+def _aliases(name: str) -> dict[str, str]:
+    return {a: str(v) for a, v in MlflowClient().get_registered_model(name).aliases.items()}
+
+
+def test_train_logs_registers_and_gates(small: CleanData, mlflow_home: Settings) -> None:
+    first = train(small, models=["churn", "segments"])
+    assert [r.decision for r in first] == ["promoted", "promoted"]
+    assert registry.champion_version("churn") == "1"
+    churn = first[0]
+    assert churn.metric == "roc_auc" and churn.score is not None and churn.score > 0.7
+
+    version = MlflowClient().get_model_version("cintel-churn", "1")
+    run = MlflowClient().get_run(version.run_id)
+    assert run.data.params["train_as_of"] == "2025-01-01"
+    assert run.data.params["eval_as_of"] == "2025-04-01"
+    assert {"roc_auc", "pr_auc", "brier", "capture_top_decile"} <= set(run.data.metrics)
+    contexts = {
+        t.value for i in run.inputs.dataset_inputs for t in i.tags if t.key == "mlflow.data.context"
+    }
+    assert contexts == {"training", "evaluation"}
+    artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "report")}
+    assert "report/roc.png" in artifacts
+    reference = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="reference/reference.parquet"
+    )
+    ref = pd.read_parquet(reference)
+    assert "churn_probability" in ref.columns and "recency_days" in ref.columns
+    assert version.tags["gate.decision"] == "promoted"
+
+    # the registered pyfunc scores with the serving code and gives the same probabilities
+    train_snap, _ = build_snapshots(small, None, 90)
+    features = train_snap.frame[["customer_id", *train_snap.feature_columns]].head(20)
+    loaded = mlflow.pyfunc.load_model("models:/cintel-churn@champion")
+    got = loaded.predict(features)
+    assert got["churn_probability"].between(0, 1).all() and len(got) == 20
+
+    second = train(small, models=["churn"])
+    assert second[0].decision == "promoted"  # the same data: a tie within the tolerance
+    assert _aliases("cintel-churn") == {"champion": "2", "previous": "1"}
+
+
+def test_uncovered_history_changes_nothing(small: CleanData, mlflow_home: Settings) -> None:
+    with pytest.raises(ValueError, match="two horizons before as_of"):
+        train(small, horizon_days=400, models=["churn"])
+    assert registry.champion_version("churn") is None
+
+
+def test_a_model_that_cannot_train_is_skipped_with_its_reason(
+    small: CleanData, mlflow_home: Settings, tmp_path: Path
+) -> None:
+    few = validate(
+        small.transactions[small.transactions["customer_id"] <= 60],
+        small.customers[small.customers["customer_id"] <= 60],
+    )
+    with pytest.raises(ValueError, match="no model could be trained") as info:
+        train(few, models=["churn"])
+    assert "at least 200" in str(info.value)
+    assert registry.champion_version("churn") is None
+
+
+def test_unknown_model_is_refused_before_any_work(small: CleanData) -> None:
+    with pytest.raises(ValueError, match="unknown model 'chrun'"):
+        train(small, models=["chrun"])

@@ -1,0 +1,162 @@
+"""The BG/NBD × Gamma-Gamma side of cintel-clv: fit on snapshot columns, per-customer outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from training.clv.bgnbd import BetaGeo
+from training.clv.gamma_gamma import GammaGamma
+from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH, clv_outputs
+
+BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+# the BTYD outputs the booster sees as extra features (same names in the manifest)
+DERIVED_FEATURES = (
+    "btyd_prob_alive",
+    "btyd_expected_purchases",
+    "btyd_spend_per_purchase",
+    "btyd_value_horizon",
+)
+
+
+@dataclass(frozen=True)
+class BtydParams:
+    """Fitted BG/NBD (days) and Gamma-Gamma parameters, and the spend-to-margin map.
+
+    BTYD models spend per purchase (the snapshot's ``btyd_monetary`` is spend); a margin
+    value is spend × the customer's margin rate, shrunk towards the population rate:
+    (margin_total + c·rho) / (gross_spend + c). Value destroyers keep a negative rate.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    p: float
+    q: float
+    gamma: float
+    bgnbd_loglik: float
+    gg_loglik: float
+    margin_rate: float  # rho: population margin per unit of gross spend (1.0 for spend)
+    margin_prior: float  # c: prior weight in money
+
+    def purchases(self) -> BetaGeo:
+        bg = BetaGeo()
+        bg.r_, bg.alpha_, bg.a_, bg.b_ = self.r, self.alpha, self.a, self.b
+        return bg
+
+    def spend(self) -> GammaGamma:
+        gg = GammaGamma()
+        gg.p_, gg.q_, gg.v_ = self.p, self.q, self.gamma
+        return gg
+
+
+def has_history(features: pd.DataFrame) -> np.ndarray:
+    """Customers with at least one purchase before as_of (finite btyd_T > 0)."""
+    t = pd.to_numeric(features["btyd_T"], errors="coerce").to_numpy(dtype="float64")
+    return np.isfinite(t) & (t > 0)
+
+
+def fit_btyd(frame: pd.DataFrame, target: str) -> BtydParams:
+    """BG/NBD on the buyers' (frequency, recency, T) in days, Gamma-Gamma on repeat spenders."""
+    buyers = frame.loc[has_history(frame)]
+    x, t_x, t, m = (buyers[c].to_numpy(dtype="float64") for c in BTYD_COLUMNS)
+    bg = BetaGeo().fit(x, t_x, t)
+    gg = GammaGamma().fit(x, m)
+    rate, prior = 1.0, 0.0
+    if target == "margin":
+        gross = buyers["gross_spend"].to_numpy(dtype="float64")
+        rate = float(buyers["margin_total"].sum() / max(gross.sum(), 1e-9))
+        prior = float(np.median(gross[gross > 0])) if (gross > 0).any() else 1.0
+    return BtydParams(
+        bg.r_, bg.alpha_, bg.a_, bg.b_, gg.p_, gg.q_, gg.v_,
+        float(bg.loglik_), float(gg.loglik_), rate, prior,
+    )  # fmt: skip
+
+
+def value_rate(params: BtydParams, features: pd.DataFrame) -> np.ndarray:
+    """Margin per unit of spend for each customer (1 when the target is spend)."""
+    if params.margin_prior == 0.0:
+        return np.ones(len(features))
+    margin = features["margin_total"].to_numpy(dtype="float64")
+    gross = features["gross_spend"].to_numpy(dtype="float64")
+    c = params.margin_prior
+    return (np.nan_to_num(margin) + c * params.margin_rate) / (np.nan_to_num(gross) + c)
+
+
+def discounted_purchases(
+    bg: BetaGeo, hist: tuple[np.ndarray, ...], monthly_discount: float
+) -> np.ndarray:
+    """(customers, len(CLV_MONTHS)): discounted expected purchases over 3, 6 and 12 months."""
+    n = max(CLV_MONTHS)
+    cum = np.column_stack(
+        [bg.conditional_expected_purchases(k * DAYS_PER_MONTH, *hist) for k in range(1, n + 1)]
+    )
+    flow = np.diff(cum, axis=1, prepend=0.0) / (1.0 + monthly_discount) ** np.arange(1, n + 1)
+    return np.column_stack([flow[:, :k].sum(axis=1) for k in CLV_MONTHS])
+
+
+def btyd_frame(
+    params: BtydParams,
+    features: pd.DataFrame,
+    horizon_days: int,
+    monthly_discount: float,
+    n_draws: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Per-row BTYD outputs in value units (margin or spend); NaN rows without history.
+
+    Columns: prob_alive, expected_purchases (over the horizon), expected_spend_per_purchase
+    (spend; the population mean for customers without purchases), btyd_clv_3m/6m/12m and
+    its p10/p90, btyd_clv_horizon (undiscounted, what the learned model predicts), and
+    shape_3m/6m/12m = discounted purchases over N months ÷ purchases over the horizon: the
+    time profile that turns a horizon value into 3/6/12-month CLV.
+    """
+    n = len(features)
+    ok = has_history(features)
+    bg, gg = params.purchases(), params.spend()
+    names = ["prob_alive", "expected_purchases", "btyd_clv_horizon", "btyd_clv_12m_p10",
+             "btyd_clv_12m_p90"] + [f"btyd_clv_{k}m" for k in CLV_MONTHS] \
+        + [f"shape_{k}m" for k in CLV_MONTHS]  # fmt: skip
+    out = {name: np.full(n, np.nan) for name in names}
+    out["expected_spend_per_purchase"] = np.full(n, gg.population_mean_)
+    if ok.any():
+        rows = features.loc[ok, list(BTYD_COLUMNS)].astype("float64")
+        rows = rows.assign(btyd_monetary=rows["btyd_monetary"].fillna(0.0))
+        res = clv_outputs(
+            rows.reset_index(drop=True), bg, gg, horizon_days=horizon_days,
+            monthly_discount=monthly_discount, n_draws=n_draws, seed=seed, columns=BTYD_COLUMNS,
+        )  # fmt: skip
+        rate = value_rate(params, features.loc[ok])
+        hist = tuple(rows[c].to_numpy() for c in BTYD_COLUMNS[:3])
+        purchases = res[f"expected_purchases_{horizon_days}d"].to_numpy()
+        per = res["expected_spend_per_purchase"].to_numpy()
+        shape = discounted_purchases(bg, hist, monthly_discount) / np.maximum(purchases, 1e-12)[
+            :, None
+        ]
+        out["prob_alive"][ok] = res["prob_alive"].to_numpy()
+        out["expected_purchases"][ok] = purchases
+        out["expected_spend_per_purchase"][ok] = per
+        out["btyd_clv_horizon"][ok] = purchases * per * rate
+        for j, k in enumerate(CLV_MONTHS):
+            out[f"btyd_clv_{k}m"][ok] = res[f"clv_{k}m"].to_numpy() * rate
+            out[f"shape_{k}m"][ok] = shape[:, j]
+        lo, hi = (res[f"clv_12m_{s}"].to_numpy() * rate for s in ("p10", "p90"))
+        out["btyd_clv_12m_p10"][ok] = np.minimum(lo, hi)
+        out["btyd_clv_12m_p90"][ok] = np.maximum(lo, hi)
+    return pd.DataFrame(out, index=features.index)
+
+
+def derived_features(btyd: pd.DataFrame) -> pd.DataFrame:
+    """The BTYD outputs the booster uses as features, named as in DERIVED_FEATURES."""
+    return pd.DataFrame(
+        {
+            "btyd_prob_alive": btyd["prob_alive"].to_numpy(),
+            "btyd_expected_purchases": btyd["expected_purchases"].to_numpy(),
+            "btyd_spend_per_purchase": btyd["expected_spend_per_purchase"].to_numpy(),
+            "btyd_value_horizon": btyd["btyd_clv_horizon"].to_numpy(),
+        },
+        index=btyd.index,
+    )

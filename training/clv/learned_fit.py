@@ -1,0 +1,180 @@
+"""Fitting cintel-clv: checks, the BTYD fit, the two Tweedie boosters and the model choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from training.churn.encoding import design_matrix, dmatrix, fit_encoding
+from training.clv.btyd_part import (
+    DERIVED_FEATURES,
+    btyd_frame,
+    derived_features,
+    fit_btyd,
+    has_history,
+)
+from training.clv.metrics import normalized_gini
+from training.clv.outputs import CLV_MONTHS
+from training.snapshot import Snapshot
+
+MIN_CUSTOMERS = 200  # labelled customers with at least one purchase before as_of
+MIN_REPEAT_BUYERS = 20  # for Gamma-Gamma
+
+
+@dataclass(frozen=True)
+class ClvConfig:
+    """``target``: "margin" or "spend" over the snapshot's horizon."""
+
+    target: str = "margin"
+    tweedie_variance_power: float = 1.4
+    n_estimators: int = 300
+    negative_estimators: int = 100
+    learning_rate: float = 0.05
+    max_depth: int = 4
+    min_child_weight: float = 5.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    valid_fraction: float = 0.2
+    early_stopping_rounds: int = 30
+    min_negatives: int = 30
+    monthly_discount: float = 0.01
+    n_draws: int = 200
+    nthread: int = 1  # 2 threads on a busy 2-core box were much slower (churn's finding)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.target not in ("margin", "spend"):
+            raise ValueError(f"target must be 'margin' or 'spend', got {self.target!r}")
+        if not 1.0 < self.tweedie_variance_power < 2.0:
+            raise ValueError("tweedie_variance_power must be in (1, 2)")
+        if not 0.05 <= self.valid_fraction <= 0.5:
+            raise ValueError("valid_fraction must be between 0.05 and 0.5")
+
+
+def training_rows(snapshot: Snapshot, target: str) -> pd.DataFrame:
+    """Labelled customers with a purchase history, or a ValueError saying what is missing."""
+    column = f"future_{target}"
+    if not snapshot.labelled or column not in snapshot.frame.columns:
+        raise ValueError(
+            f"cintel-clv needs a labelled snapshot with {column}: build it with a horizon the "
+            "data covers (require_labels=True)"
+        )
+    frame = snapshot.frame
+    rows = frame.loc[has_history(frame) & frame[column].notna().to_numpy()]
+    if len(rows) < MIN_CUSTOMERS:
+        raise ValueError(
+            f"cintel-clv needs at least {MIN_CUSTOMERS} customers with a purchase before "
+            f"as_of and a known {column}; the snapshot has {len(rows)}"
+        )
+    repeat = int(((rows["btyd_frequency"] > 0) & (rows["btyd_monetary"] > 0)).sum())
+    if repeat < MIN_REPEAT_BUYERS:
+        raise ValueError(
+            f"cintel-clv needs at least {MIN_REPEAT_BUYERS} repeat buyers for Gamma-Gamma; "
+            f"the snapshot has {repeat}"
+        )
+    if not (rows[column] > 0).any():
+        raise ValueError(f"no customer has a positive {column}: nothing to learn")
+    return rows.reset_index(drop=True)
+
+
+def _params(config: ClvConfig, depth: int) -> dict[str, object]:
+    return {
+        "objective": "reg:tweedie",
+        "tweedie_variance_power": config.tweedie_variance_power,
+        "eval_metric": f"tweedie-nloglik@{config.tweedie_variance_power}",
+        "tree_method": "hist",
+        "learning_rate": config.learning_rate,
+        "max_depth": depth,
+        "min_child_weight": config.min_child_weight,
+        "subsample": config.subsample,
+        "colsample_bytree": config.colsample_bytree,
+        "max_cat_to_onehot": 1,
+        "nthread": config.nthread,
+        "seed": config.seed,
+    }
+
+
+def _booster(
+    params: dict, train: xgb.DMatrix, valid: xgb.DMatrix, rounds: int, patience: int
+) -> xgb.Booster:
+    booster = xgb.train(
+        params, train, num_boost_round=rounds, evals=[(valid, "valid")],
+        early_stopping_rounds=patience, verbose_eval=False,
+    )  # fmt: skip
+    return booster[: booster.best_iteration + 1]
+
+
+def _fallback(btyd: pd.DataFrame) -> dict[str, float]:
+    """Population median time profile and interval width, for rows without a profile."""
+    out = {f"shape_{k}m": float(np.nanmedian(btyd[f"shape_{k}m"])) for k in CLV_MONTHS}
+    b12 = btyd["btyd_clv_12m"].to_numpy()
+    pos = b12 > 0
+    for q in ("p10", "p90"):
+        ratio = btyd[f"btyd_clv_12m_{q}"].to_numpy()[pos] / b12[pos]
+        out[f"{q}_ratio"] = float(np.median(ratio)) if pos.any() else (0.0 if q == "p10" else 2.0)
+    return out
+
+
+def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
+    """Everything ClvModel holds besides the config (see learned.py for the design)."""
+    rows = training_rows(snapshot, config.target)
+    y = rows[f"future_{config.target}"].to_numpy(dtype="float64")
+    params = fit_btyd(rows, config.target)
+    btyd = btyd_frame(
+        params, rows, snapshot.horizon_days, config.monthly_discount, config.n_draws, config.seed
+    )
+    with_derived = rows.assign(**derived_features(btyd))
+    enc = fit_encoding(with_derived, list(snapshot.feature_columns) + list(DERIVED_FEATURES))
+    x = design_matrix(enc, with_derived)
+    rng = np.random.default_rng(config.seed)
+    is_valid = rng.random(len(rows)) < config.valid_fraction
+    tr, va = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+    patience = config.early_stopping_rounds
+
+    def part(label: np.ndarray, depth: int, rounds: int) -> xgb.Booster:
+        return _booster(
+            _params(config, depth),
+            dmatrix(enc, x[tr], label[tr]),
+            dmatrix(enc, x[va], label[va]),
+            rounds,
+            patience,
+        )
+
+    positive = part(np.maximum(y, 0.0), config.max_depth, config.n_estimators)
+    losses = np.maximum(-y, 0.0)
+    n_neg = int((y[tr] < 0).sum())
+    negative = None
+    if n_neg >= config.min_negatives:
+        negative = part(losses, min(3, config.max_depth), config.negative_estimators)
+    constant = float(losses[tr].mean())
+    dv = dmatrix(enc, x[va])
+    learned_va = positive.predict(dv) - (negative.predict(dv) if negative else constant)
+    gini_learned = normalized_gini(y[va], learned_va)
+    gini_btyd = normalized_gini(y[va], btyd["btyd_clv_horizon"].to_numpy()[va])
+    info = {
+        "as_of": snapshot.as_of.isoformat(),
+        "target": f"future_{config.target}",
+        "families": list(snapshot.families),
+        "channels": list(snapshot.channels),
+        "n_train": len(tr),
+        "n_valid": len(va),
+        "n_negative_targets": int((y < 0).sum()),
+        "positive_trees": positive.num_boosted_rounds(),
+        "negative_trees": 0 if negative is None else negative.num_boosted_rounds(),
+        "valid_gini_learned": gini_learned,
+        "valid_gini_btyd": gini_btyd,
+    }
+    return {
+        "btyd": params,
+        "encoding": enc,
+        "positive": positive,
+        "negative": negative,
+        "negative_constant": constant,
+        "horizon_days": int(snapshot.horizon_days),
+        "chosen": "learned" if gini_learned >= gini_btyd else "btyd",
+        "fallback": _fallback(btyd),
+        "info": info,
+    }
