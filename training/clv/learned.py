@@ -15,8 +15,9 @@ the long tail poorly and its back-transform is biased for totals.
 Horizon value → 3/6/12-month CLV: clv_Nm = learned_horizon × shape_N, where shape_N is
 the customer's BG/NBD time profile (discounted expected purchases over N months ÷ expected
 purchases over the horizon; see btyd_part.btyd_frame). The p10/p90 interval keeps the BTYD
-interval's relative width around the learned value. Customers without purchases get the
-population median profile and interval width; prob_alive/expected_purchases are NaN.
+interval's relative width around the learned value, widened if needed to contain clv_12m.
+Customers without purchases get the population median profile and interval width;
+prob_alive/expected_purchases are NaN.
 """
 
 from __future__ import annotations
@@ -148,13 +149,13 @@ class ClvModel:
         out["expected_spend_per_purchase"] = btyd["expected_spend_per_purchase"].to_numpy()
         for k in CLV_MONTHS:
             out[f"clv_{k}m"] = np.where(use_btyd, btyd[f"btyd_clv_{k}m"].to_numpy(), clv[k])
-        c12 = clv[12]
-        out["clv_12m_p10"] = np.where(
-            use_btyd, btyd["btyd_clv_12m_p10"].to_numpy(), c12 + (lo - 1.0) * np.abs(c12)
-        )
-        out["clv_12m_p90"] = np.where(
-            use_btyd, btyd["btyd_clv_12m_p90"].to_numpy(), c12 + (hi - 1.0) * np.abs(c12)
-        )
+        c12, point = clv[12], out["clv_12m"].to_numpy()
+        # widened to contain the point value: with a mass at 0 (likely dead) the mean can
+        # fall outside the 10-90 % draws, which a tier or an offer must never see
+        p10 = np.where(use_btyd, btyd["btyd_clv_12m_p10"], c12 + (lo - 1.0) * np.abs(c12))
+        p90 = np.where(use_btyd, btyd["btyd_clv_12m_p90"], c12 + (hi - 1.0) * np.abs(c12))
+        out["clv_12m_p10"] = np.minimum(p10, point)
+        out["clv_12m_p90"] = np.maximum(p90, point)
         out["clv_model"] = np.where(use_btyd, "btyd", "learned")
         out["btyd_clv_horizon"] = btyd["btyd_clv_horizon"].to_numpy()
         out["learned_clv_horizon"] = learned
