@@ -160,3 +160,11 @@ def derived_features(btyd: pd.DataFrame) -> pd.DataFrame:
         },
         index=btyd.index,
     )
+
+
+def log_offset(btyd_value: np.ndarray, floor: float, default: float) -> np.ndarray:
+    """The positive booster's base margin: ln max(BTYD horizon value, floor), ln default
+    without a BTYD value. With Tweedie's log link the booster then learns a multiplicative
+    correction of BTYD, which extrapolates to the heaviest buyers as BTYD does."""
+    value = np.where(np.isfinite(btyd_value), np.maximum(btyd_value, floor), default)
+    return np.log(value)

@@ -31,7 +31,13 @@ import pandas as pd
 import xgboost as xgb
 
 from training.churn.encoding import Encoding, design_matrix, dmatrix
-from training.clv.btyd_part import DERIVED_FEATURES, BtydParams, btyd_frame, derived_features
+from training.clv.btyd_part import (
+    DERIVED_FEATURES,
+    BtydParams,
+    btyd_frame,
+    derived_features,
+    log_offset,
+)
 from training.clv.evaluation import (
     FLOORS,
     GREATER_IS_BETTER,
@@ -101,8 +107,14 @@ class ClvModel:
                 "a snapshot built with the same families, channels and attributes"
             )
         frame = features.assign(**derived_features(btyd.set_index(features.index)))
-        dm = dmatrix(self.encoding, design_matrix(self.encoding, frame))
-        pos = self.positive.predict(dm).astype("float64")
+        x = design_matrix(self.encoding, frame)
+        dm = dmatrix(self.encoding, x)
+        dpos = dmatrix(self.encoding, x)
+        if self.config.btyd_offset:
+            fb = self.fallback
+            value = btyd["btyd_clv_horizon"].to_numpy()
+            dpos.set_base_margin(log_offset(value, fb["offset_floor"], fb["offset_default"]))
+        pos = self.positive.predict(dpos).astype("float64")
         neg = (
             self.negative.predict(dm).astype("float64")
             if self.negative is not None
@@ -174,8 +186,9 @@ class ClvModel:
             "positive_file": POSITIVE_FILE,
             "negative_file": NEGATIVE_FILE if self.negative is not None else None,
             "negative_constant": self.negative_constant,
-            "prediction": "horizon value = positive.predict - (negative.predict or "
-            "negative_constant); clv_Nm = horizon value * shape_Nm",
+            "prediction": "horizon value = positive.predict(base_margin = ln max(btyd value, "
+            "offset_floor) if config.btyd_offset) - (negative.predict or negative_constant); "
+            "clv_Nm = horizon value * shape_Nm",
             "fallback": self.fallback,
             "info": self.info,
         }

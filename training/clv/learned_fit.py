@@ -15,6 +15,7 @@ from training.clv.btyd_part import (
     derived_features,
     fit_btyd,
     has_history,
+    log_offset,
 )
 from training.clv.metrics import normalized_gini
 from training.clv.outputs import CLV_MONTHS
@@ -40,6 +41,7 @@ class ClvConfig:
     valid_fraction: float = 0.2
     early_stopping_rounds: int = 30
     min_negatives: int = 30
+    btyd_offset: bool = True  # positive booster corrects BTYD multiplicatively
     monthly_discount: float = 0.01
     n_draws: int = 200
     nthread: int = 1  # 2 threads on a busy 2-core box were much slower (churn's finding)
@@ -134,24 +136,43 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     tr, va = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
     patience = config.early_stopping_rounds
 
-    def part(label: np.ndarray, depth: int, rounds: int) -> xgb.Booster:
+    fallback = _fallback(btyd)
+    ypos = np.maximum(y, 0.0)
+    fallback["offset_floor"] = max(0.01 * float(ypos.mean()), 1e-6)
+    fallback["offset_default"] = max(float(ypos.mean()), 1e-6)
+    offset = None
+    if config.btyd_offset:
+        offset = log_offset(
+            btyd["btyd_clv_horizon"].to_numpy(),
+            fallback["offset_floor"],
+            fallback["offset_default"],
+        )
+
+    def matrix(rows: np.ndarray, label: np.ndarray | None, use_offset: bool) -> xgb.DMatrix:
+        dm = dmatrix(enc, x[rows], None if label is None else label[rows])
+        if use_offset and offset is not None:
+            dm.set_base_margin(offset[rows])
+        return dm
+
+    def part(label: np.ndarray, depth: int, rounds: int, use_offset: bool) -> xgb.Booster:
         return _booster(
             _params(config, depth),
-            dmatrix(enc, x[tr], label[tr]),
-            dmatrix(enc, x[va], label[va]),
+            matrix(tr, label, use_offset),
+            matrix(va, label, use_offset),
             rounds,
             patience,
         )
 
-    positive = part(np.maximum(y, 0.0), config.max_depth, config.n_estimators)
+    positive = part(ypos, config.max_depth, config.n_estimators, True)
     losses = np.maximum(-y, 0.0)
     n_neg = int((y[tr] < 0).sum())
     negative = None
     if n_neg >= config.min_negatives:
-        negative = part(losses, min(3, config.max_depth), config.negative_estimators)
+        negative = part(losses, min(3, config.max_depth), config.negative_estimators, False)
     constant = float(losses[tr].mean())
-    dv = dmatrix(enc, x[va])
-    learned_va = positive.predict(dv) - (negative.predict(dv) if negative else constant)
+    learned_va = positive.predict(matrix(va, None, True)) - (
+        negative.predict(matrix(va, None, False)) if negative else constant
+    )
     gini_learned = normalized_gini(y[va], learned_va)
     gini_btyd = normalized_gini(y[va], btyd["btyd_clv_horizon"].to_numpy()[va])
     info = {
@@ -175,6 +196,6 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
         "negative_constant": constant,
         "horizon_days": int(snapshot.horizon_days),
         "chosen": "learned" if gini_learned >= gini_btyd else "btyd",
-        "fallback": _fallback(btyd),
+        "fallback": fallback,
         "info": info,
     }
