@@ -139,6 +139,166 @@ def targets(campaign: str, top: int, out: Path, channel: str | None) -> None:
     console.print(f"{len(table):,} {campaign} targets written to {out}")
 
 
+@cli.command()
+@click.option(
+    "--window-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=7.0,
+    show_default=True,
+    help="Request-log window to compare with the reference.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Compare this data's latest snapshot instead of the request log.",
+)
+@user_errors
+def monitor(window_days: float, data_dir: Path | None) -> None:
+    """Drift of inputs and predictions against the champions' reference (Evidently report).
+
+    Writes CINTEL_HOME/reports/<timestamp>/ (report.html, snapshot.json, summary.json),
+    refreshes reports/index.html and logs key figures to the MLflow experiment
+    cintel-monitoring. Windows under 1,000 rows are not judged (noise alarms)."""
+    from monitoring.cycle import monitor_frame, monitor_requests
+    from training.settings import get_settings
+    from training.tracking import configure_tracking
+
+    settings = get_settings()
+    configure_tracking(settings)
+    with console.status("Building the drift report…"):
+        if data_dir is None:
+            result = monitor_requests(settings, window_days)
+        else:
+            from training.io import load_data
+            from training.snapshot import build_snapshot
+
+            snap = build_snapshot(load_data(data_dir), None, horizon_days=1)
+            current = snap.frame[["customer_id", *snap.feature_columns]]
+            result = monitor_frame(settings, current, "snapshot")
+    show_monitor(result)
+
+
+def show_monitor(result) -> None:  # type: ignore[no-untyped-def]
+    """One paragraph ops can act on."""
+    s = result.summary
+    colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")
+    share = "" if s.drift_share is None else f", drift share {s.drift_share:.0%}"
+    console.print(
+        f"[bold {colour}]{s.status}[/]{share} ({s.n_current:,} current rows vs "
+        f"{s.n_reference:,} reference): {s.reason}"
+    )
+    if s.drifted_columns:
+        console.print(
+            "  drifted: "
+            + ", ".join(s.drifted_columns[:15])
+            + (" …" if len(s.drifted_columns) > 15 else "")
+        )
+    console.print(f"  report: {result.run_dir / 'report.html'}")
+    console.print(f"  history: {result.run_dir.parent / 'index.html'}")
+
+
+@cli.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Data folder to retrain on (the latest transactions).",
+)
+@click.option(
+    "--window-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=7.0,
+    show_default=True,
+    help="Request-log window to monitor.",
+)
+@click.option(
+    "--every",
+    default=None,
+    help="Repeat every DURATION (e.g. 6h, 1d) until interrupted; omit for one cycle.",
+)
+@click.option(
+    "--consecutive-windows",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Drifted windows in a row needed to retrain.",
+)
+@click.option(
+    "--drift-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.3,
+    show_default=True,
+    help="Share of drifted features that counts as drift.",
+)
+@click.option(
+    "--min-rows",
+    type=click.IntRange(min=0),
+    default=5000,
+    show_default=True,
+    help="Customers needed before retraining.",
+)
+@click.option("--force", is_flag=True, help="Retrain whatever the policy says.")
+@user_errors
+def cycle(
+    data_dir: Path,
+    window_days: float,
+    every: str | None,
+    consecutive_windows: int,
+    drift_share: float,
+    min_rows: int,
+    force: bool,
+) -> None:
+    """Monitor, decide, retrain, gate and publish new champions (safe to run from cron).
+
+    A lock refuses a second concurrent cycle; every cycle is recorded in the MLflow
+    experiment cintel-cycles with its reason and the versions before and after."""
+    import time
+
+    from monitoring.cycle import CycleLockedError, parse_every, run_cycle
+    from monitoring.policy import PolicyConfig
+
+    interval = parse_every(every) if every else None
+    policy = PolicyConfig(
+        consecutive_windows=consecutive_windows,
+        drift_share_threshold=drift_share,
+        min_rows=min_rows,
+    )
+    while True:
+        try:
+            with console.status("Running the cycle…") as status:
+                result = run_cycle(
+                    data_dir,
+                    window_days,
+                    policy,
+                    force,
+                    progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+                )
+        except CycleLockedError as exc:
+            raise CintelError(str(exc)) from exc
+        if result.monitor is not None:
+            show_monitor(result.monitor)
+        verdict = "retrain" if result.decision.retrain else "no retrain"
+        console.print(f"[bold]{verdict}[/]: {result.decision.reason}")
+        for r in result.trained:
+            console.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
+        changed = {
+            m: (result.before[m], result.after[m])
+            for m in result.before
+            if result.before[m] != result.after[m]
+        }
+        if changed:
+            console.print(
+                "  champions: "
+                + ", ".join(f"{m} {a or '-'} -> {b}" for m, (a, b) in changed.items())
+            )
+        if interval is None:
+            return
+        time.sleep(interval)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="cintel")

@@ -89,8 +89,11 @@ class Offer(_Strict):
 
     @model_validator(mode="after")
     def _by_kind(self) -> Offer:
-        need = {"cross_sell": ("family", "value"), "up_sell": ("value", "accept_rate"),
-                "retention": ("save_rate",)}[self.kind]
+        need = {
+            "cross_sell": ("family", "value"),
+            "up_sell": ("value", "accept_rate"),
+            "retention": ("save_rate",),
+        }[self.kind]
         for name in need:
             if getattr(self, name) is None:
                 raise ValueError(f"field '{name}' is required for {self.kind} offers")

@@ -9,6 +9,7 @@ is skipped by readers.
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import threading
@@ -27,10 +28,19 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def encode(record: dict[str, Any]) -> str:
-    """One JSON line; NaN becomes null so every line is strict JSON."""
-    clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
-    return json.dumps(clean, default=_default, allow_nan=False, separators=(",", ":"))
+    """One JSON line; NaN and infinities become null so every line is strict JSON."""
+    return json.dumps(_clean(record), default=_default, allow_nan=False, separators=(",", ":"))
 
 
 class JsonLog:

@@ -38,23 +38,22 @@ class GuardMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        settings = get_service_settings()
-        self.max_body = settings.max_body_bytes
-        self.api_key = settings.api_key.encode() if settings.api_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
+        settings = get_service_settings()  # cached; read per request so tests can change it
+        max_body = settings.max_body_bytes
         headers = dict(scope.get("headers") or [])
-        if self.api_key is not None:
+        if settings.api_key:
             given = headers.get(b"x-api-key", b"")
-            if not hmac.compare_digest(given, self.api_key):
+            if not hmac.compare_digest(given, settings.api_key.encode()):
                 await _reply(send, 401, "missing or wrong X-API-Key header")
                 return
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _reply(send, 413, f"request body over {self.max_body} bytes")
+        if length is not None and length.isdigit() and int(length) > max_body:
+            await _reply(send, 413, f"request body over {max_body} bytes")
             return
         seen = 0
 
@@ -63,8 +62,8 @@ class GuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise ValueError(f"request body over {self.max_body} bytes")
+                if seen > max_body:
+                    raise ValueError(f"request body over {max_body} bytes")
             return message
 
         await self.app(scope, limited, send)

@@ -29,15 +29,26 @@ class ModelSet:
 
     scorers: dict[str, Scorer] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, list[str]] = field(default_factory=dict)
 
-    def with_model(self, model: str, version: str, scorer: Scorer) -> ModelSet:
-        return ModelSet({**self.scorers, model: scorer}, {**self.versions, model: version})
+    def with_model(self, model: str, version: str, scorer: Scorer, columns: list[str]) -> ModelSet:
+        return ModelSet(
+            {**self.scorers, model: scorer},
+            {**self.versions, model: version},
+            {**self.columns, model: columns},
+        )
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Every input column any loaded model takes, in first-seen order."""
+        return list(dict.fromkeys(c for cols in self.columns.values() for c in cols))
 
 
 def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Path] | None:
     """Resolve ``cintel-<model>@champion`` and download it into the cache if new."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -106,11 +117,10 @@ class ModelManager:
     def ready(self) -> bool:
         return all(m in self.current.scorers for m in self.models)
 
-    def _try_load(self, model: str, version: str, folder: Path) -> Scorer | None:
+    def _try_load(self, model: str, version: str, folder: Path) -> tuple[Scorer, list[str]] | None:
         try:
             scorer = load_scorer(_bundle_dir(folder))
-            self.smoke(model, scorer, folder)
-            return scorer
+            return scorer, self.smoke(model, scorer, folder)
         except Exception as exc:  # a broken artifact must never replace a good model
             self.failures += 1
             self.last_error = f"{model} v{version}: {type(exc).__name__}: {exc}"
@@ -121,10 +131,10 @@ class ModelManager:
         for model in self.models:
             found = _cached(self.cache, model)
             if found and model not in self.current.scorers:
-                scorer = self._try_load(model, *found)
-                if scorer is not None:
+                loaded = self._try_load(model, *found)
+                if loaded is not None:
                     with self._lock:
-                        self.current = self.current.with_model(model, found[0], scorer)
+                        self.current = self.current.with_model(model, found[0], *loaded)
 
     def refresh(self) -> dict[str, str]:
         """Poll every alias once; returns the models that changed version."""
@@ -138,11 +148,11 @@ class ModelManager:
                 continue
             if found is None or self.current.versions.get(model) == found[0]:
                 continue
-            scorer = self._try_load(model, *found)
-            if scorer is None:
+            loaded = self._try_load(model, *found)
+            if loaded is None:
                 continue
             with self._lock:
-                self.current = self.current.with_model(model, found[0], scorer)
+                self.current = self.current.with_model(model, found[0], *loaded)
             (self.cache / model / "current").write_text(found[0])
             changed[model] = found[0]
         return changed

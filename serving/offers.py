@@ -172,7 +172,8 @@ def arbitrate(
     cid = profile.get("customer_id")
     gcap = catalogue.global_cap
     global_full = (
-        contacts is not None and gcap is not None
+        contacts is not None
+        and gcap is not None
         and contacts.count(cid, None, now_s - gcap.per_days * DAY) >= gcap.max_contacts
     )
     out = Arbitration()
@@ -185,9 +186,10 @@ def arbitrate(
         if isinstance(result, tuple) and contacts is not None:
             if global_full:
                 result = "global contact cap reached"
-            elif cap is not None and contacts.count(
-                cid, offer.id, now_s - cap.per_days * DAY
-            ) >= cap.max_contacts:
+            elif (
+                cap is not None
+                and contacts.count(cid, offer.id, now_s - cap.per_days * DAY) >= cap.max_contacts
+            ):
                 result = f"contact cap reached ({cap.max_contacts} per {cap.per_days:g} days)"
         if isinstance(result, tuple) and result[0] <= 0:
             result = f"expected value {result[0]:.2f} ≤ 0"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,27 @@ LOGGED_OUTPUTS = (
 
 
 def score_features(
-    scorers: Mapping[str, Scorer], features: Mapping[str, Any], customer_id: str | None
+    scorers: Mapping[str, Scorer],
+    features: Mapping[str, Any],
+    customer_id: str | None,
+    columns: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One flat row: the payload's features plus every model's outputs."""
-    frame = pd.DataFrame([{"customer_id": customer_id or "cold-start", **features}])
+    """One flat row: the payload's features plus every model's outputs.
+
+    Features the payload leaves out are missing values (NaN; None for ``attr_*``), which
+    the models treat as unknown: a new customer rarely has a purchase history. A feature
+    name no model knows is an error, so a typo is not silently ignored.
+    """
+    known = set(columns)
+    unknown = sorted(k for k in features if known and k not in known)
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; the models take {sorted(known)}")
+    for name, value in features.items():
+        if isinstance(value, str) and not name.startswith("attr_"):
+            raise ValueError(f"feature {name!r} must be a number, got {value!r}")
+    base = {c: (None if c.startswith("attr_") else math.nan) for c in columns}
+    base.pop("customer_id", None)
+    frame = pd.DataFrame([{"customer_id": customer_id or "cold-start", **base, **features}])
     row: dict[str, Any] = dict(frame.iloc[0].to_dict())
     for _, scorer in sorted(scorers.items()):
         out = scorer.predict_frame(frame).iloc[0].to_dict()
@@ -46,8 +63,9 @@ def _input_example(folder: Path) -> pd.DataFrame | None:
     return example if isinstance(example, pd.DataFrame) else None
 
 
-def smoke_test(model: str, scorer: Scorer, folder: Path) -> None:
-    """Raise unless the model scores its own input example into finite numbers."""
+def smoke_test(model: str, scorer: Scorer, folder: Path) -> list[str]:
+    """Raise unless the model scores its own input example into finite numbers; return the
+    example's columns (the model's inputs)."""
     example = _input_example(folder)
     if example is None:
         raise ValueError(f"{model}: no input example to smoke-test with")
@@ -58,3 +76,4 @@ def smoke_test(model: str, scorer: Scorer, folder: Path) -> None:
     values = numeric.to_numpy(dtype="float64").ravel()
     if values.size and not any(math.isfinite(v) for v in values):
         raise ValueError(f"{model}: smoke prediction gave no finite number")
+    return list(example.columns)

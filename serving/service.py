@@ -200,7 +200,9 @@ class Cintel:
             raise ServiceUnavailable("models are not loaded yet; see /readyz")
         current = self.models.current
         try:
-            row = score_features(current.scorers, request.features, request.customer_id)
+            row = score_features(
+                current.scorers, request.features, request.customer_id, current.input_columns
+            )
         except (KeyError, ValueError, TypeError) as exc:
             raise BadInput(f"features: {exc}") from exc
         answer = self._answer(row, current.versions, request.channel, request.context, cold=True)

@@ -12,7 +12,13 @@ from serving.offers import OfferContext, evaluate_offer, priority_reason
 
 Campaign = Literal["retention", "cross-sell"]
 COLUMNS = [
-    "rank", "customer_id", "offer_id", "score", "churn_probability", "clv_12m", "value_tier",
+    "rank",
+    "customer_id",
+    "offer_id",
+    "score",
+    "churn_probability",
+    "clv_12m",
+    "value_tier",
     "reasons",
 ]
 
@@ -84,8 +90,13 @@ def offer_values(
     return np.where(ok & (ev > 0), ev, np.nan)
 
 
-def _reasons(profiles: pd.DataFrame, rows: np.ndarray, offer_ids: np.ndarray,
-             catalogue: Catalogue, ctx: OfferContext) -> list[str]:
+def _reasons(
+    profiles: pd.DataFrame,
+    rows: np.ndarray,
+    offer_ids: np.ndarray,
+    catalogue: Catalogue,
+    ctx: OfferContext,
+) -> list[str]:
     """The offer's reasons for the chosen rows only (a Python loop over ``top`` rows)."""
     by_id = {o.id: o for o in catalogue.offers}
     fams = {o.family for o in by_id.values() if o.family}
@@ -139,13 +150,15 @@ def campaign_targets(
     rows = cand[np.argsort(-score[cand], kind="stable")[:top]]
     offer_ids = np.array([o.id for o in offers], dtype=object)[best[rows]]
     tiers = profiles["value_tier"] if "value_tier" in profiles else pd.Series([None] * n)
-    return pd.DataFrame({
-        "rank": np.arange(1, len(rows) + 1),
-        "customer_id": profiles["customer_id"].to_numpy()[rows],
-        "offer_id": offer_ids,
-        "score": score[rows],
-        "churn_probability": churn[rows],
-        "clv_12m": clv[rows],
-        "value_tier": tiers.to_numpy()[rows],
-        "reasons": _reasons(profiles, rows, offer_ids, catalogue, OfferContext(channel=chan)),
-    })
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(rows) + 1),
+            "customer_id": profiles["customer_id"].to_numpy()[rows],
+            "offer_id": offer_ids,
+            "score": score[rows],
+            "churn_probability": churn[rows],
+            "clv_12m": clv[rows],
+            "value_tier": tiers.to_numpy()[rows],
+            "reasons": _reasons(profiles, rows, offer_ids, catalogue, OfferContext(channel=chan)),
+        }
+    )

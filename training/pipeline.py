@@ -123,6 +123,8 @@ def _log_run(
                 **as_params(config),
             }
         )
+        if hasattr(fitted, "mlflow_params"):  # e.g. the fitted BG/NBD and Gamma-Gamma params
+            mlflow.log_params(fitted.mlflow_params())
         mlflow.log_metrics(_finite(metrics))
         features = train.frame[["customer_id", *train.feature_columns]]
         log_snapshot_input(features, train.as_of, train.digest, "training")

@@ -16,29 +16,60 @@ from training.synth_archetypes import FAMILY_TABLE
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 NAN = float("nan")
 
-CATALOGUE = parse_catalogue({
-    "global_cap": {"max_contacts": 3, "per_days": 30},
-    "priority": {"tiers": ["platinum", "gold"], "clv_min": 1000, "churn_min": 0.5},
-    "offers": [
-        {"id": "retain", "kind": "retention", "save_rate": 0.1, "cost": 1.0, "min_churn": 0.3,
-         "eligible": {"tiers": ["platinum", "gold", "silver"]}},
-        {"id": "xs_bakery", "kind": "cross_sell", "family": "bakery", "value": 10.0, "cost": 1.0,
-         "first_time_only": True, "cap": {"max_contacts": 2, "per_days": 30}},
-        {"id": "xs_wine", "kind": "cross_sell", "family": "wine", "margin": 10.0},
-        {"id": "xs_garden", "kind": "cross_sell", "family": "garden", "value": 50.0},
-        {"id": "up_club", "kind": "up_sell", "value": 10.0, "accept_rate": 0.5, "cost": 1.0,
-         "eligible": {"tiers": ["platinum", "gold", "silver"], "channels": ["Call Centre", "web"]}},
-    ],
-})
+CATALOGUE = parse_catalogue(
+    {
+        "global_cap": {"max_contacts": 3, "per_days": 30},
+        "priority": {"tiers": ["platinum", "gold"], "clv_min": 1000, "churn_min": 0.5},
+        "offers": [
+            {
+                "id": "retain",
+                "kind": "retention",
+                "save_rate": 0.1,
+                "cost": 1.0,
+                "min_churn": 0.3,
+                "eligible": {"tiers": ["platinum", "gold", "silver"]},
+            },
+            {
+                "id": "xs_bakery",
+                "kind": "cross_sell",
+                "family": "bakery",
+                "value": 10.0,
+                "cost": 1.0,
+                "first_time_only": True,
+                "cap": {"max_contacts": 2, "per_days": 30},
+            },
+            {"id": "xs_wine", "kind": "cross_sell", "family": "wine", "margin": 10.0},
+            {"id": "xs_garden", "kind": "cross_sell", "family": "garden", "value": 50.0},
+            {
+                "id": "up_club",
+                "kind": "up_sell",
+                "value": 10.0,
+                "accept_rate": 0.5,
+                "cost": 1.0,
+                "eligible": {
+                    "tiers": ["platinum", "gold", "silver"],
+                    "channels": ["Call Centre", "web"],
+                },
+            },
+        ],
+    }
+)
 
 
 def profile(**overrides: Any) -> dict[str, Any]:
     """Silver, low risk: bakery 4.0, up_club 3.5, wine 2.0; retention not eligible."""
     base: dict[str, Any] = {
-        "customer_id": 7, "churn_probability": 0.1, "clv_12m": 200.0, "value_tier": "silver",
+        "customer_id": 7,
+        "churn_probability": 0.1,
+        "clv_12m": 200.0,
+        "value_tier": "silver",
         "segment": "regulars",
-        "propensity_any__bakery": 0.6, "propensity_first__bakery": 0.5, "fam_count__bakery": 0,
-        "propensity_any__wine": 0.2, "propensity_first__wine": NAN, "fam_count__wine": 4,
+        "propensity_any__bakery": 0.6,
+        "propensity_first__bakery": 0.5,
+        "fam_count__bakery": 0,
+        "propensity_any__wine": 0.2,
+        "propensity_first__wine": NAN,
+        "fam_count__wine": 4,
     }
     return base | overrides
 
@@ -55,7 +86,10 @@ def reason(p: dict[str, Any], offer_id: str, **kw: Any) -> str:
 def test_ranked_by_expected_value_with_reasons() -> None:
     ranked = rank_offers(profile(), CATALOGUE, now=NOW)
     assert [(r.offer_id, round(r.score, 9)) for r in ranked] == [
-        ("xs_bakery", 4.0), ("up_club", 3.5), ("xs_wine", 2.0)]
+        ("xs_bakery", 4.0),
+        ("up_club", 3.5),
+        ("xs_wine", 2.0),
+    ]
     assert ranked[0].reasons[0] == "50% chance to buy bakery for the first time"
     assert ranked[2].reasons[0] == "20% chance to buy wine"
     assert all(r.score == r.expected_value and not r.priority for r in ranked)
@@ -73,8 +107,9 @@ def test_retention_first_for_gold_high_risk_customer() -> None:
     assert not silver[0].priority
     cheap = rank_offers(profile(churn_probability=0.7, clv_12m=40.0), CATALOGUE, now=NOW)
     assert cheap[0].offer_id == "xs_bakery"  # 0.7*0.1*40-1 = 1.8 < 4
-    rich = rank_offers(profile(churn_probability=0.7, clv_12m=40.0, value_tier="gold"),
-                       CATALOGUE, now=NOW)
+    rich = rank_offers(
+        profile(churn_probability=0.7, clv_12m=40.0, value_tier="gold"), CATALOGUE, now=NOW
+    )
     assert rich[0].offer_id == "retain" and rich[0].priority
 
 
@@ -102,8 +137,16 @@ def test_excluded_offers_suppressed() -> None:
 
 
 def test_contact_cap_reached_suppresses() -> None:
-    recent = [{"customer_id": "7", "offer_id": "xs_bakery", "channel": "web", "outcome": "ignored",
-               "ts": NOW - timedelta(days=d)} for d in (1, 10)]
+    recent = [
+        {
+            "customer_id": "7",
+            "offer_id": "xs_bakery",
+            "channel": "web",
+            "outcome": "ignored",
+            "ts": NOW - timedelta(days=d),
+        }
+        for d in (1, 10)
+    ]
     old = {"customer_id": 7, "offer_id": "xs_bakery", "ts": "2024-01-01T00:00:00"}
     one = ContactHistory.from_records([recent[0], old])
     assert "xs_bakery" in ids(profile(), contacts=one)
@@ -121,7 +164,8 @@ def test_channel_rule() -> None:
     assert "up_club" in ids(profile(), context=OfferContext(channel="call-centre"))
     assert "up_club" not in ids(profile(), context=OfferContext(channel="store"))
     assert reason(profile(), "up_club", context=OfferContext(channel="fax")) == (
-        "channel fax not allowed")
+        "channel fax not allowed"
+    )
     assert "xs_wine" in ids(profile(), context=OfferContext(channel="fax"))  # no channel rule
 
 
@@ -133,8 +177,13 @@ def test_negative_expected_value_not_offered() -> None:
 
 def test_unknown_family_and_missing_values_never_crash() -> None:
     assert reason(profile(), "xs_garden") == "unknown family garden"
-    p = profile(propensity_any__wine=None, churn_probability=NAN, clv_12m=None,
-                value_tier=None, segment=None)
+    p = profile(
+        propensity_any__wine=None,
+        churn_probability=NAN,
+        clv_12m=None,
+        value_tier=None,
+        segment=None,
+    )
     assert reason(p, "xs_wine") == "no any propensity for wine"
     assert reason(p, "retain") == "tier unknown not allowed"
     assert ids(p) == ["xs_bakery"]
@@ -169,13 +218,19 @@ def test_bad_catalogue_names_offer_and_field(tmp_path: Path) -> None:
         load_catalogue(path)
     bad = [
         ({"id": "x", "kind": "cross_sell", "value": 1}, "offer 'x'.*field 'family' is required"),
-        ({"id": "x", "kind": "up_sell", "value": 1, "accept_rate": 0.1, "colour": "red"},
-         "offer 'x'.*field 'colour': Extra inputs"),
-        ({"id": "x", "kind": "retention", "save_rate": 0.1, "eligible": {"tiers": ["gld"]}},
-         r"offer 'x'.*field 'eligible.tiers\[0\]'"),
+        (
+            {"id": "x", "kind": "up_sell", "value": 1, "accept_rate": 0.1, "colour": "red"},
+            "offer 'x'.*field 'colour': Extra inputs",
+        ),
+        (
+            {"id": "x", "kind": "retention", "save_rate": 0.1, "eligible": {"tiers": ["gld"]}},
+            r"offer 'x'.*field 'eligible.tiers\[0\]'",
+        ),
         ({"id": "x", "kind": "retention", "save_rate": 1.5}, "offer 'x'.*field 'save_rate'"),
-        ({"id": "x", "kind": "up_sell", "value": 1, "accept_rate": 0.1, "family": "wine"},
-         "offer 'x'.*field 'family' is only for cross_sell"),
+        (
+            {"id": "x", "kind": "up_sell", "value": 1, "accept_rate": 0.1, "family": "wine"},
+            "offer 'x'.*field 'family' is only for cross_sell",
+        ),
         ({"kind": "retention", "save_rate": 0.1}, r"offers\[0\] \(no id\), field 'id'"),
     ]
     for offer, pattern in bad:
@@ -192,11 +247,13 @@ def test_bad_catalogue_names_offer_and_field(tmp_path: Path) -> None:
 
 
 def test_contact_history_counts() -> None:
-    h = ContactHistory.from_records([
-        {"customer_id": 1, "offer_id": "a", "ts": "2024-05-30T00:00:00Z"},
-        {"customer_id": 1, "offer_id": "b", "ts": datetime(2024, 5, 20)},
-        {"customer_id": 1, "offer_id": "a", "ts": 0.0},
-    ])
+    h = ContactHistory.from_records(
+        [
+            {"customer_id": 1, "offer_id": "a", "ts": "2024-05-30T00:00:00Z"},
+            {"customer_id": 1, "offer_id": "b", "ts": datetime(2024, 5, 20)},
+            {"customer_id": 1, "offer_id": "a", "ts": 0.0},
+        ]
+    )
     assert h.count("1", "a", "2024-05-01") == 1
     assert h.count(1, None, "2024-05-01") == 2
     assert h.count(1, None, 0) == 3 and len(h) == 3

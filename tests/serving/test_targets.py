@@ -13,31 +13,55 @@ from serving.offers import rank_offers
 from serving.targets import COLUMNS, campaign_targets
 
 NAN = np.nan
-CATALOGUE = parse_catalogue({"offers": [
-    {"id": "call", "kind": "retention", "save_rate": 0.5, "cost": 10.0, "min_churn": 0.5,
-     "eligible": {"tiers": ["platinum", "gold"], "channels": ["phone"]}},
-    {"id": "voucher", "kind": "retention", "save_rate": 0.1, "cost": 1.0, "min_churn": 0.3,
-     "eligible": {"tiers": ["platinum", "gold", "silver", "bronze"]}},
-    {"id": "xs_bakery", "kind": "cross_sell", "family": "bakery", "value": 10.0, "cost": 1.0,
-     "first_time_only": True},
-    {"id": "xs_wine", "kind": "cross_sell", "family": "wine", "value": 20.0, "cost": 2.0},
-    {"id": "xs_garden", "kind": "cross_sell", "family": "garden", "value": 99.0},
-    {"id": "up", "kind": "up_sell", "value": 100.0, "accept_rate": 0.9},
-]})
+CATALOGUE = parse_catalogue(
+    {
+        "offers": [
+            {
+                "id": "call",
+                "kind": "retention",
+                "save_rate": 0.5,
+                "cost": 10.0,
+                "min_churn": 0.5,
+                "eligible": {"tiers": ["platinum", "gold"], "channels": ["phone"]},
+            },
+            {
+                "id": "voucher",
+                "kind": "retention",
+                "save_rate": 0.1,
+                "cost": 1.0,
+                "min_churn": 0.3,
+                "eligible": {"tiers": ["platinum", "gold", "silver", "bronze"]},
+            },
+            {
+                "id": "xs_bakery",
+                "kind": "cross_sell",
+                "family": "bakery",
+                "value": 10.0,
+                "cost": 1.0,
+                "first_time_only": True,
+            },
+            {"id": "xs_wine", "kind": "cross_sell", "family": "wine", "value": 20.0, "cost": 2.0},
+            {"id": "xs_garden", "kind": "cross_sell", "family": "garden", "value": 99.0},
+            {"id": "up", "kind": "up_sell", "value": 100.0, "accept_rate": 0.9},
+        ]
+    }
+)
 
-PROFILES = pd.DataFrame({
-    "customer_id": ["a", "b", "c", "d", "e", "f"],
-    "churn_probability": [0.9, 0.6, 0.4, 0.95, 0.2, NAN],
-    "clv_12m": [100.0, 1000.0, 500.0, 800.0, 50.0, 300.0],
-    "value_tier": ["silver", "gold", "bronze", "value_destroyer", "silver", "gold"],
-    "segment": ["s"] * 6,
-    "propensity_any__bakery": [0.5, 0.1, 0.9, 0.9, 0.3, 0.2],
-    "propensity_first__bakery": [0.5, NAN, 0.8, 0.9, 0.3, 0.2],
-    "fam_count__bakery": [0, 3, 0, 0, 0, 0],
-    "propensity_any__wine": [0.1, 0.5, 0.2, 0.9, 0.05, 0.25],
-    "propensity_first__wine": [NAN] * 6,
-    "fam_count__wine": [2, 1, 1, 1, 1, 1],
-})
+PROFILES = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c", "d", "e", "f"],
+        "churn_probability": [0.9, 0.6, 0.4, 0.95, 0.2, NAN],
+        "clv_12m": [100.0, 1000.0, 500.0, 800.0, 50.0, 300.0],
+        "value_tier": ["silver", "gold", "bronze", "value_destroyer", "silver", "gold"],
+        "segment": ["s"] * 6,
+        "propensity_any__bakery": [0.5, 0.1, 0.9, 0.9, 0.3, 0.2],
+        "propensity_first__bakery": [0.5, NAN, 0.8, 0.9, 0.3, 0.2],
+        "fam_count__bakery": [0, 3, 0, 0, 0, 0],
+        "propensity_any__wine": [0.1, 0.5, 0.2, 0.9, 0.05, 0.25],
+        "propensity_first__wine": [NAN] * 6,
+        "fam_count__wine": [2, 1, 1, 1, 1, 1],
+    }
+)
 
 
 def test_retention_ordered_by_risk_times_value_among_eligible() -> None:

@@ -1,0 +1,196 @@
+"""``cintel monitor`` and ``cintel cycle``: monitor -> decide -> retrain -> gate -> publish.
+
+A cycle is idempotent and safe from cron: a file lock refuses a second concurrent cycle,
+each decision states its reason, and every cycle is recorded (reason, champion versions
+before and after) as a run of the MLflow experiment ``cintel-cycles``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from monitoring.monitor import MonitorResult, run_monitor, window_history
+from monitoring.policy import PolicyConfig, RetrainDecision, decide
+from monitoring.reference import load_service_reference
+from monitoring.requestlog import read_requests
+from training import registry
+from training.settings import Settings, get_settings
+from training.tracking import MODELS, configure_tracking, get_or_create_experiment
+
+CYCLE_EXPERIMENT = "cintel-cycles"
+LABEL = "requests"
+
+
+class CycleLockedError(RuntimeError):
+    """Another cycle holds the lock."""
+
+
+@dataclass
+class CycleResult:
+    monitor: MonitorResult | None
+    decision: RetrainDecision
+    before: dict[str, str | None]
+    after: dict[str, str | None]
+    trained: list[dict[str, Any]] = field(default_factory=list)
+    materialized: bool = False
+
+
+@contextmanager
+def cycle_lock(home: Path) -> Iterator[None]:
+    """An exclusive, non-blocking lock on ``home/cycle.lock``; released even on error."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "cycle.lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise CycleLockedError(
+                f"another cintel cycle is running ({holder}); try again when it ends"
+            ) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def champions() -> dict[str, str | None]:
+    return {m: registry.champion_version(m) for m in MODELS}
+
+
+def _state_path(settings: Settings) -> Path:
+    return settings.home / "cycle_state.json"
+
+
+def _last_retrain(settings: Settings) -> datetime | None:
+    path = _state_path(settings)
+    if not path.exists():
+        return None
+    return datetime.fromisoformat(json.loads(path.read_text())["last_retrain_at"])
+
+
+def _champion_age_days(now: datetime) -> float | None:
+    """Age of the churn champion from its ``promoted_at`` tag (None: no champion)."""
+    from mlflow import MlflowClient
+
+    version = registry.champion_version("churn")
+    if version is None:
+        return None
+    tags = MlflowClient().get_model_version("cintel-churn", version).tags
+    stamp = tags.get("promoted_at")
+    if not stamp:
+        return 0.0
+    return (now - datetime.fromisoformat(stamp)).total_seconds() / 86400
+
+
+def monitor_requests(
+    settings: Settings, window_days: float, now: datetime | None = None
+) -> MonitorResult:
+    """Compare the request log of the last ``window_days`` with the champions' reference."""
+    now = now or datetime.now(UTC)
+    current = read_requests(settings.request_log_dir, since=now - timedelta(days=window_days))
+    reference = load_service_reference(settings=settings)
+    return run_monitor(current, reference, settings, LABEL)
+
+
+def monitor_frame(settings: Settings, current: pd.DataFrame, label: str) -> MonitorResult:
+    """Compare any frame (e.g. the latest snapshot's features) with the reference."""
+    return run_monitor(current, load_service_reference(settings=settings), settings, label)
+
+
+def _record(result: CycleResult, settings: Settings) -> None:
+    """One finished run in ``cintel-cycles`` with the reason and versions before/after."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    exp = get_or_create_experiment(CYCLE_EXPERIMENT, settings)
+    run = client.create_run(exp, run_name=f"cycle {datetime.now(UTC):%Y-%m-%d %H:%M}")
+    rid = run.info.run_id
+    client.set_tag(rid, "decision", "retrain" if result.decision.retrain else "no retrain")
+    client.set_tag(rid, "reason", result.decision.reason[:5000])
+    for model in MODELS:
+        client.log_param(rid, f"before.{model}", result.before.get(model) or "none")
+        client.log_param(rid, f"after.{model}", result.after.get(model) or "none")
+    client.log_metric(rid, "retrained", float(result.decision.retrain))
+    client.log_metric(
+        rid, "promoted", float(sum(r["decision"] == "promoted" for r in result.trained))
+    )
+    if result.monitor is not None:
+        client.set_tag(rid, "report_dir", str(result.monitor.run_dir))
+        if result.monitor.summary.drift_share is not None:
+            client.log_metric(rid, "drift_share", result.monitor.summary.drift_share)
+    client.set_terminated(rid, "FINISHED")
+
+
+def run_cycle(
+    data_dir: Path,
+    window_days: float = 7.0,
+    policy: PolicyConfig | None = None,
+    force: bool = False,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> CycleResult:
+    """One cycle; retraining publishes new champions to the online store by materializing."""
+    from serving.materialize import materialize
+    from serving.settings import ServiceSettings
+    from training.io import load_data
+    from training.pipeline import train
+
+    settings = settings or get_settings()
+    configure_tracking(settings)
+    with cycle_lock(settings.home):
+        now = datetime.now(UTC)
+        before = champions()
+        monitored: MonitorResult | None = None
+        if any(before.values()):
+            progress("monitoring the request log against the champions' reference")
+            monitored = monitor_requests(settings, window_days, now)
+        data = load_data(data_dir)
+        decision = decide(
+            window_history(settings.reports_dir, LABEL),
+            _champion_age_days(now),
+            _last_retrain(settings),
+            now,
+            None,
+            len(data.customers),
+            policy,
+        )
+        if force and not decision.retrain:
+            decision = RetrainDecision(True, f"forced by --force ({decision.reason})")
+        result = CycleResult(monitored, decision, before, before)
+        if decision.retrain:
+            progress("retraining: " + decision.reason)
+            results = train(data, progress=progress)
+            result.trained = [asdict(r) for r in results]
+            _state_path(settings).write_text(json.dumps({"last_retrain_at": now.isoformat()}))
+            result.after = champions()
+            if all(result.after.values()):
+                progress("publishing the champions to the online store")
+                materialize(data, ServiceSettings(home=settings.home), progress=progress)
+                result.materialized = True
+        _record(result, settings)
+        return result
+
+
+def parse_every(text: str) -> float:
+    """'30s', '15m', '6h', '1d' -> seconds; ValueError naming the accepted forms."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not value.replace(".", "", 1).isdigit() or float(value) <= 0:
+        raise ValueError(f"--every {text!r}: use a positive number and a unit, e.g. 15m, 6h, 1d")
+    return float(value) * units[unit]

@@ -1,0 +1,53 @@
+"""A trained, materialized cintel home shared by the service tests (built once per module)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from serving.materialize import materialize
+from serving.settings import ServiceSettings, get_service_settings
+from training.contract import CleanData, validate
+from training.pipeline import train
+from training.settings import get_settings
+from training.synth import SynthConfig, synthesize
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, CleanData]]:
+    """CINTEL_HOME with all four champions and a file store of 2,500 simulated customers."""
+    home = tmp_path_factory.mktemp("cintel-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CINTEL_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        mp.setenv("CINTEL_POLL_SECONDS", "0")
+        get_settings.cache_clear()
+        get_service_settings.cache_clear()
+        sim = synthesize(SynthConfig(n_customers=2500, end="2025-06-30", seed=5))
+        data = validate(sim.transactions, sim.customers)
+        results = train(data)
+        assert all(r.decision == "promoted" for r in results), results
+        materialize(data, ServiceSettings(home=home))
+        try:
+            yield home, data
+        finally:
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+            get_settings.cache_clear()
+            get_service_settings.cache_clear()
+
+
+@pytest.fixture
+def service_env(
+    trained_home: tuple[Path, CleanData], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The environment a service process would have, pointing at the trained home."""
+    home, _ = trained_home
+    monkeypatch.setenv("CINTEL_HOME", str(home))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    monkeypatch.setenv("CINTEL_POLL_SECONDS", "0")
+    get_service_settings.cache_clear()
+    yield home
+    get_service_settings.cache_clear()
