@@ -299,6 +299,39 @@ def cycle(
         time.sleep(interval)
 
 
+@cli.command()
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=Path(".cintel/demo"),
+    show_default=True,
+    help="Folder for the demo's state (recreated each run).",
+)
+@click.option("--customers", type=click.IntRange(min=1000), default=4000, show_default=True)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1000),
+    default=1500,
+    show_default=True,
+    help="Requests per traffic window (≥1,000 to be judged).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Service port. [default: a free one]",
+)
+@user_errors
+def demo(home: Path, customers: int, n_requests: int, port: int | None) -> None:
+    """Run the whole loop end to end on the embedded default and say where to look."""
+    from monitoring.demo import run_demo
+
+    started = __import__("time").time()
+    run_demo(home, customers, n_requests, port, say=lambda m: console.print(m, highlight=False))
+    console.print(f"\nDemo finished in {__import__('time').time() - started:.0f} s.")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="cintel")

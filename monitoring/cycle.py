@@ -99,18 +99,32 @@ def _champion_age_days(now: datetime) -> float | None:
 
 
 def monitor_requests(
-    settings: Settings, window_days: float, now: datetime | None = None
+    settings: Settings,
+    window_days: float,
+    now: datetime | None = None,
+    since: datetime | None = None,
 ) -> MonitorResult:
-    """Compare the request log of the last ``window_days`` with the champions' reference."""
+    """Compare the request log of the last ``window_days`` (or from ``since``) with the
+    champions' reference."""
     now = now or datetime.now(UTC)
-    current = read_requests(settings.request_log_dir, since=now - timedelta(days=window_days))
-    reference = load_service_reference(settings=settings)
-    return run_monitor(current, reference, settings, LABEL)
+    start = since or now - timedelta(days=window_days)
+    current = read_requests(settings.request_log_dir, since=start)
+    return run_monitor(current, load_reference(settings), settings, LABEL)
+
+
+def load_reference(settings: Settings) -> pd.DataFrame:
+    """What the service served when the current champions were published
+    (``store/reference.parquet``, see ``serving.materialize.write_reference``); before any
+    materialization, the champions' training reference samples."""
+    path = settings.store_dir / "reference.parquet"
+    if path.exists():
+        return pd.read_parquet(path)
+    return load_service_reference(settings=settings)
 
 
 def monitor_frame(settings: Settings, current: pd.DataFrame, label: str) -> MonitorResult:
     """Compare any frame (e.g. the latest snapshot's features) with the reference."""
-    return run_monitor(current, load_service_reference(settings=settings), settings, label)
+    return run_monitor(current, load_reference(settings), settings, label)
 
 
 def _record(result: CycleResult, settings: Settings) -> None:
@@ -144,6 +158,7 @@ def run_cycle(
     force: bool = False,
     settings: Settings | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    since: datetime | None = None,
 ) -> CycleResult:
     """One cycle; retraining publishes new champions to the online store by materializing."""
     from serving.materialize import materialize
@@ -159,7 +174,7 @@ def run_cycle(
         monitored: MonitorResult | None = None
         if any(before.values()):
             progress("monitoring the request log against the champions' reference")
-            monitored = monitor_requests(settings, window_days, now)
+            monitored = monitor_requests(settings, window_days, now, since)
         data = load_data(data_dir)
         decision = decide(
             window_history(settings.reports_dir, LABEL),

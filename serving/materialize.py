@@ -23,6 +23,7 @@ from training.contract import CleanData
 from training.snapshot import build_snapshot
 
 CHUNK = 50_000
+REFERENCE_ROWS = 5_000
 # features the offers and the answer use besides the model outputs
 STORE_FEATURE_PREFIXES = ("fam_count__",)
 STORE_FEATURES = ("recency_days", "frequency", "margin_365d", "spend_365d", "tenure_days")
@@ -75,6 +76,28 @@ def score_all(
     return pd.concat(parts, ignore_index=True)
 
 
+def write_reference(profiles: pd.DataFrame, meta: dict[str, Any], folder: Path) -> bool:
+    """Keep a sample of what the service will serve as the monitoring reference.
+
+    Written only when the champion versions change: later materializations with the same
+    champions are then compared against what those champions were published with, so
+    drift in the customer base shows up instead of being absorbed into a new reference.
+    Features like tenure or purchase counts grow with time; comparing served traffic
+    with the publish-time sample (not the older training window) keeps that out of the
+    alarms. Returns whether a new reference was written.
+    """
+    import json
+
+    ref_meta = folder / "reference.json"
+    if ref_meta.exists() and json.loads(ref_meta.read_text()).get("versions") == meta["versions"]:
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    sample = profiles.sample(n=min(REFERENCE_ROWS, len(profiles)), random_state=0)
+    sample.to_parquet(folder / "reference.parquet", index=False)
+    ref_meta.write_text(json.dumps({"versions": meta["versions"], "as_of": meta["as_of"]}))
+    return True
+
+
 def materialize(
     data: CleanData,
     settings: ServiceSettings,
@@ -95,6 +118,7 @@ def materialize(
         "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_customers": len(profiles),
     }
+    write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
     progress(f"writing the {backend} store")
     if backend == "redis":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,8 +48,12 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
     """Save ``model`` to a temporary bundle and log it as ``model`` in the active run."""
     serving = _package_dir("serving")
     outputs = model.predict_frame(example)
-    signature: ModelSignature = infer_signature(example, _json_safe(outputs))
-    with tempfile.TemporaryDirectory() as tmp:
+    with warnings.catch_warnings():
+        # "integer columns cannot represent missing values": customer_id never is missing
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.types.utils")
+        signature: ModelSignature = infer_signature(example, _json_safe(outputs))
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.types.utils")
         bundle = Path(tmp) / BUNDLE_ARTIFACT
         model.save(bundle)
         return mlflow.pyfunc.log_model(

@@ -1,0 +1,262 @@
+"""``cintel demo``: the whole loop on the embedded default, in a few minutes.
+
+Simulate customers with a product-mix drift part-way; train on the data before the drift;
+materialize; start the service; send traffic; monitor (quiet); let the drift arrive;
+materialize the latest data and send traffic again; monitor (drift); run the cycle
+(retrain, gate, promote, publish); watch the running service swap to the new champions.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+MARKER = ".cintel-demo"
+START, DRIFT_START, END = "2024-01-01", "2025-04-01", "2025-12-31"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_home(home: Path) -> None:
+    """A clean demo home; only a folder this demo created is ever removed."""
+    import shutil
+
+    if home.exists():
+        if not (home / MARKER).exists():
+            raise ValueError(f"{home} exists and was not made by `cintel demo`; choose --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / MARKER).write_text("made by cintel demo; safe to delete\n")
+
+
+def _use_home(home: Path) -> None:
+    from serving.settings import get_service_settings
+    from training.settings import get_settings
+
+    os.environ["CINTEL_HOME"] = str(home)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    get_settings.cache_clear()
+    get_service_settings.cache_clear()
+
+
+def split_before(src: Path, dst: Path, cut: str) -> Path:
+    """The data as it was on ``cut``: transactions and sign-ups before it."""
+    dst.mkdir(parents=True, exist_ok=True)
+    tx = pd.read_parquet(src / "transactions.parquet")
+    cu = pd.read_parquet(src / "customers.parquet")
+    tx[tx["ts"] < pd.Timestamp(cut)].to_parquet(dst / "transactions.parquet", index=False)
+    cu[cu["signup_date"] < pd.Timestamp(cut)].to_parquet(dst / "customers.parquet", index=False)
+    return dst
+
+
+class Service:
+    """``bentoml serve`` in its own process group, stopped with SIGTERM then SIGKILL."""
+
+    def __init__(self, home: Path, port: int, log: Path) -> None:
+        env = {
+            **os.environ,
+            "CINTEL_HOME": str(home),
+            "CINTEL_POLL_SECONDS": "2",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}",
+        }
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bentoml",
+                "serve",
+                "serving.service:Cintel",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_ready(self, timeout: float = 180) -> float:
+        started = time.time()
+        while time.time() - started < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the service exited early; see {self._log.name}")
+            try:
+                if self.http.get("/readyz").status_code == 200:
+                    return time.time() - started
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"the service was not ready after {timeout:.0f} s; see {self._log.name}")
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.http.post("/status", json={}).json())
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self._log.close()
+
+
+def send_traffic(svc: Service, ids: list[str], n: int, seed: int = 0) -> dict[str, float]:
+    """``n`` single-customer /profile calls with realistic channels and baskets."""
+    rng = random.Random(seed)
+    channels = ["web", "shop", "call_centre", None]
+    latencies = []
+    for _ in range(n):
+        body: dict[str, Any] = {"customer_id": rng.choice(ids)}
+        channel = rng.choice(channels)
+        if channel:
+            body["channel"] = channel
+        started = time.perf_counter()
+        r = svc.http.post("/profile", json=body)
+        latencies.append((time.perf_counter() - started) * 1000)
+        r.raise_for_status()
+    latencies.sort()
+    return {
+        "p50_ms": latencies[len(latencies) // 2],
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+    }
+
+
+def run_demo(
+    home: Path,
+    customers: int = 4000,
+    requests: int = 1500,
+    port: int | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the whole story; returns what happened (versions, statuses) for tests."""
+    from monitoring.cycle import monitor_requests, run_cycle
+    from monitoring.policy import PolicyConfig
+    from serving.materialize import materialize
+    from serving.settings import ServiceSettings
+    from training.io import load_data
+    from training.pipeline import train
+    from training.settings import get_settings
+    from training.synth import SynthConfig, synthesize, write_synth
+
+    prepare_home(home)
+    _use_home(home)
+    settings = get_settings()
+    data_dir = home / "data"
+    say(
+        f"[1/8] Simulating {customers:,} customers {START}..{END}, product-mix drift from "
+        f"{DRIFT_START}"
+    )
+    sim = synthesize(
+        SynthConfig(
+            n_customers=customers, start=START, end=END, drift="mix", drift_start=DRIFT_START
+        )
+    )
+    write_synth(sim, data_dir / "all")
+    before = load_data(split_before(data_dir / "all", data_dir / "before", DRIFT_START))
+
+    say("[2/8] Training churn, propensity, segments and CLV on the data before the drift")
+    for r in train(before):
+        say(f"      {r.model:<10} v{r.version}  {r.metric} {r.score:.3f}  {r.decision}")
+    say("[3/8] Materializing the online store (scores for every customer)")
+    m = materialize(before, ServiceSettings(home=home))
+    say(f"      {m.n_customers:,} customers as of {m.as_of:%Y-%m-%d}")
+
+    port = port or _free_port()
+    say(f"[4/8] Starting the service on http://127.0.0.1:{port}")
+    svc = Service(home, port, home / "service.log")
+    result: dict[str, Any] = {}
+    try:
+        say(f"      ready in {svc.wait_ready():.0f} s; models {svc.status()['versions']}")
+        ids = [str(i) for i in before.customers["customer_id"].tolist()]
+        say(f"[5/8] Sending {requests:,} /profile requests (web, shop, call centre)")
+        say(
+            "      latency p50 {p50_ms:.1f} ms, p99 {p99_ms:.1f} ms".format(
+                **send_traffic(svc, ids, requests)
+            )
+        )
+        quiet = monitor_requests(settings, window_days=1)
+        say(
+            f"[6/8] Monitoring before the drift: {quiet.status} "
+            f"(drift share {quiet.summary.drift_share or 0:.0%})"
+        )
+
+        say("[7/8] Months pass and the drift arrives: materializing the latest data")
+        after = load_data(data_dir / "all")
+        materialize(after, ServiceSettings(home=home))
+        time.sleep(3)  # the service reloads the store on its next poll
+        window_start = datetime.now(UTC)
+        ids = [str(i) for i in after.customers["customer_id"].tolist()]
+        send_traffic(svc, ids, requests, seed=1)
+        versions_before = svc.status()["versions"]
+
+        say("[8/8] Cycle: monitor -> decide -> retrain -> gate -> promote -> publish")
+        cycle = run_cycle(
+            data_dir / "all",
+            policy=PolicyConfig(consecutive_windows=1, min_rows=1000),
+            settings=settings,
+            since=window_start,
+        )
+        drift = cycle.monitor
+        if drift is not None:
+            say(
+                f"      monitoring: {drift.status} (drift share "
+                f"{drift.summary.drift_share or 0:.0%}; "
+                f"{', '.join(drift.summary.drifted_columns[:6])})"
+            )
+        say(
+            f"      decision: {'retrain' if cycle.decision.retrain else 'no retrain'} - "
+            f"{cycle.decision.reason}"
+        )
+        for r in cycle.trained:
+            say(f"      {r['model']:<10} v{r['version']}  {r['decision']}")
+        deadline = time.time() + 30
+        while time.time() < deadline and svc.status()["versions"] == versions_before:
+            time.sleep(1)
+        versions_after = svc.status()["versions"]
+        say(f"      the running service swapped models: {versions_before} -> {versions_after}")
+        example = ids[0]
+        result = {
+            "quiet": quiet.status,
+            "drift": None if drift is None else drift.status,
+            "retrained": cycle.decision.retrain,
+            "before": versions_before,
+            "after": versions_after,
+            "report": None if drift is None else drift.run_dir,
+        }
+    finally:
+        svc.stop()
+    say("\nWhere to look:")
+    say(f"  MLflow UI:      CINTEL_HOME={home} cintel ui   (then http://127.0.0.1:5000)")
+    if result.get("report"):
+        say(f"  drift report:   {result['report'] / 'report.html'}")
+        say(f"  report history: {settings.reports_dir / 'index.html'}")
+    say(f"  serve it again: CINTEL_HOME={home} cintel serve --port 3000")
+    say(
+        f"  then:           curl -s -XPOST localhost:3000/profile -H 'content-type: "
+        f'application/json\' -d \'{{"customer_id": "{example}", "channel": "web"}}\''
+    )
+    return result
