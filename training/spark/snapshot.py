@@ -1,0 +1,103 @@
+"""A snapshot on Spark: features at ``as_of`` joined with the labels of the horizon after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from training.labels import PARTIAL_CHURN_FRACTION, HorizonNotCoveredError
+from training.snapshot import Snapshot
+from training.spark.features import compute_features_spark
+from training.spark.labels import compute_labels_spark
+from training.spark.read import read_clean
+from training.spark.session import get_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class SparkSnapshot:
+    """A lazy Spark frame with the pandas snapshot's columns and its metadata."""
+
+    frame: DataFrame
+    as_of: pd.Timestamp
+    horizon_days: int
+    labelled: bool
+    families: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    def to_snapshot(self) -> Snapshot:
+        """Collect to the pandas engine's ``Snapshot`` (sorted by id, NaN for null)."""
+        frame = self.frame.toPandas().sort_values("customer_id", ignore_index=True)
+        return Snapshot(
+            frame, self.as_of, self.horizon_days, self.labelled, self.families, self.channels
+        )
+
+    def write(self, path: str) -> None:
+        """Write the frame as Parquet (a folder of part files) at any path Spark can write."""
+        self.frame.write.mode("overwrite").parquet(path)
+
+
+def _check_horizon(last_ns: int, as_of: pd.Timestamp, horizon_days: int) -> None:
+    needed = (as_of + pd.Timedelta(days=horizon_days) - pd.Timedelta(days=1)).normalize()
+    end = pd.Timestamp(last_ns).normalize()
+    if end < needed:
+        raise HorizonNotCoveredError(
+            f"labels need data up to {needed:%Y-%m-%d} (as_of {as_of:%Y-%m-%d} + "
+            f"{horizon_days} days) but the transactions end on {end:%Y-%m-%d}; "
+            "choose an earlier --as-of or a shorter --horizon-days"
+        )
+
+
+def build_snapshot_spark(
+    tx_path: str,
+    customers_path: str,
+    as_of: pd.Timestamp | str | None = None,
+    horizon_days: int = 90,
+    *,
+    spark: SparkSession | None = None,
+    families: list[str] | None = None,
+    channels: list[str] | None = None,
+    require_labels: bool = False,
+    partial_fraction: float = PARTIAL_CHURN_FRACTION,
+    time_unit_days: float = 1.0,
+    now: pd.Timestamp | None = None,
+) -> SparkSnapshot:
+    """``training.snapshot.build_snapshot`` on Spark, from two Parquet paths (local, s3a://, ...).
+
+    Validation runs eagerly (a few passes) and raises the pandas engine's errors; the frame
+    is lazy. ``families``/``channels`` default to the sorted categories of the data (the
+    pandas engine keeps a Parquet dictionary's order): pass them to fix the layout.
+    """
+    spark = spark or get_spark()
+    clean = read_clean(spark, tx_path, customers_path, now=now)
+    families = clean.families if families is None else families
+    channels = clean.channels if channels is None else channels
+    end_day = pd.Timestamp(clean.last_ns).normalize()
+    as_of = end_day + pd.Timedelta(days=1) if as_of is None else pd.Timestamp(as_of)
+    if clean.first_ns >= as_of.value:
+        first = pd.Timestamp(clean.first_ns)
+        raise ValueError(
+            f"as_of {as_of:%Y-%m-%d} is before the first transaction ({first:%Y-%m-%d}); "
+            "no features can be computed"
+        )
+    tx = clean.transactions
+    frame = compute_features_spark(
+        tx, clean.customers, as_of, families, channels, time_unit_days=time_unit_days
+    )
+    labelled = True
+    try:
+        _check_horizon(clean.last_ns, as_of, horizon_days)
+    except HorizonNotCoveredError:
+        if require_labels:
+            raise
+        labelled = False
+    if labelled:
+        labels = compute_labels_spark(
+            tx, frame.select("customer_id"), as_of, horizon_days, families, partial_fraction
+        )
+        frame = frame.join(labels, "customer_id", "left")
+    return SparkSnapshot(frame, as_of, horizon_days, labelled, tuple(families), tuple(channels))
