@@ -1,0 +1,135 @@
+"""The retraining cycle on a real embedded MLflow: quiet, empty, locked, drifted."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from monitoring.cycle import CycleLockedError, cycle_lock, parse_every, run_cycle
+from monitoring.demo import split_before
+from monitoring.policy import PolicyConfig
+from serving.materialize import materialize
+from serving.scoring import LOGGED_OUTPUTS
+from serving.settings import ServiceSettings, get_service_settings
+from training import registry
+from training.io import load_data
+from training.pipeline import train
+from training.settings import Settings, get_settings
+from training.synth import SynthConfig, synthesize, write_synth
+
+from .logwriter import request_record, write_requests
+
+POLICY = PolicyConfig(consecutive_windows=1, min_rows=500)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Path]]:
+    """Champions trained before a product-mix drift; the store materialized then."""
+    home = tmp_path_factory.mktemp("cycle-home")
+    data = home / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CINTEL_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        get_service_settings.cache_clear()
+        sim = synthesize(
+            SynthConfig(
+                n_customers=2500, end="2025-12-31", drift="mix", drift_start="2025-04-01", seed=11
+            )
+        )
+        write_synth(sim, data / "all")
+        before = load_data(split_before(data / "all", data / "before", "2025-04-01"))
+        assert all(r.decision == "promoted" for r in train(before))
+        materialize(before, ServiceSettings(home=home))
+        try:
+            yield get_settings(), data
+        finally:
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+            get_settings.cache_clear()
+            get_service_settings.cache_clear()
+
+
+def _log_traffic(settings: Settings, n: int, at: datetime, seed: int) -> None:
+    """Requests as the service logs them, for customers drawn from the current store."""
+    profiles = pd.read_parquet(settings.store_dir / "profiles.parquet")
+    rows = profiles.sample(n=n, replace=True, random_state=seed).to_dict("records")
+    outputs = [*LOGGED_OUTPUTS]
+    records = []
+    for i, row in enumerate(rows):
+        out = {k: row[k] for k in row if k in outputs or k.startswith("propensity_any__")}
+        feats = {
+            k: v
+            for k, v in row.items()
+            if k not in out and k != "customer_id" and isinstance(v, float) and not math.isnan(v)
+        }
+        records.append(
+            request_record(at + timedelta(milliseconds=i), row["customer_id"], feats, out)
+        )
+    write_requests(settings.request_log_dir, records)
+
+
+def _cycles() -> list:
+    exp = MlflowClient().get_experiment_by_name("cintel-cycles")
+    return MlflowClient().search_runs([exp.experiment_id]) if exp else []
+
+
+def test_quiet_traffic_does_not_retrain(world: tuple[Settings, Path]) -> None:
+    settings, data = world
+    start = datetime.now(UTC)
+    _log_traffic(settings, 1500, start, seed=1)
+    before = registry.champion_version("churn")
+    result = run_cycle(data / "before", policy=POLICY, settings=settings, since=start)
+    assert result.monitor is not None and result.monitor.status == "ok"
+    assert not result.decision.retrain and "no" in result.decision.reason.lower()
+    assert registry.champion_version("churn") == before
+    assert _cycles()[0].data.tags["decision"] == "no retrain"
+
+
+def test_an_empty_window_is_not_judged_and_changes_nothing(
+    world: tuple[Settings, Path],
+) -> None:
+    settings, data = world
+    later = datetime.now(UTC) + timedelta(hours=1)
+    result = run_cycle(data / "before", policy=POLICY, settings=settings, since=later)
+    assert result.monitor is not None and result.monitor.status == "insufficient_data"
+    assert not result.decision.retrain
+    assert result.before == result.after
+
+
+def test_a_second_cycle_is_refused_while_one_runs(world: tuple[Settings, Path]) -> None:
+    settings, data = world
+    with cycle_lock(settings.home), pytest.raises(CycleLockedError, match="another cintel"):
+        run_cycle(data / "before", policy=POLICY, settings=settings)
+
+
+def test_drift_retrains_promotes_and_publishes(world: tuple[Settings, Path]) -> None:
+    settings, data = world
+    after = load_data(data / "all")
+    materialize(after, ServiceSettings(home=settings.home))  # same champions, new customers
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    _log_traffic(settings, 1500, start, seed=2)
+    result = run_cycle(data / "all", policy=POLICY, settings=settings, since=start)
+    assert result.monitor is not None and result.monitor.status == "drift"
+    assert result.decision.retrain and "drift" in result.decision.reason
+    promoted = [r["model"] for r in result.trained if r["decision"] == "promoted"]
+    assert "churn" in promoted
+    assert result.after["churn"] != result.before["churn"]
+    assert result.materialized
+    meta = pd.read_json(settings.store_dir / "meta.json", typ="series")
+    assert meta["versions"]["churn"] == result.after["churn"]
+    run = _cycles()[0]
+    assert run.data.tags["decision"] == "retrain"
+    assert run.data.params["after.churn"] == result.after["churn"]
+
+
+def test_every_parses_durations() -> None:
+    assert parse_every("15m") == 900 and parse_every("1d") == 86400
+    with pytest.raises(ValueError, match="e.g. 15m"):
+        parse_every("soon")
