@@ -11,15 +11,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
 from training.cli import CintelError, cli, console, parse_date, show_report, user_errors
 
+if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
+    from monitoring.monitor import MonitorResult
+    from serving.settings import ServiceSettings
+
 SERVICE = "serving.service:Cintel"
 
 
-def _service_settings(store: str | None = None):  # type: ignore[no-untyped-def]
+def _service_settings(store: str | None = None) -> ServiceSettings:
     from serving.settings import ServiceSettings
 
     settings = ServiceSettings()
@@ -129,7 +134,11 @@ def targets(campaign: str, top: int, out: Path, channel: str | None) -> None:
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")
     profiles = pd.read_parquet(path)
     table = campaign_targets(
-        profiles, campaign, top, load_catalogue(settings.offers_path), channel=channel
+        profiles,
+        cast(Literal["retention", "cross-sell"], campaign),
+        top,
+        load_catalogue(settings.offers_path),
+        channel=channel,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
@@ -180,7 +189,7 @@ def monitor(window_days: float, data_dir: Path | None) -> None:
     show_monitor(result)
 
 
-def show_monitor(result) -> None:  # type: ignore[no-untyped-def]
+def show_monitor(result: MonitorResult) -> None:
     """One paragraph ops can act on."""
     s = result.summary
     colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")

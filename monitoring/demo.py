@@ -231,8 +231,8 @@ def run_demo(
             f"      decision: {'retrain' if cycle.decision.retrain else 'no retrain'} - "
             f"{cycle.decision.reason}"
         )
-        for r in cycle.trained:
-            say(f"      {r['model']:<10} v{r['version']}  {r['decision']}")
+        for done in cycle.trained:
+            say(f"      {done['model']:<10} v{done['version']}  {done['decision']}")
         deadline = time.time() + 30
         while time.time() < deadline and svc.status()["versions"] == versions_before:
             time.sleep(1)

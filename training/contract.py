@@ -296,7 +296,7 @@ def validate(
         tx["channel"] = _category(transactions["channel"], tx_name, "channel", tx_csv, report)
     else:
         tx["channel"] = pd.Categorical.from_codes(
-            np.zeros(len(tx), dtype=np.int8), categories=["unknown"]
+            np.zeros(len(tx), dtype=np.int8), categories=pd.Index(["unknown"])
         )
     if "margin" in transactions.columns:
         tx["margin"] = _parse_number(

@@ -129,7 +129,7 @@ def compute_features(
     n = len(ids)
 
     past = (tx["ts"] < as_of).to_numpy()
-    codes = ids.get_indexer(tx["customer_id"].to_numpy()[past]).astype(np.int64)
+    codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[past])).astype(np.int64)
     ts = tx["ts"].to_numpy()[past].view("int64")
     day = ts // NS_PER_DAY
     amount = tx["amount"].to_numpy()[past]

@@ -70,7 +70,7 @@ def compute_labels(
 
     ts = tx["ts"].to_numpy().view("int64")
     amount = tx["amount"].to_numpy()
-    codes = ids.get_indexer(tx["customer_id"].to_numpy())
+    codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()))
     fam = pd.Categorical(tx["family"].to_numpy(), categories=families).codes.astype(np.int64)
     known = codes >= 0
     bought = (amount > 0) & known
