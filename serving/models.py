@@ -1,9 +1,11 @@
 """Follow the ``@champion`` of every model: local cache, atomic swap, last good kept.
 
 At start the service loads what the local cache holds (so a registry outage never keeps
-it down), then refreshes from MLflow. A new version is swapped in only after it downloads,
-loads and passes a smoke prediction; a broken version or an unreachable registry leaves
-the last good models serving and increments a failure counter.
+it down), or, for a model the cache lacks, the champion packaged into the Bento
+(``serving/champions/``, see ``serving.bento``), then refreshes from MLflow. A new
+version is swapped in only after it downloads, loads and passes a smoke prediction; a
+broken version or an unreachable registry leaves the last good models serving and
+increments a failure counter.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from serving.bundles import Scorer, load_scorer
 
 MODELS = ("churn", "propensity", "segments", "clv")
 ALIAS = "champion"
+# champions copied in by serving.bento.build_bento; same layout as the cache
+PACKAGED_DIR = Path(__file__).resolve().parent / "champions"
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,10 @@ class ModelManager:
         tracking_uri: str,
         smoke: Callable[[str, Scorer, Path], None],
         models: tuple[str, ...] = MODELS,
+        packaged: Path | None = None,
     ) -> None:
         self.cache = cache
+        self.packaged = packaged
         self.tracking_uri = tracking_uri
         self.smoke = smoke
         self.models = models
@@ -127,9 +133,12 @@ class ModelManager:
             return None
 
     def load_cache(self) -> None:
-        """Load whatever the local cache holds (used at start, before MLflow answers)."""
+        """Load whatever the local cache holds (used at start, before MLflow answers); a
+        model missing from the cache comes from the ``packaged`` folder when it has one."""
         for model in self.models:
             found = _cached(self.cache, model)
+            if found is None and self.packaged is not None:
+                found = _cached(self.packaged, model)
             if found and model not in self.current.scorers:
                 loaded = self._try_load(model, *found)
                 if loaded is not None:

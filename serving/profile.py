@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any
 
 PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
@@ -17,8 +18,13 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _families(row: dict[str, Any]) -> list[str]:
-    return sorted(k[len(PROB_ANY) :] for k in row if k.startswith(PROB_ANY))
+@lru_cache(maxsize=64)
+def _layout(keys: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Propensity families and (segment, column) pairs of a row layout (store rows share
+    one layout, so this runs once per store, not per request)."""
+    families = sorted(k[len(PROB_ANY) :] for k in keys if k.startswith(PROB_ANY))
+    segments = [(k[len(SEGMENT_PROB) :], k) for k in keys if k.startswith(SEGMENT_PROB)]
+    return families, segments
 
 
 def _reasons(value: Any) -> list[str]:
@@ -29,16 +35,15 @@ def _reasons(value: Any) -> list[str]:
 
 def build_profile(row: dict[str, Any], versions: dict[str, str]) -> dict[str, Any]:
     """The customer-360 part of the answer (everything but the offers)."""
+    families, segments = _layout(tuple(row))
     propensity = {
         fam: {
             "any": _num(row.get(PROB_ANY + fam)),
             "first_time": _num(row.get(PROB_FIRST + fam)),
         }
-        for fam in _families(row)
+        for fam in families
     }
-    memberships = {
-        k[len(SEGMENT_PROB) :]: _num(v) for k, v in row.items() if k.startswith(SEGMENT_PROB)
-    }
+    memberships = {name: _num(row[key]) for name, key in segments}
     return {
         "customer_id": str(row["customer_id"]),
         "model_versions": dict(versions),

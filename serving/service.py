@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 from typing import Any
 
 import bentoml
@@ -19,7 +20,7 @@ from serving.catalogue import load_catalogue
 from serving.contacts import ContactHistory
 from serving.jsonlog import JsonLog, read_jsonl
 from serving.middleware import GuardMiddleware
-from serving.models import ModelManager
+from serving.models import PACKAGED_DIR, ModelManager
 from serving.offers import OfferContext, rank_offers
 from serving.profile import build_profile
 from serving.schemas import (
@@ -57,6 +58,20 @@ def _offers_json(offers: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+@lru_cache(maxsize=64)
+def _log_layout(keys: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Feature and output keys logged for a row layout (computed once per store layout):
+    no id, no ``attr_*`` (personal data), model outputs apart."""
+    features = [
+        k
+        for k in keys
+        if k != "customer_id" and not k.startswith("attr_") and k not in LOGGED_OUTPUTS
+    ]
+    outputs = [k for k in LOGGED_OUTPUTS if k in keys]
+    outputs += [k for k in keys if k.startswith("propensity_any__")]
+    return features, outputs
+
+
 @bentoml.service(
     name="cintel",
     traffic={"timeout": 30, "max_concurrency": 512},
@@ -72,7 +87,9 @@ class Cintel:
         self.feedback = JsonLog(settings.feedback_dir)
         self.contacts = ContactHistory.from_records(read_jsonl(settings.feedback_dir))
         self.catalogue = load_catalogue(settings.offers_path)
-        self.models = ModelManager(settings.model_cache_dir, settings.tracking_uri, smoke_test)
+        self.models = ModelManager(
+            settings.model_cache_dir, settings.tracking_uri, smoke_test, packaged=PACKAGED_DIR
+        )
         self.models.load_cache()
         self.store: ProfileStore | None = None
         self.store_stamp: Any = None
@@ -115,16 +132,9 @@ class Cintel:
     def _log(
         self, endpoint: str, row: dict[str, Any], answer: dict[str, Any], started: float, cold: bool
     ) -> None:
-        features = {
-            k: v
-            for k, v in row.items()
-            if k != "customer_id"
-            and not k.startswith("attr_")
-            and k not in LOGGED_OUTPUTS
-            and not isinstance(v, str | list)
-        }
-        outputs = {k: row.get(k) for k in LOGGED_OUTPUTS if k in row}
-        outputs.update({k: v for k, v in row.items() if k.startswith("propensity_any__")})
+        feature_keys, output_keys = _log_layout(tuple(row))
+        features = {k: v for k in feature_keys if not isinstance(v := row[k], str | list)}
+        outputs = {k: row[k] for k in output_keys}
         self.requests.append(
             {
                 "endpoint": endpoint,
