@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from serving.models import PACKAGED_DIR
 from training.contract import CleanData
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,9 +33,12 @@ def test_build_bento_contains_the_champions(
         "BENTOML_HOME": str(tmp_path / "bentoml"),
         "BENTOML_DO_NOT_TRACK": "true",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD], cwd=REPO, env=env, capture_output=True, text=True
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", BUILD], cwd=REPO, env=env, capture_output=True, text=True
+        )
+    finally:  # the copied champions are build input only; leave the checkout as it was
+        shutil.rmtree(PACKAGED_DIR, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-3000:]
     tag = done.stdout.split("TAG ")[-1].strip()
     name, version = tag.split(":")
