@@ -103,7 +103,7 @@ class ModelManager:
         self,
         cache: Path,
         tracking_uri: str,
-        smoke: Callable[[str, Scorer, Path], None],
+        smoke: Callable[[str, Scorer, Path], list[str]],
         models: tuple[str, ...] = MODELS,
         packaged: Path | None = None,
     ) -> None:

@@ -45,10 +45,10 @@ def score_features(
     base = {c: (None if c.startswith("attr_") else math.nan) for c in columns}
     base.pop("customer_id", None)
     frame = pd.DataFrame([{"customer_id": customer_id or "cold-start", **base, **features}])
-    row: dict[str, Any] = dict(frame.iloc[0].to_dict())
+    row: dict[str, Any] = {str(k): v for k, v in frame.iloc[0].to_dict().items()}
     for _, scorer in sorted(scorers.items()):
         out = scorer.predict_frame(frame).iloc[0].to_dict()
-        row.update({k: v for k, v in out.items() if k != "customer_id"})
+        row.update({str(k): v for k, v in out.items() if k != "customer_id"})
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
 

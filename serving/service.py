@@ -239,4 +239,4 @@ class Cintel:
         }
 
 
-Cintel.add_asgi_middleware(GuardMiddleware)
+Cintel.add_asgi_middleware(GuardMiddleware)  # type: ignore[attr-defined]  # added by the decorator
