@@ -136,9 +136,7 @@ class ClvModel:
         btyd = self._btyd(features)
         learned = self.learned_horizon(features, btyd)
         fb = self.fallback
-        shapes = {
-            k: btyd[f"shape_{k}m"].fillna(fb[f"shape_{k}m"]).to_numpy() for k in CLV_MONTHS
-        }
+        shapes = {k: btyd[f"shape_{k}m"].fillna(fb[f"shape_{k}m"]).to_numpy() for k in CLV_MONTHS}
         if horizon_days is not None and horizon_days != self.horizon_days:
             other = btyd_frame(
                 self.btyd, features, horizon_days, self.config.monthly_discount, 1, 0
@@ -243,4 +241,4 @@ def fit(snapshot: Snapshot, config: ClvConfig | None = None) -> ClvModel:
     """Fit BTYD on the buyers' btyd columns and the boosters on the labelled customers."""
     config = ClvConfig() if config is None else config
     parts = fit_parts(snapshot, config)
-    return ClvModel(config=config, **parts)
+    return ClvModel(config=config, **parts)  # type: ignore[arg-type]  # fit_parts builds them

@@ -42,9 +42,15 @@ def decile_table(actual: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
     rank = rankdata(predicted, method="ordinal")
     decile = np.minimum((rank - 1) * N_DECILES // len(rank), N_DECILES - 1) + 1
     frame = pd.DataFrame({"decile": decile, "predicted": predicted, "actual": actual})
-    return frame.groupby("decile").agg(
-        n=("actual", "size"), mean_predicted=("predicted", "mean"), mean_actual=("actual", "mean")
-    ).reset_index()
+    return (
+        frame.groupby("decile")
+        .agg(
+            n=("actual", "size"),
+            mean_predicted=("predicted", "mean"),
+            mean_actual=("actual", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def decile_mape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -53,7 +59,8 @@ def decile_mape(actual: np.ndarray, predicted: np.ndarray) -> float:
     table = decile_table(actual, predicted)
     floor = max(DECILE_FLOOR * float(np.mean(np.abs(actual))), 1e-9)
     denom = np.maximum(table["mean_actual"].abs().to_numpy(), floor)
-    err = np.abs(table["mean_predicted"] - table["mean_actual"]).to_numpy() / denom
+    diff = table["mean_predicted"].to_numpy() - table["mean_actual"].to_numpy()
+    err = np.abs(diff) / denom
     return float(err.mean())
 
 

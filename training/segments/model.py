@@ -22,7 +22,11 @@ PROB_PREFIX = "segment_prob__"
 def _floats(values: np.ndarray | list[float]) -> list:
     """Nested lists of floats, non-finite values as null; float repr round-trips exactly."""
     arr = np.asarray(values, dtype="float64")
-    return np.where(np.isfinite(arr), arr, None).tolist()
+    return (
+        [None if not np.isfinite(v) else float(v) for v in arr.ravel()]
+        if arr.ndim == 1
+        else [_floats(row) for row in arr]
+    )
 
 
 def _inf(values: list) -> list[float]:
