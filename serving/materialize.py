@@ -23,6 +23,8 @@ from training.contract import CleanData
 from training.snapshot import build_snapshot
 
 CHUNK = 50_000
+# churn reasons (exact per-row contributions) only where they matter to an agent
+REASONS_FROM = 0.3
 REFERENCE_ROWS = 5_000
 # features the offers and the answer use besides the model outputs
 STORE_FEATURE_PREFIXES = ("fam_count__",)
@@ -70,7 +72,9 @@ def score_all(
         progress(f"scoring customers {start:,}-{start + len(chunk):,} of {len(features):,}")
         out = chunk[keep].reset_index(drop=True)
         for name in sorted(scorers):
-            pred = scorers[name].predict_frame(chunk).reset_index(drop=True)
+            kwargs = {"reasons_from": REASONS_FROM} if name == "churn" else {}
+            scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
+            pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
             out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
         parts.append(out)
     return pd.concat(parts, ignore_index=True)
@@ -117,6 +121,7 @@ def materialize(
         "families": list(snap.families),
         "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_customers": len(profiles),
+        "churn_reasons_from": REASONS_FROM,
     }
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store

@@ -95,17 +95,26 @@ class ChurnModel:
         names = list(self.encoding.feature_names)
         return explain(self.contributions(features), features, names, self.reason_table, top)
 
-    def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:
+    def predict_frame(self, features: pd.DataFrame, reasons_from: float = 0.0) -> pd.DataFrame:
         """customer_id, churn_probability (calibrated) and churn_reasons (a '; '-joined
-        string of up to ``reason_top`` sentences, most important first; '' when none)."""
+        string of up to ``reason_top`` sentences, most important first; '' when none).
+
+        Exact per-row contributions dominate batch cost (~0.2 ms a row), so batch callers
+        may ask for reasons only where the probability is at least ``reasons_from``; the
+        others get ''."""
         if "customer_id" not in features.columns:
             raise ValueError("features need a customer_id column")
-        reasons = self.reasons(features)
+        proba = self.predict_proba(features)
+        text = np.full(len(features), "", dtype=object)
+        wanted = np.flatnonzero(proba >= reasons_from)
+        if len(wanted):
+            chosen = features.iloc[wanted]
+            text[wanted] = [REASON_SEPARATOR.join(r) for r in self.reasons(chosen)]
         return pd.DataFrame(
             {
                 "customer_id": features["customer_id"].to_numpy(),
-                "churn_probability": self.predict_proba(features),
-                "churn_reasons": [REASON_SEPARATOR.join(r) for r in reasons],
+                "churn_probability": proba,
+                "churn_reasons": text,
             }
         )
 

@@ -149,3 +149,15 @@ def test_unlabelled_snapshot_is_a_clear_error() -> None:
 def test_unknown_target_is_rejected() -> None:
     with pytest.raises(ValueError, match="target must be one of"):
         ChurnConfig(target="lapsed")
+
+
+def test_reasons_can_be_limited_to_risky_customers(fitted: ChurnModel, holdout: Snapshot) -> None:
+    """Batch scoring may skip the costly reasons below a probability; scores are unchanged."""
+    features = holdout.frame
+    full = fitted.predict_frame(features)
+    some = fitted.predict_frame(features, reasons_from=0.5)
+    assert (full["churn_probability"] == some["churn_probability"]).all()
+    risky = some["churn_probability"] >= 0.5
+    assert (some.loc[risky, "churn_reasons"] == full.loc[risky, "churn_reasons"]).all()
+    assert (some.loc[~risky, "churn_reasons"] == "").all()
+    assert risky.any() and (~risky).any()
