@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
-from training.cli import CintelError, cli, console, parse_date, show_report, user_errors
+from training.cli import (
+    CintelError,
+    as_of_option,
+    cli,
+    console,
+    data_option,
+    parse_date,
+    show_report,
+    user_errors,
+)
 
 if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
     from monitoring.monitor import MonitorResult
@@ -32,19 +41,8 @@ def _service_settings(store: str | None = None) -> ServiceSettings:
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Data folder with transactions and customers.",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    help="Snapshot date. [default: the day after the last transaction]",
-)
+@data_option("Data folder with transactions and customers.")
+@as_of_option("Snapshot date. [default: the day after the last transaction]")
 @click.option(
     "--store",
     type=click.Choice(["file", "redis"]),
@@ -156,13 +154,7 @@ def targets(campaign: str, top: int, out: Path, channel: str | None) -> None:
     show_default=True,
     help="Request-log window to compare with the reference.",
 )
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Compare this data's latest snapshot instead of the request log.",
-)
+@data_option("Compare this data's latest snapshot instead of the request log.", required=False)
 @user_errors
 def monitor(window_days: float, data_dir: Path | None) -> None:
     """Drift of inputs and predictions against the champions' reference (Evidently report).
@@ -209,13 +201,7 @@ def show_monitor(result: MonitorResult) -> None:
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Data folder to retrain on (the latest transactions).",
-)
+@data_option("Data folder to retrain on (the latest transactions).")
 @click.option(
     "--window-days",
     type=click.FloatRange(min=0, min_open=True),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from serving.models import MODELS, PACKAGED_DIR, ModelManager
+from serving.models import PACKAGED_DIR, load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
 
@@ -28,14 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def package_champions(settings: ServiceSettings, target: Path = PACKAGED_DIR) -> dict[str, str]:
     """Copy every champion's cached bundle into ``target``; returns model -> version."""
-    manager = ModelManager(settings.model_cache_dir, settings.tracking_uri, smoke_test)
-    manager.refresh()
-    missing = [m for m in MODELS if m not in manager.current.versions]
-    if missing:
-        detail = f" (last error: {manager.last_error})" if manager.last_error else ""
-        raise LookupError(
-            f"no usable @champion for {', '.join(missing)}{detail}; run `cintel train` first"
-        )
+    manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     for model, version in manager.current.versions.items():

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from serving.bundles import Scorer
-from serving.models import MODELS, ModelManager
+from serving.models import load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
 from serving.store import write_file_store, write_redis_store
@@ -41,14 +41,7 @@ class MaterializeResult:
 
 def load_champions(settings: ServiceSettings) -> tuple[dict[str, Scorer], dict[str, str]]:
     """Every model's @champion, through the same cache and smoke test the service uses."""
-    manager = ModelManager(settings.model_cache_dir, settings.tracking_uri, smoke_test)
-    manager.refresh()
-    missing = [m for m in MODELS if m not in manager.current.scorers]
-    if missing:
-        detail = f" (last error: {manager.last_error})" if manager.last_error else ""
-        raise LookupError(
-            f"no usable @champion for {', '.join(missing)}{detail}; run `cintel train` first"
-        )
+    manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
     return dict(manager.current.scorers), dict(manager.current.versions)
 
 

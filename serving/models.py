@@ -96,6 +96,21 @@ def _cached(cache: Path, model: str) -> tuple[str, Path] | None:
     return (version, folder) if (folder / "ready").exists() else None
 
 
+def load_all_champions(
+    cache: Path, tracking_uri: str, smoke: Callable[[str, Scorer, Path], list[str]]
+) -> ModelManager:
+    """A manager holding every model's @champion; LookupError naming what is missing."""
+    manager = ModelManager(cache, tracking_uri, smoke)
+    manager.refresh()
+    missing = [m for m in MODELS if m not in manager.current.scorers]
+    if missing:
+        detail = f" (last error: {manager.last_error})" if manager.last_error else ""
+        raise LookupError(
+            f"no usable @champion for {', '.join(missing)}{detail}; run `cintel train` first"
+        )
+    return manager
+
+
 class ModelManager:
     """Holds the current ModelSet; ``refresh()`` polls MLflow, ``start()`` keeps polling."""
 

@@ -1,7 +1,7 @@
 """Service settings from the environment (``CINTEL_*``); nothing happens at import time.
 
-The service does not import ``training``: it shares only the environment variables and
-the folder layout under ``CINTEL_HOME``.
+They extend training's settings (the same ``CINTEL_HOME`` layout and MLflow URI) with what
+only the service needs: the store backend, limits, auth and polling.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from training.settings import Settings
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(Settings):
     """How the service finds its models, its store and its logs, and its limits."""
 
-    model_config = SettingsConfigDict(env_prefix="CINTEL_", extra="ignore")
-
-    home: Path = Path(".cintel")
-    mlflow_tracking_uri: str | None = Field(default=None, validation_alias="MLFLOW_TRACKING_URI")
     store: Literal["file", "redis"] = "file"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "cintel"
@@ -31,22 +28,8 @@ class ServiceSettings(BaseSettings):
     offers_path: Path | None = None
 
     @property
-    def tracking_uri(self) -> str:
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
-        return f"sqlite:///{(self.home / 'mlflow' / 'mlflow.db').resolve()}"
-
-    @property
-    def store_dir(self) -> Path:
-        return self.home / "store"
-
-    @property
     def model_cache_dir(self) -> Path:
         return self.home / "model-cache"
-
-    @property
-    def request_log_dir(self) -> Path:
-        return self.home / "requests"
 
     @property
     def feedback_dir(self) -> Path:

@@ -62,6 +62,26 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
         raise CintelError(f"{option}: {value!r} is not a date; use YYYY-MM-DD") from exc
 
 
+def data_option(
+    help_text: str = "Data folder with transactions and customers (Parquet or CSV).",
+    required: bool = True,
+) -> Callable[[F], F]:
+    """The shared ``--data DIR`` option."""
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path),
+        required=required,
+        default=None,
+        help=help_text,
+    )
+
+
+def as_of_option(help_text: str) -> Callable[[F], F]:
+    """The shared ``--as-of DATE`` option (parsed later with ``parse_date``)."""
+    return click.option("--as-of", "as_of", default=None, help=help_text)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="cintel")
 def cli() -> None:
@@ -180,19 +200,9 @@ def cdnow(out_dir: Path, sample: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Data folder with transactions and customers (Parquet or CSV).",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    help="Cut-off: features use events strictly before it. "
-    "[default: the day after the last transaction]",
+@data_option("Data folder with transactions and customers (Parquet or CSV).")
+@as_of_option(
+    "Cut-off: features use events strictly before it. [default: the day after the last transaction]"
 )
 @click.option(
     "--horizon-days",
@@ -264,19 +274,10 @@ def snapshot(
 
 
 @cli.command()
-@click.option(
-    "--data",
-    "data_dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Data folder with transactions and customers (Parquet or CSV).",
-)
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    help="End of the evaluation window; training uses the window two horizons "
-    "before it. [default: the day after the last transaction]",
+@data_option("Data folder with transactions and customers (Parquet or CSV).")
+@as_of_option(
+    "End of the evaluation window; training uses the window two horizons "
+    "before it. [default: the day after the last transaction]"
 )
 @click.option(
     "--horizon-days",
