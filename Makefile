@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench install clean
+.PHONY: demo test test-slow lint bench install install-spark clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# the optional Spark engine (pyspark, ~490 MB; needs Java 17): its tests skip without it
+install-spark: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 
 demo: $(STAMP)
 	$(BIN)/cintel demo

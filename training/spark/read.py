@@ -24,7 +24,7 @@ from training.contract import (
 )
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, Row, SparkSession
     from pyspark.sql.types import DataType
 
 
@@ -39,6 +39,14 @@ class CleanFrames:
     first_ns: int
     last_ns: int
     report: ValidationReport
+
+
+def _first(df: DataFrame) -> Row:
+    """The single row of an aggregate (an aggregate always has one)."""
+    row = df.first()
+    if row is None:
+        raise RuntimeError("an aggregate returned no row")
+    return row
 
 
 def file_name(path: str) -> str:
@@ -92,7 +100,7 @@ def _checks(raw: DataFrame, name: str, rep: ValidationReport, rules: dict[str, t
     from pyspark.sql import functions as F
 
     aggs = [F.sum(F.when(bad, 1).otherwise(0)).alias(key) for key, (_, bad, _) in rules.items()]
-    counts = raw.agg(*aggs).first().asDict()
+    counts = _first(raw.agg(*aggs)).asDict()
     for key, (col, bad, message) in rules.items():
         n = int(counts[key] or 0)
         if n:
@@ -202,7 +210,7 @@ def read_clean(
         signup.alias("signup_date"),
         *attrs,
     )
-    n_cust, n_ids = cust.agg(F.count(F.lit(1)), F.count_distinct("customer_id")).first()
+    n_cust, n_ids = _first(cust.agg(F.count(F.lit(1)), F.count_distinct("customer_id")))
     if n_cust != n_ids:
         dups = cust.groupBy("customer_id").count().where(F.col("count") > 1)
         examples = tuple(repr(r[0]) for r in dups.limit(MAX_EXAMPLES).collect())
@@ -225,13 +233,17 @@ def read_clean(
     )
     known = cust.select("customer_id", F.lit(True).alias("known"))
     joined = per_cust.join(known, "customer_id", "left")
-    stats = joined.agg(
-        F.sum("n_rows").alias("rows"),
-        F.sum(F.when(F.col("known").isNull(), F.col("n_rows"))).alias("unknown_rows"),
-        F.collect_set(
-            F.when(F.col("known").isNull() & F.col("first_ts").isNotNull(), F.col("customer_id"))
-        ).alias("unknown_ids"),
-    ).first()
+    stats = _first(
+        joined.agg(
+            F.sum("n_rows").alias("rows"),
+            F.sum(F.when(F.col("known").isNull(), F.col("n_rows"))).alias("unknown_rows"),
+            F.collect_set(
+                F.when(
+                    F.col("known").isNull() & F.col("first_ts").isNotNull(), F.col("customer_id")
+                )
+            ).alias("unknown_ids"),
+        )
+    )
     unknown_rows = int(stats["unknown_rows"] or 0)
     if unknown_rows / stats["rows"] > UNKNOWN_CUSTOMER_ERROR_SHARE:
         examples = tuple(repr(x) for x in stats["unknown_ids"][:MAX_EXAMPLES])
@@ -248,12 +260,14 @@ def read_clean(
         )
         rep.raise_if_errors()
 
-    summary = tx.agg(
-        F.min(F.when(kept, F.col("ts"))),
-        F.max(F.when(kept, F.col("ts"))),
-        F.collect_set("family"),
-        F.collect_set("channel"),
-    ).first()
+    summary = _first(
+        tx.agg(
+            F.min(F.when(kept, F.col("ts"))),
+            F.max(F.when(kept, F.col("ts"))),
+            F.collect_set("family"),
+            F.collect_set("channel"),
+        )
+    )
     tx = tx.where(kept).dropDuplicates()
     first = per_cust.select("customer_id", "first_ts")
     added = first.where(F.col("first_ts").isNotNull()).join(cust, "customer_id", "left_anti")

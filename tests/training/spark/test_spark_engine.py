@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark", reason="the Spark engine needs the optional pyspark extra")
 if shutil.which("java") is None:
     pytest.skip("the Spark engine needs a Java runtime (java not on PATH)", allow_module_level=True)
