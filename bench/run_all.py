@@ -20,6 +20,8 @@ BENCHES = {
     "materialize": ["bench_materialize.py"],
     "service": ["bench_service.py"],
     "drift": ["bench_drift.py"],
+    "train": ["bench_train.py"],
+    "spark": ["bench_spark.py"],
 }
 
 

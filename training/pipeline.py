@@ -43,6 +43,7 @@ TASK_MODULES = {
     "clv": ("training.clv.learned", "training.clv.learned:ClvModel"),
 }
 DEFAULT_TOLERANCE = 0.005
+REFERENCE_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,14 @@ def _log_run(
             kwargs = {"transactions": data.transactions} if model == "propensity" else {}
             mod.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
             mlflow.log_artifacts(tmp, artifact_path="report")
-        predictions = fitted.predict_frame(features)
-        reference = features.merge(
+        # the same seeded sample for every model, so references join on customer_id; scoring
+        # only the sample keeps the churn model's per-row reasons off the full training set
+        sample = features.sample(n=min(REFERENCE_ROWS, len(features)), random_state=0)
+        predictions = fitted.predict_frame(sample)
+        reference = sample.merge(
             predictions.drop(
                 columns=[
-                    c for c in predictions.columns if c in features.columns and c != "customer_id"
+                    c for c in predictions.columns if c in sample.columns and c != "customer_id"
                 ]
             ),
             on="customer_id",
