@@ -31,8 +31,10 @@ N_NUMERIC, N_CATEGORICAL, N_SHIFTED = 56, 4, 10
 
 def make(n: int, seed: int, shift: float) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    data = {f"num_{i:02d}": rng.normal(size=n) + (shift if i < N_SHIFTED else 0.0)
-            for i in range(N_NUMERIC - 2)}
+    data = {
+        f"num_{i:02d}": rng.normal(size=n) + (shift if i < N_SHIFTED else 0.0)
+        for i in range(N_NUMERIC - 2)
+    }
     data["churn_probability"] = rng.beta(2, 5, n)
     data["clv_12m"] = rng.gamma(2.0, 50.0, n)
     for j in range(N_CATEGORICAL - 1):
@@ -53,10 +55,14 @@ def stage_cintel(cur: pd.DataFrame, ref: pd.DataFrame, max_rows: int) -> dict:
         snapshot.save_html(str(Path(tmp) / "report.html"))
         (Path(tmp) / "snapshot.json").write_text(snapshot.dumps())
     export = time.perf_counter() - t1
-    return {"seconds": t1 - t0 + export, "report_s": t1 - t0, "export_s": export,
-            "sampled_rows": summary.n_sampled_current,
-            "flagged": len(summary.drifted_columns) + sum(
-                d["drifted"] for d in summary.prediction_drift.values())}
+    return {
+        "seconds": t1 - t0 + export,
+        "report_s": t1 - t0,
+        "export_s": export,
+        "sampled_rows": summary.n_sampled_current,
+        "flagged": len(summary.drifted_columns)
+        + sum(d["drifted"] for d in summary.prediction_drift.values()),
+    }
 
 
 def stage_scipy(cur: pd.DataFrame, ref: pd.DataFrame) -> dict:
@@ -68,8 +74,10 @@ def stage_scipy(cur: pd.DataFrame, ref: pd.DataFrame) -> dict:
         if pd.api.types.is_numeric_dtype(ref[col]):
             p = stats.ks_2samp(ref[col].to_numpy(), cur[col].to_numpy()).pvalue
         else:
-            table = pd.crosstab(np.r_[np.zeros(len(ref)), np.ones(len(cur))],
-                                np.r_[ref[col].to_numpy(), cur[col].to_numpy()])
+            table = pd.crosstab(
+                np.r_[np.zeros(len(ref)), np.ones(len(cur))],
+                np.r_[ref[col].to_numpy(), cur[col].to_numpy()],
+            )
             p = stats.chi2_contingency(table.to_numpy())[1]
         flagged += bool(p < 0.05)
     return {"seconds": time.perf_counter() - t0, "sampled_rows": len(cur), "flagged": flagged}
@@ -98,17 +106,29 @@ def main() -> None:
         return
     stages = ["cintel", "scipy_ks"] + ([] if args.skip_full else ["evidently_full"])
     results = {}
-    print(f"{args.rows:,} rows x {N_NUMERIC + N_CATEGORICAL} columns per side, "
-          f"{N_SHIFTED} numeric columns shifted by 0.5 sigma")
+    print(
+        f"{args.rows:,} rows x {N_NUMERIC + N_CATEGORICAL} columns per side, "
+        f"{N_SHIFTED} numeric columns shifted by 0.5 sigma"
+    )
     for stage in stages:
-        out = subprocess.run([sys.executable, __file__, "--stage", stage, "--rows", str(args.rows)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--stage", stage, "--rows", str(args.rows)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results[stage] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[stage]
-        print(f"{stage:15s} {r['seconds']:7.1f} s  peak {r['peak_mb']:7.0f} MB  "
-              f"rows/side {r['sampled_rows']:>7,}  columns flagged {r['flagged']}"
-              + (f"  (report {r['report_s']:.1f} s + export {r['export_s']:.1f} s)"
-                 if "report_s" in r else ""), flush=True)
+        print(
+            f"{stage:15s} {r['seconds']:7.1f} s  peak {r['peak_mb']:7.0f} MB  "
+            f"rows/side {r['sampled_rows']:>7,}  columns flagged {r['flagged']}"
+            + (
+                f"  (report {r['report_s']:.1f} s + export {r['export_s']:.1f} s)"
+                if "report_s" in r
+                else ""
+            ),
+            flush=True,
+        )
     base = results["cintel"]["seconds"]
     for stage in stages[1:]:
         print(f"cintel / {stage}: {base / results[stage]['seconds']:.2f}x wall time")

@@ -1,7 +1,7 @@
 """Run every benchmark in turn (``make bench``); each prints its own ratios and baselines.
 
-    python bench/run_all.py            # all, at their default sizes (tens of minutes)
-    python bench/run_all.py snapshot   # only the named ones
+python bench/run_all.py            # all, at their default sizes (tens of minutes)
+python bench/run_all.py snapshot   # only the named ones
 """
 
 from __future__ import annotations

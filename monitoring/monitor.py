@@ -56,8 +56,10 @@ def _run_dir(reports_dir: Path, now: datetime) -> Path:
 
 
 def _placeholder_html(label: str, summary: DriftSummary) -> str:
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(label)}</title>"
-            f"<h1>{html.escape(label)}: {summary.status}</h1><p>{html.escape(summary.reason)}</p>")
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(label)}</title>"
+        f"<h1>{html.escape(label)}: {summary.status}</h1><p>{html.escape(summary.reason)}</p>"
+    )
 
 
 def run_monitor(
@@ -86,8 +88,12 @@ def run_monitor(
     else:
         _write(run_dir / "report.html", _placeholder_html(label, summary))
     run_id = _track(summary, label, now, run_dir, settings) if track else None
-    record = {"label": label, "created_at": now.isoformat(timespec="seconds"),
-              "mlflow_run_id": run_id, **summary.to_dict()}
+    record = {
+        "label": label,
+        "created_at": now.isoformat(timespec="seconds"),
+        "mlflow_run_id": run_id,
+        **summary.to_dict(),
+    }
     _write(run_dir / "summary.json", json.dumps(record, indent=2, default=str))
     write_index(Path(settings.reports_dir))
     return MonitorResult(run_dir, summary, label, now, run_id)
@@ -121,9 +127,13 @@ def _track(
     configure_tracking(settings)
     experiment_id = get_or_create_experiment(EXPERIMENT, settings)
     client = MlflowClient()
-    tags = {"status": summary.status, "label": label, "reason": summary.reason[:5000],
-            "report_dir": str(run_dir.resolve()),
-            "drifted_columns": ",".join(summary.drifted_columns)[:5000]}
+    tags = {
+        "status": summary.status,
+        "label": label,
+        "reason": summary.reason[:5000],
+        "report_dir": str(run_dir.resolve()),
+        "drifted_columns": ",".join(summary.drifted_columns)[:5000],
+    }
     run = client.create_run(experiment_id, run_name=f"{label}@{now:%Y-%m-%dT%H:%M}", tags=tags)
     stamp = int(now.timestamp() * 1000)
     metrics = [Metric(k, v, stamp, 0) for k, v in metrics_of(summary).items()]
@@ -152,7 +162,8 @@ def write_index(reports_dir: Path) -> Path:
         share = run.get("drift_share")
         folder = html.escape(run["folder"])
         cells = [
-            html.escape(str(run.get("created_at", ""))), html.escape(str(run.get("label", ""))),
+            html.escape(str(run.get("created_at", ""))),
+            html.escape(str(run.get("label", ""))),
             html.escape(str(run.get("status", ""))),
             "" if share is None else f"{share:.2f}",
             html.escape(", ".join(run.get("drifted_columns") or [])),
@@ -162,8 +173,18 @@ def write_index(reports_dir: Path) -> Path:
         ]
         status = html.escape(str(run.get("status", "")))
         rows.append(f'<tr class="{status}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("UTC time", "label", "status", "drift share",
-                                            "drifted columns", "reason", "files"))
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "UTC time",
+            "label",
+            "status",
+            "drift share",
+            "drifted columns",
+            "reason",
+            "files",
+        )
+    )
     page = (
         "<!doctype html><meta charset='utf-8'><title>cintel monitoring</title>"
         "<style>body{font-family:sans-serif}td,th{padding:4px 8px;text-align:left}"
@@ -182,9 +203,13 @@ def window_history(reports_dir: Path, label: str | None = None) -> list[WindowSu
         if label is not None and run.get("label") != label:
             continue
         scores = [d["score"] for d in (run.get("prediction_drift") or {}).values()]
-        windows.append(WindowSummary(
-            at=datetime.fromisoformat(run["created_at"]), status=run.get("status", ""),
-            drift_share=run.get("drift_share"), prediction_drift=max(scores) if scores else None,
-            n_rows=int(run.get("n_current") or 0),
-        ))
+        windows.append(
+            WindowSummary(
+                at=datetime.fromisoformat(run["created_at"]),
+                status=run.get("status", ""),
+                drift_share=run.get("drift_share"),
+                prediction_drift=max(scores) if scores else None,
+                n_rows=int(run.get("n_current") or 0),
+            )
+        )
     return windows[::-1]

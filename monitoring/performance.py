@@ -72,8 +72,11 @@ def realised_performance(
     }
     if training:
         reference = {TRAINING_ALIASES.get(k, k): float(v) for k, v in training.items()}
-        deltas = {k: float(result[k]) - v for k, v in reference.items()  # type: ignore[arg-type]
-                  if k in result and not isinstance(result[k], dict)}
+        deltas = {
+            k: float(value) - v
+            for k, v in reference.items()
+            if isinstance(value := result.get(k), int | float)
+        }
         result["deltas"] = deltas
         if "auc" in deltas:
             result["performance_drop"] = -deltas["auc"]

@@ -79,31 +79,42 @@ def _window_drift(w: WindowSummary, config: PolicyConfig) -> str | None:
 def drift_trigger(history: Sequence[WindowSummary], config: PolicyConfig) -> str | None:
     """The drift trigger's sentence when the last judged windows all drifted, else None."""
     judged = sorted((w for w in history if w.status != INSUFFICIENT), key=lambda w: w.at)
-    last = judged[-config.consecutive_windows:]
+    last = judged[-config.consecutive_windows :]
     if len(last) < config.consecutive_windows:
         return None
     reasons = [_window_drift(w, config) for w in last]
     if not all(reasons):
         return None
-    return (f"drift on the last {len(last)} judged window(s) "
-            f"(latest: {reasons[-1]}; thresholds share {config.drift_share_threshold}, "
-            f"prediction {config.prediction_drift_threshold})")
+    return (
+        f"drift on the last {len(last)} judged window(s) "
+        f"(latest: {reasons[-1]}; thresholds share {config.drift_share_threshold}, "
+        f"prediction {config.prediction_drift_threshold})"
+    )
 
 
 def _triggers(
-    history: Sequence[WindowSummary], champion_age_days: float | None,
-    performance_drop: float | None, config: PolicyConfig,
+    history: Sequence[WindowSummary],
+    champion_age_days: float | None,
+    performance_drop: float | None,
+    config: PolicyConfig,
 ) -> list[str]:
     found = []
     if champion_age_days is None:
         found.append("no champion is registered")
     elif champion_age_days > config.max_champion_age_days:
-        found.append(f"the champion is {champion_age_days:.0f} days old "
-                     f"(max {config.max_champion_age_days:g})")
-    if (performance_drop is not None and not math.isnan(performance_drop)
-            and performance_drop > config.max_performance_drop):
-        found.append(f"realised performance dropped by {performance_drop:.3f} "
-                     f"(max {config.max_performance_drop})")
+        found.append(
+            f"the champion is {champion_age_days:.0f} days old "
+            f"(max {config.max_champion_age_days:g})"
+        )
+    if (
+        performance_drop is not None
+        and not math.isnan(performance_drop)
+        and performance_drop > config.max_performance_drop
+    ):
+        found.append(
+            f"realised performance dropped by {performance_drop:.3f} "
+            f"(max {config.max_performance_drop})"
+        )
     drift = drift_trigger(history, config)
     if drift:
         found.append(drift)
@@ -149,7 +160,8 @@ def decide(
             )
     if n_rows < config.min_rows:
         return RetrainDecision(
-            False, f"waiting: {why}, but only {n_rows} rows to train on (need {config.min_rows})",
+            False,
+            f"waiting: {why}, but only {n_rows} rows to train on (need {config.min_rows})",
             triggers,
         )
     return RetrainDecision(True, f"retrain: {why}", triggers)

@@ -83,8 +83,12 @@ def sample(frame: pd.DataFrame, max_rows: int, seed: int = 0) -> pd.DataFrame:
 
 def _insufficient(reason: str, n_ref: int, n_cur: int, al: Alignment | None) -> DriftSummary:
     return DriftSummary(
-        STATUS_INSUFFICIENT, reason, n_ref, n_cur,
-        missing_columns=al.missing if al else [], extra_columns=al.extra if al else [],
+        STATUS_INSUFFICIENT,
+        reason,
+        n_ref,
+        n_cur,
+        missing_columns=al.missing if al else [],
+        extra_columns=al.extra if al else [],
         skipped_columns=al.skipped if al else {},
     )
 
@@ -97,8 +101,10 @@ def check_window(
     if n_ref == 0:
         return None, _insufficient("the reference sample is empty", n_ref, n_cur, None)
     if n_cur < config.min_rows:
-        reason = (f"only {n_cur} current rows; drift is judged on at least {config.min_rows} "
-                  "(smaller windows alarm on noise)")
+        reason = (
+            f"only {n_cur} current rows; drift is judged on at least {config.min_rows} "
+            "(smaller windows alarm on noise)"
+        )
         return None, _insufficient(reason, n_ref, n_cur, None)
     al = align(current, reference, config.prediction_columns, config.max_categories)
     if not al.features and not al.predictions:
@@ -116,11 +122,16 @@ def _drift_items(columns: list[str], al: Alignment, config: DriftConfig, thresho
         return config.num_method if column in al.numerical else config.cat_method
 
     counter = DriftedColumnsCount(
-        columns=columns, drift_share=config.drift_share, threshold=threshold,
-        num_method=config.num_method, cat_method=config.cat_method,
+        columns=columns,
+        drift_share=config.drift_share,
+        threshold=threshold,
+        num_method=config.num_method,
+        cat_method=config.cat_method,
     )
-    return [counter, *(ValueDrift(column=c, method=method(c), threshold=threshold)
-                       for c in columns)]
+    return [
+        counter,
+        *(ValueDrift(column=c, method=method(c), threshold=threshold) for c in columns),
+    ]
 
 
 def build_report(al: Alignment, config: DriftConfig) -> Any:
@@ -160,8 +171,12 @@ def column_scores(snapshot: Any) -> dict[str, dict[str, Any]]:
             continue
         score, threshold = float(metric["value"]), float(cfg["threshold"])
         drifted = failed.get(metric["id"], score >= threshold)
-        scores[cfg["column"]] = {"score": score, "method": cfg["method"],
-                                 "threshold": threshold, "drifted": bool(drifted)}
+        scores[cfg["column"]] = {
+            "score": score,
+            "method": cfg["method"],
+            "threshold": threshold,
+            "drifted": bool(drifted),
+        }
     return scores
 
 
@@ -188,18 +203,31 @@ def drift_report(
     drifted_predictions = [c for c, s in predictions.items() if s["drifted"]]
     reasons = []
     if features and share >= config.drift_share:
-        reasons.append(f"{len(drifted)} of {len(features)} input columns drifted "
-                       f"(share {share:.2f} >= {config.drift_share})")
+        reasons.append(
+            f"{len(drifted)} of {len(features)} input columns drifted "
+            f"(share {share:.2f} >= {config.drift_share})"
+        )
     if drifted_predictions:
         reasons.append(f"predictions drifted: {', '.join(drifted_predictions)}")
     status = STATUS_DRIFT if reasons else STATUS_OK
     if not reasons:
-        reasons.append(f"{len(drifted)} of {len(features)} input columns drifted "
-                       f"(share {share:.2f} < {config.drift_share}); no prediction drifted")
+        reasons.append(
+            f"{len(drifted)} of {len(features)} input columns drifted "
+            f"(share {share:.2f} < {config.drift_share}); no prediction drifted"
+        )
     summary = DriftSummary(
-        status, "; ".join(reasons), len(reference), len(current),
-        n_sampled_reference=len(ref), n_sampled_current=len(cur), drift_share=share,
-        drifted_columns=drifted, column_drift=features, prediction_drift=predictions,
-        missing_columns=al.missing, extra_columns=al.extra, skipped_columns=al.skipped,
+        status,
+        "; ".join(reasons),
+        len(reference),
+        len(current),
+        n_sampled_reference=len(ref),
+        n_sampled_current=len(cur),
+        drift_share=share,
+        drifted_columns=drifted,
+        column_drift=features,
+        prediction_drift=predictions,
+        missing_columns=al.missing,
+        extra_columns=al.extra,
+        skipped_columns=al.skipped,
     )
     return summary, snapshot

@@ -11,7 +11,11 @@ from typing import Any
 import pandas as pd
 
 BASE_COLUMNS: tuple[str, ...] = (
-    "ts", "endpoint", "customer_id", "cold_start", "latency_ms",
+    "ts",
+    "endpoint",
+    "customer_id",
+    "cold_start",
+    "latency_ms",
 )
 VERSION_PREFIX = "version."
 OUTPUT_CLASH_PREFIX = "output."
@@ -137,4 +141,3 @@ def read_requests(
     frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
     frame.attrs["skipped_lines"] = n_skipped
     return frame
-

@@ -41,7 +41,8 @@ def load_cdnow(sample: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     identical in every column (``source_line`` tells them apart). ``quantity`` is the
     number of CDs; there is no margin column, so value measures downstream use the amount.
     The sample keeps its own customer ids (1..2,357, as in Fader, Hardie & Lee) and the
-    master id as ``master_id``. Sign-up is the first purchase (everyone's first purchase is in Q1 1997).
+    master id as ``master_id``. Sign-up is the first purchase (everyone's first purchase
+    is in Q1 1997).
     """
     raw = (
         _read_raw(SAMPLE_FILE, SAMPLE_COLUMNS) if sample else _read_raw(MASTER_FILE, MASTER_COLUMNS)

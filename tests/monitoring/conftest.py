@@ -12,7 +12,11 @@ Maker = Callable[..., pd.DataFrame]
 
 
 def make_frame(
-    n: int, seed: int, shift: float = 0.0, shifted: int = 0, churn_shift: float = 0.0,
+    n: int,
+    seed: int,
+    shift: float = 0.0,
+    shifted: int = 0,
+    churn_shift: float = 0.0,
     n_features: int = 20,
 ) -> pd.DataFrame:
     """``n_features`` N(0,1) features (the first ``shifted`` moved by ``shift`` sigma), a

@@ -24,8 +24,9 @@ def request_record(
         "customer_id": customer_id,
         "cold_start": cold_start,
         "features": dict(features or {"recency_days": 10.0, "channel": "web"}),
-        "outputs": dict(outputs or {"churn_probability": 0.2, "segment": "loyal",
-                                    "propensity_any__wine": 0.4}),
+        "outputs": dict(
+            outputs or {"churn_probability": 0.2, "segment": "loyal", "propensity_any__wine": 0.4}
+        ),
         "versions": {"churn": "3", "segments": "1"},
         "latency_ms": 1.5,
     }

@@ -131,5 +131,5 @@ def test_drift_retrains_promotes_and_publishes(world: tuple[Settings, Path]) -> 
 
 def test_every_parses_durations() -> None:
     assert parse_every("15m") == 900 and parse_every("1d") == 86400
-    with pytest.raises(ValueError, match="e.g. 15m"):
+    with pytest.raises(ValueError, match=r"e\.g\. 15m"):
         parse_every("soon")

@@ -28,12 +28,21 @@ def _small(n: int, seed: int, **kwargs: float) -> pd.DataFrame:
 def test_two_runs_write_folders_index_and_mlflow_metrics(mlflow_home: Settings) -> None:
     reference = _small(2000, 1)
     first = run_monitor(_small(2000, 2), reference, mlflow_home, "daily", now=NOW)
-    second = run_monitor(_small(2000, 3, churn_shift=0.2), reference, mlflow_home, "daily",
-                         config=DriftConfig(data_summary=False), now=NOW + timedelta(days=1))
+    second = run_monitor(
+        _small(2000, 3, churn_shift=0.2),
+        reference,
+        mlflow_home,
+        "daily",
+        config=DriftConfig(data_summary=False),
+        now=NOW + timedelta(days=1),
+    )
     assert (first.status, second.status) == ("ok", "drift")
     for result in (first, second):
         assert {p.name for p in result.run_dir.iterdir()} == {
-            "report.html", "snapshot.json", "summary.json"}
+            "report.html",
+            "snapshot.json",
+            "summary.json",
+        }
         assert result.run_dir.parent == mlflow_home.reports_dir
     assert first.run_dir.name == "20261120T120000Z"
     summary = json.loads((second.run_dir / "summary.json").read_text())
@@ -41,6 +50,7 @@ def test_two_runs_write_folders_index_and_mlflow_metrics(mlflow_home: Settings) 
     assert summary["prediction_drift"]["churn_probability"]["drifted"]
 
     from evidently.core.report import Snapshot  # the saved snapshot loads back
+
     loaded = Snapshot.load(str(first.run_dir / "snapshot.json"))
     assert loaded.dict()["metrics"]
 
@@ -65,8 +75,7 @@ def test_two_runs_write_folders_index_and_mlflow_metrics(mlflow_home: Settings) 
 
 
 def test_insufficient_window_still_leaves_a_readable_record(mlflow_home: Settings) -> None:
-    result = run_monitor(_small(10, 1), _small(2000, 2), mlflow_home, "tiny", track=False,
-                         now=NOW)
+    result = run_monitor(_small(10, 1), _small(2000, 2), mlflow_home, "tiny", track=False, now=NOW)
     assert result.status == "insufficient_data" and result.mlflow_run_id is None
     assert {p.name for p in result.run_dir.iterdir()} == {"report.html", "summary.json"}
     assert "only 10 current rows" in (result.run_dir / "report.html").read_text()
@@ -86,8 +95,9 @@ def _champion_with_reference(model: str, frame: pd.DataFrame) -> None:
     client = MlflowClient()
     name = f"cintel-{model}"
     client.create_registered_model(name)
-    version = client.create_model_version(name, f"runs:/{run.info.run_id}/reference",
-                                          run_id=run.info.run_id)
+    version = client.create_model_version(
+        name, f"runs:/{run.info.run_id}/reference", run_id=run.info.run_id
+    )
     registry.promote(model, version.version, client)
 
 

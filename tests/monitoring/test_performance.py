@@ -9,17 +9,23 @@ import pytest
 
 from monitoring.performance import realised_performance
 
-PREDICTIONS = pd.DataFrame({
-    "customer_id": [1, 2, 3, 4, 4],
-    "ts": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-01", "2026-01-01", "2026-01-02"]),
-    "churn_probability": [0.9, 0.2, 0.6, 0.5, 0.1],
-    "clv_12m": [10.0, 100.0, 50.0, 0.0, 20.0],
-})
-OUTCOMES = pd.DataFrame({
-    "customer_id": ["1", "2", "3", "4", "5"],
-    "label_churn": [1, 0, 1, 0, 1],
-    "future_spend": [0.0, 120.0, 30.0, 30.0, 5.0],
-})
+PREDICTIONS = pd.DataFrame(
+    {
+        "customer_id": [1, 2, 3, 4, 4],
+        "ts": pd.to_datetime(
+            ["2026-01-01", "2026-01-01", "2026-01-01", "2026-01-01", "2026-01-02"]
+        ),
+        "churn_probability": [0.9, 0.2, 0.6, 0.5, 0.1],
+        "clv_12m": [10.0, 100.0, 50.0, 0.0, 20.0],
+    }
+)
+OUTCOMES = pd.DataFrame(
+    {
+        "customer_id": ["1", "2", "3", "4", "5"],
+        "label_churn": [1, 0, 1, 0, 1],
+        "future_spend": [0.0, 120.0, 30.0, 30.0, 5.0],
+    }
+)
 
 
 def test_hand_computed_figures() -> None:

@@ -13,13 +13,20 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 CFG = PolicyConfig()
 
 
-def w(days_ago: float, share: float | None = 0.0, pred: float | None = 0.0,
-      status: str = "ok") -> WindowSummary:
+def w(
+    days_ago: float, share: float | None = 0.0, pred: float | None = 0.0, status: str = "ok"
+) -> WindowSummary:
     return WindowSummary(NOW - timedelta(days=days_ago), status, share, pred, 5000)
 
 
-def run(history: list[WindowSummary], age: float | None = 10, last: datetime | None = None,
-        drop: float | None = None, rows: int = 10_000, cfg: PolicyConfig = CFG) -> RetrainDecision:
+def run(
+    history: list[WindowSummary],
+    age: float | None = 10,
+    last: datetime | None = None,
+    drop: float | None = None,
+    rows: int = 10_000,
+    cfg: PolicyConfig = CFG,
+) -> RetrainDecision:
     return decide(history, age, last, NOW, drop, rows, cfg)
 
 
@@ -118,11 +125,19 @@ def test_several_triggers_are_all_named() -> None:
     assert all(t in d.reason for t in d.triggers)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"drift_share_threshold": 0}, {"drift_share_threshold": 1.5}, {"consecutive_windows": 0},
-    {"prediction_drift_threshold": 0}, {"max_performance_drop": -1},
-    {"max_champion_age_days": 0}, {"cooldown_days": -1}, {"min_rows": -5},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"drift_share_threshold": 0},
+        {"drift_share_threshold": 1.5},
+        {"consecutive_windows": 0},
+        {"prediction_drift_threshold": 0},
+        {"max_performance_drop": -1},
+        {"max_champion_age_days": 0},
+        {"cooldown_days": -1},
+        {"min_rows": -5},
+    ],
+)
 def test_nonsense_config_is_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         PolicyConfig(**kwargs)

@@ -39,13 +39,18 @@ def test_churn_probability_shift_is_prediction_drift() -> None:
     churn = summary.prediction_drift["churn_probability"]
     assert churn["drifted"] and churn["score"] > 0.1 and churn["method"] == "wasserstein"
     assert set(summary.prediction_drift) == {
-        "churn_probability", "clv_12m", "segment", "propensity_any__wine"}
+        "churn_probability",
+        "clv_12m",
+        "segment",
+        "propensity_any__wine",
+    }
     assert summary.drifted_columns == [] and "churn_probability" in summary.reason
 
 
 def test_segment_mix_change_is_prediction_drift() -> None:
-    current = make_frame(5000, 7).assign(segment=lambda f: np.where(
-        np.arange(len(f)) % 2 == 0, "at_risk", f["segment"]))
+    current = make_frame(5000, 7).assign(
+        segment=lambda f: np.where(np.arange(len(f)) % 2 == 0, "at_risk", f["segment"])
+    )
     summary, _ = drift_report(current, make_frame(5000, 8), FAST)
     assert summary.prediction_drift["segment"]["drifted"]
 
@@ -87,10 +92,22 @@ def test_sampling_caps_each_side_and_states_the_size() -> None:
 
 
 def test_align_coerces_types_and_skips_empty_and_text_columns() -> None:
-    reference = pd.DataFrame({"x": [1.0, 2.0, 3.0], "flag": [True, False, True],
-                              "note": [f"n{i}" for i in range(3)], "gone": [1.0, 2.0, 3.0]})
-    current = pd.DataFrame({"x": ["1", "oops", "3"], "flag": ["True", "False", None],
-                            "note": ["a", "b", "c"], "gone": [None, None, None]})
+    reference = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0],
+            "flag": [True, False, True],
+            "note": [f"n{i}" for i in range(3)],
+            "gone": [1.0, 2.0, 3.0],
+        }
+    )
+    current = pd.DataFrame(
+        {
+            "x": ["1", "oops", "3"],
+            "flag": ["True", "False", None],
+            "note": ["a", "b", "c"],
+            "gone": [None, None, None],
+        }
+    )
     before = current.copy()
     al = align(current, reference, max_categories=2)
     pd.testing.assert_frame_equal(current, before)  # inputs untouched

@@ -23,9 +23,19 @@ def _log(tmp_path: Path, n: int = 4, step: timedelta = timedelta(minutes=20)) ->
 def test_flattens_features_outputs_and_versions(tmp_path: Path) -> None:
     frame = read_requests(_log(tmp_path))
     assert len(frame) == 4
-    for column in ("ts", "endpoint", "customer_id", "cold_start", "latency_ms", "recency_days",
-                   "channel", "churn_probability", "segment", "propensity_any__wine",
-                   "version.churn"):
+    for column in (
+        "ts",
+        "endpoint",
+        "customer_id",
+        "cold_start",
+        "latency_ms",
+        "recency_days",
+        "channel",
+        "churn_probability",
+        "segment",
+        "propensity_any__wine",
+        "version.churn",
+    ):
         assert column in frame.columns, column
     assert str(frame["ts"].dt.tz) == "UTC"
     assert frame["ts"].is_monotonic_increasing
@@ -88,8 +98,10 @@ def test_an_output_named_like_a_feature_moves_aside(tmp_path: Path) -> None:
 
 
 def test_null_features_and_mixed_ids_survive(tmp_path: Path) -> None:
-    records = [request_record(T0, customer_id=None, features={"recency_days": None}),
-               request_record(T0, customer_id="c-1", features={"recency_days": 3})]
+    records = [
+        request_record(T0, customer_id=None, features={"recency_days": None}),
+        request_record(T0, customer_id="c-1", features={"recency_days": 3}),
+    ]
     write_requests(tmp_path, records)
     frame = read_requests(tmp_path)
     assert pd.isna(frame.loc[0, "recency_days"]) and frame.loc[1, "customer_id"] == "c-1"

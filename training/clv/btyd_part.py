@@ -133,9 +133,9 @@ def btyd_frame(
         hist = tuple(rows[c].to_numpy() for c in BTYD_COLUMNS[:3])
         purchases = res[f"expected_purchases_{horizon_days}d"].to_numpy()
         per = res["expected_spend_per_purchase"].to_numpy()
-        shape = discounted_purchases(bg, hist, monthly_discount) / np.maximum(purchases, 1e-12)[
-            :, None
-        ]
+        shape = (
+            discounted_purchases(bg, hist, monthly_discount) / np.maximum(purchases, 1e-12)[:, None]
+        )
         out["prob_alive"][ok] = res["prob_alive"].to_numpy()
         out["expected_purchases"][ok] = purchases
         out["expected_spend_per_purchase"][ok] = per

@@ -19,12 +19,12 @@ pytest.importorskip("pyspark", reason="the Spark engine needs the optional pyspa
 if shutil.which("java") is None:
     pytest.skip("the Spark engine needs a Java runtime (java not on PATH)", allow_module_level=True)
 
-from training.contract import DataValidationError, validate
-from training.snapshot import build_snapshot
-from training.spark.session import get_spark
-from training.spark.snapshot import build_snapshot_spark
+from training.contract import DataValidationError, validate  # noqa: E402
+from training.snapshot import build_snapshot  # noqa: E402
+from training.spark.session import get_spark  # noqa: E402
+from training.spark.snapshot import build_snapshot_spark  # noqa: E402
 
-from ..conftest import AS_OF, tiny_tables
+from ..conftest import AS_OF, tiny_tables  # noqa: E402
 
 NOW = pd.Timestamp("2030-01-01")  # after the simulated years: nothing is "future"
 RTOL = 1e-9
