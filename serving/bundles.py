@@ -15,6 +15,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from training.bundle import MANIFEST_FILE
+
 # manifest kind -> "module:Class" with a ``load(path)`` classmethod
 KINDS = {
     "cintel-churn": "training.churn.model:ChurnModel",
@@ -31,7 +33,7 @@ class Scorer(Protocol):
 def load_scorer(bundle: str | Path) -> Scorer:
     """The model saved in ``bundle`` (a folder with manifest.json)."""
     folder = Path(bundle)
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST_FILE
     if not manifest_path.exists():
         raise FileNotFoundError(f"{folder}: not a cintel model bundle (no manifest.json)")
     kind = json.loads(manifest_path.read_text()).get("kind")

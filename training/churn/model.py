@@ -7,7 +7,6 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.model_selection import train_test_split
 
+from training.bundle import read_manifest, write_manifest
 from training.churn.calibration import apply_isotonic, fit_isotonic
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.churn.reasons import ReasonTable, explain
@@ -26,7 +26,6 @@ from training.snapshot import Snapshot
 KIND = "cintel-churn"
 SCHEMA_VERSION = 1
 BOOSTER_FILE = "booster.ubj"
-MANIFEST_FILE = "manifest.json"
 REASON_SEPARATOR = "; "
 
 
@@ -148,19 +147,15 @@ class ChurnModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(path / BOOSTER_FILE)
-        text = json.dumps(_json_safe(self.manifest()), indent=2, allow_nan=False)
-        (path / MANIFEST_FILE).write_text(text)
+        manifest = _json_safe(self.manifest())
+        assert isinstance(manifest, dict)
+        write_manifest(path, manifest)
 
     @classmethod
     def load(cls, path: Path) -> ChurnModel:
         """Restore a model written by ``save``."""
         path = Path(path)
-        manifest = json.loads((path / MANIFEST_FILE).read_text())
-        if manifest.get("kind") != KIND or manifest.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(
-                f"{path}: not a {KIND} v{SCHEMA_VERSION} model "
-                f"(kind={manifest.get('kind')!r}, version={manifest.get('schema_version')!r})"
-            )
+        manifest = read_manifest(path, KIND, SCHEMA_VERSION)
         booster = xgb.Booster()
         booster.load_model(path / manifest["booster_file"])
         config = ChurnConfig(**manifest["config"])

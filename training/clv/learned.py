@@ -22,7 +22,6 @@ prob_alive/expected_purchases are NaN.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from training.bundle import read_manifest, write_manifest
 from training.churn.encoding import Encoding, design_matrix, dmatrix
 from training.clv.btyd_part import (
     DERIVED_FEATURES,
@@ -56,7 +56,6 @@ __all__ = [
 
 KIND = "cintel-clv"
 SCHEMA_VERSION = 1
-MANIFEST_FILE = "manifest.json"
 POSITIVE_FILE = "positive.ubj"
 NEGATIVE_FILE = "negative.ubj"
 OUTPUT_COLUMNS = (
@@ -198,19 +197,13 @@ class ClvModel:
         self.positive.save_model(path / POSITIVE_FILE)
         if self.negative is not None:
             self.negative.save_model(path / NEGATIVE_FILE)
-        text = json.dumps(self.manifest(), indent=2, allow_nan=False)
-        (path / MANIFEST_FILE).write_text(text)
+        write_manifest(path, self.manifest())
 
     @classmethod
     def load(cls, path: Path) -> ClvModel:
         """Restore a model written by ``save``."""
         path = Path(path)
-        manifest = json.loads((path / MANIFEST_FILE).read_text())
-        if manifest.get("kind") != KIND or manifest.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(
-                f"{path}: not a {KIND} v{SCHEMA_VERSION} model "
-                f"(kind={manifest.get('kind')!r}, version={manifest.get('schema_version')!r})"
-            )
+        manifest = read_manifest(path, KIND, SCHEMA_VERSION)
         config = ClvConfig(**manifest["config"])
 
         def booster(name: str | None) -> xgb.Booster | None:

@@ -19,7 +19,6 @@ the first purchase of the only family is an acquisition, not a cross-sell.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from training.bundle import read_manifest, write_manifest
 from training.features import slugs
 from training.propensity.encoding import Design
 from training.propensity.train import skip_reason, train_booster
@@ -130,17 +130,12 @@ class PropensityModel:
             "first_is_nan_where": "fam_count__<fam> > 0",
             "config": asdict(self.config),
         }
-        (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        write_manifest(path, manifest)
 
     @classmethod
     def load(cls, path: Path) -> PropensityModel:
         path = Path(path)
-        manifest = json.loads((path / "manifest.json").read_text())
-        if manifest.get("kind") != KIND or manifest.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(
-                f"{path}: not a {KIND} v{SCHEMA_VERSION} model "
-                f"(kind={manifest.get('kind')!r}, schema={manifest.get('schema_version')!r})"
-            )
+        manifest = read_manifest(path, KIND, SCHEMA_VERSION)
         config = PropensityConfig(**manifest["config"])
         boosters = {}
         for key, name in manifest["boosters"].items():

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from training.bundle import read_manifest, write_manifest
 from training.features import slug
 from training.segments import behaviour, rfm, tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
@@ -142,15 +143,12 @@ class SegmentsModel:
             "||z - centers||^2 if active else low_activity; proba = softmax(z @ coef.T + "
             "intercept)",
         }
-        text = json.dumps(manifest, indent=1, allow_nan=False)
-        (directory / "manifest.json").write_text(text)
+        write_manifest(directory, manifest, indent=1)
 
     @classmethod
     def load(cls, directory: Path) -> SegmentsModel:
         """Restore a model written by ``save``."""
-        m = json.loads((Path(directory) / "manifest.json").read_text())
-        if m.get("kind") != KIND or m.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"{directory}: not a {KIND} v{SCHEMA_VERSION} manifest")
+        m = read_manifest(Path(directory), KIND, SCHEMA_VERSION)
         cfg = m["config"]
         cfg["tier_shares"] = tuple(cfg["tier_shares"])
         cuts = m["tier_cuts"]
