@@ -7,69 +7,44 @@ was dropped or repaired, with counts and example rows, so nothing changes silent
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from training.checks import (
+    MAX_EXAMPLES,
+    DataValidationError,
+    Issue,
+    ValidationReport,
+    check_columns,
+    examples,
+    parse_category,
+    parse_dates,
+    parse_ids,
+    parse_number,
+    row_labels,
+)
+
+__all__ = [
+    "CUST_REQUIRED",
+    "MAX_EXAMPLES",
+    "TX_OPTIONAL",
+    "TX_REQUIRED",
+    "UNKNOWN_CUSTOMER_ERROR_SHARE",
+    "CleanData",
+    "DataValidationError",
+    "Issue",
+    "ValidationReport",
+    "validate",
+]
+
 TX_REQUIRED = ("customer_id", "ts", "amount", "family")
 TX_OPTIONAL = ("channel", "margin", "quantity")
 CUST_REQUIRED = ("customer_id", "signup_date")
-MAX_EXAMPLES = 5
 # above this share of transactions from customers absent from the customers file we
 # suspect a wrong join key rather than a few late sign-ups, and stop
 UNKNOWN_CUSTOMER_ERROR_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One finding: ``level`` is ``error`` or ``warning``."""
-
-    level: str
-    file: str
-    column: str
-    count: int
-    message: str
-    examples: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        where = f"{self.file}, column '{self.column}'" if self.column else self.file
-        text = f"{where}: {self.message}"
-        if self.examples:
-            text += f" (e.g. {'; '.join(self.examples)})"
-        return text
-
-
-@dataclass
-class ValidationReport:
-    """Everything validation found, in order."""
-
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.level == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.level == "warning"]
-
-    def add(self, issue: Issue) -> None:
-        self.issues.append(issue)
-
-    def raise_if_errors(self) -> None:
-        if self.errors:
-            raise DataValidationError(self)
-
-
-class DataValidationError(ValueError):
-    """Raised when the input tables break the data contract."""
-
-    def __init__(self, report: ValidationReport) -> None:
-        self.report = report
-        lines = [str(i) for i in report.errors]
-        super().__init__(f"{len(lines)} problem(s) in the input data:\n  - " + "\n  - ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -89,155 +64,11 @@ class CleanData:
         return list(self.transactions["channel"].cat.categories)
 
 
-def _row_label(index: pd.Index, csv: bool) -> list[str]:
-    # CSV: the line number a person sees in an editor (header is line 1)
-    return [f"line {i + 2}" if csv else f"row {i}" for i in index[:MAX_EXAMPLES]]
-
-
-def _examples(raw: pd.Series, mask: np.ndarray, csv: bool) -> tuple[str, ...]:
-    bad = raw[mask]
-    labels = _row_label(pd.RangeIndex(len(raw))[mask], csv)
-    return tuple(f"{lab}: {v!r}" for lab, v in zip(labels, bad.iloc[:MAX_EXAMPLES], strict=False))
-
-
-def _check_columns(
-    df: pd.DataFrame, required: Sequence[str], name: str, report: ValidationReport
-) -> bool:
-    if len(df) == 0:
-        report.add(Issue("error", name, "", 0, "the table is empty; at least one row is needed"))
-        return False
-    missing = [c for c in required if c not in df.columns]
-    for col in missing:
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                len(df),
-                f"required column is missing (columns found: {', '.join(map(str, df.columns))})",
-            )
-        )
-    return not missing
-
-
-def _parse_dates(
-    raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport, allow_missing: bool
-) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw
-    else:
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    parsed = parsed.astype("datetime64[ns]")
-    missing = raw.isna().to_numpy()
-    unparsable = parsed.isna().to_numpy() & ~missing
-    if unparsable.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(unparsable.sum()),
-                f"{int(unparsable.sum())} value(s) are not dates; use ISO 8601 like 2024-03-31",
-                _examples(raw, unparsable, csv),
-            )
-        )
-    if missing.any() and not allow_missing:
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty; every row needs a date",
-                _examples(raw, missing, csv),
-            )
-        )
-    return parsed
-
-
-def _parse_number(
-    raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport, required: bool
-) -> pd.Series:
-    parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
-    missing = raw.isna().to_numpy()
-    bad = parsed.isna().to_numpy() & ~missing
-    bad |= ~np.isfinite(parsed.to_numpy()) & ~parsed.isna().to_numpy()
-    if bad.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(bad.sum()),
-                f"{int(bad.sum())} value(s) are not finite numbers",
-                _examples(raw, bad, csv),
-            )
-        )
-    if missing.any() and required:
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty; every row needs a number",
-                _examples(raw, missing, csv),
-            )
-        )
-    return parsed
-
-
-def _ids(raw: pd.Series, name: str, csv: bool, report: ValidationReport) -> pd.Series:
-    missing = raw.isna().to_numpy()
-    if missing.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                "customer_id",
-                int(missing.sum()),
-                f"{int(missing.sum())} row(s) have no customer id",
-                _examples(raw, missing, csv),
-            )
-        )
-    if pd.api.types.is_integer_dtype(raw):
-        return raw.astype("int64")
-    return raw.astype("string").astype(object)
-
-
 def _align_id_types(tx: pd.Series, cust: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Both id columns integer when both files have integers, otherwise both strings."""
     if pd.api.types.is_integer_dtype(tx) and pd.api.types.is_integer_dtype(cust):
         return tx, cust
     return tx.astype(str), cust.astype(str)
-
-
-def _category(
-    raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport
-) -> pd.Series:
-    missing = raw.isna().to_numpy()
-    if missing.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty",
-                _examples(raw, missing, csv),
-            )
-        )
-    values = raw if isinstance(raw.dtype, pd.CategoricalDtype) else raw.astype("string")
-    cat = values.astype("category")
-    if not isinstance(raw.dtype, pd.CategoricalDtype):
-        cat = cat.cat.rename_categories([str(c) for c in cat.cat.categories])
-    codes = cat.cat.codes.to_numpy()
-    used = np.bincount(codes[codes >= 0], minlength=len(cat.cat.categories)) > 0
-    if used.all():  # np.unique-based remove_unused_categories is slow on large columns
-        return cat
-    return cat.cat.remove_categories(list(cat.cat.categories[~used]))
 
 
 def _duplicated_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -274,32 +105,32 @@ def validate(
     report = ValidationReport()
     tx_csv = tx_name.lower().endswith(".csv")
     cu_csv = cust_name.lower().endswith(".csv")
-    ok_tx = _check_columns(transactions, TX_REQUIRED, tx_name, report)
-    ok_cu = _check_columns(customers, CUST_REQUIRED, cust_name, report)
+    ok_tx = check_columns(transactions, TX_REQUIRED, tx_name, report)
+    ok_cu = check_columns(customers, CUST_REQUIRED, cust_name, report)
     if not (ok_tx and ok_cu):
         report.raise_if_errors()
 
-    tx_id = _ids(transactions["customer_id"], tx_name, tx_csv, report)
-    cu_id = _ids(customers["customer_id"], cust_name, cu_csv, report)
+    tx_id = parse_ids(transactions["customer_id"], tx_name, tx_csv, report)
+    cu_id = parse_ids(customers["customer_id"], cust_name, cu_csv, report)
     tx_id, cu_id = _align_id_types(tx_id, cu_id)
     tx = pd.DataFrame(
         {
             "customer_id": tx_id.to_numpy(),
-            "ts": _parse_dates(transactions["ts"], tx_name, "ts", tx_csv, report, False).to_numpy(),
-            "amount": _parse_number(
+            "ts": parse_dates(transactions["ts"], tx_name, "ts", tx_csv, report, False).to_numpy(),
+            "amount": parse_number(
                 transactions["amount"], tx_name, "amount", tx_csv, report, True
             ).to_numpy(),
-            "family": _category(transactions["family"], tx_name, "family", tx_csv, report),
+            "family": parse_category(transactions["family"], tx_name, "family", tx_csv, report),
         }
     )
     if "channel" in transactions.columns:
-        tx["channel"] = _category(transactions["channel"], tx_name, "channel", tx_csv, report)
+        tx["channel"] = parse_category(transactions["channel"], tx_name, "channel", tx_csv, report)
     else:
         tx["channel"] = pd.Categorical.from_codes(
             np.zeros(len(tx), dtype=np.int8), categories=pd.Index(["unknown"])
         )
     if "margin" in transactions.columns:
-        tx["margin"] = _parse_number(
+        tx["margin"] = parse_number(
             transactions["margin"], tx_name, "margin", tx_csv, report, True
         ).to_numpy()
     else:
@@ -314,7 +145,7 @@ def validate(
             )
         )
     if "quantity" in transactions.columns:
-        tx["quantity"] = _parse_number(
+        tx["quantity"] = parse_number(
             transactions["quantity"], tx_name, "quantity", tx_csv, report, True
         ).to_numpy()
     else:
@@ -325,7 +156,7 @@ def validate(
 
     cust = customers.copy()
     cust["customer_id"] = cu_id.to_numpy()
-    cust["signup_date"] = _parse_dates(
+    cust["signup_date"] = parse_dates(
         customers["signup_date"], cust_name, "signup_date", cu_csv, report, True
     ).to_numpy()
     report.raise_if_errors()
@@ -339,7 +170,7 @@ def validate(
                 "customer_id",
                 int(cust["customer_id"].duplicated().sum()),
                 "customer ids must be unique; the same id appears on several rows",
-                _examples(customers["customer_id"], dup_ids, cu_csv),
+                examples(customers["customer_id"], dup_ids, cu_csv),
             )
         )
     known = tx["customer_id"].isin(cust["customer_id"]).to_numpy()
@@ -352,7 +183,7 @@ def validate(
                 int((~known).sum()),
                 f"{(~known).mean():.0%} of transactions belong to customers absent from "
                 f"{cust_name}; check that both files use the same customer id",
-                _examples(transactions["customer_id"], ~known, tx_csv),
+                examples(transactions["customer_id"], ~known, tx_csv),
             )
         )
     report.raise_if_errors()
@@ -366,7 +197,7 @@ def validate(
                 "",
                 int(dup_rows.sum()),
                 f"{int(dup_rows.sum())} duplicate row(s) dropped (identical in every column)",
-                tuple(_row_label(pd.RangeIndex(len(tx))[dup_rows], tx_csv)),
+                tuple(row_labels(pd.RangeIndex(len(tx))[dup_rows], tx_csv)),
             )
         )
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
@@ -379,7 +210,7 @@ def validate(
                 "ts",
                 int(future.sum()),
                 f"{int(future.sum())} transaction(s) dated after {now:%Y-%m-%d %H:%M} dropped",
-                _examples(transactions["ts"], future, tx_csv),
+                examples(transactions["ts"], future, tx_csv),
             )
         )
     if dup_rows.any() or future.any():
