@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
-from training.cli import (
+from training.cli import cli
+from training.cli_common import (
     CintelError,
     as_of_option,
-    cli,
     console,
     data_option,
     parse_date,

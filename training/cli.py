@@ -1,85 +1,25 @@
-"""The ``cintel`` command line: each command is a thin call of a library function."""
+"""The ``cintel`` command group and its data commands (synth, cdnow, snapshot).
+
+Each command is a thin call of a library function. The model commands live in
+``training.cli_models``; ``monitoring.cli`` adds the service and monitoring commands and
+is the console-script entry point.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-import pandas as pd
-from rich.console import Console
 
-from training.contract import DataValidationError, ValidationReport
-
-MODEL_NAMES = ["churn", "propensity", "segments", "clv"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-console = Console(stderr=True, soft_wrap=True)
-
-
-class CintelError(click.ClickException):
-    """A user-facing error: one clear message and exit code 1."""
-
-    def show(self, file: Any = None) -> None:
-        console.print(f"[bold red]error:[/] {self.format_message()}")
-
-
-def user_errors(func: F) -> F:
-    """Turn expected input errors into one clear message and a non-zero exit.
-
-    ``CINTEL_DEBUG=1`` shows the traceback instead.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (DataValidationError, FileNotFoundError, ValueError, LookupError) as exc:
-            if os.environ.get("CINTEL_DEBUG"):
-                raise
-            raise CintelError(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def show_report(report: ValidationReport) -> None:
-    """Print validation warnings so that nothing is repaired silently."""
-    for issue in report.warnings:
-        console.print(f"[yellow]warning:[/] {issue}")
-
-
-def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
-    """A date option, or a clear error naming the option."""
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise CintelError(f"{option}: {value!r} is not a date; use YYYY-MM-DD") from exc
-
-
-def data_option(
-    help_text: str = "Data folder with transactions and customers (Parquet or CSV).",
-    required: bool = True,
-) -> Callable[[F], F]:
-    """The shared ``--data DIR`` option."""
-    return click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(path_type=Path),
-        required=required,
-        default=None,
-        help=help_text,
-    )
-
-
-def as_of_option(help_text: str) -> Callable[[F], F]:
-    """The shared ``--as-of DATE`` option (parsed later with ``parse_date``)."""
-    return click.option("--as-of", "as_of", default=None, help=help_text)
+from training.cli_common import (
+    as_of_option,
+    console,
+    data_option,
+    parse_date,
+    show_report,
+    user_errors,
+)
+from training.cli_models import promote, rollback, train, ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -273,138 +213,5 @@ def snapshot(
     )
 
 
-@cli.command()
-@data_option("Data folder with transactions and customers (Parquet or CSV).")
-@as_of_option(
-    "End of the evaluation window; training uses the window two horizons "
-    "before it. [default: the day after the last transaction]"
-)
-@click.option(
-    "--horizon-days",
-    type=click.IntRange(min=1),
-    default=90,
-    show_default=True,
-    help="Length of the label window.",
-)
-@click.option(
-    "--models",
-    default=",".join(MODEL_NAMES),
-    show_default=True,
-    help="Comma-separated models to train.",
-)
-@click.option(
-    "--tolerance",
-    type=click.FloatRange(min=0),
-    default=0.005,
-    show_default=True,
-    help="The challenger may be this much worse than the champion on the main "
-    "metric and still be promoted.",
-)
-@user_errors
-def train(
-    data_dir: Path, as_of: str | None, horizon_days: int, models: str, tolerance: float
-) -> None:
-    """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
-
-    Fits on the snapshot two horizons before --as-of, evaluates challenger and champion on
-    the snapshot one horizon before it, and promotes only a challenger that is no worse
-    (within --tolerance) and passes the absolute floors."""
-    from training.io import load_data
-    from training.pipeline import train as run_training
-
-    selected = [m.strip() for m in models.split(",") if m.strip()]
-    cutoff = parse_date(as_of, "--as-of")
-    with console.status("Reading and validating data…") as status:
-        data = load_data(data_dir)
-        show_report(data.report)
-        results = run_training(
-            data,
-            cutoff,
-            horizon_days,
-            selected,
-            tolerance,
-            progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
-        )
-    print_results(results)
-
-
-def print_results(results: list[Any]) -> None:
-    """The summary table: model, version, metric, champion before/after, decision."""
-    from rich.table import Table
-
-    table = Table(title="Training summary")
-    for col in (
-        "model",
-        "version",
-        "metric",
-        "score",
-        "champion before",
-        "champion after",
-        "decision",
-        "reason",
-    ):
-        table.add_column(col, overflow="fold")
-    for r in results:
-        score = "" if r.score is None else f"{r.score:.4f}"
-        table.add_row(
-            r.model,
-            r.version or "-",
-            r.metric,
-            score,
-            r.champion_before or "-",
-            r.champion_after or "-",
-            r.decision,
-            r.reason,
-        )
-    out = Console()
-    Console(width=max(out.width, 160)).print(table)
-
-
-@cli.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
-@click.argument("version")
-@user_errors
-def promote(model: str, version: str) -> None:
-    """Make VERSION of MODEL the @champion (the old champion becomes @previous)."""
-    from training import registry
-    from training.tracking import configure_tracking
-
-    configure_tracking()
-    registry.promote(model, version)
-    registry.record_decision(
-        model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
-    )
-    console.print(f"cintel-{model}@champion -> version {version}")
-
-
-@cli.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
-@user_errors
-def rollback(model: str) -> None:
-    """Move MODEL's @champion back to @previous."""
-    from training import registry
-    from training.tracking import configure_tracking
-
-    configure_tracking()
-    version = registry.rollback(model)
-    console.print(f"cintel-{model}@champion -> version {version} (rolled back)")
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
-@user_errors
-def ui(host: str, port: int) -> None:
-    """Open the MLflow UI on cintel's store (the embedded sqlite one by default)."""
-    from training.ui import ui_command
-
-    sys.exit(ui_command(host, port))
-
-
-def main() -> None:
-    """Console-script entry point."""
-    cli.main(prog_name="cintel")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+for _command in (train, promote, rollback, ui):
+    cli.add_command(_command)

@@ -1,0 +1,148 @@
+"""Commands for the models: train (with the gate), promote, rollback and the MLflow UI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from training.cli_common import (
+    MODEL_NAMES,
+    as_of_option,
+    console,
+    data_option,
+    parse_date,
+    show_report,
+    user_errors,
+)
+
+
+@click.command()
+@data_option("Data folder with transactions and customers (Parquet or CSV).")
+@as_of_option(
+    "End of the evaluation window; training uses the window two horizons "
+    "before it. [default: the day after the last transaction]"
+)
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Length of the label window.",
+)
+@click.option(
+    "--models",
+    default=",".join(MODEL_NAMES),
+    show_default=True,
+    help="Comma-separated models to train.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0),
+    default=0.005,
+    show_default=True,
+    help="The challenger may be this much worse than the champion on the main "
+    "metric and still be promoted.",
+)
+@user_errors
+def train(
+    data_dir: Path, as_of: str | None, horizon_days: int, models: str, tolerance: float
+) -> None:
+    """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
+
+    Fits on the snapshot two horizons before --as-of, evaluates challenger and champion on
+    the snapshot one horizon before it, and promotes only a challenger that is no worse
+    (within --tolerance) and passes the absolute floors."""
+    from training.io import load_data
+    from training.pipeline import train as run_training
+
+    selected = [m.strip() for m in models.split(",") if m.strip()]
+    cutoff = parse_date(as_of, "--as-of")
+    with console.status("Reading and validating data…") as status:
+        data = load_data(data_dir)
+        show_report(data.report)
+        results = run_training(
+            data,
+            cutoff,
+            horizon_days,
+            selected,
+            tolerance,
+            progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
+        )
+    print_results(results)
+
+
+def print_results(results: list[Any]) -> None:
+    """The summary table: model, version, metric, champion before/after, decision."""
+    from rich.table import Table
+
+    table = Table(title="Training summary")
+    for col in (
+        "model",
+        "version",
+        "metric",
+        "score",
+        "champion before",
+        "champion after",
+        "decision",
+        "reason",
+    ):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        score = "" if r.score is None else f"{r.score:.4f}"
+        table.add_row(
+            r.model,
+            r.version or "-",
+            r.metric,
+            score,
+            r.champion_before or "-",
+            r.champion_after or "-",
+            r.decision,
+            r.reason,
+        )
+    out = Console()
+    Console(width=max(out.width, 160)).print(table)
+
+
+@click.command()
+@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.argument("version")
+@user_errors
+def promote(model: str, version: str) -> None:
+    """Make VERSION of MODEL the @champion (the old champion becomes @previous)."""
+    from training import registry
+    from training.tracking import configure_tracking
+
+    configure_tracking()
+    registry.promote(model, version)
+    registry.record_decision(
+        model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
+    )
+    console.print(f"cintel-{model}@champion -> version {version}")
+
+
+@click.command()
+@click.argument("model", type=click.Choice(MODEL_NAMES))
+@user_errors
+def rollback(model: str) -> None:
+    """Move MODEL's @champion back to @previous."""
+    from training import registry
+    from training.tracking import configure_tracking
+
+    configure_tracking()
+    version = registry.rollback(model)
+    console.print(f"cintel-{model}@champion -> version {version} (rolled back)")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@user_errors
+def ui(host: str, port: int) -> None:
+    """Open the MLflow UI on cintel's store (the embedded sqlite one by default)."""
+    from training.ui import ui_command
+
+    sys.exit(ui_command(host, port))
