@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from functools import lru_cache
 from typing import Any
 
 import bentoml
@@ -23,6 +22,7 @@ from serving.middleware import GuardMiddleware
 from serving.models import PACKAGED_DIR, ModelManager
 from serving.offers import OfferContext, rank_offers
 from serving.profile import build_profile
+from serving.requestlog import request_record
 from serving.schemas import (
     Context,
     FeedbackRequest,
@@ -30,7 +30,7 @@ from serving.schemas import (
     ProfilesRequest,
     ScoreRequest,
 )
-from serving.scoring import LOGGED_OUTPUTS, score_features, smoke_test
+from serving.scoring import score_features, smoke_test
 from serving.settings import get_service_settings
 from serving.store import ProfileStore, open_store
 
@@ -56,20 +56,6 @@ def _offers_json(offers: list[Any]) -> list[dict[str, Any]]:
         }
         for o in offers
     ]
-
-
-@lru_cache(maxsize=64)
-def _log_layout(keys: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """Feature and output keys logged for a row layout (computed once per store layout):
-    no id, no ``attr_*`` (personal data), model outputs apart."""
-    features = [
-        k
-        for k in keys
-        if k != "customer_id" and not k.startswith("attr_") and k not in LOGGED_OUTPUTS
-    ]
-    outputs = [k for k in LOGGED_OUTPUTS if k in keys]
-    outputs += [k for k in keys if k.startswith("propensity_any__")]
-    return features, outputs
 
 
 @bentoml.service(
@@ -132,19 +118,10 @@ class Cintel:
     def _log(
         self, endpoint: str, row: dict[str, Any], answer: dict[str, Any], started: float, cold: bool
     ) -> None:
-        feature_keys, output_keys = _log_layout(tuple(row))
-        features = {k: v for k in feature_keys if not isinstance(v := row[k], str | list)}
-        outputs = {k: row[k] for k in output_keys}
+        latency_ms = (time.perf_counter() - started) * 1000
+        versions = answer.get("model_versions", {})
         self.requests.append(
-            {
-                "endpoint": endpoint,
-                "customer_id": answer.get("customer_id"),
-                "cold_start": cold,
-                "features": features,
-                "outputs": outputs,
-                "versions": answer.get("model_versions", {}),
-                "latency_ms": (time.perf_counter() - started) * 1000,
-            }
+            request_record(endpoint, row, answer.get("customer_id"), versions, latency_ms, cold)
         )
 
     # ---- endpoints ---------------------------------------------------------------------

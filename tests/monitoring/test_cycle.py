@@ -16,7 +16,7 @@ from monitoring.cycle import CycleLockedError, cycle_lock, parse_every, run_cycl
 from monitoring.demo import split_before
 from monitoring.policy import PolicyConfig
 from serving.materialize import materialize
-from serving.scoring import LOGGED_OUTPUTS
+from serving.requestlog import request_record
 from serving.settings import ServiceSettings, get_service_settings
 from training import registry
 from training.io import load_data
@@ -24,7 +24,7 @@ from training.pipeline import train
 from training.settings import Settings, get_settings
 from training.synth import SynthConfig, synthesize, write_synth
 
-from .logwriter import request_record, write_requests
+from .logwriter import write_requests
 
 POLICY = PolicyConfig(consecutive_windows=1, min_rows=500)
 
@@ -57,21 +57,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
 
 
 def _log_traffic(settings: Settings, n: int, at: datetime, seed: int) -> None:
-    """Requests as the service logs them, for customers drawn from the current store."""
+    """Requests logged exactly as the service logs them, for customers of the current store."""
     profiles = pd.read_parquet(settings.store_dir / "profiles.parquet")
     rows = profiles.sample(n=n, replace=True, random_state=seed).to_dict("records")
-    outputs = [*LOGGED_OUTPUTS]
     records = []
     for i, row in enumerate(rows):
-        out = {k: row[k] for k in row if k in outputs or k.startswith("propensity_any__")}
-        feats = {
-            k: v
-            for k, v in row.items()
-            if k not in out and k != "customer_id" and isinstance(v, float) and not math.isnan(v)
-        }
-        records.append(
-            request_record(at + timedelta(milliseconds=i), row["customer_id"], feats, out)
-        )
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        record = request_record("/profile", clean, str(row["customer_id"]), {}, 1.0, False)
+        record["ts"] = (at + timedelta(milliseconds=i)).isoformat()
+        records.append(record)
     write_requests(settings.request_log_dir, records)
 
 
