@@ -6,6 +6,7 @@ service answers from a lookup. Scoring goes in chunks to bound memory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,8 +84,6 @@ def write_reference(profiles: pd.DataFrame, meta: dict[str, Any], folder: Path) 
     with the publish-time sample (not the older training window) keeps that out of the
     alarms. Returns whether a new reference was written.
     """
-    import json
-
     ref_meta = folder / "reference.json"
     if ref_meta.exists() and json.loads(ref_meta.read_text()).get("versions") == meta["versions"]:
         return False
