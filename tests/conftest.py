@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pytest
@@ -45,3 +46,19 @@ def mlflow_home(
         # set_tracking_uri also writes MLFLOW_TRACKING_URI; None unsets both
         mlflow.set_tracking_uri(previous_uri)  # type: ignore[arg-type]
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    """One local[2] SparkSession for every Spark test (a JVM start costs ~5-10 s).
+
+    Skips when pyspark or Java is missing; pyspark is imported only here, so the default
+    install (without the spark extra) still collects every test module."""
+    pytest.importorskip("pyspark", reason="the Spark engine needs the optional pyspark extra")
+    if shutil.which("java") is None:
+        pytest.skip("the Spark engine needs a Java runtime (java not on PATH)")
+    from training.spark.session import get_spark
+
+    session = get_spark("local[2]")
+    yield session
+    session.stop()

@@ -8,6 +8,7 @@ is the console-script entry point.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,11 +16,20 @@ from training.cli_common import (
     as_of_option,
     console,
     data_option,
+    engine_options,
     parse_date,
+    require_spark,
     show_report,
+    spark_table,
     user_errors,
 )
 from training.cli_models import promote, rollback, train, ui
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from training.snapshot import Snapshot
+    from training.spark.snapshot import SparkSnapshot
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -140,7 +150,11 @@ def cdnow(out_dir: Path, sample: bool) -> None:
 
 
 @cli.command()
-@data_option("Data folder with transactions and customers (Parquet or CSV).")
+@data_option(
+    "Data folder with transactions and customers (Parquet or CSV; Parquet only, any path "
+    "Spark reads, with --engine spark).",
+    uri=True,
+)
 @as_of_option(
     "Cut-off: features use events strictly before it. [default: the day after the last transaction]"
 )
@@ -171,17 +185,23 @@ def cdnow(out_dir: Path, sample: bool) -> None:
     help="Fail when the data does not cover the horizon instead of omitting labels.",
 )
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), required=True, help="Parquet file to write."
+    "--out",
+    "out",
+    required=True,
+    help="Parquet file to write (with --engine spark: a Parquet folder, any path Spark writes).",
 )
+@engine_options("Compute the snapshot")
 @user_errors
 def snapshot(
-    data_dir: Path,
+    data_dir: str,
     as_of: str | None,
     horizon_days: int,
     partial_fraction: float,
     time_unit: str,
     require_labels: bool,
-    out: Path,
+    out: str,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Point-in-time features (and labels when the data covers the horizon), one row per
     customer."""
@@ -189,8 +209,21 @@ def snapshot(
     from training.snapshot import build_snapshot, write_snapshot
 
     cutoff = parse_date(as_of, "--as-of")
+    unit_days = 7.0 if time_unit == "W" else 1.0
+    if engine == "spark":
+        _snapshot_spark(
+            data_dir,
+            cutoff,
+            horizon_days,
+            partial_fraction,
+            unit_days,
+            require_labels,
+            out,
+            spark_master,
+        )
+        return
     with console.status("Reading and validating data…"):
-        data = load_data(data_dir)
+        data = load_data(Path(data_dir))
     show_report(data.report)
     with console.status("Computing features and labels…"):
         snap = build_snapshot(
@@ -199,18 +232,59 @@ def snapshot(
             horizon_days,
             require_labels=require_labels,
             partial_fraction=partial_fraction,
-            time_unit_days=7.0 if time_unit == "W" else 1.0,
+            time_unit_days=unit_days,
         )
-        write_snapshot(snap, out)
+        write_snapshot(snap, Path(out))
+    _say_snapshot(snap, len(snap.frame), out)
+
+
+def _say_snapshot(snap: Snapshot | SparkSnapshot, n: int, out: str) -> None:
     labels = (
-        f"labels for [{snap.as_of:%Y-%m-%d}, +{horizon_days} days)"
+        f"labels for [{snap.as_of:%Y-%m-%d}, +{snap.horizon_days} days)"
         if snap.labelled
         else "no labels (the data does not cover the horizon)"
     )
     console.print(
-        f"Snapshot as of {snap.as_of:%Y-%m-%d}: {len(snap.frame):,} customers, "
-        f"{len(snap.feature_columns)} features, {labels}\n  wrote {out}"
+        f"Snapshot as of {snap.as_of:%Y-%m-%d}: {n:,} customers, "
+        f"{len(snap.feature_columns)} features, "
+        f"{labels}\n  wrote {out}"
     )
+
+
+def _snapshot_spark(
+    data_dir: str,
+    cutoff: pd.Timestamp | None,
+    horizon_days: int,
+    partial_fraction: float,
+    unit_days: float,
+    require_labels: bool,
+    out: str,
+    master: str | None,
+) -> None:
+    """``snapshot --engine spark``: validate, compute and write with Spark (a Parquet folder)."""
+    require_spark(master)
+    tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
+    from training.spark.session import get_spark
+    from training.spark.snapshot import build_snapshot_spark
+
+    with console.status("Starting Spark…") as status:
+        spark = get_spark(master)
+        status.update("Reading and validating data with Spark…")
+        snap = build_snapshot_spark(
+            tx_path,
+            cu_path,
+            cutoff,
+            horizon_days,
+            spark=spark,
+            require_labels=require_labels,
+            partial_fraction=partial_fraction,
+            time_unit_days=unit_days,
+        )
+        show_report(snap.report)
+        status.update("Computing features and labels with Spark…")
+        snap.write(out)
+        n = spark.read.parquet(out).count()
+    _say_snapshot(snap, n, out)
 
 
 for _command in (train, promote, rollback, ui):

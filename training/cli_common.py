@@ -64,12 +64,13 @@ def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
 def data_option(
     help_text: str = "Data folder with transactions and customers (Parquet or CSV).",
     required: bool = True,
+    uri: bool = False,
 ) -> Callable[[F], F]:
-    """The shared ``--data DIR`` option."""
+    """The shared ``--data DIR`` option; ``uri`` keeps it a string (s3a://… for Spark)."""
     return click.option(
         "--data",
         "data_dir",
-        type=click.Path(path_type=Path),
+        type=click.STRING if uri else click.Path(path_type=Path),
         required=required,
         default=None,
         help=help_text,
@@ -79,3 +80,68 @@ def data_option(
 def as_of_option(help_text: str) -> Callable[[F], F]:
     """The shared ``--as-of DATE`` option (parsed later with ``parse_date``)."""
     return click.option("--as-of", "as_of", default=None, help=help_text)
+
+
+ENGINES = ("pandas", "spark")
+SPARK_MASTER_ENV = "CINTEL_SPARK_MASTER"
+
+
+def engine_options(what: str) -> Callable[[F], F]:
+    """The shared ``--engine pandas|spark`` and ``--spark-master URL`` options."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--spark-master",
+            "spark_master",
+            default=None,
+            envvar=SPARK_MASTER_ENV,
+            help="Spark master with --engine spark (local[4], spark://host:7077, yarn). "
+            f"[default: {SPARK_MASTER_ENV}, else Spark Connect at SPARK_REMOTE when set, "
+            "else local[2]]",
+        )(func)
+        return click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="pandas",
+            show_default=True,
+            help=f"{what} with pandas on this machine or with Apache Spark "
+            "(needs the spark extra and Java 17; data as Parquet).",
+        )(func)
+
+    return decorate
+
+
+def require_spark(master: str | None) -> None:
+    """One clear error when ``--engine spark`` cannot run here: no pyspark, or no Java
+    for a JVM-backed session (a Spark Connect client needs no Java)."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        raise CintelError(
+            "--engine spark needs pyspark, which is not installed; "
+            "run `make install-spark` (or pip install 'cintel[spark]')"
+        )
+    connect = master is None and bool(os.environ.get("SPARK_REMOTE"))
+    java_home = os.environ.get("JAVA_HOME")
+    has_java = shutil.which("java") is not None or (
+        java_home is not None and (Path(java_home) / "bin" / "java").exists()
+    )
+    if not connect and not has_java:
+        raise CintelError(
+            "--engine spark needs a Java runtime (17) and none was found on PATH or in "
+            "JAVA_HOME; install one (Debian: apt-get install -y openjdk-17-jre-headless) "
+            "or set SPARK_REMOTE=sc://host:15002 to use a Spark Connect server"
+        )
+
+
+def spark_table(data: str, name: str) -> str:
+    """``DIR/name.parquet`` for the Spark engine (any path Spark reads: local, s3a://, …)."""
+    path = f"{data.rstrip('/')}/{name}.parquet"
+    if "://" not in data:
+        folder = Path(data)
+        if not (folder / f"{name}.parquet").exists():
+            found = sorted(p.name for p in folder.glob(f"{name}.*")) if folder.is_dir() else []
+            hint = f" (found {', '.join(found)}; convert CSV to Parquet)" if found else ""
+            raise CintelError(f"{data}: --engine spark needs {name}.parquet{hint}")
+    return path

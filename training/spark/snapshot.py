@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from training.contract import ValidationReport
 from training.labels import PARTIAL_CHURN_FRACTION, HorizonNotCoveredError
 from training.snapshot import Snapshot
 from training.spark.features import compute_features_spark
@@ -16,6 +19,8 @@ from training.spark.session import get_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+META_FILE = "_cintel.json"
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,27 @@ class SparkSnapshot:
     labelled: bool
     families: tuple[str, ...]
     channels: tuple[str, ...]
+    report: ValidationReport = field(default_factory=ValidationReport)
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Model inputs, as ``Snapshot.feature_columns``."""
+        return [
+            c
+            for c in self.frame.columns
+            if c != "customer_id" and not c.startswith(("label_", "future_"))
+        ]
+
+    def metadata(self) -> dict[str, str]:
+        """The footer metadata the pandas engine writes (``Snapshot.metadata``)."""
+        return Snapshot(
+            pd.DataFrame(),
+            self.as_of,
+            self.horizon_days,
+            self.labelled,
+            self.families,
+            self.channels,
+        ).metadata()
 
     def to_snapshot(self) -> Snapshot:
         """Collect to the pandas engine's ``Snapshot`` (sorted by id, NaN for null)."""
@@ -37,8 +63,14 @@ class SparkSnapshot:
         )
 
     def write(self, path: str) -> None:
-        """Write the frame as Parquet (a folder of part files) at any path Spark can write."""
+        """Write the frame as Parquet (a folder of part files) at any path Spark can write.
+
+        On a local path the metadata goes beside the parts in ``_cintel.json`` (Spark
+        and pandas skip files starting with ``_`` when reading the folder)."""
         self.frame.write.mode("overwrite").parquet(path)
+        if "://" not in path or path.startswith("file://"):
+            folder = Path(path.removeprefix("file://"))
+            (folder / META_FILE).write_text(json.dumps(self.metadata(), indent=1))
 
 
 def _check_horizon(last_ns: int, as_of: pd.Timestamp, horizon_days: int) -> None:
@@ -100,4 +132,6 @@ def build_snapshot_spark(
             tx, frame.select("customer_id"), as_of, horizon_days, families, partial_fraction
         )
         frame = frame.join(labels, "customer_id", "left")
-    return SparkSnapshot(frame, as_of, horizon_days, labelled, tuple(families), tuple(channels))
+    return SparkSnapshot(
+        frame, as_of, horizon_days, labelled, tuple(families), tuple(channels), clean.report
+    )

@@ -21,7 +21,6 @@ if shutil.which("java") is None:
 
 from training.contract import DataValidationError, validate  # noqa: E402
 from training.snapshot import build_snapshot  # noqa: E402
-from training.spark.session import get_spark  # noqa: E402
 from training.spark.snapshot import build_snapshot_spark  # noqa: E402
 
 from ..conftest import AS_OF, tiny_tables  # noqa: E402
@@ -41,11 +40,9 @@ EXACT = (
 )
 
 
-@pytest.fixture(scope="module")
-def spark():
-    session = get_spark("local[2]")
-    yield session
-    session.stop()
+@pytest.fixture
+def spark(spark_session):
+    return spark_session
 
 
 def assert_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
