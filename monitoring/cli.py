@@ -21,13 +21,17 @@ from training.cli_common import (
     as_of_option,
     console,
     data_option,
+    engine_options,
     parse_date,
+    require_spark,
     show_report,
+    spark_table,
     user_errors,
 )
 
 if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
     from monitoring.monitor import MonitorResult
+    from serving.materialize import MaterializeResult
     from serving.settings import ServiceSettings
 
 SERVICE = "serving.service:Cintel"
@@ -41,7 +45,9 @@ def _service_settings(store: str | None = None) -> ServiceSettings:
 
 
 @cli.command()
-@data_option("Data folder with transactions and customers.")
+@data_option(
+    "Data folder with transactions and customers (any Spark path with --engine spark).", uri=True
+)
 @as_of_option("Snapshot date. [default: the day after the last transaction]")
 @click.option(
     "--store",
@@ -49,15 +55,39 @@ def _service_settings(store: str | None = None) -> ServiceSettings:
     default=None,
     help="Store backend. [default: CINTEL_STORE or file]",
 )
+@engine_options("Compute the snapshot and score")
 @user_errors
-def materialize(data_dir: Path, as_of: str | None, store: str | None) -> None:
-    """Score every customer with the champions and write the online store the service reads."""
+def materialize(
+    data_dir: str, as_of: str | None, store: str | None, engine: str, spark_master: str | None
+) -> None:
+    """Score every customer with the champions and write the online store the service reads.
+
+    With --engine spark the snapshot and the scoring run on Spark; the scored profiles are
+    collected to this machine to write the file or Redis store."""
     from serving.materialize import materialize as run
     from training.io import load_data
 
     cutoff = parse_date(as_of, "--as-of")
+    if engine == "spark":
+        require_spark(spark_master)
+        tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
     with console.status("Reading and validating data…") as status:
-        data = load_data(data_dir)
+        if engine == "spark":
+            from serving.spark_materialize import materialize_spark
+            from training.spark.session import get_spark
+
+            result = materialize_spark(
+                tx_path,
+                cu_path,
+                _service_settings(store),
+                get_spark(spark_master),
+                cutoff,
+                store,
+                progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+            )
+            _say_materialized(result)
+            return
+        data = load_data(Path(data_dir))
         show_report(data.report)
         result = run(
             data,
@@ -66,6 +96,10 @@ def materialize(data_dir: Path, as_of: str | None, store: str | None) -> None:
             store,
             progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
         )
+    _say_materialized(result)
+
+
+def _say_materialized(result: MaterializeResult) -> None:
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(result.versions.items()))
     console.print(
         f"Materialized {result.n_customers:,} customers as of {result.as_of:%Y-%m-%d} "
@@ -117,9 +151,14 @@ def serve(host: str, port: int, poll_seconds: float | None, api_key: str | None)
     "--out", type=click.Path(path_type=Path), required=True, help="CSV (or .parquet) file to write."
 )
 @click.option("--channel", default=None, help="Only offers allowed on this channel.")
+@engine_options("Rank the store's profiles")
 @user_errors
-def targets(campaign: str, top: int, out: Path, channel: str | None) -> None:
-    """Write the outbound list for a campaign, highest priority first, from the online store."""
+def targets(
+    campaign: str, top: int, out: Path, channel: str | None, engine: str, spark_master: str | None
+) -> None:
+    """Write the outbound list for a campaign, highest priority first, from the online store.
+
+    With --engine spark the file store's profiles are ranked on Spark, batch by batch."""
     import pandas as pd
 
     from serving.catalogue import load_catalogue
@@ -130,14 +169,18 @@ def targets(campaign: str, top: int, out: Path, channel: str | None) -> None:
     path = settings.store_dir / PROFILES_FILE
     if not path.exists():
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")
-    profiles = pd.read_parquet(path)
-    table = campaign_targets(
-        profiles,
-        cast(Literal["retention", "cross-sell"], campaign),
-        top,
-        load_catalogue(settings.offers_path),
-        channel=channel,
-    )
+    kind = cast(Literal["retention", "cross-sell"], campaign)
+    catalogue = load_catalogue(settings.offers_path)
+    if engine == "spark":
+        require_spark(spark_master)
+        from serving.spark_materialize import targets_spark
+        from training.spark.session import get_spark
+
+        with console.status("Ranking customers on Spark…"):
+            spark = get_spark(spark_master)
+            table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel)
+    else:
+        table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)

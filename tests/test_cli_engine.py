@@ -37,3 +37,10 @@ def test_engine_spark_without_java(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_engine_choice_is_checked(tmp_path: Path) -> None:
     result = _snapshot(tmp_path, "--engine", "dask")
     assert result.exit_code == 2 and "'dask' is not one of 'pandas', 'spark'" in result.output
+
+
+@pytest.mark.parametrize("command", ["snapshot", "materialize", "targets"])
+def test_engine_options_on_every_batch_command(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--engine [pandas|spark]" in result.output and "--spark-master" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def get_spark(master: str | None = None, app_name: str = "cintel") -> SparkSessi
         master = master or DEFAULT_MASTER
         builder = builder.master(master).config("spark.ui.showConsoleProgress", "false")
         if master.startswith("local"):
+            # local workers run this interpreter (its venv has cintel), not `python3` on PATH
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = (
                 builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
                 .config("spark.ui.enabled", "false")

@@ -94,6 +94,7 @@ def build_snapshot_spark(
     families: list[str] | None = None,
     channels: list[str] | None = None,
     require_labels: bool = False,
+    labels: bool = True,
     partial_fraction: float = PARTIAL_CHURN_FRACTION,
     time_unit_days: float = 1.0,
     now: pd.Timestamp | None = None,
@@ -103,6 +104,7 @@ def build_snapshot_spark(
     Validation runs eagerly (a few passes) and raises the pandas engine's errors; the frame
     is lazy. ``families``/``channels`` default to the sorted categories of the data (the
     pandas engine keeps a Parquet dictionary's order): pass them to fix the layout.
+    ``labels=False`` skips the label columns (scoring needs features only).
     """
     spark = spark or get_spark()
     clean = read_clean(spark, tx_path, customers_path, now=now)
@@ -120,7 +122,7 @@ def build_snapshot_spark(
     frame = compute_features_spark(
         tx, clean.customers, as_of, families, channels, time_unit_days=time_unit_days
     )
-    labelled = True
+    labelled = labels
     try:
         _check_horizon(clean.last_ns, as_of, horizon_days)
     except HorizonNotCoveredError:
@@ -128,10 +130,10 @@ def build_snapshot_spark(
             raise
         labelled = False
     if labelled:
-        labels = compute_labels_spark(
+        label_frame = compute_labels_spark(
             tx, frame.select("customer_id"), as_of, horizon_days, families, partial_fraction
         )
-        frame = frame.join(labels, "customer_id", "left")
+        frame = frame.join(label_frame, "customer_id", "left")
     return SparkSnapshot(
         frame, as_of, horizon_days, labelled, tuple(families), tuple(channels), clean.report
     )

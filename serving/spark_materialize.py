@@ -1,0 +1,113 @@
+"""``cintel materialize --engine spark`` and ``cintel targets --engine spark``.
+
+The snapshot and the scoring run on Spark (``training.spark``, ``serving.spark_score``);
+the scored profiles are then collected to the driver and published exactly as the
+pandas path publishes them (reference sample, file or Redis store), because both stores
+are written from one process. Campaign lists are ranked per Arrow batch on Spark and
+only each batch's best ``top`` rows reach the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from serving.catalogue import Catalogue
+from serving.materialize import (
+    REASONS_FROM,
+    MaterializeResult,
+    load_champions,
+    write_reference,
+)
+from serving.settings import ServiceSettings
+from serving.spark_score import ShippedBundles, champion_bundles, score_spark
+from serving.store import write_file_store, write_redis_store
+
+ORDER = "_cintel_row"
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from serving.targets import Campaign
+
+
+def publish(
+    profiles: pd.DataFrame, meta: dict[str, Any], settings: ServiceSettings, backend: str | None
+) -> str:
+    """Reference sample and store, as ``serving.materialize.materialize`` writes them."""
+    write_reference(profiles, meta, Path(settings.store_dir))
+    backend = backend or settings.store
+    if backend == "redis":
+        write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
+        return f"{settings.redis_url} (prefix {settings.redis_prefix})"
+    return str(write_file_store(profiles, meta, Path(settings.store_dir)))
+
+
+def materialize_spark(
+    tx_path: str,
+    customers_path: str,
+    settings: ServiceSettings,
+    spark: SparkSession,
+    as_of: pd.Timestamp | None = None,
+    backend: str | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
+) -> MaterializeResult:
+    """The online store from a Spark snapshot scored on Spark by every champion."""
+    from training.spark.snapshot import build_snapshot_spark
+
+    _, versions = load_champions(settings)  # the service's cache and smoke test
+    bundles = ShippedBundles.from_folders(champion_bundles(settings.model_cache_dir, versions))
+    progress("validating the data and planning the snapshot on Spark")
+    snap = build_snapshot_spark(
+        tx_path, customers_path, as_of, horizon_days=1, spark=spark, labels=False
+    )
+    features = snap.frame.select("customer_id", *snap.feature_columns)
+    progress("scoring every customer on Spark")
+    scored = score_spark(features, bundles).toPandas()
+    profiles = scored.sort_values("customer_id", ignore_index=True)
+    meta: dict[str, Any] = {
+        "as_of": snap.as_of.isoformat(),
+        "versions": versions,
+        "families": list(snap.families),
+        "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n_customers": len(profiles),
+        "churn_reasons_from": REASONS_FROM,
+        "engine": "spark",
+    }
+    progress(f"writing the {backend or settings.store} store")
+    location = publish(profiles, meta, settings, backend)
+    return MaterializeResult(len(profiles), snap.as_of, versions, location)
+
+
+def targets_spark(
+    profiles_path: str,
+    campaign: Campaign,
+    top: int,
+    catalogue: Catalogue,
+    spark: SparkSession,
+    channel: str | None = None,
+) -> pd.DataFrame:
+    """``campaign_targets`` over profiles any size: each Arrow batch keeps its best ``top``
+    candidates (a customer's score depends on its own row only), the driver ranks those.
+    """
+    from pyspark.sql import functions as F
+
+    from serving.targets import COLUMNS, campaign_targets
+
+    # the pandas path breaks ties by store order: keep each row's position in the files
+    frame = spark.read.parquet(profiles_path).withColumn(ORDER, F.monotonically_increasing_id())
+
+    def best(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            chosen = campaign_targets(batch, campaign, top, catalogue, channel=channel)
+            yield batch[batch["customer_id"].isin(chosen["customer_id"])]
+
+    candidates = frame.mapInPandas(best, frame.schema).toPandas()
+    if candidates.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    candidates = candidates.sort_values(ORDER, ignore_index=True).drop(columns=[ORDER])
+    return campaign_targets(candidates, campaign, top, catalogue, channel=channel)
