@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, KeysView, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -77,6 +77,10 @@ class ContactHistory:
         if not times:
             return 0
         return len(times) - bisect.bisect_left(times, epoch_seconds(since))
+
+    def customers(self) -> KeysView[str]:
+        """Ids of the customers with any contact (a live view: cheap membership tests)."""
+        return self._all.keys()
 
     def __len__(self) -> int:
         return sum(len(t) for t in self._all.values())

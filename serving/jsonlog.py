@@ -9,38 +9,47 @@ is skipped by readers.
 from __future__ import annotations
 
 import json
-import math
+import logging
 import os
 import queue
 import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 _STOP = object()
+logger = logging.getLogger(__name__)
+
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def _default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
+    if hasattr(value, "item"):  # numpy scalars orjson does not take natively
         return value.item()
-    if isinstance(value, datetime):
-        return value.isoformat()
     return str(value)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def encode(record: dict[str, Any]) -> bytes:
+    """One JSON line; NaN and infinities become null (orjson's rule), so every line is
+    strict JSON."""
+    return orjson.dumps(record, default=_default, option=_OPTIONS)
 
 
-def encode(record: dict[str, Any]) -> str:
-    """One JSON line; NaN and infinities become null so every line is strict JSON."""
-    return json.dumps(_clean(record), default=_default, allow_nan=False, separators=(",", ":"))
+@dataclass(frozen=True)
+class _Lazy:
+    make: Callable[[], Iterable[dict[str, Any]]]
+    ts: str
+
+    def expand(self) -> list[dict[str, Any]]:
+        out = list(self.make())
+        for record in out:
+            record.setdefault("ts", self.ts)
+        return out
 
 
 class JsonLog:
@@ -53,17 +62,28 @@ class JsonLog:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.written = 0
+        self.dropped = 0
 
     def append(self, record: dict[str, Any]) -> None:
         """Queue ``record`` (a ``ts`` in UTC is added when missing)."""
+        self._start()
+        record.setdefault("ts", datetime.now(UTC).isoformat(timespec="microseconds"))
+        self._queue.put(record)
+
+    def _start(self) -> None:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self.folder.mkdir(parents=True, exist_ok=True)
                     self._thread = threading.Thread(target=self._run, daemon=True)
                     self._thread.start()
-        record.setdefault("ts", datetime.now(UTC).isoformat(timespec="microseconds"))
-        self._queue.put(record)
+
+    def extend(self, make: Callable[[], Iterable[dict[str, Any]]]) -> None:
+        """Queue records built later, on the writer thread (``make`` is called there); each
+        gets the ``ts`` of now when it has none, so the time is the request's."""
+        ts = datetime.now(UTC).isoformat(timespec="microseconds")
+        self._start()
+        self._queue.put(_Lazy(make, ts))
 
     def write_now(self, record: dict[str, Any]) -> None:
         """Append synchronously and fsync (for records that must survive, e.g. feedback)."""
@@ -75,12 +95,12 @@ class JsonLog:
         return self.folder / f"{str(record['ts'])[:10]}.jsonl"
 
     def _write(self, records: list[dict[str, Any]]) -> None:
-        by_file: dict[Path, list[str]] = {}
+        by_file: dict[Path, list[bytes]] = {}
         for rec in records:
             by_file.setdefault(self._path(rec), []).append(encode(rec))
         for path, lines in by_file.items():
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
+            with open(path, "ab") as fh:
+                fh.write(b"\n".join(lines) + b"\n")
                 fh.flush()
                 os.fsync(fh.fileno())
         self.written += len(records)
@@ -95,7 +115,16 @@ class JsonLog:
                 except queue.Empty:
                     break
             stop = any(i is _STOP for i in items)
-            records = [i for i in items if i is not _STOP]
+            records: list[dict[str, Any]] = []
+            for item in items:
+                if isinstance(item, _Lazy):
+                    try:
+                        records.extend(item.expand())
+                    except Exception:  # a bad record must not stop the writer
+                        self.dropped += 1
+                        logger.exception("request log: could not build records")
+                elif item is not _STOP:
+                    records.append(item)
             if records:
                 self._write(records)
             for _ in items:

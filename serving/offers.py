@@ -1,15 +1,22 @@
-"""Next-best-offer arbitration for one customer: eligibility, suppression, expected value, order."""
+"""Next-best-offer arbitration: what the request changes, on top of ``offer_table``.
+
+The static rules (tier, segment, churn, propensity, expected value) are evaluated for all
+customers at once in ``serving.offer_table``; here the request's channel, basket and
+exclusions and the contact caps decide, and the offers made are ordered.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from serving.catalogue import Catalogue, Offer, slug
+import numpy as np
+
+from serving.catalogue import Catalogue, slug
 from serving.contacts import ContactHistory, Instant, epoch_seconds
+from serving.offer_table import OK, OfferTable, blocked_text, columns_of, offer_table, reasons
 
 DAY = 86_400.0
 
@@ -61,102 +68,83 @@ class Arbitration:
     suppressed: list[SuppressedOffer] = field(default_factory=list)
 
 
-def _num(x: Any) -> float | None:
-    """A finite float, or None for None/NaN/inf/non-numbers."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
+@dataclass(frozen=True)
+class RequestRules:
+    """Per offer (catalogue order): may the request have it, and if not, why."""
+
+    allowed: np.ndarray  # bool
+    why: tuple[str | None, ...]
+
+
+def request_rules(catalogue: Catalogue, ctx: OfferContext) -> RequestRules:
+    """Exclusions, channel rules and today's basket, once per request."""
+    why: list[str | None] = []
+    for offer in catalogue.offers:
+        channels = offer.eligible.channels
+        if offer.id in ctx.exclude_offers:
+            why.append("excluded by the request")
+        elif channels is not None and ctx.channel is not None and ctx.channel not in channels:
+            why.append(f"channel {ctx.channel} not allowed")
+        elif offer.family is not None and offer.family in ctx.basket_families:
+            why.append(f"{offer.family.replace('_', ' ')} already in today's basket")
+        else:
+            why.append(None)
+    return RequestRules(np.array([w is None for w in why], dtype=bool), tuple(why))
+
+
+def _capped(
+    catalogue: Catalogue, contacts: ContactHistory | None, cid: str, j: int, now_s: float
+) -> str | None:
+    """The contact cap that stops offer ``j`` for ``cid``, or None."""
+    if contacts is None:
         return None
-    return v if math.isfinite(v) else None
-
-
-def _pretty(family: str) -> str:
-    return family.replace("_", " ")
-
-
-def priority_reason(profile: Mapping[str, Any], catalogue: Catalogue) -> str | None:
-    """Why the customer's retention offers come first ("gold tier", "CLV 1,200"), or None.
-
-    Priority = churn risk >= ``priority.churn_min`` and high value: a tier in
-    ``priority.tiers`` or clv_12m >= ``priority.clv_min``.
-    """
-    rule, churn = catalogue.priority, _num(profile.get("churn_probability"))
-    if churn is None or churn < rule.churn_min:
-        return None
-    tier, clv = profile.get("value_tier"), _num(profile.get("clv_12m"))
-    if tier in rule.tiers:
-        return f"{tier} tier"
-    if clv is not None and clv >= rule.clv_min:
-        return f"CLV {clv:,.0f}"
+    gcap = catalogue.global_cap
+    if gcap is not None and (
+        contacts.count(cid, None, now_s - gcap.per_days * DAY) >= gcap.max_contacts
+    ):
+        return "global contact cap reached"
+    offer = catalogue.offers[j]
+    cap = offer.cap
+    if cap is not None and (
+        contacts.count(cid, offer.id, now_s - cap.per_days * DAY) >= cap.max_contacts
+    ):
+        return f"contact cap reached ({cap.max_contacts} per {cap.per_days:g} days)"
     return None
 
 
-def _rules(offer: Offer, profile: Mapping[str, Any], ctx: OfferContext) -> str | None:
-    """Request, tier, segment and channel rules: the reason the offer is not allowed, or None."""
-    rule = offer.eligible
-    if offer.id in ctx.exclude_offers:
-        return "excluded by the request"
-    if rule.channels is not None and ctx.channel is not None and ctx.channel not in rule.channels:
-        return f"channel {ctx.channel} not allowed"
-    tier = profile.get("value_tier")
-    if rule.tiers is not None and tier not in rule.tiers:
-        return f"tier {tier or 'unknown'} not allowed"
-    segment = profile.get("segment")
-    if rule.segments is not None and segment not in rule.segments:
-        return f"segment {segment or 'unknown'} not allowed"
-    return None
+def _made(table: OfferTable, i: int, j: int) -> RankedOffer:
+    offer, ev = table.offers[j], float(table.ev[i, j])
+    prio = offer.kind == "retention" and bool(table.prio[i])
+    return RankedOffer(
+        offer.id, offer.kind, offer.family, ev, ev, reasons(table, i, j), prio, offer.description
+    )
 
 
-def evaluate_offer(
-    offer: Offer, profile: Mapping[str, Any], ctx: OfferContext, prio: str | None
-) -> tuple[float, list[str]] | str:
-    """(expected value, reasons) by kind, or the suppression reason; ``prio`` is why the
-    customer is in the priority class (None when not).
+def _order(made: list[RankedOffer]) -> list[RankedOffer]:
+    made.sort(key=lambda r: (not r.priority, -r.expected_value))  # stable: catalogue order
+    return made
 
-    cross_sell: propensity_first (first_time_only) or propensity_any × value − cost.
-    retention: churn_probability × save_rate × max(clv_12m, 0) − cost (offer value if no CLV).
-    up_sell: accept_rate × (1 − churn_probability) × value − cost.
-    """
-    churn = _num(profile.get("churn_probability"))
-    if offer.kind == "retention":
-        assert offer.save_rate is not None
-        if churn is None:
-            return "no churn probability"
-        if churn < offer.min_churn:
-            return f"churn risk {churn:.2f} below {offer.min_churn:.2f}"
-        clv = _num(profile.get("clv_12m"))
-        at_stake = max(clv, 0.0) if clv is not None else offer.value
-        if at_stake is None:
-            return "no clv_12m"
-        ev = churn * offer.save_rate * at_stake - offer.cost
-        head = f"high churn risk {churn:.2f} and {prio}" if prio else f"churn risk {churn:.2f}"
-        calc = f"{churn:.2f} churn × {offer.save_rate:.0%} save rate × {at_stake:,.0f} CLV"
-        return ev, [head, f"expected value {ev:.2f} = {calc} − {offer.cost:.2f} cost"]
-    assert offer.value is not None
-    if offer.kind == "up_sell":
-        assert offer.accept_rate is not None
-        stay = 1.0 - churn if churn is not None else 1.0
-        p = offer.accept_rate * stay
-        head = f"{p:.0%} estimated acceptance ({offer.accept_rate:.0%} base × {stay:.2f} stay)"
-    else:
-        fam = offer.family
-        assert fam is not None
-        kind = "first" if offer.first_time_only else "any"
-        if f"propensity_any__{fam}" not in profile and f"propensity_first__{fam}" not in profile:
-            return f"unknown family {fam}"
-        if fam in ctx.basket_families:
-            return f"{_pretty(fam)} already in today's basket"
-        if offer.first_time_only and (_num(profile.get(f"fam_count__{fam}")) or 0.0) > 0:
-            return f"already buys {_pretty(fam)}"
-        prop = _num(profile.get(f"propensity_{kind}__{fam}"))
-        if prop is None:
-            return f"no {kind} propensity for {_pretty(fam)}"
-        p = prop
-        first = " for the first time" if offer.first_time_only else ""
-        head = f"{p:.0%} chance to buy {_pretty(fam)}{first}"
-    ev = p * offer.value - offer.cost
-    calc = f"{p:.0%} × {offer.value:.2f} margin − {offer.cost:.2f} cost"
-    return ev, [head, f"expected value {ev:.2f} = {calc}"]
+
+def choose_offers(
+    table: OfferTable,
+    rows: np.ndarray,
+    customer_ids: Sequence[str],
+    catalogue: Catalogue,
+    rules: RequestRules,
+    contacts: ContactHistory | None = None,
+    now_s: float | None = None,
+) -> list[list[RankedOffer]]:
+    """The offers made to each customer (table rows ``rows``), best first."""
+    now_s = datetime.now().astimezone().timestamp() if now_s is None else now_s
+    good = (table.blocked[rows] == OK) & (table.ev[rows] > 0) & rules.allowed
+    out: list[list[RankedOffer]] = [[] for _ in rows]
+    known = contacts.customers() if contacts is not None else {}.keys()
+    for r, j in zip(*np.nonzero(good), strict=True):
+        cid = customer_ids[r]
+        if cid in known and _capped(catalogue, contacts, cid, int(j), now_s) is not None:
+            continue
+        out[r].append(_made(table, int(rows[r]), int(j)))
+    return [_order(made) for made in out]
 
 
 def arbitrate(
@@ -166,42 +154,26 @@ def arbitrate(
     contacts: ContactHistory | None = None,
     now: Instant | None = None,
 ) -> Arbitration:
-    """Every offer either ranked or suppressed with its reason (see ``rank_offers``)."""
-    ctx = context or OfferContext()
+    """Every offer for one customer either made (best first) or suppressed with the first
+    rule that stopped it: the request, the static rules, contact caps, expected value ≤ 0."""
+    rules = request_rules(catalogue, context or OfferContext())
     now_s = epoch_seconds(now if now is not None else datetime.now().astimezone())
-    cid = profile.get("customer_id")
-    gcap = catalogue.global_cap
-    global_full = (
-        contacts is not None
-        and gcap is not None
-        and contacts.count(cid, None, now_s - gcap.per_days * DAY) >= gcap.max_contacts
-    )
+    cid = str(profile.get("customer_id"))
+    table = offer_table(columns_of([profile]), catalogue, 1)
     out = Arbitration()
-    prio = priority_reason(profile, catalogue)
-    for offer in catalogue.offers:
-        result: tuple[float, list[str]] | str | None = _rules(offer, profile, ctx)
-        if result is None:
-            result = evaluate_offer(offer, profile, ctx, prio)
-        cap = offer.cap
-        if isinstance(result, tuple) and contacts is not None:
-            if global_full:
-                result = "global contact cap reached"
-            elif (
-                cap is not None
-                and contacts.count(cid, offer.id, now_s - cap.per_days * DAY) >= cap.max_contacts
-            ):
-                result = f"contact cap reached ({cap.max_contacts} per {cap.per_days:g} days)"
-        if isinstance(result, tuple) and result[0] <= 0:
-            result = f"expected value {result[0]:.2f} ≤ 0"
-        if isinstance(result, str):
-            out.suppressed.append(SuppressedOffer(offer.id, offer.kind, offer.family, result))
-            continue
-        ev, reasons = result
-        p = prio is not None and offer.kind == "retention"
-        out.offered.append(
-            RankedOffer(offer.id, offer.kind, offer.family, ev, ev, reasons, p, offer.description)
-        )
-    out.offered.sort(key=lambda r: (not r.priority, -r.expected_value))
+    for j, offer in enumerate(catalogue.offers):
+        why = rules.why[j]
+        if why is None and table.blocked[0, j] != OK:
+            why = blocked_text(table, 0, j)
+        if why is None:
+            why = _capped(catalogue, contacts, cid, j, now_s)
+        if why is None and not table.ev[0, j] > 0:
+            why = f"expected value {table.ev[0, j]:.2f} ≤ 0"
+        if why is None:
+            out.offered.append(_made(table, 0, j))
+        else:
+            out.suppressed.append(SuppressedOffer(offer.id, offer.kind, offer.family, why))
+    _order(out.offered)
     return out
 
 
@@ -213,11 +185,12 @@ def rank_offers(
     now: Instant | None = None,
     limit: int | None = None,
 ) -> list[RankedOffer]:
-    """Offers to make, best first.
+    """Offers to make to one customer, best first.
 
-    Retention offers for high-value, high-risk customers (``priority_reason``) come first, then
-    every other offer by expected value; ties keep catalogue order. Offers with expected
-    value ≤ 0, ineligible ones and suppressed ones are left out (``arbitrate`` lists them).
+    Retention offers for high-value, high-risk customers (``offer_table.priority_text``)
+    come first, then every other offer by expected value; ties keep catalogue order. Offers
+    with expected value ≤ 0, ineligible ones and suppressed ones are left out (``arbitrate``
+    lists them with the reason).
     """
     offered = arbitrate(profile, catalogue, context, contacts, now).offered
     return offered if limit is None else offered[:limit]

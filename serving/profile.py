@@ -1,10 +1,16 @@
-"""Assemble the /profile answer from one flat store row (pure, no pandas, no BentoML)."""
+"""The customer-360 part of an answer from one flat store row (pure, no pandas, no BentoML).
+
+It does not depend on the request, so the file store renders it once per customer
+(``render_profile``) and every answer splices the same bytes (``splice_answer``).
+"""
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
 SEGMENT_PROB = "segment_prob__"
@@ -33,8 +39,8 @@ def _reasons(value: Any) -> list[str]:
     return [r for r in str(value or "").split(REASON_SEPARATOR) if r]
 
 
-def build_profile(row: dict[str, Any], versions: dict[str, str]) -> dict[str, Any]:
-    """The customer-360 part of the answer (everything but the offers)."""
+def build_profile(row: dict[str, Any]) -> dict[str, Any]:
+    """The customer-360 part of the answer (everything but versions, cold_start, offers)."""
     families, segments = _layout(tuple(row))
     propensity = {
         fam: {
@@ -46,7 +52,6 @@ def build_profile(row: dict[str, Any], versions: dict[str, str]) -> dict[str, An
     memberships = {name: _num(row[key]) for name, key in segments}
     return {
         "customer_id": str(row["customer_id"]),
-        "model_versions": dict(versions),
         "churn": {
             "probability": _num(row.get("churn_probability")),
             "reasons": _reasons(row.get("churn_reasons")),
@@ -71,3 +76,24 @@ def build_profile(row: dict[str, Any], versions: dict[str, str]) -> dict[str, An
         "segment": {"name": row.get("segment"), "probabilities": memberships},
         "propensity": propensity,
     }
+
+
+def render_profile(row: dict[str, Any]) -> bytes:
+    """``build_profile`` as JSON (NaN as null)."""
+    return orjson.dumps(build_profile(row))
+
+
+def splice_answer(
+    profile_json: bytes, versions_json: bytes, cold: bool, offers_json: bytes
+) -> bytes:
+    """One whole answer: the rendered profile plus what this request adds."""
+    return b"".join(
+        (
+            profile_json[:-1],
+            b',"model_versions":',
+            versions_json,
+            b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
+            offers_json,
+            b"}",
+        )
+    )

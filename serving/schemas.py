@@ -46,3 +46,71 @@ class FeedbackRequest(_Strict):
     offer_id: Name
     channel: Name
     outcome: Literal["shown", "accepted", "declined", "ignored", "contacted"]
+
+
+# ---- answers: documented in the OpenAPI page; the handlers send pre-serialized JSON ----
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Churn(_Answer):
+    probability: float | None
+    reasons: list[str] = Field(description="top drivers in words (churn risk >= 0.3 only)")
+
+
+class Clv(_Answer):
+    value_3m: float | None
+    value_6m: float | None
+    value_12m: float | None
+    p10_12m: float | None
+    p90_12m: float | None
+    model: str | None
+
+
+class Rfm(_Answer):
+    recency: int | None
+    frequency: int | None
+    monetary: int | None
+    score: str | None = Field(description='R, F and M digits, e.g. "545"')
+
+
+class Segment(_Answer):
+    name: str | None
+    probabilities: dict[str, float | None]
+
+
+class Propensity(_Answer):
+    any: float | None
+    first_time: float | None
+
+
+class RankedOfferAnswer(_Answer):
+    offer_id: str
+    kind: Literal["cross_sell", "retention", "up_sell"]
+    family: str | None
+    score: float
+    expected_value: float
+    priority: bool = Field(description="a retention offer for a high-value, high-risk customer")
+    reasons: list[str]
+
+
+class ProfileAnswer(_Answer):
+    """One customer: model outputs from the store (or scored) and offers for this request."""
+
+    customer_id: str
+    model_versions: dict[str, str]
+    churn: Churn
+    prob_alive: float | None
+    expected_purchases: float | None
+    clv: Clv
+    value_tier: str | None
+    rfm: Rfm
+    segment: Segment
+    propensity: dict[str, Propensity]
+    cold_start: bool
+    offers: list[RankedOfferAnswer]
+
+
+class ProfilesAnswer(_Answer):
+    profiles: list[ProfileAnswer]
+    not_found: list[str]

@@ -10,29 +10,35 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import bentoml
+import orjson
 from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
+from starlette.responses import Response
 
+from serving.answers import Batch, from_file_store, from_rows, render
 from serving.catalogue import load_catalogue
 from serving.contacts import ContactHistory
 from serving.jsonlog import JsonLog, read_jsonl
 from serving.middleware import GuardMiddleware
 from serving.models import PACKAGED_DIR, ModelManager
-from serving.offers import OfferContext, rank_offers
-from serving.profile import build_profile
+from serving.offer_table import OfferTable, offer_table
+from serving.offers import OfferContext, request_rules
 from serving.requestlog import request_record
 from serving.schemas import (
     Context,
     FeedbackRequest,
+    ProfileAnswer,
     ProfileRequest,
+    ProfilesAnswer,
     ProfilesRequest,
     ScoreRequest,
 )
 from serving.scoring import score_features, smoke_test
 from serving.settings import get_service_settings
-from serving.store import ProfileStore, open_store
+from serving.store import FileStore, ProfileStore, open_store
 
 
 def _offer_context(channel: str | None, context: Context | None) -> OfferContext:
@@ -43,19 +49,18 @@ def _offer_context(channel: str | None, context: Context | None) -> OfferContext
     )
 
 
-def _offers_json(offers: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "offer_id": o.offer_id,
-            "kind": o.kind,
-            "family": o.family,
-            "score": round(o.score, 4),
-            "expected_value": round(o.expected_value, 4),
-            "priority": o.priority,
-            "reasons": o.reasons,
-        }
-        for o in offers
-    ]
+def _json(body: bytes) -> Any:
+    """A pre-serialized JSON answer; BentoML sends a Response as it is (the annotation of
+    the endpoint documents the schema in the OpenAPI page)."""
+    return Response(body, media_type="application/json")
+
+
+@dataclass(frozen=True)
+class Served:
+    """The store and its offer table, swapped together."""
+
+    store: ProfileStore
+    table: OfferTable | None  # for the file store: every customer's offers before a request
 
 
 @bentoml.service(
@@ -77,7 +82,7 @@ class Cintel:
             settings.model_cache_dir, settings.tracking_uri, smoke_test, packaged=PACKAGED_DIR
         )
         self.models.load_cache()
-        self.store: ProfileStore | None = None
+        self.served: Served | None = None
         self.store_stamp: Any = None
         self.store_error: str | None = None
         self._reload_store()
@@ -92,7 +97,11 @@ class Cintel:
         if s.store == "file" and stamp is not None and stamp == self.store_stamp:
             return
         try:
-            self.store = open_store(s.store, s.store_dir, s.redis_url, s.redis_prefix)
+            store = open_store(s.store, s.store_dir, s.redis_url, s.redis_prefix)
+            table = None
+            if isinstance(store, FileStore):
+                table = offer_table(store.columns(), self.catalogue, len(store))
+            self.served = Served(store, table)
             self.store_stamp = stamp
             self.store_error = None
         except Exception as exc:  # keep the last good store
@@ -107,57 +116,60 @@ class Cintel:
             self._reload_store()
 
     def __is_ready__(self) -> bool:
-        return self.store is not None and self.models.ready
+        return self.served is not None and self.models.ready
 
-    def _require_store(self) -> ProfileStore:
-        if self.store is None:
+    def _require_store(self) -> Served:
+        if self.served is None:
             raise ServiceUnavailable(f"online store not loaded: {self.store_error}")
-        return self.store
+        return self.served
 
-    # ---- logging -----------------------------------------------------------------------
-    def _log(
-        self, endpoint: str, row: dict[str, Any], answer: dict[str, Any], started: float, cold: bool
-    ) -> None:
-        latency_ms = (time.perf_counter() - started) * 1000
-        versions = answer.get("model_versions", {})
-        self.requests.append(
-            request_record(endpoint, row, answer.get("customer_id"), versions, latency_ms, cold)
-        )
+    # ---- answering --------------------------------------------------------------------
+    def _batch(self, served: Served, customer_ids: list[str]) -> Batch:
+        if served.table is not None:
+            assert isinstance(served.store, FileStore)
+            return from_file_store(served.store, served.table, customer_ids)
+        return from_rows(served.store.get_many(customer_ids), customer_ids, self.catalogue)
 
-    # ---- endpoints ---------------------------------------------------------------------
     def _answer(
         self,
-        row: dict[str, Any],
+        endpoint: str,
+        batch: Batch,
         versions: dict[str, str],
-        channel: str | None,
-        context: Context | None,
-        cold: bool,
-    ) -> dict[str, Any]:
-        answer = build_profile(row, versions)
-        answer["cold_start"] = cold
-        offers = rank_offers(row, self.catalogue, _offer_context(channel, context), self.contacts)
-        answer["offers"] = _offers_json(offers)
-        return answer
+        ctx: OfferContext,
+        started: float,
+        cold: bool = False,
+    ) -> list[bytes]:
+        """The answers, and their request-log records queued (built on the log thread)."""
+        rules = request_rules(self.catalogue, ctx)
+        answers = render(batch, self.catalogue, rules, self.contacts, versions, cold)
+        latency_ms = (time.perf_counter() - started) * 1000
+        ids, log_rows = batch.customer_ids, batch.log_rows
+        self.requests.extend(
+            lambda: [
+                request_record(endpoint, row, cid, versions, latency_ms, cold)
+                for cid, row in zip(ids, log_rows(), strict=True)
+            ]
+        )
+        return answers
 
+    # ---- endpoints ---------------------------------------------------------------------
     @bentoml.api(route="/profile")
-    def profile(self, request: ProfileRequest, /) -> dict[str, Any]:
+    async def profile(self, request: ProfileRequest, /) -> ProfileAnswer:
         """The whole profile and ranked offers of one known customer."""
         started = time.perf_counter()
-        store = self._require_store()
-        row = store.get(request.customer_id)
-        if row is None:
+        served = self._require_store()
+        batch = self._batch(served, [request.customer_id])
+        if batch.missing:
             raise NotFound(
                 f"customer_id {request.customer_id!r} is not in the online store "
-                f"(as of {store.meta.get('as_of')}); POST its features to /score instead"
+                f"(as of {served.store.meta.get('as_of')}); POST its features to /score instead"
             )
-        answer = self._answer(
-            row, store.meta.get("versions", {}), request.channel, request.context, cold=False
-        )
-        self._log("/profile", row, answer, started, cold=False)
-        return answer
+        ctx = _offer_context(request.channel, request.context)
+        versions = served.store.meta.get("versions", {})
+        return _json(self._answer("/profile", batch, versions, ctx, started)[0])
 
     @bentoml.api(route="/profiles")
-    def profiles(self, request: ProfilesRequest, /) -> dict[str, Any]:
+    async def profiles(self, request: ProfilesRequest, /) -> ProfilesAnswer:
         """Profiles of up to CINTEL_MAX_BATCH customers; unknown ids are listed apart."""
         started = time.perf_counter()
         if len(request.customer_ids) > self.settings.max_batch:
@@ -165,22 +177,21 @@ class Cintel:
                 f"customer_ids: {len(request.customer_ids)} ids, at most "
                 f"{self.settings.max_batch} per request (CINTEL_MAX_BATCH)"
             )
-        store = self._require_store()
-        versions = store.meta.get("versions", {})
-        found, missing = [], []
-        for cid, row in zip(
-            request.customer_ids, store.get_many(request.customer_ids), strict=True
-        ):
-            if row is None:
-                missing.append(cid)
-                continue
-            answer = self._answer(row, versions, request.channel, None, cold=False)
-            self._log("/profiles", row, answer, started, cold=False)
-            found.append(answer)
-        return {"profiles": found, "not_found": missing}
+        served = self._require_store()
+        batch = self._batch(served, request.customer_ids)
+        ctx = _offer_context(request.channel, None)
+        versions = served.store.meta.get("versions", {})
+        answers = self._answer("/profiles", batch, versions, ctx, started)
+        return _json(
+            b'{"profiles":['
+            + b",".join(answers)
+            + b'],"not_found":'
+            + orjson.dumps(batch.missing)
+            + b"}"
+        )
 
     @bentoml.api(route="/score")
-    def score(self, request: ScoreRequest, /) -> dict[str, Any]:
+    def score(self, request: ScoreRequest, /) -> ProfileAnswer:
         """Score a feature payload with the loaded champions (a customer the store lacks)."""
         started = time.perf_counter()
         if not self.models.ready:
@@ -192,9 +203,9 @@ class Cintel:
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise BadInput(f"features: {exc}") from exc
-        answer = self._answer(row, current.versions, request.channel, request.context, cold=True)
-        self._log("/score", row, answer, started, cold=True)
-        return answer
+        batch = from_rows([row], [str(row["customer_id"])], self.catalogue)
+        ctx = _offer_context(request.channel, request.context)
+        return _json(self._answer("/score", batch, current.versions, ctx, started, cold=True)[0])
 
     @bentoml.api(route="/feedback")
     def record_feedback(self, request: FeedbackRequest, /) -> dict[str, Any]:
@@ -207,12 +218,13 @@ class Cintel:
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:
         """Loaded model versions, store size and as-of, failure counters."""
-        store = self.store
+        store = None if self.served is None else self.served.store
         return {
             **self.models.status(),
             "store": None if store is None else {"customers": len(store), **store.meta},
             "store_error": self.store_error,
             "requests_logged": self.requests.written,
+            "requests_not_logged": self.requests.dropped,
         }
 
 

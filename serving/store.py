@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from serving.profile import render_profile
+
 PROFILES_FILE = "profiles.parquet"
 META_FILE = "meta.json"
 
@@ -45,13 +47,15 @@ def _py(value: Any) -> Any:
 class FileStore:
     """Profiles held in memory as column arrays; ``customer_id`` keys are strings.
 
-    float64 and int64 columns are kept as one 2-D array each, so a lookup converts a row
-    to Python numbers with one ``tolist()`` per kind instead of one call per column.
+    float64 and int64 columns are kept as one 2-D array each, so a row converts to Python
+    numbers with one ``tolist()`` per kind instead of one call per column. The rendered
+    profile JSON of a customer (``profile_json``) is kept after its first request.
     """
 
     def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
         ids = frame["customer_id"].astype(str).to_numpy()
         self.meta = meta
+        self._ids = ids
         self._index = {cid: i for i, cid in enumerate(ids)}
         cols = [c for c in frame.columns if c != "customer_id"]
         self._float_names = [c for c in cols if frame[c].dtype == np.float64]
@@ -60,6 +64,7 @@ class FileStore:
         self._floats = np.ascontiguousarray(frame[self._float_names].to_numpy(np.float64))
         self._ints = np.ascontiguousarray(frame[self._int_names].to_numpy(np.int64))
         self._columns = [(c, frame[c].to_numpy()) for c in cols if c not in numeric]
+        self._json: list[bytes | None] = [None] * len(ids)
 
     @classmethod
     def load(cls, folder: Path) -> FileStore:
@@ -72,17 +77,38 @@ class FileStore:
     def __len__(self) -> int:
         return len(self._index)
 
-    def get(self, customer_id: str) -> dict[str, Any] | None:
-        row = self._index.get(str(customer_id))
-        if row is None:
-            return None
-        out: dict[str, Any] = {"customer_id": str(customer_id)}
-        floats = self._floats[row].tolist()
-        out.update(zip(self._float_names, [None if x != x else x for x in floats], strict=True))
-        out.update(zip(self._int_names, self._ints[row].tolist(), strict=True))
-        for name, values in self._columns:
-            out[name] = _py(values[row])
+    def position(self, customer_id: str) -> int | None:
+        """The customer's row number, or None when the store does not know it."""
+        return self._index.get(customer_id)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every column as an array over all rows (views, no copies of the numbers)."""
+        out: dict[str, np.ndarray] = {"customer_id": self._ids}
+        out.update((c, self._floats[:, j]) for j, c in enumerate(self._float_names))
+        out.update((c, self._ints[:, j]) for j, c in enumerate(self._int_names))
+        out.update(self._columns)
         return out
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i`` as a flat dict of Python values (NaN as None)."""
+        out: dict[str, Any] = {"customer_id": str(self._ids[i])}
+        floats = self._floats[i].tolist()
+        out.update(zip(self._float_names, [None if x != x else x for x in floats], strict=True))
+        out.update(zip(self._int_names, self._ints[i].tolist(), strict=True))
+        for name, values in self._columns:
+            out[name] = _py(values[i])
+        return out
+
+    def profile_json(self, i: int) -> bytes:
+        """``serving.profile.render_profile`` of row ``i``, rendered once."""
+        rendered = self._json[i]
+        if rendered is None:
+            rendered = self._json[i] = render_profile(self.row(i))
+        return rendered
+
+    def get(self, customer_id: str) -> dict[str, Any] | None:
+        i = self._index.get(str(customer_id))
+        return None if i is None else self.row(i)
 
     def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
         return [self.get(cid) for cid in customer_ids]

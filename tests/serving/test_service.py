@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving.jsonlog import read_jsonl
+from serving.schemas import ProfileAnswer, ProfilesAnswer
 from serving.settings import get_service_settings
 
 _APP: list = []
@@ -124,6 +125,30 @@ def test_oversized_body_is_413(client: TestClient) -> None:
         "/profiles", content=json.dumps(big).encode(), headers={"content-type": "application/json"}
     )
     assert r.status_code == 413
+
+
+def test_answers_follow_the_documented_schema(client: TestClient, service_env: Path) -> None:
+    """What the OpenAPI page documents is what the endpoints send (extra fields fail)."""
+    cid = _known_id(service_env)
+    ProfileAnswer.model_validate(client.post("/profile", json={"customer_id": cid}).json())
+    many = client.post("/profiles", json={"customer_ids": [cid, "nobody"]}).json()
+    ProfilesAnswer.model_validate(many)
+    spec = client.get("/docs.json").json()
+    schema = spec["paths"]["/profile"]["post"]["responses"]["200"]["content"]
+    assert "ProfileAnswer" in json.dumps(schema)
+
+
+def test_batch_answers_equal_single_answers(client: TestClient, service_env: Path) -> None:
+    import pandas as pd
+
+    ids = pd.read_parquet(service_env / "store" / "profiles.parquet")["customer_id"]
+    ids = ids.astype(str).tolist()[:200]
+    batch = client.post("/profiles", json={"customer_ids": ids, "channel": "web"}).json()
+    single = [
+        client.post("/profile", json={"customer_id": c, "channel": "web"}).json() for c in ids
+    ]
+    assert batch["profiles"] == single
+    assert sum(len(p["offers"]) for p in single) > 0
 
 
 def test_batch_lists_unknown_ids_apart(client: TestClient, service_env: Path) -> None:

@@ -1,0 +1,207 @@
+"""Offer rules for many customers at once: what does not depend on the request, in numpy.
+
+``offer_table`` evaluates every catalogue offer for every customer of a store (or of one
+scored row) once: expected value, the probability quoted in the reasons, and the first rule
+that blocks the offer. The request path then only applies what the request changes
+(channel, basket, exclusions, contact caps) and formats the reasons of the offers it
+returns. The rules, per kind:
+
+- cross_sell: propensity_first (first_time_only; current buyers blocked) or propensity_any
+  × value − cost; a family the models do not know is blocked.
+- retention: churn_probability × save_rate × max(clv_12m, 0) − cost (offer value when
+  there is no CLV); blocked below ``min_churn`` or without a churn probability.
+- up_sell: accept_rate × (1 − churn_probability) × value − cost.
+- every kind: tier and segment rules of ``eligible``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from serving.catalogue import Catalogue, Offer
+
+Columns = Mapping[str, np.ndarray]
+
+# why an offer is blocked for a customer before any request (0 = not blocked)
+OK, TIER, SEGMENT, NO_CHURN, LOW_CHURN, NO_CLV, UNKNOWN_FAMILY, BUYS, NO_PROPENSITY = range(9)
+# priority class of a customer: none, by tier, by CLV
+PRIO_NONE, PRIO_TIER, PRIO_CLV = 0, 1, 2
+
+
+def floats(columns: Columns, name: str, n: int) -> np.ndarray:
+    """A column as float64, NaN where missing or not a number (all NaN when absent)."""
+    values = columns.get(name)
+    if values is None:
+        return np.full(n, np.nan)
+    if values.dtype.kind in "fiub":
+        return values.astype(np.float64, copy=False)
+    out = np.full(n, np.nan)
+    for i, v in enumerate(values):
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def columns_of(rows: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Column arrays from row mappings (a few rows: /score, Redis, one-customer helpers)."""
+    keys = dict.fromkeys(k for row in rows for k in row)
+    return {k: np.array([row.get(k) for row in rows], dtype=object) for k in keys}
+
+
+def _labels(columns: Columns, name: str, n: int) -> np.ndarray:
+    """A text column as an object array; None where missing, NaN or absent."""
+    values = columns.get(name)
+    if values is None:
+        return np.full(n, None, dtype=object)
+    out = np.asarray(values, dtype=object).copy()
+    for i, v in enumerate(out):
+        if isinstance(v, float) and math.isnan(v):
+            out[i] = None
+    return out
+
+
+def _member(labels: np.ndarray, allowed: frozenset[Any]) -> np.ndarray:
+    """labels[i] in allowed, computed once per distinct label."""
+    uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
+    lut = np.array([u in allowed for u in uniques], dtype=bool)
+    return lut[inverse.reshape(-1)] & (labels != None)  # noqa: E711  # elementwise
+
+
+@dataclass(frozen=True)
+class OfferTable:
+    """Per customer (rows) and offer (columns, catalogue order), before any request."""
+
+    offers: tuple[Offer, ...]
+    ev: np.ndarray  # expected value (float64), NaN where blocked
+    prob: np.ndarray  # the probability quoted in the reasons
+    blocked: np.ndarray  # int8 code: OK or the first rule that blocks the offer
+    prio: np.ndarray  # int8: PRIO_NONE, PRIO_TIER or PRIO_CLV
+    churn: np.ndarray
+    clv: np.ndarray
+    tier: np.ndarray  # object
+    segment: np.ndarray  # object
+
+    def __len__(self) -> int:
+        return len(self.churn)
+
+
+def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) -> OfferTable:
+    """Evaluate every offer of ``catalogue`` for every row of ``columns``."""
+    if n is None:
+        n = len(next(iter(columns.values()))) if columns else 0
+    churn, clv = floats(columns, "churn_probability", n), floats(columns, "clv_12m", n)
+    tier, segment = _labels(columns, "value_tier", n), _labels(columns, "segment", n)
+    k = len(catalogue.offers)
+    ev, prob = np.full((n, k), np.nan), np.full((n, k), np.nan)
+    blocked = np.zeros((n, k), dtype=np.int8)
+    tier_in: dict[frozenset[str], np.ndarray] = {}
+
+    def block(j: int, where: np.ndarray, code: int) -> None:
+        np.copyto(blocked[:, j], np.int8(code), where=where & (blocked[:, j] == OK))
+
+    for j, offer in enumerate(catalogue.offers):
+        rule = offer.eligible
+        if rule.tiers is not None:
+            allowed = tier_in.setdefault(rule.tiers, _member(tier, rule.tiers))
+            block(j, ~allowed, TIER)
+        if rule.segments is not None:
+            block(j, ~_member(segment, rule.segments), SEGMENT)
+        if offer.kind == "retention":
+            assert offer.save_rate is not None
+            block(j, np.isnan(churn), NO_CHURN)
+            block(j, churn < offer.min_churn, LOW_CHURN)
+            fallback = np.nan if offer.value is None else offer.value
+            at_stake = np.where(np.isnan(clv), fallback, np.fmax(clv, 0.0))
+            block(j, np.isnan(at_stake), NO_CLV)
+            p = churn
+            value = offer.save_rate * at_stake
+        elif offer.kind == "up_sell":
+            assert offer.value is not None and offer.accept_rate is not None
+            p = offer.accept_rate * np.where(np.isnan(churn), 1.0, 1.0 - churn)
+            value = np.full(n, offer.value)
+        else:
+            assert offer.value is not None and offer.family is not None
+            fam = offer.family
+            known = f"propensity_any__{fam}" in columns or f"propensity_first__{fam}" in columns
+            if not known:
+                block(j, np.ones(n, dtype=bool), UNKNOWN_FAMILY)
+            if offer.first_time_only:
+                block(j, np.nan_to_num(floats(columns, f"fam_count__{fam}", n)) > 0, BUYS)
+            kind = "first" if offer.first_time_only else "any"
+            p = floats(columns, f"propensity_{kind}__{fam}", n)
+            block(j, np.isnan(p), NO_PROPENSITY)
+            value = np.full(n, offer.value)
+        prob[:, j] = p
+        ev[:, j] = np.where(blocked[:, j] == OK, p * value - offer.cost, np.nan)
+    priority = catalogue.priority
+    risky = churn >= priority.churn_min  # False for NaN
+    by_tier = risky & _member(tier, frozenset(priority.tiers))
+    by_clv = risky & ~by_tier & (clv >= priority.clv_min)
+    prio = np.where(by_tier, PRIO_TIER, np.where(by_clv, PRIO_CLV, PRIO_NONE)).astype(np.int8)
+    return OfferTable(catalogue.offers, ev, prob, blocked, prio, churn, clv, tier, segment)
+
+
+def _pretty(family: str | None) -> str:
+    return (family or "").replace("_", " ")
+
+
+def priority_text(table: OfferTable, i: int) -> str | None:
+    """Why customer ``i``'s retention offers come first ("gold tier", "CLV 1,200"), or None."""
+    prio = table.prio[i]
+    if prio == PRIO_TIER:
+        return f"{table.tier[i]} tier"
+    if prio == PRIO_CLV:
+        return f"CLV {table.clv[i]:,.0f}"
+    return None
+
+
+def reasons(table: OfferTable, i: int, j: int) -> list[str]:
+    """The reasons of an offer that is made: the driver and the expected-value arithmetic."""
+    offer, ev, p = table.offers[j], float(table.ev[i, j]), float(table.prob[i, j])
+    if offer.kind == "retention":
+        clv = table.clv[i]
+        at_stake = offer.value if math.isnan(clv) else max(clv, 0.0)
+        prio = priority_text(table, i)
+        head = f"high churn risk {p:.2f} and {prio}" if prio else f"churn risk {p:.2f}"
+        calc = f"{p:.2f} churn × {offer.save_rate:.0%} save rate × {at_stake:,.0f} CLV"
+        return [head, f"expected value {ev:.2f} = {calc} − {offer.cost:.2f} cost"]
+    if offer.kind == "up_sell":
+        churn = table.churn[i]
+        stay = 1.0 if math.isnan(churn) else 1.0 - churn
+        head = f"{p:.0%} estimated acceptance ({offer.accept_rate:.0%} base × {stay:.2f} stay)"
+    else:
+        first = " for the first time" if offer.first_time_only else ""
+        head = f"{p:.0%} chance to buy {_pretty(offer.family)}{first}"
+    calc = f"{p:.0%} × {offer.value:.2f} margin − {offer.cost:.2f} cost"
+    return [head, f"expected value {ev:.2f} = {calc}"]
+
+
+def blocked_text(table: OfferTable, i: int, j: int) -> str:
+    """Why offer ``j`` is blocked for customer ``i`` before any request."""
+    offer, code = table.offers[j], table.blocked[i, j]
+    fam = _pretty(offer.family)
+    if code == TIER:
+        return f"tier {table.tier[i] or 'unknown'} not allowed"
+    if code == SEGMENT:
+        return f"segment {table.segment[i] or 'unknown'} not allowed"
+    if code == NO_CHURN:
+        return "no churn probability"
+    if code == LOW_CHURN:
+        return f"churn risk {table.churn[i]:.2f} below {offer.min_churn:.2f}"
+    if code == NO_CLV:
+        return "no clv_12m"
+    if code == UNKNOWN_FAMILY:
+        return f"unknown family {offer.family}"
+    if code == BUYS:
+        return f"already buys {fam}"
+    if code == NO_PROPENSITY:
+        kind = "first" if offer.first_time_only else "any"
+        return f"no {kind} propensity for {fam}"
+    raise ValueError(f"offer {offer.id} is not blocked for row {i}")
