@@ -14,14 +14,21 @@ from training.cli_common import (
     as_of_option,
     console,
     data_option,
+    engine_options,
     parse_date,
+    require_spark,
     show_report,
+    spark_table,
     user_errors,
 )
 
 
 @click.command()
-@data_option("Data folder with transactions and customers (Parquet or CSV).")
+@data_option(
+    "Data folder with transactions and customers (Parquet or CSV; Parquet at any Spark "
+    "path with --engine spark).",
+    uri=True,
+)
 @as_of_option(
     "End of the evaluation window; training uses the window two horizons "
     "before it. [default: the day after the last transaction]"
@@ -47,22 +54,53 @@ from training.cli_common import (
     help="The challenger may be this much worse than the champion on the main "
     "metric and still be promoted.",
 )
+@engine_options("Compute the snapshots (and fit churn)")
 @user_errors
 def train(
-    data_dir: Path, as_of: str | None, horizon_days: int, models: str, tolerance: float
+    data_dir: str,
+    as_of: str | None,
+    horizon_days: int,
+    models: str,
+    tolerance: float,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
     Fits on the snapshot two horizons before --as-of, evaluates challenger and champion on
     the snapshot one horizon before it, and promotes only a challenger that is no worse
-    (within --tolerance) and passes the absolute floors."""
+    (within --tolerance) and passes the absolute floors.
+
+    With --engine spark both snapshots are computed on Spark and churn is fitted with
+    xgboost.spark on the cluster; the snapshots are then collected to this machine, where
+    evaluation, MLflow logging and the propensity, segments and CLV fits still run on
+    pandas (and the propensity report has no basket rules)."""
     from training.io import load_data
     from training.pipeline import train as run_training
 
     selected = [m.strip() for m in models.split(",") if m.strip()]
     cutoff = parse_date(as_of, "--as-of")
+    if engine == "spark":
+        require_spark(spark_master)
+        tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
+        from training.spark.session import get_spark
+        from training.spark.train import train_spark
+
+        with console.status("Starting Spark…") as status:
+            results = train_spark(
+                tx_path,
+                cu_path,
+                get_spark(spark_master),
+                cutoff,
+                horizon_days,
+                selected,
+                tolerance,
+                progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
+            )
+        print_results(results)
+        return
     with console.status("Reading and validating data…") as status:
-        data = load_data(data_dir)
+        data = load_data(Path(data_dir))
         show_report(data.report)
         results = run_training(
             data,

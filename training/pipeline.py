@@ -109,7 +109,7 @@ def _log_run(
     train: Snapshot,
     evaluation: Snapshot,
     metrics: dict[str, float],
-    data: CleanData,
+    transactions: pd.DataFrame | None,
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
@@ -132,7 +132,7 @@ def _log_run(
         eval_features = evaluation.frame[["customer_id", *evaluation.feature_columns]]
         log_snapshot_input(eval_features, evaluation.as_of, evaluation.digest, "evaluation")
         with tempfile.TemporaryDirectory() as tmp:
-            kwargs = {"transactions": data.transactions} if model == "propensity" else {}
+            kwargs = {"transactions": transactions} if model == "propensity" else {}
             mod.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
             mlflow.log_artifacts(tmp, artifact_path="report")
         # the same seeded sample for every model, so references join on customer_id; scoring
@@ -169,15 +169,27 @@ def _champion_metrics(
         return dict(mod.evaluate(champion, evaluation))
 
 
+Fitter = Callable[[Snapshot], Any]
+
+
 def train_one(
-    model: str, data: CleanData, train: Snapshot, evaluation: Snapshot, tolerance: float
+    model: str,
+    data: CleanData | None,
+    train: Snapshot,
+    evaluation: Snapshot,
+    tolerance: float,
+    fit: Fitter | None = None,
 ) -> TrainResult:
-    """Fit, evaluate, log, register as @challenger and gate one model."""
+    """Fit, evaluate, log, register as @challenger and gate one model.
+
+    ``fit`` replaces the model's own fit (the Spark engine's churn fit ignores the pandas
+    snapshot it is given); without ``data`` the propensity report has no basket rules."""
     mod = task_module(model)
-    fitted = mod.fit(train)
+    fitted = (fit or mod.fit)(train)
     config = getattr(fitted, "config", None)
     metrics = dict(mod.evaluate(fitted, evaluation))
-    uri = _log_run(model, mod, fitted, config, train, evaluation, metrics, data)
+    transactions = None if data is None else data.transactions
+    uri = _log_run(model, mod, fitted, config, train, evaluation, metrics, transactions)
     before = registry.champion_version(model)
     version = registry.register_challenger(model, uri).version
     champion_metrics = _champion_metrics(model, mod, before, evaluation)
@@ -215,15 +227,34 @@ def train(
     and changes nothing in the registry. Raises ValueError when no model could be trained."""
     for model in models:
         task_module(model)  # unknown names fail before any work
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     configure_tracking()
     progress("building the training and evaluation snapshots")
     train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
+    return train_snapshots(train_snap, eval_snap, models, tolerance, data, progress=progress)
+
+
+def train_snapshots(
+    train_snap: Snapshot,
+    eval_snap: Snapshot,
+    models: Sequence[str],
+    tolerance: float,
+    data: CleanData | None,
+    fitters: dict[str, Fitter] | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> list[TrainResult]:
+    """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
+    model's fit. Tracking must be configured."""
+    for model in models:
+        task_module(model)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    fitters = fitters or {}
     results = []
     for model in models:
         progress(f"training {model}")
         try:
-            results.append(train_one(model, data, train_snap, eval_snap, tolerance))
+            results.append(
+                train_one(model, data, train_snap, eval_snap, tolerance, fitters.get(model))
+            )
         except ValueError as exc:
             before = registry.champion_version(model)
             results.append(TrainResult(model, None, "", None, before, before, "skipped", str(exc)))

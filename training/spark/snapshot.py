@@ -14,7 +14,7 @@ from training.labels import PARTIAL_CHURN_FRACTION, HorizonNotCoveredError
 from training.snapshot import Snapshot
 from training.spark.features import compute_features_spark
 from training.spark.labels import compute_labels_spark
-from training.spark.read import read_clean
+from training.spark.read import CleanFrames, read_clean
 from training.spark.session import get_spark
 
 if TYPE_CHECKING:
@@ -108,10 +108,40 @@ def build_snapshot_spark(
     """
     spark = spark or get_spark()
     clean = read_clean(spark, tx_path, customers_path, now=now)
+    return snapshot_from_clean(
+        clean,
+        as_of,
+        horizon_days,
+        families=families,
+        channels=channels,
+        require_labels=require_labels,
+        labels=labels,
+        partial_fraction=partial_fraction,
+        time_unit_days=time_unit_days,
+    )
+
+
+def default_as_of_spark(clean: CleanFrames) -> pd.Timestamp:
+    """The day after the last transaction, as ``training.snapshot.default_as_of``."""
+    return pd.Timestamp(clean.last_ns).normalize() + pd.Timedelta(days=1)
+
+
+def snapshot_from_clean(
+    clean: CleanFrames,
+    as_of: pd.Timestamp | str | None = None,
+    horizon_days: int = 90,
+    *,
+    families: list[str] | None = None,
+    channels: list[str] | None = None,
+    require_labels: bool = False,
+    labels: bool = True,
+    partial_fraction: float = PARTIAL_CHURN_FRACTION,
+    time_unit_days: float = 1.0,
+) -> SparkSnapshot:
+    """The snapshot of validated frames (``read_clean``): several snapshots, one validation."""
     families = clean.families if families is None else families
     channels = clean.channels if channels is None else channels
-    end_day = pd.Timestamp(clean.last_ns).normalize()
-    as_of = end_day + pd.Timedelta(days=1) if as_of is None else pd.Timestamp(as_of)
+    as_of = default_as_of_spark(clean) if as_of is None else pd.Timestamp(as_of)
     if clean.first_ns >= as_of.value:
         first = pd.Timestamp(clean.first_ns)
         raise ValueError(

@@ -1,0 +1,253 @@
+"""The churn model fitted on Spark: distributed XGBoost (``xgboost.spark``) on a Spark snapshot.
+
+Same model as ``training.churn.fit`` (encoding, monotone recency, early stopping on a
+validation split, isotonic calibration on a held-out split, reason table), computed
+without collecting the snapshot: the encoding's category lists and the reason medians are
+Spark aggregates, the design matrix is ``training.churn.encoding.design_matrix`` per Arrow
+batch, and the booster comes from ``SparkXGBClassifier`` with ``num_workers`` tasks. Only
+the calibration split's scores and labels (two numbers per customer) reach the driver.
+
+Splits are a hash of ``customer_id`` (stable across partitionings), not stratified as in
+the pandas fit; both engines give the same kind of model, not the same trees.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from training.churn.calibration import fit_isotonic
+from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
+from training.churn.model import ChurnConfig, ChurnModel
+from training.churn.reasons import ReasonTable
+from training.churn.rows import TARGETS, check_labels
+from training.churn.templates import DERIVED, TEMPLATES, readable_labels
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from training.spark.snapshot import SparkSnapshot
+
+SPLIT, LABEL, VALID = "_cintel_split", "_cintel_label", "_cintel_valid"
+RAW = "_cintel_raw"
+
+
+def fit_encoding_spark(frame: DataFrame, feature_columns: list[str]) -> Encoding:
+    """``fit_encoding`` on Spark: text columns are categorical with their most frequent
+    values (ties by value, at most ``MAX_CATEGORIES``), the rest numeric."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    types, categories = [], {}
+    for col in feature_columns:
+        if isinstance(frame.schema[col].dataType, (T.NumericType, T.BooleanType)):
+            types.append("q")
+            continue
+        value = F.col(col).cast("string")
+        top = (
+            frame.where(F.col(col).isNotNull())
+            .groupBy(value.alias("v"))
+            .count()
+            .orderBy(F.desc("count"), F.asc("v"))
+            .limit(MAX_CATEGORIES)
+            .collect()
+        )
+        categories[col] = sorted(r["v"] for r in top)
+        types.append("c")
+    return Encoding(tuple(feature_columns), tuple(types), categories)
+
+
+def _split(config: ChurnConfig) -> Column:
+    """0 train, 1 validation (early stopping), 2 calibration: from a hash of the id."""
+    from pyspark.sql import functions as F
+
+    u = F.pmod(F.xxhash64(F.col("customer_id").cast("string"), F.lit(config.seed)), 1_000_000)
+    u = u / 1_000_000.0
+    return (
+        F.when(u < config.valid_fraction, 1)
+        .when(u < config.valid_fraction + config.calib_fraction, 2)
+        .otherwise(0)
+    )
+
+
+def design_frame(rows: DataFrame, enc: Encoding, label: str) -> DataFrame:
+    """The float design matrix (one column per feature), the label and the split, computed
+    per Arrow batch with the pandas engine's ``design_matrix``."""
+    from pyspark.sql import types as T
+
+    names = list(enc.feature_names)
+    schema = T.StructType(
+        [T.StructField(n, T.FloatType()) for n in names]
+        + [T.StructField(LABEL, T.DoubleType()), T.StructField(SPLIT, T.IntegerType())]
+    )
+
+    def encode(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            x = design_matrix(enc, batch)
+            out = pd.DataFrame(x, columns=names)
+            out[LABEL] = batch[label].to_numpy(dtype="float64")
+            out[SPLIT] = batch[SPLIT].to_numpy(dtype="int32")
+            yield out
+
+    return rows.mapInPandas(encode, schema)
+
+
+def _medians(design: DataFrame, enc: Encoding) -> dict[str, float]:
+    """Exact training medians of the numeric features (the reason table's high/low line)."""
+    from pyspark.sql import functions as F
+
+    numeric = [n for n, t in zip(enc.feature_names, enc.feature_types, strict=True) if t == "q"]
+    finite = [F.when(~F.isnan(F.col(n)), F.col(n).cast("double")) for n in numeric]
+    row = design.where(F.col(SPLIT) == 0).agg(*[F.median(c) for c in finite]).first()
+    assert row is not None
+    return {n: np.nan if v is None else float(v) for n, v in zip(numeric, row, strict=True)}
+
+
+def fit_churn_spark(
+    snapshot: SparkSnapshot, config: ChurnConfig | None = None, num_workers: int | None = None
+) -> ChurnModel:
+    """Train the churn model on a labelled Spark snapshot; ``num_workers`` XGBoost tasks
+    (default: the session's default parallelism)."""
+    from pyspark.sql import functions as F
+
+    config = ChurnConfig() if config is None else config
+    column = TARGETS[config.target]
+    if not snapshot.labelled or column not in snapshot.frame.columns:
+        raise ValueError(
+            f"snapshot at {snapshot.as_of:%Y-%m-%d} has no labels ({column}): the data must "
+            f"cover {snapshot.horizon_days} days after as_of; choose an earlier as_of"
+        )
+    # cached: the counts, the category lists and the design matrix all read these rows
+    rows = snapshot.frame.where(F.col(column).isNotNull()).withColumn(SPLIT, _split(config))
+    rows = rows.cache()
+    try:
+        return _fit_rows(snapshot, rows, column, config, num_workers)
+    finally:
+        rows.unpersist()
+
+
+def _fit_rows(
+    snapshot: SparkSnapshot,
+    rows: DataFrame,
+    column: str,
+    config: ChurnConfig,
+    num_workers: int | None,
+) -> ChurnModel:
+    from pyspark.sql import functions as F
+    from xgboost.spark import SparkXGBClassifier
+
+    features = snapshot.feature_columns
+    counts = {
+        r[SPLIT]: (r["n"], r["pos"])
+        for r in rows.groupBy(SPLIT)
+        .agg(F.count(F.lit(1)).alias("n"), F.sum(column).alias("pos"))
+        .collect()
+    }
+    n = sum(c[0] for c in counts.values())
+    pos = sum(c[1] for c in counts.values())
+    check_labels(np.r_[np.ones(int(pos)), np.zeros(int(n - pos))], column)
+    enc = fit_encoding_spark(rows, features)
+    design = design_frame(rows, enc, column).cache()
+    try:
+        booster = _train_booster(design, enc, config, num_workers, SparkXGBClassifier)
+        medians = _medians(design, enc)
+        raw = _raw_scores(design.where(F.col(SPLIT) == 2), enc, booster)
+    finally:
+        design.unpersist()
+    calib_x, calib_y = fit_isotonic(raw[RAW].to_numpy(), raw[LABEL].to_numpy())
+    table = ReasonTable(
+        labels=readable_labels(list(enc.feature_names), snapshot.families, snapshot.channels),
+        medians=medians,
+        templates={k: v for k, v in TEMPLATES.items() if k in enc.feature_names},
+        derived=dict(DERIVED),
+    )
+    info = {
+        "as_of": snapshot.as_of.isoformat(),
+        "horizon_days": snapshot.horizon_days,
+        "families": list(snapshot.families),
+        "channels": list(snapshot.channels),
+        "n_train": int(counts.get(0, (0, 0))[0]),
+        "n_valid": int(counts.get(1, (0, 0))[0]),
+        "n_calib": int(counts.get(2, (0, 0))[0]),
+        "base_rate": float(pos / n),
+        "n_trees": booster.num_boosted_rounds(),
+        "engine": "spark",
+    }
+    return ChurnModel(config, enc, booster, calib_x, calib_y, table, info)
+
+
+def _train_booster(
+    design: DataFrame, enc: Encoding, config: ChurnConfig, num_workers: int | None, estimator: type
+):
+    """Fit SparkXGBClassifier with the pandas fit's parameters; keep the best iteration."""
+    from pyspark.sql import functions as F
+
+    if num_workers is None:
+        try:
+            num_workers = max(1, design.sparkSession.sparkContext.defaultParallelism)
+        except Exception:  # Spark Connect has no SparkContext
+            num_workers = 1
+    train = design.where(F.col(SPLIT) < 2).withColumn(VALID, F.col(SPLIT) == 1)
+    clf = estimator(
+        features_col=list(enc.feature_names),
+        label_col=LABEL,
+        validation_indicator_col=VALID,
+        num_workers=num_workers,
+        missing=np.nan,
+        feature_types=list(enc.feature_types),
+        eval_metric="logloss",
+        tree_method="hist",
+        n_estimators=config.n_estimators,
+        learning_rate=config.learning_rate,
+        max_depth=config.max_depth,
+        min_child_weight=config.min_child_weight,
+        subsample=config.subsample,
+        colsample_bytree=config.colsample_bytree,
+        reg_lambda=config.reg_lambda,
+        monotone_constraints="(" + ",".join(map(str, enc.monotone_constraints())) + ")",
+        max_cat_to_onehot=1,
+        early_stopping_rounds=config.early_stopping_rounds,
+        random_state=config.seed,
+        verbose=False,
+    )
+    for name in ("XGBoost-PySpark", type(clf).__name__):  # INFO per fit otherwise
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+    booster = clf.fit(train).get_booster()
+    best = getattr(booster, "best_iteration", None)
+    if best is not None:
+        booster = booster[: int(best) + 1]
+    booster.feature_names = list(enc.feature_names)
+    booster.feature_types = list(enc.feature_types)
+    booster.set_param({"nthread": config.nthread})
+    return booster
+
+
+def _raw_scores(calib: DataFrame, enc: Encoding, booster) -> pd.DataFrame:
+    """Uncalibrated probabilities and labels of the calibration split (collected)."""
+    from pyspark.sql import types as T
+
+    from training.churn.encoding import dmatrix
+
+    raw_model = booster.save_raw("ubj")
+    names = list(enc.feature_names)
+    schema = T.StructType(
+        [T.StructField(RAW, T.DoubleType()), T.StructField(LABEL, T.DoubleType())]
+    )
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import xgboost as xgb
+
+        model = xgb.Booster(model_file=bytearray(raw_model))
+        model.set_param({"nthread": 1})
+        for batch in batches:
+            x = batch[names].to_numpy(dtype=np.float32)
+            pred = model.predict(dmatrix(enc, x)).astype("float64")
+            yield pd.DataFrame({RAW: pred, LABEL: batch[LABEL].to_numpy()})
+
+    return calib.mapInPandas(score, schema).toPandas()
