@@ -176,11 +176,25 @@ def bench(home: Path, n_seq: int, n_conc: int, max_s: float, batch: int) -> list
 
     port = _free_port()
     with running([*bento, str(port), "serving.service:Cintel"], env, port, ready(port)):
+        # first ask: every customer once (the service prepares each answer on first request)
+        order = rng.sample(ids, len(ids))
+
+        def first(i: int) -> bytes:
+            return json.dumps({"customer_ids": order[i * batch : (i + 1) * batch]}).encode()
+
+        n_first = len(ids) // batch
+        phases.append(
+            drive(port, "/profiles", first, 1, n_first, 60, f"/profiles {batch} first", batch)
+        )
         profile: Body = lambda i: json.dumps({"customer_id": ids[i % len(ids)]}).encode()  # noqa: E731
         phases += run_suite(port, "/profile", profile, "cintel /profile", n_seq, n_conc, max_s)
         many: Body = lambda _i: json.dumps({"customer_ids": rng.sample(ids, batch)}).encode()  # noqa: E731
-        phases.append(drive(port, "/profiles", many, 1, 30, max_s, f"/profiles {batch}", batch))
-        phases.append(drive(port, "/profiles", many, 2, 40, max_s, f"/profiles {batch}", batch))
+        phases.append(
+            drive(port, "/profiles", many, 1, 30, max_s, f"/profiles {batch} again", batch)
+        )
+        phases.append(
+            drive(port, "/profiles", many, 2, 40, max_s, f"/profiles {batch} again", batch)
+        )
 
     row = json.dumps({"features": [random.Random(1).gauss(0, 1) for _ in range(40)]}).encode()
     one: Body = lambda _i: row  # noqa: E731
@@ -215,7 +229,8 @@ def report(phases: list[Phase]) -> None:
     by = {(p.name, p.clients): p for p in phases}
     seq = by[("cintel /profile seq", 1)]
     cin8, bare8 = by[("cintel /profile x8", 8)], by[("bare BentoML x8", 8)]
-    batch = max((p for p in phases if p.name.startswith("/profiles")), key=lambda p: p.items_per_s)
+    first = next(p for p in phases if p.name.endswith(" first"))
+    again = max((p for p in phases if p.name.endswith(" again")), key=lambda p: p.items_per_s)
     print("\ntargets")
     print(f"  /profile p50 {seq.p50_ms:.2f} ms (<= 2)    p99 {seq.p99_ms:.2f} ms (<= 10)")
     print(
@@ -223,8 +238,8 @@ def report(phases: list[Phase]) -> None:
         f"{cin8.rps / bare8.rps:.2f} (>= 1)"
     )
     print(
-        f"  /profiles {batch.items_per_s:,.0f} customers/s with {batch.clients} client(s) "
-        "(>= 50,000)"
+        f"  /profiles {again.items_per_s:,.0f} customers/s with {again.clients} client(s) "
+        f"(>= 50,000); {first.items_per_s:,.0f}/s the first time a customer is asked for"
     )
 
 

@@ -42,14 +42,8 @@ def encode(record: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class _Lazy:
-    make: Callable[[], Iterable[dict[str, Any]]]
+    make: Callable[[str], Iterable[bytes]]
     ts: str
-
-    def expand(self) -> list[dict[str, Any]]:
-        out = list(self.make())
-        for record in out:
-            record.setdefault("ts", self.ts)
-        return out
 
 
 class JsonLog:
@@ -78,9 +72,9 @@ class JsonLog:
                     self._thread = threading.Thread(target=self._run, daemon=True)
                     self._thread.start()
 
-    def extend(self, make: Callable[[], Iterable[dict[str, Any]]]) -> None:
-        """Queue records built later, on the writer thread (``make`` is called there); each
-        gets the ``ts`` of now when it has none, so the time is the request's."""
+    def extend(self, make: Callable[[str], Iterable[bytes]]) -> None:
+        """Queue lines built later, on the writer thread: ``make(ts)`` is called there with
+        the UTC time of now (ISO) and returns encoded JSON lines of that time."""
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
         self._start()
         self._queue.put(_Lazy(make, ts))
@@ -89,15 +83,15 @@ class JsonLog:
         """Append synchronously and fsync (for records that must survive, e.g. feedback)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         record.setdefault("ts", datetime.now(UTC).isoformat(timespec="microseconds"))
-        self._write([record])
+        self._write([(self._path(record["ts"]), encode(record))])
 
-    def _path(self, record: dict[str, Any]) -> Path:
-        return self.folder / f"{str(record['ts'])[:10]}.jsonl"
+    def _path(self, ts: Any) -> Path:
+        return self.folder / f"{str(ts)[:10]}.jsonl"
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
+    def _write(self, records: list[tuple[Path, bytes]]) -> None:
         by_file: dict[Path, list[bytes]] = {}
-        for rec in records:
-            by_file.setdefault(self._path(rec), []).append(encode(rec))
+        for path, line in records:
+            by_file.setdefault(path, []).append(line)
         for path, lines in by_file.items():
             with open(path, "ab") as fh:
                 fh.write(b"\n".join(lines) + b"\n")
@@ -115,16 +109,18 @@ class JsonLog:
                 except queue.Empty:
                     break
             stop = any(i is _STOP for i in items)
-            records: list[dict[str, Any]] = []
+            records: list[tuple[Path, bytes]] = []
             for item in items:
                 if isinstance(item, _Lazy):
+                    path = self._path(item.ts)
                     try:
-                        records.extend(item.expand())
+                        lines = list(item.make(item.ts))
+                        records.extend((path, line) for line in lines)
                     except Exception:  # a bad record must not stop the writer
                         self.dropped += 1
                         logger.exception("request log: could not build records")
                 elif item is not _STOP:
-                    records.append(item)
+                    records.append((self._path(item["ts"]), encode(item)))
             if records:
                 self._write(records)
             for _ in items:

@@ -7,7 +7,7 @@ exclusions and the contact caps decide, and the offers made are ordered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,7 +92,7 @@ def request_rules(catalogue: Catalogue, ctx: OfferContext) -> RequestRules:
     return RequestRules(np.array([w is None for w in why], dtype=bool), tuple(why))
 
 
-def _capped(
+def contact_cap_reason(
     catalogue: Catalogue, contacts: ContactHistory | None, cid: str, j: int, now_s: float
 ) -> str | None:
     """The contact cap that stops offer ``j`` for ``cid``, or None."""
@@ -112,7 +112,8 @@ def _capped(
     return None
 
 
-def _made(table: OfferTable, i: int, j: int) -> RankedOffer:
+def made_offer(table: OfferTable, i: int, j: int) -> RankedOffer:
+    """Offer ``j`` as made to customer ``i`` (with its reasons)."""
     offer, ev = table.offers[j], float(table.ev[i, j])
     prio = offer.kind == "retention" and bool(table.prio[i])
     return RankedOffer(
@@ -120,31 +121,10 @@ def _made(table: OfferTable, i: int, j: int) -> RankedOffer:
     )
 
 
-def _order(made: list[RankedOffer]) -> list[RankedOffer]:
-    made.sort(key=lambda r: (not r.priority, -r.expected_value))  # stable: catalogue order
-    return made
-
-
-def choose_offers(
-    table: OfferTable,
-    rows: np.ndarray,
-    customer_ids: Sequence[str],
-    catalogue: Catalogue,
-    rules: RequestRules,
-    contacts: ContactHistory | None = None,
-    now_s: float | None = None,
-) -> list[list[RankedOffer]]:
-    """The offers made to each customer (table rows ``rows``), best first."""
-    now_s = datetime.now().astimezone().timestamp() if now_s is None else now_s
-    good = (table.blocked[rows] == OK) & (table.ev[rows] > 0) & rules.allowed
-    out: list[list[RankedOffer]] = [[] for _ in rows]
-    known = contacts.customers() if contacts is not None else {}.keys()
-    for r, j in zip(*np.nonzero(good), strict=True):
-        cid = customer_ids[r]
-        if cid in known and _capped(catalogue, contacts, cid, int(j), now_s) is not None:
-            continue
-        out[r].append(_made(table, int(rows[r]), int(j)))
-    return [_order(made) for made in out]
+def offer_order(offer: RankedOffer) -> tuple[bool, float]:
+    """Sort key: priority retention offers first, then by expected value (sorts are stable,
+    so ties keep catalogue order)."""
+    return (not offer.priority, -offer.expected_value)
 
 
 def arbitrate(
@@ -166,14 +146,14 @@ def arbitrate(
         if why is None and table.blocked[0, j] != OK:
             why = blocked_text(table, 0, j)
         if why is None:
-            why = _capped(catalogue, contacts, cid, j, now_s)
+            why = contact_cap_reason(catalogue, contacts, cid, j, now_s)
         if why is None and not table.ev[0, j] > 0:
             why = f"expected value {table.ev[0, j]:.2f} ≤ 0"
         if why is None:
-            out.offered.append(_made(table, 0, j))
+            out.offered.append(made_offer(table, 0, j))
         else:
             out.suppressed.append(SuppressedOffer(offer.id, offer.kind, offer.family, why))
-    _order(out.offered)
+    out.offered.sort(key=offer_order)
     return out
 
 

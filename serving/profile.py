@@ -18,6 +18,8 @@ REASON_SEPARATOR = "; "
 
 
 def _num(value: Any) -> float | None:
+    if value.__class__ is float:
+        return value if value == value else None  # NaN is not equal to itself
     if value is None:
         return None
     value = float(value)

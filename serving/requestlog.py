@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from serving.scoring import LOGGED_OUTPUTS
 
 
@@ -26,6 +28,37 @@ def log_layout(keys: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return features, outputs
 
 
+def log_fragment(row: dict[str, Any]) -> bytes:
+    """The part of a log line that depends only on the customer's row:
+    ``"features":{...},"outputs":{...}`` (kept per customer by the file store)."""
+    feature_keys, output_keys = log_layout(tuple(row))
+    features = {k: v for k in feature_keys if not isinstance(v := row[k], str | list)}
+    outputs = {k: row[k] for k in output_keys}
+    return orjson.dumps({"features": features, "outputs": outputs})[1:-1]
+
+
+def request_line(
+    endpoint: str,
+    customer_id: str | None,
+    cold: bool,
+    fragment: bytes,
+    versions_json: bytes,
+    latency_ms: float,
+    ts: str,
+) -> bytes:
+    """One request-log line (JSON, no newline)."""
+    head = orjson.dumps(
+        {
+            "ts": ts,
+            "endpoint": endpoint,
+            "customer_id": customer_id,
+            "cold_start": cold,
+            "latency_ms": latency_ms,
+        }
+    )
+    return b"".join((head[:-1], b',"versions":', versions_json, b",", fragment, b"}"))
+
+
 def request_record(
     endpoint: str,
     row: dict[str, Any],
@@ -33,15 +66,10 @@ def request_record(
     versions: dict[str, str],
     latency_ms: float,
     cold: bool,
+    ts: str = "1970-01-01T00:00:00+00:00",
 ) -> dict[str, Any]:
-    """The log record of one answer built from the store (or scored) ``row``."""
-    feature_keys, output_keys = log_layout(tuple(row))
-    return {
-        "endpoint": endpoint,
-        "customer_id": customer_id,
-        "cold_start": cold,
-        "features": {k: v for k in feature_keys if not isinstance(v := row[k], str | list)},
-        "outputs": {k: row[k] for k in output_keys},
-        "versions": versions,
-        "latency_ms": latency_ms,
-    }
+    """The log record of one answer built from the store (or scored) ``row``, as read back."""
+    line = request_line(
+        endpoint, customer_id, cold, log_fragment(row), orjson.dumps(versions), latency_ms, ts
+    )
+    return dict(orjson.loads(line))

@@ -18,15 +18,13 @@ import orjson
 from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
 from starlette.responses import Response
 
-from serving.answers import Batch, from_file_store, from_rows, render
+from serving.answers import Batch, StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import load_catalogue
 from serving.contacts import ContactHistory
 from serving.jsonlog import JsonLog, read_jsonl
 from serving.middleware import GuardMiddleware
 from serving.models import PACKAGED_DIR, ModelManager
-from serving.offer_table import OfferTable, offer_table
 from serving.offers import OfferContext, request_rules
-from serving.requestlog import request_record
 from serving.schemas import (
     Context,
     FeedbackRequest,
@@ -57,10 +55,10 @@ def _json(body: bytes) -> Any:
 
 @dataclass(frozen=True)
 class Served:
-    """The store and its offer table, swapped together."""
+    """The store and, for the file store, its prepared answers: swapped together."""
 
     store: ProfileStore
-    table: OfferTable | None  # for the file store: every customer's offers before a request
+    answers: StoreAnswers | None
 
 
 @bentoml.service(
@@ -98,10 +96,8 @@ class Cintel:
             return
         try:
             store = open_store(s.store, s.store_dir, s.redis_url, s.redis_prefix)
-            table = None
-            if isinstance(store, FileStore):
-                table = offer_table(store.columns(), self.catalogue, len(store))
-            self.served = Served(store, table)
+            answers = StoreAnswers(store, self.catalogue) if isinstance(store, FileStore) else None
+            self.served = Served(store, answers)
             self.store_stamp = stamp
             self.store_error = None
         except Exception as exc:  # keep the last good store
@@ -125,9 +121,8 @@ class Cintel:
 
     # ---- answering --------------------------------------------------------------------
     def _batch(self, served: Served, customer_ids: list[str]) -> Batch:
-        if served.table is not None:
-            assert isinstance(served.store, FileStore)
-            return from_file_store(served.store, served.table, customer_ids)
+        if served.answers is not None:
+            return from_store(served.answers, customer_ids)
         return from_rows(served.store.get_many(customer_ids), customer_ids, self.catalogue)
 
     def _answer(
@@ -143,13 +138,7 @@ class Cintel:
         rules = request_rules(self.catalogue, ctx)
         answers = render(batch, self.catalogue, rules, self.contacts, versions, cold)
         latency_ms = (time.perf_counter() - started) * 1000
-        ids, log_rows = batch.customer_ids, batch.log_rows
-        self.requests.extend(
-            lambda: [
-                request_record(endpoint, row, cid, versions, latency_ms, cold)
-                for cid, row in zip(ids, log_rows(), strict=True)
-            ]
-        )
+        self.requests.extend(log_lines(endpoint, batch, versions, latency_ms, cold))
         return answers
 
     # ---- endpoints ---------------------------------------------------------------------

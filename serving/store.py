@@ -17,8 +17,6 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from serving.profile import render_profile
-
 PROFILES_FILE = "profiles.parquet"
 META_FILE = "meta.json"
 
@@ -48,8 +46,7 @@ class FileStore:
     """Profiles held in memory as column arrays; ``customer_id`` keys are strings.
 
     float64 and int64 columns are kept as one 2-D array each, so a row converts to Python
-    numbers with one ``tolist()`` per kind instead of one call per column. The rendered
-    profile JSON of a customer (``profile_json``) is kept after its first request.
+    numbers with one ``tolist()`` per kind instead of one call per column.
     """
 
     def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
@@ -64,7 +61,6 @@ class FileStore:
         self._floats = np.ascontiguousarray(frame[self._float_names].to_numpy(np.float64))
         self._ints = np.ascontiguousarray(frame[self._int_names].to_numpy(np.int64))
         self._columns = [(c, frame[c].to_numpy()) for c in cols if c not in numeric]
-        self._json: list[bytes | None] = [None] * len(ids)
 
     @classmethod
     def load(cls, folder: Path) -> FileStore:
@@ -98,13 +94,6 @@ class FileStore:
         for name, values in self._columns:
             out[name] = _py(values[i])
         return out
-
-    def profile_json(self, i: int) -> bytes:
-        """``serving.profile.render_profile`` of row ``i``, rendered once."""
-        rendered = self._json[i]
-        if rendered is None:
-            rendered = self._json[i] = render_profile(self.row(i))
-        return rendered
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
         i = self._index.get(str(customer_id))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import orjson
 
-from serving.answers import from_file_store, from_rows, render
+from serving.answers import StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import default_catalogue
 from serving.contacts import ContactHistory
-from serving.offer_table import offer_table
 from serving.offers import OfferContext, rank_offers, request_rules
+from serving.requestlog import request_record
 from serving.store import FileStore
 from training.contract import CleanData
 
@@ -23,7 +23,7 @@ def test_file_store_and_row_paths_give_the_same_answers(
     home, _ = trained_home
     store = FileStore.load(home / "store")
     catalogue = default_catalogue()
-    table = offer_table(store.columns(), catalogue, len(store))
+    prepared = StoreAnswers(store, catalogue)
     ids = [str(store.row(i)["customer_id"]) for i in range(0, len(store), 7)] + ["nobody"]
     rows = [store.get(cid) for cid in ids]
     contacts = ContactHistory.from_records(
@@ -36,7 +36,7 @@ def test_file_store_and_row_paths_give_the_same_answers(
         OfferContext(channel="web", basket_families=frozenset({"bakery"})),
     ):
         rules = request_rules(catalogue, ctx)
-        by_file = from_file_store(store, table, ids)
+        by_file = from_store(prepared, ids)
         by_rows = from_rows(rows, ids, catalogue)
         assert by_file.missing == by_rows.missing == ["nobody"]
         a = render(by_file, catalogue, rules, contacts, versions, now_s=NOW)
@@ -50,20 +50,26 @@ def test_file_store_and_row_paths_give_the_same_answers(
             assert [o["offer_id"] for o in answer["offers"]] == want
             assert answer["model_versions"] == versions and answer["cold_start"] is False
         assert answers[0]["offers"] == []  # every offer capped for the contacted customer
-    assert len(by_file.log_rows()) == len(ids) - 1
-    assert by_file.log_rows() == [r for r in rows if r is not None]
+    ts = "2026-11-23T10:00:00+00:00"
+    lines = [orjson.loads(x) for x in log_lines("/profiles", by_file, versions, 2.5)(ts)]
+    want = [
+        request_record("/profiles", r, r["customer_id"], versions, 2.5, False, ts)
+        for r in rows
+        if r is not None
+    ]
+    assert lines == want and len(lines) == len(ids) - 1
 
 
 def test_lazy_log_records_are_built_on_the_writer_thread(tmp_path: Path) -> None:
     from serving.jsonlog import JsonLog, read_jsonl
 
     log = JsonLog(tmp_path)
-    log.extend(lambda: [{"customer_id": "1", "x": float("nan")}, {"customer_id": "2"}])
-    log.extend(lambda: [{"customer_id": "3", "bad": 1 / 0}])  # fails when built
-    log.append({"customer_id": "4"})
+    log.extend(lambda ts: [b'{"customer_id":"1","ts":"%s"}' % ts.encode(), b'{"customer_id":"2"}'])
+    log.extend(lambda ts: [b"never", bytes(1 // 0)])  # fails while built: nothing written
+    log.append({"customer_id": "4", "x": float("nan")})
     log.flush()
     records = read_jsonl(tmp_path)
     assert [r["customer_id"] for r in records] == ["1", "2", "4"]
-    assert records[0]["x"] is None and records[0]["ts"] == records[1]["ts"]
+    assert records[2]["x"] is None and records[0]["ts"][:10] == records[2]["ts"][:10]
     assert log.written == 3 and log.dropped == 1
     log.close()
