@@ -41,6 +41,9 @@ def get_spark(master: str | None = None, app_name: str = "cintel") -> SparkSessi
                 builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.memory", os.environ.get("CINTEL_SPARK_DRIVER_MEMORY", "4g"))
+                # driver and executor are one JVM here: collecting a scored store to the
+                # driver is the plan, not an accident to guard against
+                .config("spark.driver.maxResultSize", "0")
             )
     for key, value in ENGINE_CONF.items():
         builder = builder.config(key, value)

@@ -11,7 +11,6 @@ CLV fits. Without a pandas transaction table the propensity report has no basket
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -39,7 +38,12 @@ def train_spark(
     """``training.pipeline.train`` with the Spark engine (see the module docstring)."""
     from training.spark.churn import fit_churn_spark
     from training.spark.read import read_clean
-    from training.spark.snapshot import default_as_of_spark, snapshot_from_clean
+    from training.spark.snapshot import (
+        cached,
+        default_as_of_spark,
+        snapshot_from_clean,
+        unpersist,
+    )
 
     for model in models:
         task_module(model)  # unknown names fail before any work
@@ -54,8 +58,7 @@ def train_spark(
             f"{horizon_days} up to {end:%Y-%m-%d} needs history before {t0:%Y-%m-%d} "
             f"(two horizons before as_of); use a shorter horizon or more data"
         )
-    clean_tx = clean.transactions.cache()  # read by both snapshots and every label window
-    clean = replace(clean, transactions=clean_tx)
+    clean = cached(clean)  # read by both snapshots and every label window
     try:
         train_snap = snapshot_from_clean(clean, t0, horizon_days, require_labels=True)
         eval_snap = snapshot_from_clean(clean, t1, horizon_days, require_labels=True)
@@ -69,4 +72,4 @@ def train_spark(
             train_pd, eval_pd, models, tolerance, None, fitters, progress=progress
         )
     finally:
-        clean_tx.unpersist()
+        unpersist(clean)
