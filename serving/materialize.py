@@ -7,7 +7,9 @@ service answers from a lookup. Scoring goes in chunks to bound memory.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,12 +48,29 @@ def load_champions(settings: ServiceSettings) -> tuple[dict[str, Scorer], dict[s
     return dict(manager.current.scorers), dict(manager.current.versions)
 
 
+def _score_chunk(chunk: pd.DataFrame, scorers: dict[str, Scorer], keep: list[str]) -> pd.DataFrame:
+    out = chunk[keep].reset_index(drop=True)
+    for name in sorted(scorers):
+        kwargs = {"reasons_from": REASONS_FROM} if name == "churn" else {}
+        scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
+        pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
+        out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
+    return out
+
+
 def score_all(
     features: pd.DataFrame,
     scorers: dict[str, Scorer],
     progress: Callable[[str], None] = lambda _m: None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
-    """Store columns for every customer: chosen features plus every model's outputs."""
+    """Store columns for every customer: chosen features plus every model's outputs.
+
+    Chunks of ``CHUNK`` customers are scored on ``threads`` threads (default: one per
+    CPU): XGBoost's prediction and numpy's sampling run without the GIL, so chunks
+    overlap; each booster predicts on one thread. The chunks, and so the results, are the
+    same whatever the thread count.
+    """
     keep = [
         "customer_id",
         *[
@@ -60,17 +79,20 @@ def score_all(
             if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)
         ],
     ]
-    parts = []
-    for start in range(0, len(features), CHUNK):
+    n = len(features)
+    starts = range(0, n, CHUNK)
+    workers = max(1, min(threads or os.cpu_count() or 1, len(starts)))
+
+    def one(start: int) -> pd.DataFrame:
         chunk = features.iloc[start : start + CHUNK]
-        progress(f"scoring customers {start:,}-{start + len(chunk):,} of {len(features):,}")
-        out = chunk[keep].reset_index(drop=True)
-        for name in sorted(scorers):
-            kwargs = {"reasons_from": REASONS_FROM} if name == "churn" else {}
-            scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
-            pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
-            out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
-        parts.append(out)
+        progress(f"scoring customers {start:,}-{start + len(chunk):,} of {n:,}")
+        return _score_chunk(chunk, scorers, keep)
+
+    if workers == 1:
+        parts = [one(s) for s in starts]
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="cintel-score") as pool:
+            parts = list(pool.map(one, starts))
     return pd.concat(parts, ignore_index=True)
 
 
