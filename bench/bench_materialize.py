@@ -41,7 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("bench/results/synth_100000"))
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument(
+        "--reasons", choices=["exact", "approx"], default="exact", help="as cintel materialize"
+    )
     args = parser.parse_args()
+    approx = args.reasons == "approx"
     phases: dict[str, float] = {}
 
     t = time.perf_counter()
@@ -55,20 +59,23 @@ def main() -> None:
     features = snap.frame[["customer_id", *snap.feature_columns]]
     phases["snapshot"] = time.perf_counter() - t
     n = len(features)
-    print(f"{n:,} customers, champions {versions}, chunk {CHUNK:,}, {os.cpu_count()} CPUs")
+    print(
+        f"{n:,} customers, champions {versions}, chunk {CHUNK:,}, {os.cpu_count()} CPUs, "
+        f"{args.reasons} churn reasons"
+    )
 
     per_model: dict[str, float] = {}
     for name in sorted(scorers):
-        kwargs = {"reasons_from": REASONS_FROM} if name == "churn" else {}
+        kwargs = {"reasons_from": REASONS_FROM, "approx_reasons": approx} if name == "churn" else {}
         t = time.perf_counter()
         for start in range(0, n, CHUNK):
             scorers[name].predict_frame(features.iloc[start : start + CHUNK], **kwargs)  # type: ignore[call-arg]
         per_model[name] = time.perf_counter() - t
     t = time.perf_counter()
-    score_all(features, scorers, threads=1)
+    score_all(features, scorers, threads=1, approx_reasons=approx)
     serial = time.perf_counter() - t
     t = time.perf_counter()
-    profiles = score_all(features, scorers)
+    profiles = score_all(features, scorers, approx_reasons=approx)
     phases["scoring"] = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

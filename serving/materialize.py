@@ -48,10 +48,14 @@ def load_champions(settings: ServiceSettings) -> tuple[dict[str, Scorer], dict[s
     return dict(manager.current.scorers), dict(manager.current.versions)
 
 
-def _score_chunk(chunk: pd.DataFrame, scorers: dict[str, Scorer], keep: list[str]) -> pd.DataFrame:
+def _score_chunk(
+    chunk: pd.DataFrame, scorers: dict[str, Scorer], keep: list[str], approx_reasons: bool = False
+) -> pd.DataFrame:
     out = chunk[keep].reset_index(drop=True)
     for name in sorted(scorers):
-        kwargs = {"reasons_from": REASONS_FROM} if name == "churn" else {}
+        kwargs: dict[str, Any] = {}
+        if name == "churn":
+            kwargs = {"reasons_from": REASONS_FROM, "approx_reasons": approx_reasons}
         scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
         pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
         out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
@@ -63,6 +67,7 @@ def score_all(
     scorers: dict[str, Scorer],
     progress: Callable[[str], None] = lambda _m: None,
     threads: int | None = None,
+    approx_reasons: bool = False,
 ) -> pd.DataFrame:
     """Store columns for every customer: chosen features plus every model's outputs.
 
@@ -86,7 +91,7 @@ def score_all(
     def one(start: int) -> pd.DataFrame:
         chunk = features.iloc[start : start + CHUNK]
         progress(f"scoring customers {start:,}-{start + len(chunk):,} of {n:,}")
-        return _score_chunk(chunk, scorers, keep)
+        return _score_chunk(chunk, scorers, keep, approx_reasons)
 
     if workers == 1:
         parts = [one(s) for s in starts]
@@ -122,13 +127,17 @@ def materialize(
     as_of: pd.Timestamp | None = None,
     backend: str | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    approx_reasons: bool = False,
 ) -> MaterializeResult:
-    """Compute and write the online store; the running service picks it up on its next poll."""
+    """Compute and write the online store; the running service picks it up on its next poll.
+
+    ``approx_reasons`` ranks churn drivers by approximate contributions (see
+    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones."""
     scorers, versions = load_champions(settings)
     progress("computing the latest snapshot")
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
-    profiles = score_all(features, scorers, progress)
+    profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
     meta: dict[str, Any] = {
         "as_of": snap.as_of.isoformat(),
         "versions": versions,
@@ -136,6 +145,7 @@ def materialize(
         "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_customers": len(profiles),
         "churn_reasons_from": REASONS_FROM,
+        "churn_reasons_method": "approx" if approx_reasons else "exact",
     }
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store

@@ -84,23 +84,34 @@ class ChurnModel:
         """Calibrated churn probability per row."""
         return apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
 
-    def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-row, per-feature log-odds contributions; the last column is the bias."""
-        return self.booster.predict(self._dmatrix(features), pred_contribs=True)
+    def contributions(self, features: pd.DataFrame, approx: bool = False) -> np.ndarray:
+        """Per-row, per-feature log-odds contributions; the last column is the bias.
 
-    def reasons(self, features: pd.DataFrame, top: int | None = None) -> list[list[str]]:
+        Exact TreeSHAP by default; ``approx`` uses XGBoost's ``approx_contribs`` (Saabas:
+        each split's change of the expected value goes to its feature), about 25 times
+        cheaper, which can rank drivers differently."""
+        return self.booster.predict(
+            self._dmatrix(features), pred_contribs=True, approx_contribs=approx
+        )
+
+    def reasons(
+        self, features: pd.DataFrame, top: int | None = None, approx: bool = False
+    ) -> list[list[str]]:
         """Up to ``top`` sentences per row for the drivers that push the risk up."""
         top = self.config.reason_top if top is None else top
         names = list(self.encoding.feature_names)
-        return explain(self.contributions(features), features, names, self.reason_table, top)
+        contribs = self.contributions(features, approx)
+        return explain(contribs, features, names, self.reason_table, top)
 
-    def predict_frame(self, features: pd.DataFrame, reasons_from: float = 0.0) -> pd.DataFrame:
+    def predict_frame(
+        self, features: pd.DataFrame, reasons_from: float = 0.0, approx_reasons: bool = False
+    ) -> pd.DataFrame:
         """customer_id, churn_probability (calibrated) and churn_reasons (a '; '-joined
         string of up to ``reason_top`` sentences, most important first; '' when none).
 
         Exact per-row contributions dominate batch cost (~0.2 ms a row), so batch callers
         may ask for reasons only where the probability is at least ``reasons_from``; the
-        others get ''."""
+        others get ''. ``approx_reasons`` ranks drivers by approximate contributions."""
         if "customer_id" not in features.columns:
             raise ValueError("features need a customer_id column")
         proba = self.predict_proba(features)
@@ -108,7 +119,8 @@ class ChurnModel:
         wanted = np.flatnonzero(proba >= reasons_from)
         if len(wanted):
             chosen = features.iloc[wanted]
-            text[wanted] = [REASON_SEPARATOR.join(r) for r in self.reasons(chosen)]
+            reasons = self.reasons(chosen, approx=approx_reasons)
+            text[wanted] = [REASON_SEPARATOR.join(r) for r in reasons]
         return pd.DataFrame(
             {
                 "customer_id": features["customer_id"].to_numpy(),
