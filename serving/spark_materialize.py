@@ -65,9 +65,14 @@ def materialize_spark(
     snap = build_snapshot_spark(
         tx_path, customers_path, as_of, horizon_days=1, spark=spark, labels=False
     )
-    features = snap.frame.select("customer_id", *snap.feature_columns)
+    # cached: the output schema comes from scoring a few rows, which already computes
+    # the snapshot's aggregations; the full scoring then reads the cache
+    features = snap.frame.select("customer_id", *snap.feature_columns).cache()
     progress("scoring every customer on Spark")
-    scored = score_spark(features, bundles).toPandas()
+    try:
+        scored = score_spark(features, bundles).toPandas()
+    finally:
+        features.unpersist()
     profiles = scored.sort_values("customer_id", ignore_index=True)
     meta: dict[str, Any] = {
         "as_of": snap.as_of.isoformat(),

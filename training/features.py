@@ -204,10 +204,16 @@ def compute_features(
     return frame.join(_attributes(customers, ids)).reset_index()
 
 
+MONEY_EPS = 1e-9  # sums of money below this are zero (rounding of cancelling amounts)
+
+
 def _trend(last: np.ndarray, prev: np.ndarray) -> np.ndarray:
-    """(last − prev) / (|last| + |prev|): −1 stopped, 0 flat, +1 new; 0 when both are 0."""
+    """(last − prev) / (|last| + |prev|): −1 stopped, 0 flat, +1 new; 0 when both are 0.
+
+    "0" means below ``MONEY_EPS``: purchases and their returns cancel to ±1e-16 or so
+    depending on the order of addition, which must not flip the trend to ±1."""
     den = np.abs(last) + np.abs(prev)
-    return np.where(den > 0, _ratio(last - prev, den), 0.0)
+    return np.where(den > MONEY_EPS, _ratio(last - prev, den), 0.0)
 
 
 def _attributes(customers: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:

@@ -94,3 +94,13 @@ def test_inputs_are_not_modified(tiny: CleanData) -> None:
 def test_colliding_category_names_are_an_error() -> None:
     with pytest.raises(ValueError, match="collide"):
         slugs(["Fresh Food", "fresh-food"])
+
+
+def test_spend_trend_is_flat_when_purchases_and_returns_cancel() -> None:
+    from training.features import _trend
+
+    # 6.74 + 1.38 - 1.38 - 6.74 sums to 8.9e-16 in one order and to 0.0 in another
+    last = np.array([6.74 + 1.38 - 1.38 - 6.74, 0.0, 5.0])
+    prev = np.array([0.0, 0.0, 5.0])
+    np.testing.assert_array_equal(_trend(last, prev), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(_trend(np.array([1e-6]), np.array([0.0])), [1.0])

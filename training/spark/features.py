@@ -13,6 +13,7 @@ import pandas as pd
 
 from training.features import (
     _EPOCH_WEEKDAY_SHIFT,
+    MONEY_EPS,
     NS_PER_DAY,
     TREND_DAYS,
     VALUE_DAYS,
@@ -178,7 +179,7 @@ def compute_features_spark(
         "return_rate": ratio(z("n_ret"), z("n_tx")),
         "spend_last_90d": last,
         "spend_prev_90d": prev,
-        "spend_trend": F.when(den > 0, ratio(last - prev, den)).otherwise(0.0),
+        "spend_trend": F.when(den > MONEY_EPS, ratio(last - prev, den)).otherwise(0.0),
         "weekend_share": ratio(z("n_weekend"), z("n_tx")),
         "n_purchase_days": n_days,
         "btyd_frequency": frequency,
