@@ -1,9 +1,12 @@
 """The cintel BentoML service: one call returns the customer profile and the next best offers.
 
-The request path is a dict lookup in the online store (scores precomputed by
-``cintel materialize`` with the champions), offer arbitration in plain Python, and a
-queued log record: no pandas and no model call. ``/score`` scores a feature payload with
-the loaded champions for customers the store does not know (flagged ``cold_start``).
+The request path is a lookup in the online store (scores precomputed by
+``cintel materialize`` with the champions), the customer's prepared answer
+(``serving.answers``: rendered once per customer) with this request's offer rules
+applied, and a queued log line: no pandas, no model call, no JSON encoding of the
+profile. ``/profile`` and ``/profiles`` are ``async`` (no thread hop); ``/score`` scores
+a feature payload with the loaded champions for customers the store does not know
+(flagged ``cold_start``) on BentoML's thread pool.
 """
 
 from __future__ import annotations
