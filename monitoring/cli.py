@@ -81,8 +81,6 @@ def materialize(
     from training.io import load_data
 
     cutoff = parse_date(as_of, "--as-of")
-    if engine == "spark" and reasons == "approx":
-        raise CintelError("--reasons approx is not available with --engine spark yet")
     if engine == "spark":
         require_spark(spark_master)
         tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
@@ -99,6 +97,7 @@ def materialize(
                 cutoff,
                 store,
                 progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+                approx_reasons=reasons == "approx",
             )
             _say_materialized(result)
             return

@@ -55,6 +55,7 @@ def materialize_spark(
     as_of: pd.Timestamp | None = None,
     backend: str | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    approx_reasons: bool = False,
 ) -> MaterializeResult:
     """The online store from a Spark snapshot scored on Spark by every champion."""
     from training.spark.snapshot import build_snapshot_spark
@@ -70,7 +71,7 @@ def materialize_spark(
     features = snap.frame.select("customer_id", *snap.feature_columns).cache()
     progress("scoring every customer on Spark")
     try:
-        scored = score_spark(features, bundles).toPandas()
+        scored = score_spark(features, bundles, approx_reasons).toPandas()
     finally:
         features.unpersist()
     profiles = scored.sort_values("customer_id", ignore_index=True)
@@ -81,6 +82,7 @@ def materialize_spark(
         "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_customers": len(profiles),
         "churn_reasons_from": REASONS_FROM,
+        "churn_reasons_method": "approx" if approx_reasons else "exact",
         "engine": "spark",
     }
     progress(f"writing the {backend or settings.store} store")

@@ -115,21 +115,26 @@ def _conform(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def score_spark(features: DataFrame, bundles: ShippedBundles) -> DataFrame:
+def score_spark(
+    features: DataFrame, bundles: ShippedBundles, approx_reasons: bool = False
+) -> DataFrame:
     """A lazy frame with ``score_all``'s columns for every row of ``features``.
 
     ``features`` holds ``customer_id`` and the snapshot's feature columns; the output
-    schema comes from scoring a few rows on the driver.
+    schema comes from scoring a few rows on the driver. Each Spark task scores on one
+    thread (Spark already runs one task per core).
     """
     sample = features.limit(20).toPandas()
     if sample.empty:
         raise ValueError("no customers to score: the snapshot is empty")
-    schema = output_schema(features, score_all(sample, bundles.load()))
+    scored = score_all(sample, bundles.load(), threads=1, approx_reasons=approx_reasons)
+    schema = output_schema(features, scored)
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         scorers = bundles.load()
         for batch in batches:
             if len(batch):
-                yield _conform(score_all(batch, scorers), schema)
+                out = score_all(batch, scorers, threads=1, approx_reasons=approx_reasons)
+                yield _conform(out, schema)
 
     return features.mapInPandas(run, schema)
