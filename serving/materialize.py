@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,21 +138,43 @@ def materialize(
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
-    meta: dict[str, Any] = {
-        "as_of": snap.as_of.isoformat(),
+    meta = store_meta(
+        profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
+    )
+    progress(f"writing the {backend or settings.store} store")
+    location = publish(profiles, meta, settings, backend)
+    return MaterializeResult(len(profiles), snap.as_of, versions, location)
+
+
+def store_meta(
+    profiles: pd.DataFrame,
+    as_of: pd.Timestamp,
+    versions: dict[str, str],
+    families: Sequence[str],
+    approx_reasons: bool,
+    **extra: Any,
+) -> dict[str, Any]:
+    """What the store says about itself (the service's /status shows it)."""
+    return {
+        "as_of": as_of.isoformat(),
         "versions": versions,
-        "families": list(snap.families),
+        "families": list(families),
         "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_customers": len(profiles),
         "churn_reasons_from": REASONS_FROM,
         "churn_reasons_method": "approx" if approx_reasons else "exact",
+        **extra,
     }
+
+
+def publish(
+    profiles: pd.DataFrame, meta: dict[str, Any], settings: ServiceSettings, backend: str | None
+) -> str:
+    """Write the monitoring reference and the store (``backend`` or the configured one);
+    returns where the store is."""
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
-    progress(f"writing the {backend} store")
     if backend == "redis":
         write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
-        location = f"{settings.redis_url} (prefix {settings.redis_prefix})"
-    else:
-        location = str(write_file_store(profiles, meta, Path(settings.store_dir)))
-    return MaterializeResult(len(profiles), snap.as_of, versions, location)
+        return f"{settings.redis_url} (prefix {settings.redis_prefix})"
+    return str(write_file_store(profiles, meta, Path(settings.store_dir)))

@@ -10,22 +10,14 @@ only each batch's best ``top`` rows reach the driver.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from serving.catalogue import Catalogue
-from serving.materialize import (
-    REASONS_FROM,
-    MaterializeResult,
-    load_champions,
-    write_reference,
-)
+from serving.materialize import MaterializeResult, load_champions, publish, store_meta
 from serving.settings import ServiceSettings
 from serving.spark_score import ShippedBundles, champion_bundles, score_spark
-from serving.store import write_file_store, write_redis_store
 
 ORDER = "_cintel_row"
 
@@ -33,18 +25,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from serving.targets import Campaign
-
-
-def publish(
-    profiles: pd.DataFrame, meta: dict[str, Any], settings: ServiceSettings, backend: str | None
-) -> str:
-    """Reference sample and store, as ``serving.materialize.materialize`` writes them."""
-    write_reference(profiles, meta, Path(settings.store_dir))
-    backend = backend or settings.store
-    if backend == "redis":
-        write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
-        return f"{settings.redis_url} (prefix {settings.redis_prefix})"
-    return str(write_file_store(profiles, meta, Path(settings.store_dir)))
 
 
 def materialize_spark(
@@ -75,16 +55,7 @@ def materialize_spark(
     finally:
         features.unpersist()
     profiles = scored.sort_values("customer_id", ignore_index=True)
-    meta: dict[str, Any] = {
-        "as_of": snap.as_of.isoformat(),
-        "versions": versions,
-        "families": list(snap.families),
-        "materialized_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "n_customers": len(profiles),
-        "churn_reasons_from": REASONS_FROM,
-        "churn_reasons_method": "approx" if approx_reasons else "exact",
-        "engine": "spark",
-    }
+    meta = store_meta(profiles, snap.as_of, versions, snap.families, approx_reasons, engine="spark")
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend)
     return MaterializeResult(len(profiles), snap.as_of, versions, location)
