@@ -7,6 +7,7 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -211,6 +212,19 @@ def _medians(enc: Encoding, x: np.ndarray) -> dict[str, float]:
     return out
 
 
+def reason_table(
+    enc: Encoding, families: Sequence[str], channels: Sequence[str], medians: dict[str, float]
+) -> ReasonTable:
+    """The words for the drivers of a model with encoding ``enc`` (``medians``: the
+    training medians of its numeric features)."""
+    return ReasonTable(
+        labels=readable_labels(list(enc.feature_names), tuple(families), tuple(channels)),
+        medians=medians,
+        templates={k: v for k, v in TEMPLATES.items() if k in enc.feature_names},
+        derived=dict(DERIVED),
+    )
+
+
 def fit(snapshot: Snapshot, config: ChurnConfig | None = None) -> ChurnModel:
     """Train on the labelled customers: train / early-stopping / calibration splits."""
     config = ChurnConfig() if config is None else config
@@ -254,12 +268,7 @@ def fit(snapshot: Snapshot, config: ChurnConfig | None = None) -> ChurnModel:
     booster = booster[:best]
     calib_x, calib_y = fit_isotonic(booster.predict(dmatrix(enc, x[ca])), y[ca])
     medians = _medians(enc, x[tr])
-    table = ReasonTable(
-        labels=readable_labels(list(enc.feature_names), snapshot.families, snapshot.channels),
-        medians=medians,
-        templates={k: v for k, v in TEMPLATES.items() if k in enc.feature_names},
-        derived=dict(DERIVED),
-    )
+    table = reason_table(enc, snapshot.families, snapshot.channels, medians)
     info = {
         "as_of": snapshot.as_of.isoformat(),
         "horizon_days": snapshot.horizon_days,

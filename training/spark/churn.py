@@ -22,10 +22,8 @@ import pandas as pd
 
 from training.churn.calibration import fit_isotonic
 from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
-from training.churn.model import ChurnConfig, ChurnModel
-from training.churn.reasons import ReasonTable
+from training.churn.model import ChurnConfig, ChurnModel, reason_table
 from training.churn.rows import TARGETS, check_labels
-from training.churn.templates import DERIVED, TEMPLATES, readable_labels
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -159,12 +157,7 @@ def _fit_rows(
     finally:
         design.unpersist()
     calib_x, calib_y = fit_isotonic(raw[RAW].to_numpy(), raw[LABEL].to_numpy())
-    table = ReasonTable(
-        labels=readable_labels(list(enc.feature_names), snapshot.families, snapshot.channels),
-        medians=medians,
-        templates={k: v for k, v in TEMPLATES.items() if k in enc.feature_names},
-        derived=dict(DERIVED),
-    )
+    table = reason_table(enc, snapshot.families, snapshot.channels, medians)
     info = {
         "as_of": snapshot.as_of.isoformat(),
         "horizon_days": snapshot.horizon_days,
