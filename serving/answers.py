@@ -65,11 +65,13 @@ class StoreAnswers:
         self.store = store
         self.table = offer_table(store.columns(), catalogue, len(store))
         self._prepared: list[Prepared | None] = [None] * len(store)
+        self.prepared = 0  # customers prepared so far (/status shows it: memory grows with it)
 
     def get(self, i: int) -> Prepared:
         prepared = self._prepared[i]
         if prepared is None:
             prepared = self._prepared[i] = prepare(self.table, i, self.store.row(i))
+            self.prepared += 1
         return prepared
 
 

@@ -210,10 +210,13 @@ class Cintel:
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:
         """Loaded model versions, store size and as-of, failure counters."""
-        store = None if self.served is None else self.served.store
+        served = self.served
+        store = None if served is None else served.store
+        prepared = None if served is None or served.answers is None else served.answers.prepared
         return {
             **self.models.status(),
             "store": None if store is None else {"customers": len(store), **store.meta},
+            "answers_prepared": prepared,
             "store_error": self.store_error,
             "requests_logged": self.requests.written,
             "requests_not_logged": self.requests.dropped,

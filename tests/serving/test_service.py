@@ -149,6 +149,7 @@ def test_batch_answers_equal_single_answers(client: TestClient, service_env: Pat
     ]
     assert batch["profiles"] == single
     assert sum(len(p["offers"]) for p in single) > 0
+    assert client.post("/status", json={}).json()["answers_prepared"] >= len(ids)
 
 
 def test_batch_lists_unknown_ids_apart(client: TestClient, service_env: Path) -> None:
