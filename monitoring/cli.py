@@ -26,6 +26,7 @@ from training.cli_common import (
     require_spark,
     show_report,
     spark_table,
+    status_progress,
     user_errors,
 )
 
@@ -96,7 +97,7 @@ def materialize(
                 get_spark(spark_master),
                 cutoff,
                 store,
-                progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+                progress=status_progress(status),
                 approx_reasons=reasons == "approx",
             )
             _say_materialized(result)
@@ -108,7 +109,7 @@ def materialize(
             _service_settings(store),
             cutoff,
             store,
-            progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+            progress=status_progress(status),
             approx_reasons=reasons == "approx",
         )
     _say_materialized(result)
@@ -327,7 +328,7 @@ def cycle(
                     window_days,
                     policy,
                     force,
-                    progress=lambda m: status.update(m[0].upper() + m[1:] + "…"),
+                    progress=status_progress(status),
                 )
         except CycleLockedError as exc:
             raise CintelError(str(exc)) from exc

@@ -45,6 +45,11 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def status_progress(status: Any) -> Callable[[str], None]:
+    """A ``progress`` callback that shows each step ("computing x") on a rich status line."""
+    return lambda message: status.update(message[0].upper() + message[1:] + "…")
+
+
 def show_report(report: ValidationReport) -> None:
     """Print validation warnings so that nothing is repaired silently."""
     for issue in report.warnings:

@@ -19,6 +19,7 @@ from training.cli_common import (
     require_spark,
     show_report,
     spark_table,
+    status_progress,
     user_errors,
 )
 
@@ -95,7 +96,7 @@ def train(
                 horizon_days,
                 selected,
                 tolerance,
-                progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
+                progress=status_progress(status),
             )
         print_results(results)
         return
@@ -108,7 +109,7 @@ def train(
             horizon_days,
             selected,
             tolerance,
-            progress=lambda msg: status.update(msg[0].upper() + msg[1:] + "…"),
+            progress=status_progress(status),
         )
     print_results(results)
 
