@@ -77,6 +77,22 @@ def examples(raw: pd.Series, mask: np.ndarray, csv: bool) -> tuple[str, ...]:
     return tuple(f"{lab}: {v!r}" for lab, v in zip(labels, bad.iloc[:MAX_EXAMPLES], strict=False))
 
 
+def flag_rows(
+    report: ValidationReport,
+    name: str,
+    col: str,
+    raw: pd.Series,
+    mask: np.ndarray,
+    csv: bool,
+    message: str,
+    level: str = "error",
+) -> None:
+    """Report the rows in ``mask``, if any, as "<count> <message>" with examples."""
+    n = int(mask.sum())
+    if n:
+        report.add(Issue(level, name, col, n, f"{n} {message}", examples(raw, mask, csv)))
+
+
 def check_columns(
     df: pd.DataFrame, required: Sequence[str], name: str, report: ValidationReport
 ) -> bool:
@@ -109,27 +125,18 @@ def parse_dates(
     parsed = parsed.astype("datetime64[ns]")
     missing = raw.isna().to_numpy()
     unparsable = parsed.isna().to_numpy() & ~missing
-    if unparsable.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(unparsable.sum()),
-                f"{int(unparsable.sum())} value(s) are not dates; use ISO 8601 like 2024-03-31",
-                examples(raw, unparsable, csv),
-            )
-        )
-    if missing.any() and not allow_missing:
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty; every row needs a date",
-                examples(raw, missing, csv),
-            )
+    flag_rows(
+        report,
+        name,
+        col,
+        raw,
+        unparsable,
+        csv,
+        "value(s) are not dates; use ISO 8601 like 2024-03-31",
+    )
+    if not allow_missing:
+        flag_rows(
+            report, name, col, raw, missing, csv, "value(s) are empty; every row needs a date"
         )
     return parsed
 
@@ -141,44 +148,17 @@ def parse_number(
     missing = raw.isna().to_numpy()
     bad = parsed.isna().to_numpy() & ~missing
     bad |= ~np.isfinite(parsed.to_numpy()) & ~parsed.isna().to_numpy()
-    if bad.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(bad.sum()),
-                f"{int(bad.sum())} value(s) are not finite numbers",
-                examples(raw, bad, csv),
-            )
-        )
-    if missing.any() and required:
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty; every row needs a number",
-                examples(raw, missing, csv),
-            )
+    flag_rows(report, name, col, raw, bad, csv, "value(s) are not finite numbers")
+    if required:
+        flag_rows(
+            report, name, col, raw, missing, csv, "value(s) are empty; every row needs a number"
         )
     return parsed
 
 
 def parse_ids(raw: pd.Series, name: str, csv: bool, report: ValidationReport) -> pd.Series:
     missing = raw.isna().to_numpy()
-    if missing.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                "customer_id",
-                int(missing.sum()),
-                f"{int(missing.sum())} row(s) have no customer id",
-                examples(raw, missing, csv),
-            )
-        )
+    flag_rows(report, name, "customer_id", raw, missing, csv, "row(s) have no customer id")
     if pd.api.types.is_integer_dtype(raw):
         return raw.astype("int64")
     return raw.astype("string").astype(object)
@@ -188,17 +168,7 @@ def parse_category(
     raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport
 ) -> pd.Series:
     missing = raw.isna().to_numpy()
-    if missing.any():
-        report.add(
-            Issue(
-                "error",
-                name,
-                col,
-                int(missing.sum()),
-                f"{int(missing.sum())} value(s) are empty",
-                examples(raw, missing, csv),
-            )
-        )
+    flag_rows(report, name, col, raw, missing, csv, "value(s) are empty")
     values = raw if isinstance(raw.dtype, pd.CategoricalDtype) else raw.astype("string")
     cat = values.astype("category")
     if not isinstance(raw.dtype, pd.CategoricalDtype):

@@ -19,6 +19,7 @@ from training.checks import (
     ValidationReport,
     check_columns,
     examples,
+    flag_rows,
     parse_category,
     parse_dates,
     parse_ids,
@@ -202,17 +203,16 @@ def validate(
         )
     now = pd.Timestamp.now() if now is None else pd.Timestamp(now)
     future = (tx["ts"] > now).to_numpy()
-    if future.any():
-        report.add(
-            Issue(
-                "warning",
-                tx_name,
-                "ts",
-                int(future.sum()),
-                f"{int(future.sum())} transaction(s) dated after {now:%Y-%m-%d %H:%M} dropped",
-                examples(transactions["ts"], future, tx_csv),
-            )
-        )
+    flag_rows(
+        report,
+        tx_name,
+        "ts",
+        transactions["ts"],
+        future,
+        tx_csv,
+        f"transaction(s) dated after {now:%Y-%m-%d %H:%M} dropped",
+        level="warning",
+    )
     if dup_rows.any() or future.any():
         tx = tx.loc[~(dup_rows | future)]
 
