@@ -77,6 +77,15 @@ def examples(raw: pd.Series, mask: np.ndarray, csv: bool) -> tuple[str, ...]:
     return tuple(f"{lab}: {v!r}" for lab, v in zip(labels, bad.iloc[:MAX_EXAMPLES], strict=False))
 
 
+# what flag_rows says after the count; the Spark engine reports the same words
+NOT_DATES = "value(s) are not dates; use ISO 8601 like 2024-03-31"
+EMPTY_DATES = "value(s) are empty; every row needs a date"
+NOT_FINITE = "value(s) are not finite numbers"
+EMPTY_NUMBERS = "value(s) are empty; every row needs a number"
+EMPTY_VALUES = "value(s) are empty"
+NO_CUSTOMER_ID = "row(s) have no customer id"
+
+
 def flag_rows(
     report: ValidationReport,
     name: str,
@@ -132,12 +141,10 @@ def parse_dates(
         raw,
         unparsable,
         csv,
-        "value(s) are not dates; use ISO 8601 like 2024-03-31",
+        NOT_DATES,
     )
     if not allow_missing:
-        flag_rows(
-            report, name, col, raw, missing, csv, "value(s) are empty; every row needs a date"
-        )
+        flag_rows(report, name, col, raw, missing, csv, EMPTY_DATES)
     return parsed
 
 
@@ -148,17 +155,15 @@ def parse_number(
     missing = raw.isna().to_numpy()
     bad = parsed.isna().to_numpy() & ~missing
     bad |= ~np.isfinite(parsed.to_numpy()) & ~parsed.isna().to_numpy()
-    flag_rows(report, name, col, raw, bad, csv, "value(s) are not finite numbers")
+    flag_rows(report, name, col, raw, bad, csv, NOT_FINITE)
     if required:
-        flag_rows(
-            report, name, col, raw, missing, csv, "value(s) are empty; every row needs a number"
-        )
+        flag_rows(report, name, col, raw, missing, csv, EMPTY_NUMBERS)
     return parsed
 
 
 def parse_ids(raw: pd.Series, name: str, csv: bool, report: ValidationReport) -> pd.Series:
     missing = raw.isna().to_numpy()
-    flag_rows(report, name, "customer_id", raw, missing, csv, "row(s) have no customer id")
+    flag_rows(report, name, "customer_id", raw, missing, csv, NO_CUSTOMER_ID)
     if pd.api.types.is_integer_dtype(raw):
         return raw.astype("int64")
     return raw.astype("string").astype(object)
@@ -168,7 +173,7 @@ def parse_category(
     raw: pd.Series, name: str, col: str, csv: bool, report: ValidationReport
 ) -> pd.Series:
     missing = raw.isna().to_numpy()
-    flag_rows(report, name, col, raw, missing, csv, "value(s) are empty")
+    flag_rows(report, name, col, raw, missing, csv, EMPTY_VALUES)
     values = raw if isinstance(raw.dtype, pd.CategoricalDtype) else raw.astype("string")
     cat = values.astype("category")
     if not isinstance(raw.dtype, pd.CategoricalDtype):

@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from training.checks import (
+    EMPTY_DATES,
+    EMPTY_NUMBERS,
+    EMPTY_VALUES,
+    NO_CUSTOMER_ID,
+    NOT_DATES,
+    NOT_FINITE,
+)
 from training.contract import (
     CUST_REQUIRED,
     MAX_EXAMPLES,
@@ -104,7 +112,7 @@ def _checks(raw: DataFrame, name: str, rep: ValidationReport, rules: dict[str, t
     for key, (col, bad, message) in rules.items():
         n = int(counts[key] or 0)
         if n:
-            rep.add(Issue("error", name, col, n, message.format(n=n), _examples(raw, col, bad)))
+            rep.add(Issue("error", name, col, n, f"{n} {message}", _examples(raw, col, bad)))
     return counts
 
 
@@ -148,46 +156,46 @@ def read_clean(
         )
 
     rules: dict[str, tuple] = {
-        "id": ("customer_id", F.col("customer_id").isNull(), "{n} row(s) have no customer id"),
+        "id": ("customer_id", F.col("customer_id").isNull(), NO_CUSTOMER_ID),
         "ts_bad": (
             "ts",
             F.col("ts").isNotNull() & ts.isNull(),
-            "{n} value(s) are not dates; use ISO 8601 like 2024-03-31",
+            NOT_DATES,
         ),
-        "ts_empty": ("ts", F.col("ts").isNull(), "{n} value(s) are empty; every row needs a date"),
+        "ts_empty": ("ts", F.col("ts").isNull(), EMPTY_DATES),
         "amount_bad": (
             "amount",
             finite_bad(amount, "amount"),
-            "{n} value(s) are not finite numbers",
+            NOT_FINITE,
         ),
         "amount_empty": (
             "amount",
             F.col("amount").isNull(),
-            "{n} value(s) are empty; every row needs a number",
+            EMPTY_NUMBERS,
         ),
-        "family": ("family", F.col("family").isNull(), "{n} value(s) are empty"),
+        "family": ("family", F.col("family").isNull(), EMPTY_VALUES),
     }
     if has_channel:
-        rules["channel"] = ("channel", F.col("channel").isNull(), "{n} value(s) are empty")
+        rules["channel"] = ("channel", F.col("channel").isNull(), EMPTY_VALUES)
     if has_margin:
         rules["margin_bad"] = (
             "margin",
             finite_bad(margin, "margin"),
-            "{n} value(s) are not finite numbers",
+            NOT_FINITE,
         )
         rules["margin_empty"] = (
             "margin",
             F.col("margin").isNull(),
-            "{n} value(s) are empty; every row needs a number",
+            EMPTY_NUMBERS,
         )
     _checks(raw_tx, tx_name, rep, rules)
     signup = to_ns("signup_date", cu_types["signup_date"])
     cu_rules: dict[str, tuple] = {
-        "id": ("customer_id", F.col("customer_id").isNull(), "{n} row(s) have no customer id"),
+        "id": ("customer_id", F.col("customer_id").isNull(), NO_CUSTOMER_ID),
         "signup_bad": (
             "signup_date",
             F.col("signup_date").isNotNull() & signup.isNull(),
-            "{n} value(s) are not dates; use ISO 8601 like 2024-03-31",
+            NOT_DATES,
         ),
     }
     _checks(raw_cu, cu_name, rep, cu_rules)
