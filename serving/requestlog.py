@@ -30,7 +30,7 @@ def log_layout(keys: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 def log_fragment(row: dict[str, Any]) -> bytes:
     """The part of a log line that depends only on the customer's row:
-    ``"features":{...},"outputs":{...}`` (kept per customer by the file store)."""
+    ``"features":{...},"outputs":{...}`` (prepared once per customer, serving.answers)."""
     feature_keys, output_keys = log_layout(tuple(row))
     features = {k: v for k in feature_keys if not isinstance(v := row[k], str | list)}
     outputs = {k: row[k] for k in output_keys}
