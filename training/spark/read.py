@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from pyspark.sql.types import DataType
 
 
+ROWS_PER_PARTITION = 4_000_000  # transactions per partition after the shuffle by customer
+
+
 @dataclass(frozen=True)
 class CleanFrames:
     """Typed frames: ``ts``/``signup_date`` in int64 ns; stats gathered while validating."""
@@ -276,7 +279,15 @@ def read_clean(
             F.collect_set("channel"),
         )
     )
-    tx = tx.where(kept).dropDuplicates()
+    # one shuffle by customer: the de-duplication (a hash partitioning on customer_id
+    # satisfies a grouping on every column) and every later per-customer groupBy, window
+    # and join reuse it instead of shuffling the transactions again (1 M customers on
+    # local[2]: features and labels 52 s -> 20 s). Partitions grow with the data.
+    parts = max(
+        int(spark.conf.get("spark.sql.shuffle.partitions") or 1),
+        -(-int(stats["rows"]) // ROWS_PER_PARTITION),
+    )
+    tx = tx.where(kept).repartition(parts, "customer_id").dropDuplicates()
     first = per_cust.select("customer_id", "first_ts")
     added = first.where(F.col("first_ts").isNotNull()).join(cust, "customer_id", "left_anti")
     added = added.select(
