@@ -6,10 +6,9 @@ bytes; each Python worker unpacks and loads them once, then applies
 ``mapInPandas``: the same vectorised code as ``cintel materialize``, never a per-customer
 UDF. Executors need the cintel package installed (as they need pyspark).
 
-One caveat, shared with the pandas path: the CLV interval (``clv_12m_p10``/``_p90``) is a
-Monte Carlo quantile whose random stream depends on which customers are scored together
-(the pandas path's own 50,000-row chunks change it too). Every other output is a
-function of the customer's features alone and agrees between engines.
+Every output is a function of the customer's features alone, so the engines agree
+whatever the Arrow batches: the CLV interval's Monte Carlo draws too, as they are keyed by
+the customer's BTYD history (``training.clv.keyed``), not taken from a shared stream.
 """
 
 from __future__ import annotations
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import StructType
 
-# the CLV interval's Monte Carlo columns: see the module docstring
-MONTE_CARLO_COLUMNS = ("clv_12m_p10", "clv_12m_p90")
 _LOADED: dict[str, dict[str, Scorer]] = {}  # per Python worker: bundles digest -> scorers
 
 

@@ -1,4 +1,4 @@
-"""Batch scoring for the online store: threads change the speed, not the results."""
+"""Batch scoring for the online store: threads and chunks change the speed, not the results."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ def test_threaded_scoring_equals_serial_scoring(
     assert len(seen) == 7 and len(threaded) == len(features)
     assert threaded["customer_id"].tolist() == features["customer_id"].tolist()
     assert threaded["churn_reasons"].ne("").any()  # the churn reasons were computed
+    # nor do the chunks: one chunk of everyone gives the same profiles, CLV interval included
+    monkeypatch.setattr(materialize, "CHUNK", 50_000)
+    pd.testing.assert_frame_equal(score_all(features, scorers, threads=1), serial)
+    assert serial["clv_12m_p90"].nunique() > len(serial) // 4
 
 
 def test_approximate_reasons_change_only_the_reasons(

@@ -1,10 +1,8 @@
 """Materialize and campaign targets on Spark agree with the pandas path on a trained home.
 
-Agreement: the same customers; every deterministic output within 1e-6 (absolute, or
-relative for values above 1) and text outputs identical. The CLV interval columns are
-Monte Carlo quantiles whose random stream depends on which customers are scored together
-(``serving.spark_score``): they are checked for the same missing values and for staying
-within the spread of the interval itself.
+Agreement: the same customers; every numeric output within 1e-6 (absolute, or relative
+for values above 1), the CLV interval's Monte Carlo quantiles included (their draws are
+keyed by each customer's history, not by the batch), and text outputs identical.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ import pytest
 from serving.catalogue import default_catalogue
 from serving.materialize import materialize
 from serving.settings import ServiceSettings
-from serving.spark_score import MONTE_CARLO_COLUMNS
 from serving.store import PROFILES_FILE
 from serving.targets import campaign_targets
 from training.contract import CleanData
@@ -74,14 +71,10 @@ def test_spark_scores_agree_with_pandas(stores) -> None:
         g = g.astype("float64")
         assert np.array_equal(np.isnan(g), np.isnan(w)), f"{col}: NaN positions differ"
         ok = ~np.isnan(w)
-        if col in MONTE_CARLO_COLUMNS:
-            continue
         np.testing.assert_allclose(g[ok], w[ok], rtol=1e-6, atol=1e-6, err_msg=col)
-    # the interval: another random stream, same distribution; both bracket the same CLV
-    spread = (want["clv_12m_p90"] - want["clv_12m_p10"]).abs().to_numpy()
-    for col in MONTE_CARLO_COLUMNS:
-        diff = (got[col] - want[col]).abs().to_numpy()
-        assert np.nanmedian(diff / np.maximum(spread, 1e-9)) < 0.1, col
+    # the interval is really there, and differs between customers
+    assert want["clv_12m_p90"].nunique() > len(want) // 4
+    assert (want["clv_12m_p90"] > want["clv_12m_p10"]).mean() > 0.5
 
 
 @pytest.mark.parametrize("campaign", ["retention", "cross-sell"])

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from training.clv import BetaGeo, GammaGamma, clv_outputs
-from training.clv.outputs import _history_draws
+from training.clv.interval import history_draws
+from training.clv.keyed import history_keys
 
 COLUMNS = [
     "prob_alive",
@@ -78,9 +79,9 @@ def test_interval_draws_average_to_the_analytical_clv(
     x = s["frequency"].to_numpy(dtype=float)
     undiscounted = clv_outputs(s, bg, gg, monthly_discount=0.0, n_draws=10)["clv_12m"]
     discount = (out["clv_12m"] / undiscounted).fillna(1.0).to_numpy()
-    r_draws, d_draws = _history_draws(
+    r_draws, d_draws = history_draws(
         bg, gg, x, s["T"].to_numpy(), out["prob_alive"].to_numpy(), discount,
-        365.25, 400, np.random.default_rng(1),
+        365.25, 400, history_keys(1, x, s["recency"].to_numpy(), s["T"].to_numpy()),
     )  # fmt: skip
     m = s["monetary_value"].to_numpy()
     draws = np.where((x > 0) & (m <= 0), m, gg.v_ + x * m)[:, None] * r_draws
@@ -88,6 +89,27 @@ def test_interval_draws_average_to_the_analytical_clv(
     assert np.corrcoef(draws.mean(axis=1), out["clv_12m"])[0, 1] > 0.99
     discounted_purchases = (out["clv_12m"] / out["expected_spend_per_purchase"]).mean()
     assert d_draws.mean() == pytest.approx(discounted_purchases, rel=0.02)
+
+
+def test_interval_of_a_customer_does_not_depend_on_the_batch(
+    daily: tuple[pd.DataFrame, BetaGeo, GammaGamma],
+) -> None:
+    s, bg, gg = daily
+    s = s.assign(monetary_value=s["monetary_value"].where(s.index % 97 != 0, 0.0))  # fixed spend
+    cols = ["clv_12m_p10", "clv_12m_p90"]
+    whole = clv_outputs(s, bg, gg, n_draws=200)[cols]
+    assert whole["clv_12m_p90"].nunique() > 900  # one per distinct history and spend
+    shuffled = s.sample(frac=1.0, random_state=1)
+    parts = [clv_outputs(shuffled, bg, gg, n_draws=200)]
+    for lo, hi in [(0, 1), (1, 2), (2, 700), (700, 1501), (1501, len(s))]:
+        parts.append(clv_outputs(s.iloc[lo:hi], bg, gg, n_draws=200))
+    parts += [clv_outputs(s.iloc[[i]], bg, gg, n_draws=200) for i in range(0, len(s), 97)]
+    parts += [clv_outputs(s, bg, gg, n_draws=200, chunk_size=size) for size in (1, 7)]
+    for part in parts:
+        got = part[cols]
+        assert np.array_equal(got.to_numpy(), whole.loc[got.index].to_numpy())
+    other_seed = clv_outputs(s, bg, gg, n_draws=200, seed=1)[cols]
+    assert not np.array_equal(other_seed.to_numpy(), whole.to_numpy())
 
 
 def test_value_destroyers_get_negative_clv_not_an_error(
