@@ -51,9 +51,9 @@ def train_booster(
     return booster[: booster.best_iteration + 1]
 
 
-def skip_reason(y: np.ndarray, config: PropensityConfig) -> str | None:
-    pos = int(y.sum())
-    neg = len(y) - pos
+def skip_reason(pos: int, n: int, config: PropensityConfig) -> str | None:
+    """Why a booster with ``pos`` positives among ``n`` labelled customers is not fitted."""
+    neg = n - pos
     if pos == 0:
         return "no positive labels"
     if pos < config.min_positives:

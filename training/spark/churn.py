@@ -13,7 +13,6 @@ the pandas fit; both engines give the same kind of model, not the same trees.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -24,20 +23,20 @@ from training.churn.calibration import fit_isotonic
 from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
 from training.churn.model import ChurnConfig, ChurnModel, reason_table
 from training.churn.rows import TARGETS, check_labels
+from training.spark.xgb import VALID, fit_booster, hash_unit, top_values
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
     from training.spark.snapshot import SparkSnapshot
 
-SPLIT, LABEL, VALID = "_cintel_split", "_cintel_label", "_cintel_valid"
+SPLIT, LABEL = "_cintel_split", "_cintel_label"
 RAW = "_cintel_raw"
 
 
 def fit_encoding_spark(frame: DataFrame, feature_columns: list[str]) -> Encoding:
     """``fit_encoding`` on Spark: text columns are categorical with their most frequent
     values (ties by value, at most ``MAX_CATEGORIES``), the rest numeric."""
-    from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     types, categories = [], {}
@@ -45,16 +44,7 @@ def fit_encoding_spark(frame: DataFrame, feature_columns: list[str]) -> Encoding
         if isinstance(frame.schema[col].dataType, (T.NumericType, T.BooleanType)):
             types.append("q")
             continue
-        value = F.col(col).cast("string")
-        top = (
-            frame.where(F.col(col).isNotNull())
-            .groupBy(value.alias("v"))
-            .count()
-            .orderBy(F.desc("count"), F.asc("v"))
-            .limit(MAX_CATEGORIES)
-            .collect()
-        )
-        categories[col] = sorted(r["v"] for r in top)
+        categories[col] = top_values(frame, col, MAX_CATEGORIES)
         types.append("c")
     return Encoding(tuple(feature_columns), tuple(types), categories)
 
@@ -63,8 +53,7 @@ def _split(config: ChurnConfig) -> Column:
     """0 train, 1 validation (early stopping), 2 calibration: from a hash of the id."""
     from pyspark.sql import functions as F
 
-    u = F.pmod(F.xxhash64(F.col("customer_id").cast("string"), F.lit(config.seed)), 1_000_000)
-    u = u / 1_000_000.0
+    u = hash_unit(config.seed)
     return (
         F.when(u < config.valid_fraction, 1)
         .when(u < config.valid_fraction + config.calib_fraction, 2)
@@ -136,7 +125,6 @@ def _fit_rows(
     num_workers: int | None,
 ) -> ChurnModel:
     from pyspark.sql import functions as F
-    from xgboost.spark import SparkXGBClassifier
 
     features = snapshot.feature_columns
     counts = {
@@ -151,7 +139,7 @@ def _fit_rows(
     enc = fit_encoding_spark(rows, features)
     design = design_frame(rows, enc, column).cache()
     try:
-        booster = _train_booster(design, enc, config, num_workers, SparkXGBClassifier)
+        booster = _train_booster(design, enc, config, num_workers)
         medians = _medians(design, enc)
         raw = _raw_scores(design.where(F.col(SPLIT) == 2), enc, booster)
     finally:
@@ -173,52 +161,34 @@ def _fit_rows(
     return ChurnModel(config, enc, booster, calib_x, calib_y, table, info)
 
 
-def _train_booster(
-    design: DataFrame, enc: Encoding, config: ChurnConfig, num_workers: int | None, estimator: type
-):
-    """Fit SparkXGBClassifier with the pandas fit's parameters; keep the best iteration."""
+def _train_booster(design: DataFrame, enc: Encoding, config: ChurnConfig, num_workers: int | None):
+    """The booster with the pandas fit's parameters, early-stopped on the validation split."""
     from pyspark.sql import functions as F
 
-    if num_workers is None:
-        try:
-            num_workers = max(1, design.sparkSession.sparkContext.defaultParallelism)
-        except Exception:  # Spark Connect has no SparkContext
-            num_workers = 1
     train = design.where(F.col(SPLIT) < 2).withColumn(VALID, F.col(SPLIT) == 1)
-    clf = estimator(
-        features_col=list(enc.feature_names),
-        label_col=LABEL,
-        validation_indicator_col=VALID,
+    params = {
+        "eval_metric": "logloss",
+        "n_estimators": config.n_estimators,
+        "learning_rate": config.learning_rate,
+        "max_depth": config.max_depth,
+        "min_child_weight": config.min_child_weight,
+        "subsample": config.subsample,
+        "colsample_bytree": config.colsample_bytree,
+        "reg_lambda": config.reg_lambda,
+        "monotone_constraints": "(" + ",".join(map(str, enc.monotone_constraints())) + ")",
+        "max_cat_to_onehot": 1,
+        "early_stopping_rounds": config.early_stopping_rounds,
+        "random_state": config.seed,
+    }
+    return fit_booster(
+        train,
+        list(enc.feature_names),
+        LABEL,
+        params,
         num_workers=num_workers,
-        missing=np.nan,
         feature_types=list(enc.feature_types),
-        eval_metric="logloss",
-        tree_method="hist",
-        n_estimators=config.n_estimators,
-        learning_rate=config.learning_rate,
-        max_depth=config.max_depth,
-        min_child_weight=config.min_child_weight,
-        subsample=config.subsample,
-        colsample_bytree=config.colsample_bytree,
-        reg_lambda=config.reg_lambda,
-        monotone_constraints="(" + ",".join(map(str, enc.monotone_constraints())) + ")",
-        max_cat_to_onehot=1,
-        early_stopping_rounds=config.early_stopping_rounds,
-        random_state=config.seed,
-        verbose=False,
+        nthread=config.nthread,
     )
-    for name in ("XGBoost-PySpark", type(clf).__name__):  # INFO per fit otherwise
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
-    booster = clf.fit(train).get_booster()
-    best = getattr(booster, "best_iteration", None)
-    if best is not None:
-        booster = booster[: int(best) + 1]
-    booster.feature_names = list(enc.feature_names)
-    booster.feature_types = list(enc.feature_types)
-    booster.set_param({"nthread": config.nthread})
-    return booster
 
 
 def _raw_scores(calib: DataFrame, enc: Encoding, booster) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,11 @@ import pytest
 from training.churn import evaluate, fit
 from training.contract import validate
 from training.pipeline import build_snapshots
+from training.snapshot import Snapshot
 from training.synth import SynthConfig, synthesize
+
+if TYPE_CHECKING:
+    from training.spark.snapshot import SparkSnapshot
 
 pytestmark = pytest.mark.spark
 SYNTH = SynthConfig(n_customers=2500, end="2025-06-30", seed=3)
@@ -26,8 +31,9 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_spark_churn_fit_is_as_good_as_pandas(spark_session, synth_dir: Path) -> None:
-    from training.spark.churn import fit_churn_spark
+@pytest.fixture(scope="module")
+def snapshots(spark_session, synth_dir: Path) -> tuple[Snapshot, Snapshot, SparkSnapshot]:
+    """The pandas training and evaluation snapshots, and the Spark training snapshot."""
     from training.spark.snapshot import build_snapshot_spark
 
     tx = pd.read_parquet(synth_dir / "transactions.parquet")
@@ -39,8 +45,17 @@ def test_spark_churn_fit_is_as_good_as_pandas(spark_session, synth_dir: Path) ->
         train_pd.as_of,
         90,
         spark=spark_session,
+        families=list(train_pd.families),  # the pandas engine keeps the data's order
+        channels=list(train_pd.channels),
         require_labels=True,
     )
+    return train_pd, eval_pd, train_sp
+
+
+def test_spark_churn_fit_is_as_good_as_pandas(snapshots) -> None:
+    from training.spark.churn import fit_churn_spark
+
+    train_pd, eval_pd, train_sp = snapshots
     model = fit_churn_spark(train_sp, num_workers=2)
     assert model.info["engine"] == "spark"
     assert model.info["n_train"] + model.info["n_valid"] + model.info["n_calib"] == int(
@@ -57,6 +72,28 @@ def test_spark_churn_fit_is_as_good_as_pandas(spark_session, synth_dir: Path) ->
         for d in (0, 30, 120)
     ]
     assert np.all(np.diff(np.vstack(risk), axis=0) >= -1e-12)
+
+
+def test_spark_propensity_fit_is_as_good_as_pandas(snapshots) -> None:
+    from training.propensity import evaluate as evaluate_propensity
+    from training.propensity import fit as fit_propensity
+    from training.spark.propensity import fit_propensity_spark
+
+    train_pd, eval_pd, train_sp = snapshots
+    model = fit_propensity_spark(train_sp, num_workers=2)
+    reference = fit_propensity(train_pd)
+    # the same boosters are fitted or skipped, on the same customers
+    assert sorted(model.boosters_) == sorted(reference.boosters_)
+    assert model.skipped_.keys() == reference.skipped_.keys()
+    assert model.n_train_ == reference.n_train_
+    assert model.design == reference.design
+    for booster in model.boosters_.values():
+        assert booster.feature_names == model.design.names
+        assert 1 <= booster.num_boosted_rounds() <= model.config.n_estimators
+    spark_m, pandas_m = evaluate_propensity(model, eval_pd), evaluate_propensity(reference, eval_pd)
+    for kind in ("any", "first"):
+        got, want = spark_m[f"mean_roc_auc_{kind}"], pandas_m[f"mean_roc_auc_{kind}"]
+        assert got > 0.6 and abs(got - want) < 0.03, (kind, got, want)
 
 
 @pytest.mark.slow
