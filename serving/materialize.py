@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from serving.bundles import Scorer
 from serving.models import load_all_champions
@@ -102,7 +104,7 @@ def score_all(
     return pd.concat(parts, ignore_index=True)
 
 
-def write_reference(profiles: pd.DataFrame, meta: dict[str, Any], folder: Path) -> bool:
+def write_reference(profiles: pd.DataFrame | pa.Table, meta: dict[str, Any], folder: Path) -> bool:
     """Keep a sample of what the service will serve as the monitoring reference.
 
     Written only when the champion versions change: later materializations with the same
@@ -116,7 +118,14 @@ def write_reference(profiles: pd.DataFrame, meta: dict[str, Any], folder: Path) 
     if ref_meta.exists() and json.loads(ref_meta.read_text()).get("versions") == meta["versions"]:
         return False
     folder.mkdir(parents=True, exist_ok=True)
-    sample = profiles.sample(n=min(REFERENCE_ROWS, len(profiles)), random_state=0)
+    # the rows pandas' profiles.sample(n, random_state=0) picks, for a frame or a table
+    rows = np.random.RandomState(0).choice(
+        len(profiles), size=min(REFERENCE_ROWS, len(profiles)), replace=False
+    )
+    if isinstance(profiles, pd.DataFrame):
+        sample = profiles.iloc[rows]
+    else:
+        sample = profiles.take(pa.array(rows)).to_pandas()
     sample.to_parquet(folder / "reference.parquet", index=False)
     ref_meta.write_text(json.dumps({"versions": meta["versions"], "as_of": meta["as_of"]}))
     return True
@@ -148,7 +157,7 @@ def materialize(
 
 
 def store_meta(
-    profiles: pd.DataFrame,
+    profiles: pd.DataFrame | pa.Table,
     as_of: pd.Timestamp,
     versions: dict[str, str],
     families: Sequence[str],
@@ -169,7 +178,10 @@ def store_meta(
 
 
 def publish(
-    profiles: pd.DataFrame, meta: dict[str, Any], settings: ServiceSettings, backend: str | None
+    profiles: pd.DataFrame | pa.Table,
+    meta: dict[str, Any],
+    settings: ServiceSettings,
+    backend: str | None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
     returns where the store is."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 PROFILES_FILE = "profiles.parquet"
 META_FILE = "meta.json"
@@ -103,11 +104,29 @@ class FileStore:
         return [self.get(cid) for cid in customer_ids]
 
 
-def write_file_store(frame: pd.DataFrame, meta: dict[str, Any], folder: Path) -> Path:
+def frames(profiles: pd.DataFrame | pa.Table, rows: int) -> Iterator[pd.DataFrame]:
+    """The profiles as pandas frames: a frame as it is, an Arrow table ``rows`` at a time
+    (a table holds text compactly; its pandas copy would be several times larger)."""
+    if isinstance(profiles, pd.DataFrame):
+        yield profiles
+        return
+    for start in range(0, profiles.num_rows, rows):
+        yield profiles.slice(start, rows).to_pandas()
+
+
+def write_file_store(frame: pd.DataFrame | pa.Table, meta: dict[str, Any], folder: Path) -> Path:
     """Replace the file store atomically: write to temporary names, then rename."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / (PROFILES_FILE + ".tmp")
-    frame.assign(customer_id=frame["customer_id"].astype(str)).to_parquet(tmp, index=False)
+    if isinstance(frame, pd.DataFrame):
+        frame.assign(customer_id=frame["customer_id"].astype(str)).to_parquet(tmp, index=False)
+    else:
+        ids = frame.schema.get_field_index("customer_id")
+        text = pc.cast(frame.column(ids), pa.string())
+        pq.write_table(frame.set_column(ids, "customer_id", text), tmp)
     tmp_meta = folder / (META_FILE + ".tmp")
     tmp_meta.write_text(json.dumps(meta, indent=2, default=str))
     tmp.replace(folder / PROFILES_FILE)
@@ -155,7 +174,7 @@ def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:
 
 
 def write_redis_store(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     meta: dict[str, Any],
     url: str,
     prefix: str = "cintel",
@@ -168,11 +187,12 @@ def write_redis_store(
     client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=2)
     pipe = client.pipeline(transaction=False)
     n = 0
-    for cid, doc in _records(frame):
-        pipe.set(f"{prefix}:profile:{cid}", doc)
-        n += 1
-        if n % chunk == 0:
-            pipe.execute()
+    for part in frames(frame, chunk):
+        for cid, doc in _records(part):
+            pipe.set(f"{prefix}:profile:{cid}", doc)
+            n += 1
+            if n % chunk == 0:
+                pipe.execute()
     pipe.execute()
     client.set(f"{prefix}:meta", json.dumps({**meta, "n_customers": n}, default=str))
     return n
