@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from training.churn.encoding import design_matrix, dmatrix, fit_encoding
+from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.clv.btyd_part import (
     DERIVED_FEATURES,
+    BtydParams,
     btyd_frame,
     derived_features,
     fit_btyd,
@@ -20,6 +22,9 @@ from training.clv.btyd_part import (
 from training.clv.metrics import normalized_gini
 from training.clv.outputs import CLV_MONTHS
 from training.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from training.spark.snapshot import SparkSnapshot
 
 MIN_CUSTOMERS = 200  # labelled customers with at least one purchase before as_of
 MIN_REPEAT_BUYERS = 20  # for Gamma-Gamma
@@ -56,33 +61,52 @@ class ClvConfig:
             raise ValueError("valid_fraction must be between 0.05 and 0.5")
 
 
-def training_rows(snapshot: Snapshot, target: str) -> pd.DataFrame:
-    """Labelled customers with a purchase history, or a ValueError saying what is missing."""
+def target_column(labelled: bool, columns: list[str], target: str) -> str:
+    """``future_<target>``, or a ValueError when the snapshot has no such label."""
     column = f"future_{target}"
-    if not snapshot.labelled or column not in snapshot.frame.columns:
+    if not labelled or column not in columns:
         raise ValueError(
             f"cintel-clv needs a labelled snapshot with {column}: build it with a horizon the "
             "data covers (require_labels=True)"
         )
-    frame = snapshot.frame
-    rows = frame.loc[has_history(frame) & frame[column].notna().to_numpy()]
-    if len(rows) < MIN_CUSTOMERS:
+    return column
+
+
+def check_rows(n_rows: int, n_repeat: int, any_positive: bool, column: str) -> None:
+    """Enough labelled buyers, repeat buyers and a positive target, or a ValueError."""
+    if n_rows < MIN_CUSTOMERS:
         raise ValueError(
             f"cintel-clv needs at least {MIN_CUSTOMERS} customers with a purchase before "
-            f"as_of and a known {column}; the snapshot has {len(rows)}"
+            f"as_of and a known {column}; the snapshot has {n_rows}"
         )
-    repeat = int(((rows["btyd_frequency"] > 0) & (rows["btyd_monetary"] > 0)).sum())
-    if repeat < MIN_REPEAT_BUYERS:
+    if n_repeat < MIN_REPEAT_BUYERS:
         raise ValueError(
             f"cintel-clv needs at least {MIN_REPEAT_BUYERS} repeat buyers for Gamma-Gamma; "
-            f"the snapshot has {repeat}"
+            f"the snapshot has {n_repeat}"
         )
-    if not (rows[column] > 0).any():
+    if not any_positive:
         raise ValueError(f"no customer has a positive {column}: nothing to learn")
+
+
+def training_rows(snapshot: Snapshot, target: str) -> pd.DataFrame:
+    """Labelled customers with a purchase history, or a ValueError saying what is missing."""
+    frame = snapshot.frame
+    column = target_column(snapshot.labelled, list(frame.columns), target)
+    rows = frame.loc[has_history(frame) & frame[column].notna().to_numpy()]
+    repeat = int(((rows["btyd_frequency"] > 0) & (rows["btyd_monetary"] > 0)).sum())
+    check_rows(len(rows), repeat, bool((rows[column] > 0).any()), column)
     return rows.reset_index(drop=True)
 
 
-def _params(config: ClvConfig, depth: int) -> dict[str, object]:
+def offset_bounds(mean_positive: float) -> dict[str, float]:
+    """The positive booster's offset floor and default from the mean positive target."""
+    return {
+        "offset_floor": max(0.01 * mean_positive, 1e-6),
+        "offset_default": max(mean_positive, 1e-6),
+    }
+
+
+def booster_params(config: ClvConfig, depth: int) -> dict[str, object]:
     return {
         "objective": "reg:tweedie",
         "tweedie_variance_power": config.tweedie_variance_power,
@@ -109,7 +133,7 @@ def _booster(
     return booster[: booster.best_iteration + 1]
 
 
-def _fallback(btyd: pd.DataFrame) -> dict[str, float]:
+def fallback_values(btyd: pd.DataFrame) -> dict[str, float]:
     """Population median time profile and interval width, for rows without a profile."""
     out = {f"shape_{k}m": float(np.nanmedian(btyd[f"shape_{k}m"])) for k in CLV_MONTHS}
     b12 = btyd["btyd_clv_12m"].to_numpy()
@@ -136,10 +160,9 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     tr, va = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
     patience = config.early_stopping_rounds
 
-    fallback = _fallback(btyd)
+    fallback = fallback_values(btyd)
     ypos = np.maximum(y, 0.0)
-    fallback["offset_floor"] = max(0.01 * float(ypos.mean()), 1e-6)
-    fallback["offset_default"] = max(float(ypos.mean()), 1e-6)
+    fallback.update(offset_bounds(float(ypos.mean())))
     offset = None
     if config.btyd_offset:
         offset = log_offset(
@@ -156,7 +179,7 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
 
     def part(label: np.ndarray, depth: int, rounds: int, use_offset: bool) -> xgb.Booster:
         return _booster(
-            _params(config, depth),
+            booster_params(config, depth),
             matrix(tr, label, use_offset),
             matrix(va, label, use_offset),
             rounds,
@@ -175,14 +198,38 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     )
     gini_learned = normalized_gini(y[va], learned_va)
     gini_btyd = normalized_gini(y[va], btyd["btyd_clv_horizon"].to_numpy()[va])
+    return assemble(
+        snapshot, config, params, enc, positive, negative, constant, fallback,
+        n_train=len(tr), n_negative=int((y < 0).sum()),
+        gini_learned=gini_learned, gini_btyd=gini_btyd, n_valid=len(va),
+    )  # fmt: skip
+
+
+def assemble(
+    snapshot: Snapshot | SparkSnapshot,
+    config: ClvConfig,
+    params: BtydParams,
+    enc: Encoding,
+    positive: xgb.Booster,
+    negative: xgb.Booster | None,
+    constant: float,
+    fallback: dict[str, float],
+    *,
+    n_train: int,
+    n_valid: int,
+    n_negative: int,
+    gini_learned: float,
+    gini_btyd: float,
+) -> dict[str, object]:
+    """The parts of a ClvModel, with the learned-or-BTYD choice on the validation Gini."""
     info = {
         "as_of": snapshot.as_of.isoformat(),
         "target": f"future_{config.target}",
         "families": list(snapshot.families),
         "channels": list(snapshot.channels),
-        "n_train": len(tr),
-        "n_valid": len(va),
-        "n_negative_targets": int((y < 0).sum()),
+        "n_train": n_train,
+        "n_valid": n_valid,
+        "n_negative_targets": n_negative,
         "positive_trees": positive.num_boosted_rounds(),
         "negative_trees": 0 if negative is None else negative.num_boosted_rounds(),
         "valid_gini_learned": gini_learned,

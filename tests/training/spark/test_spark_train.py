@@ -96,6 +96,31 @@ def test_spark_propensity_fit_is_as_good_as_pandas(snapshots) -> None:
         assert got > 0.6 and abs(got - want) < 0.03, (kind, got, want)
 
 
+def test_spark_clv_fit_matches_pandas(snapshots) -> None:
+    from training.clv.learned import evaluate as evaluate_clv
+    from training.clv.learned import fit as fit_clv
+    from training.spark.clv import fit_clv_spark
+
+    train_pd, eval_pd, train_sp = snapshots
+    model = fit_clv_spark(train_sp, num_workers=2)
+    reference = fit_clv(train_pd)
+    assert model.info["engine"] == "spark"
+    # the BTYD part is fitted on the same buyers with the same code: the same parameters
+    for name in ("r", "alpha", "a", "b", "p", "q", "gamma", "margin_rate", "margin_prior"):
+        got, want = getattr(model.btyd, name), getattr(reference.btyd, name)
+        assert got == pytest.approx(want, rel=1e-6), name
+    assert model.encoding == reference.encoding
+    n_rows = reference.info["n_train"] + reference.info["n_valid"]
+    assert model.info["n_train"] + model.info["n_valid"] == n_rows
+    assert model.info["n_negative_targets"] == reference.info["n_negative_targets"]
+    assert model.fallback.keys() == reference.fallback.keys()
+    # the boosters differ (another validation split, distributed histograms): same quality
+    got, want = evaluate_clv(model, eval_pd), evaluate_clv(reference, eval_pd)
+    for key in ("normalized_gini_learned", "normalized_gini_btyd"):
+        assert abs(got[key] - want[key]) < 0.03, (key, got[key], want[key])
+    assert got["normalized_gini"] > 0.5
+
+
 @pytest.mark.slow
 def test_train_engine_spark_registers_churn(spark_session, synth_dir: Path, mlflow_home) -> None:
     from click.testing import CliRunner
