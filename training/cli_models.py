@@ -55,7 +55,15 @@ from training.cli_common import (
     help="The challenger may be this much worse than the champion on the main "
     "metric and still be promoted.",
 )
-@engine_options("Compute the snapshots (and fit churn)")
+@engine_options("Compute the snapshots and fit churn, propensity and CLV")
+@click.option(
+    "--driver-rows",
+    type=click.IntRange(min=1000),
+    default=1_000_000,
+    show_default=True,
+    help="With --engine spark: at most this many customers (a seeded sample) reach this "
+    "machine for the segments fit, the evaluation, the gate and MLflow logging.",
+)
 @user_errors
 def train(
     data_dir: str,
@@ -65,6 +73,7 @@ def train(
     tolerance: float,
     engine: str,
     spark_master: str | None,
+    driver_rows: int,
 ) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
@@ -72,10 +81,11 @@ def train(
     the snapshot one horizon before it, and promotes only a challenger that is no worse
     (within --tolerance) and passes the absolute floors.
 
-    With --engine spark both snapshots are computed on Spark and churn is fitted with
-    xgboost.spark on the cluster; the snapshots are then collected to this machine, where
-    evaluation, MLflow logging and the propensity, segments and CLV fits still run on
-    pandas (and the propensity report has no basket rules)."""
+    With --engine spark both snapshots are computed on Spark, and churn, propensity and
+    CLV are fitted with xgboost.spark on the whole training snapshot. A seeded sample of
+    at most --driver-rows customers of each snapshot then comes to this machine for the
+    segments fit, the evaluation and the gate, and MLflow logging (the propensity report
+    has no basket rules). Spark Connect cannot train: use a classic --spark-master."""
     from training.io import load_data
     from training.pipeline import train as run_training
 
@@ -97,6 +107,7 @@ def train(
                 selected,
                 tolerance,
                 progress=status_progress(status),
+                driver_rows=driver_rows,
             )
         print_results(results)
         return

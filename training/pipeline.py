@@ -110,6 +110,7 @@ def _log_run(
     evaluation: Snapshot,
     metrics: dict[str, float],
     transactions: pd.DataFrame | None,
+    extra_params: dict[str, Any] | None = None,
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
@@ -122,6 +123,7 @@ def _log_run(
                 "n_eval_customers": len(evaluation.frame),
                 "families": ",".join(train.families),
                 **as_params(config),
+                **(extra_params or {}),
             }
         )
         if hasattr(fitted, "mlflow_params"):  # e.g. the fitted BG/NBD and Gamma-Gamma params
@@ -179,17 +181,21 @@ def train_one(
     evaluation: Snapshot,
     tolerance: float,
     fit: Fitter | None = None,
+    extra_params: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Fit, evaluate, log, register as @challenger and gate one model.
 
-    ``fit`` replaces the model's own fit (the Spark engine's churn fit ignores the pandas
-    snapshot it is given); without ``data`` the propensity report has no basket rules."""
+    ``fit`` replaces the model's own fit (the Spark engine's fits ignore the pandas
+    snapshot they are given); without ``data`` the propensity report has no basket rules.
+    ``extra_params`` are logged with the run's parameters."""
     mod = task_module(model)
     fitted = (fit or mod.fit)(train)
     config = getattr(fitted, "config", None)
     metrics = dict(mod.evaluate(fitted, evaluation))
     transactions = None if data is None else data.transactions
-    uri = _log_run(model, mod, fitted, config, train, evaluation, metrics, transactions)
+    uri = _log_run(
+        model, mod, fitted, config, train, evaluation, metrics, transactions, extra_params
+    )
     before = registry.champion_version(model)
     version = registry.register_challenger(model, uri).version
     champion_metrics = _champion_metrics(model, mod, before, evaluation)
@@ -241,9 +247,10 @@ def train_snapshots(
     data: CleanData | None,
     fitters: dict[str, Fitter] | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    extra_params: dict[str, Any] | None = None,
 ) -> list[TrainResult]:
     """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
-    model's fit. Tracking must be configured."""
+    model's fit, ``extra_params`` are logged with every run. Tracking must be configured."""
     for model in models:
         task_module(model)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -253,7 +260,9 @@ def train_snapshots(
         progress(f"training {model}")
         try:
             results.append(
-                train_one(model, data, train_snap, eval_snap, tolerance, fitters.get(model))
+                train_one(
+                    model, data, train_snap, eval_snap, tolerance, fitters.get(model), extra_params
+                )
             )
         except ValueError as exc:
             before = registry.champion_version(model)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 META_FILE = "_cintel.json"
+SAMPLE_SEED = 17  # the driver's sample of customers (to_snapshot)
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,15 @@ class SparkSnapshot:
             self.channels,
         ).metadata()
 
-    def to_snapshot(self) -> Snapshot:
-        """Collect to the pandas engine's ``Snapshot`` (sorted by id, NaN for null)."""
-        frame = self.frame.toPandas().sort_values("customer_id", ignore_index=True)
+    def to_snapshot(self, share: float = 1.0) -> Snapshot:
+        """Collect to the pandas engine's ``Snapshot`` (sorted by id, NaN for null).
+
+        ``share`` < 1 keeps that share of the customers, chosen by a hash of the id (the
+        same customers in every snapshot of the same data)."""
+        from training.spark.xgb import hash_unit
+
+        rows = self.frame if share >= 1.0 else self.frame.where(hash_unit(SAMPLE_SEED) < share)
+        frame = rows.toPandas().sort_values("customer_id", ignore_index=True)
         return Snapshot(
             frame, self.as_of, self.horizon_days, self.labelled, self.families, self.channels
         )
@@ -134,6 +141,11 @@ def cached(clean: CleanFrames) -> CleanFrames:
     return replace(
         clean, transactions=clean.transactions.cache(), customers=clean.customers.cache()
     )
+
+
+def cached_snapshot(snapshot: SparkSnapshot) -> SparkSnapshot:
+    """The same snapshot with its frame marked for Spark's cache (several fits read it)."""
+    return replace(snapshot, frame=snapshot.frame.cache())
 
 
 def unpersist(clean: CleanFrames) -> None:

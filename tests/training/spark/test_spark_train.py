@@ -122,17 +122,34 @@ def test_spark_clv_fit_matches_pandas(snapshots) -> None:
 
 
 @pytest.mark.slow
-def test_train_engine_spark_registers_churn(spark_session, synth_dir: Path, mlflow_home) -> None:
+def test_train_engine_spark_registers_every_model(
+    spark_session, synth_dir: Path, mlflow_home
+) -> None:
+    import mlflow
     from click.testing import CliRunner
 
     from monitoring.cli import cli
     from training import registry
     from training.churn.model import ChurnModel
+    from training.clv.learned import ClvModel
     from training.modellog import download_bundle
 
-    args = ["train", "--data", str(synth_dir), "--models", "churn", "--engine", "spark"]
+    args = ["train", "--data", str(synth_dir), "--engine", "spark", "--driver-rows", "1000"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert registry.champion_version("churn") == "1"
-    bundle = download_bundle("churn", "1", mlflow_home.home / "dl")
-    assert ChurnModel.load(bundle).info["engine"] == "spark"
+    for model in ("churn", "propensity", "segments", "clv"):
+        assert registry.champion_version(model) == "1", model
+    assert (
+        ChurnModel.load(download_bundle("churn", "1", mlflow_home.home / "a")).info["engine"]
+        == "spark"
+    )
+    assert (
+        ClvModel.load(download_bundle("clv", "1", mlflow_home.home / "b")).info["engine"] == "spark"
+    )
+    runs = mlflow.search_runs(search_all_experiments=True)
+    assert len(runs) == 4
+    # every run records its sample (at most 1,000 from the larger, evaluation snapshot)
+    sample = runs["params.driver_sample_rows"].astype(int)
+    total = runs["params.n_train_customers_total"].astype(int)
+    assert (sample < total).all() and sample.between(600, 1000).all(), (sample, total)
+    assert (runs["params.n_train_customers"].astype(int) == sample).all()
