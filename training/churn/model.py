@@ -225,6 +225,25 @@ def reason_table(
     )
 
 
+def booster_params(config: ChurnConfig, enc: Encoding) -> dict[str, object]:
+    """``xgb.train`` parameters of the churn booster (the Spark fit converts the same)."""
+    return {
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "tree_method": "hist",
+        "learning_rate": config.learning_rate,
+        "max_depth": config.max_depth,
+        "min_child_weight": config.min_child_weight,
+        "subsample": config.subsample,
+        "colsample_bytree": config.colsample_bytree,
+        "reg_lambda": config.reg_lambda,
+        "monotone_constraints": "(" + ",".join(map(str, enc.monotone_constraints())) + ")",
+        "max_cat_to_onehot": 1,
+        "nthread": config.nthread,
+        "seed": config.seed,
+    }
+
+
 def fit(snapshot: Snapshot, config: ChurnConfig | None = None) -> ChurnModel:
     """Train on the labelled customers: train / early-stopping / calibration splits."""
     config = ChurnConfig() if config is None else config
@@ -240,21 +259,7 @@ def fit(snapshot: Snapshot, config: ChurnConfig | None = None) -> ChurnModel:
     va, ca = train_test_split(
         rest, test_size=config.calib_fraction / held, stratify=y[rest], random_state=config.seed
     )
-    params = {
-        "objective": "binary:logistic",
-        "eval_metric": "logloss",
-        "tree_method": "hist",
-        "learning_rate": config.learning_rate,
-        "max_depth": config.max_depth,
-        "min_child_weight": config.min_child_weight,
-        "subsample": config.subsample,
-        "colsample_bytree": config.colsample_bytree,
-        "reg_lambda": config.reg_lambda,
-        "monotone_constraints": "(" + ",".join(map(str, enc.monotone_constraints())) + ")",
-        "max_cat_to_onehot": 1,
-        "nthread": config.nthread,
-        "seed": config.seed,
-    }
+    params = booster_params(config, enc)
     dtrain, dvalid = dmatrix(enc, x[tr], y[tr]), dmatrix(enc, x[va], y[va])
     booster = xgb.train(
         params,

@@ -21,23 +21,28 @@ def _split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarr
     return valid
 
 
-def train_booster(
-    x: np.ndarray, y: np.ndarray, names: list[str], config: PropensityConfig, seed: int
-) -> xgb.Booster:
-    """Early stopping on a stratified validation split; keep only the best iteration's trees."""
-    valid = _split(y, config.valid_fraction, np.random.default_rng(seed))
-    params = {
+def booster_params(config: PropensityConfig, seed: int) -> dict[str, object]:
+    """``xgb.train`` parameters of one propensity booster (the Spark fit converts the same)."""
+    return {
         "objective": "binary:logistic",
         "eval_metric": "logloss",
         "tree_method": "hist",
         "max_depth": config.max_depth,
-        "eta": config.learning_rate,
+        "learning_rate": config.learning_rate,
         "min_child_weight": config.min_child_weight,
         "subsample": config.subsample,
         "colsample_bytree": config.colsample_bytree,
         "nthread": config.n_jobs,
         "seed": seed,
     }
+
+
+def train_booster(
+    x: np.ndarray, y: np.ndarray, names: list[str], config: PropensityConfig, seed: int
+) -> xgb.Booster:
+    """Early stopping on a stratified validation split; keep only the best iteration's trees."""
+    valid = _split(y, config.valid_fraction, np.random.default_rng(seed))
+    params = booster_params(config, seed)
     dtrain = xgb.DMatrix(x[~valid], label=y[~valid], feature_names=names, nthread=config.n_jobs)
     dvalid = xgb.DMatrix(x[valid], label=y[valid], feature_names=names, nthread=config.n_jobs)
     booster = xgb.train(

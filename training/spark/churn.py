@@ -21,9 +21,9 @@ import pandas as pd
 
 from training.churn.calibration import fit_isotonic
 from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
-from training.churn.model import ChurnConfig, ChurnModel, reason_table
+from training.churn.model import ChurnConfig, ChurnModel, booster_params, reason_table
 from training.churn.rows import TARGETS, check_labels
-from training.spark.xgb import VALID, fit_booster, hash_unit, top_values
+from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -166,20 +166,9 @@ def _train_booster(design: DataFrame, enc: Encoding, config: ChurnConfig, num_wo
     from pyspark.sql import functions as F
 
     train = design.where(F.col(SPLIT) < 2).withColumn(VALID, F.col(SPLIT) == 1)
-    params = {
-        "eval_metric": "logloss",
-        "n_estimators": config.n_estimators,
-        "learning_rate": config.learning_rate,
-        "max_depth": config.max_depth,
-        "min_child_weight": config.min_child_weight,
-        "subsample": config.subsample,
-        "colsample_bytree": config.colsample_bytree,
-        "reg_lambda": config.reg_lambda,
-        "monotone_constraints": "(" + ",".join(map(str, enc.monotone_constraints())) + ")",
-        "max_cat_to_onehot": 1,
-        "early_stopping_rounds": config.early_stopping_rounds,
-        "random_state": config.seed,
-    }
+    params = spark_params(
+        booster_params(config, enc), config.n_estimators, config.early_stopping_rounds, True
+    )
     return fit_booster(
         train,
         list(enc.feature_names),

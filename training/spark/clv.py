@@ -46,7 +46,7 @@ from training.clv.learned_fit import (
 from training.clv.metrics import normalized_gini
 from training.clv.outputs import CLV_MONTHS
 from training.spark.churn import fit_encoding_spark
-from training.spark.xgb import VALID, fit_booster, hash_unit
+from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -64,19 +64,6 @@ KEPT = (
     "btyd_clv_12m_p90",
     *(f"shape_{k}m" for k in CLV_MONTHS),
 )
-
-
-def _spark_params(config: ClvConfig, depth: int, rounds: int) -> dict[str, object]:
-    """``booster_params`` in the names ``SparkXGBRegressor`` takes."""
-    params = booster_params(config, depth)
-    for key in ("nthread", "tree_method", "seed"):
-        params.pop(key)
-    return {
-        **params,
-        "n_estimators": rounds,
-        "early_stopping_rounds": config.early_stopping_rounds,
-        "random_state": config.seed,
-    }
 
 
 def _prepare(
@@ -220,7 +207,9 @@ def _fit_rows(
                 design.withColumn("_cintel_label", label),
                 features,
                 "_cintel_label",
-                _spark_params(config, depth, rounds),
+                spark_params(
+                    booster_params(config, depth), rounds, config.early_stopping_rounds, False
+                ),
                 regression=True,
                 num_workers=num_workers,
                 feature_types=types,

@@ -23,7 +23,8 @@ from training.propensity.model import (
     fit_all,
     label_column,
 )
-from training.spark.xgb import VALID, fit_booster, hash_unit, top_values
+from training.propensity.train import booster_params
+from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values
 
 if TYPE_CHECKING:
     import xgboost as xgb
@@ -73,20 +74,6 @@ def design_frame(frame: DataFrame, design: Design, labels: list[str]) -> DataFra
     return frame.mapInPandas(encode, schema)
 
 
-def _params(config: PropensityConfig, seed: int) -> dict[str, object]:
-    return {
-        "eval_metric": "logloss",
-        "n_estimators": config.n_estimators,
-        "learning_rate": config.learning_rate,
-        "max_depth": config.max_depth,
-        "min_child_weight": config.min_child_weight,
-        "subsample": config.subsample,
-        "colsample_bytree": config.colsample_bytree,
-        "early_stopping_rounds": config.early_stopping_rounds,
-        "random_state": seed,
-    }
-
-
 def fit_propensity_spark(
     snapshot: SparkSnapshot,
     config: PropensityConfig | None = None,
@@ -117,7 +104,12 @@ def fit_propensity_spark(
             rows,
             matrix_columns(design),
             column,
-            _params(config, seed),
+            spark_params(
+                booster_params(config, seed),
+                config.n_estimators,
+                config.early_stopping_rounds,
+                True,
+            ),
             num_workers=num_workers,
             names=design.names,
             nthread=config.n_jobs,

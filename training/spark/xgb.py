@@ -29,6 +29,23 @@ def hash_unit(seed: int) -> Column:
     return h / float(HASH_BUCKETS)
 
 
+def spark_params(
+    params: dict[str, Any], rounds: int, patience: int, classifier: bool
+) -> dict[str, Any]:
+    """A pandas fit's ``xgb.train`` parameters in the names the Spark estimators take:
+    rounds and patience as ``n_estimators``/``early_stopping_rounds``, ``seed`` as
+    ``random_state``; threads and the tree method are ``fit_booster``'s, and a
+    classifier's objective is the estimator's own."""
+    dropped = ("nthread", "tree_method", "seed") + (("objective",) if classifier else ())
+    out = {k: v for k, v in params.items() if k not in dropped}
+    return {
+        **out,
+        "n_estimators": rounds,
+        "early_stopping_rounds": patience,
+        "random_state": params["seed"],
+    }
+
+
 def top_values(frame: DataFrame, col: str, limit: int) -> list[str]:
     """The ``limit`` most frequent non-null values of ``col`` as text (ties by value), sorted."""
     from pyspark.sql import functions as F
