@@ -67,6 +67,7 @@ def train_spark(
     from training.spark.clv import fit_clv_spark
     from training.spark.propensity import fit_propensity_spark
     from training.spark.read import read_clean
+    from training.spark.session import require_classic
     from training.spark.snapshot import (
         cached,
         cached_snapshot,
@@ -77,6 +78,7 @@ def train_spark(
 
     for model in models:
         task_module(model)  # unknown names fail before any work
+    require_classic(spark)  # xgboost.spark needs a SparkContext: say so before any work
     progress("validating the data on Spark")
     clean = read_clean(spark, tx_path, customers_path)
     end = default_as_of_spark(clean) if as_of is None else pd.Timestamp(as_of)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from training.spark.session import require_classic
+
 if TYPE_CHECKING:
     import xgboost as xgb
     from pyspark.sql import Column, DataFrame
@@ -89,8 +91,11 @@ def fit_booster(
     ``names`` are the booster's feature names when the frame's columns differ (Spark
     column names cannot hold every character a feature name may have).
     ``params`` are the sklearn-style names the estimators take (``n_estimators``,
-    ``learning_rate``, ``early_stopping_rounds``, ``objective`` for a regressor...)."""
+    ``learning_rate``, ``early_stopping_rounds``, ``objective`` for a regressor...).
+    A Spark Connect session raises ``ValueError``: xgboost.spark needs a SparkContext."""
     from xgboost.spark import SparkXGBClassifier, SparkXGBRegressor
+
+    require_classic(train.sparkSession)
 
     estimator = SparkXGBRegressor if regression else SparkXGBClassifier
     extra: dict[str, Any] = {}
