@@ -30,8 +30,8 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check training serving monitoring tests bench
-	$(BIN)/ruff format --check training serving monitoring tests bench
+	$(BIN)/ruff check training serving monitoring tests bench scripts
+	$(BIN)/ruff format --check training serving monitoring tests bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)
