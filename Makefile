@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check training serving monitoring tests bench scripts
 	$(BIN)/ruff format --check training serving monitoring tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/mypy scripts
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
