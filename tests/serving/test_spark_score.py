@@ -8,6 +8,7 @@ keyed by each customer's history, not by the batch), and text outputs identical.
 from __future__ import annotations
 
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def stores(
     """(pandas profiles, Spark profiles, Spark meta) from the trained home's champions."""
     import json
 
-    from serving.spark_materialize import materialize_spark
+    from serving import spark_materialize
 
     home, data = trained_home
     tmp = tmp_path_factory.mktemp("spark-materialize")
@@ -43,12 +44,14 @@ def stores(
 
     materialize(data, settings("pandas"))
     spark_settings = settings("spark")
-    result = materialize_spark(
-        str(tmp / "transactions.parquet"),
-        str(tmp / "customers.parquet"),
-        spark_settings,
-        spark_session,
-    )
+    # several range partitions, as at scale: the store must still come out in id order
+    with patch.object(spark_materialize, "SCORE_ROWS_PER_PARTITION", 400):
+        result = spark_materialize.materialize_spark(
+            str(tmp / "transactions.parquet"),
+            str(tmp / "customers.parquet"),
+            spark_settings,
+            spark_session,
+        )
     assert result.location == str(spark_settings.store_dir / PROFILES_FILE)
     want = pd.read_parquet(tmp / "pandas" / "store" / PROFILES_FILE)
     got = pd.read_parquet(spark_settings.store_dir / PROFILES_FILE)
@@ -59,6 +62,12 @@ def stores(
 def test_spark_scores_agree_with_pandas(stores) -> None:
     want, got, meta = stores
     assert meta["engine"] == "spark" and meta["n_customers"] == len(want) > 2000
+    # both stores are in customer order, without a sort on the driver
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    assert (
+        want["customer_id"].is_monotonic_increasing
+        or want["customer_id"].astype(int).is_monotonic_increasing
+    )
     want = want.sort_values("customer_id", ignore_index=True)
     got = got.sort_values("customer_id", ignore_index=True)
     assert sorted(got.columns) == sorted(want.columns)
