@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,6 +16,7 @@ from serving.catalogue import default_catalogue
 from serving.settings import ServiceSettings
 from serving.store import PROFILES_FILE
 from serving.targets import campaign_targets
+from tests.agreement import assert_stores_agree
 from training.contract import CleanData
 
 pytestmark = pytest.mark.spark
@@ -51,20 +51,8 @@ def test_materialize_and_targets_over_connect_agree_with_pandas(
     from serving.spark_materialize import targets_spark
 
     want, got = connect_store
-    want = want.sort_values("customer_id", ignore_index=True)
-    got = got.sort_values("customer_id", ignore_index=True)
     assert len(want) > 2000
-    assert sorted(got.columns) == sorted(want.columns)
-    assert list(got["customer_id"]) == list(want["customer_id"])
-    for col in want.columns:
-        w, g = want[col].to_numpy(), got[col].to_numpy()
-        if w.dtype.kind != "f":
-            assert list(map(str, g)) == list(map(str, w)), col
-            continue
-        g = g.astype("float64")
-        assert np.array_equal(np.isnan(g), np.isnan(w)), f"{col}: NaN positions differ"
-        ok = ~np.isnan(w)
-        np.testing.assert_allclose(g[ok], w[ok], rtol=1e-6, atol=1e-6, err_msg=col)
+    assert_stores_agree(got, want)
 
     # campaign lists from the store's file, ranked per Arrow batch on the server
     path = tmp_path / "profiles.parquet"

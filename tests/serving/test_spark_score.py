@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from unittest.mock import patch
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,6 +18,7 @@ from serving.materialize import materialize
 from serving.settings import ServiceSettings
 from serving.store import PROFILES_FILE
 from serving.targets import campaign_targets
+from tests.agreement import assert_stores_agree
 from training.contract import CleanData
 
 pytestmark = pytest.mark.spark
@@ -68,19 +68,7 @@ def test_spark_scores_agree_with_pandas(stores) -> None:
         want["customer_id"].is_monotonic_increasing
         or want["customer_id"].astype(int).is_monotonic_increasing
     )
-    want = want.sort_values("customer_id", ignore_index=True)
-    got = got.sort_values("customer_id", ignore_index=True)
-    assert sorted(got.columns) == sorted(want.columns)
-    assert list(got["customer_id"]) == list(want["customer_id"])
-    for col in want.columns:
-        w, g = want[col].to_numpy(), got[col].to_numpy()
-        if w.dtype.kind != "f":
-            assert list(map(str, g)) == list(map(str, w)), col
-            continue
-        g = g.astype("float64")
-        assert np.array_equal(np.isnan(g), np.isnan(w)), f"{col}: NaN positions differ"
-        ok = ~np.isnan(w)
-        np.testing.assert_allclose(g[ok], w[ok], rtol=1e-6, atol=1e-6, err_msg=col)
+    assert_stores_agree(got, want)
     # the interval is really there, and differs between customers
     assert want["clv_12m_p90"].nunique() > len(want) // 4
     assert (want["clv_12m_p90"] > want["clv_12m_p10"]).mean() > 0.5

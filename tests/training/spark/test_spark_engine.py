@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,6 +18,7 @@ pytest.importorskip("pyspark", reason="the Spark engine needs the optional pyspa
 if shutil.which("java") is None:
     pytest.skip("the Spark engine needs a Java runtime (java not on PATH)", allow_module_level=True)
 
+from tests.agreement import assert_frames_agree  # noqa: E402
 from training.contract import DataValidationError, validate  # noqa: E402
 from training.snapshot import build_snapshot  # noqa: E402
 from training.spark.snapshot import build_snapshot_spark  # noqa: E402
@@ -46,21 +46,16 @@ def spark(spark_session):
 
 
 def assert_same(got: pd.DataFrame, want: pd.DataFrame) -> None:
-    """Same columns, NaN positions and values (exact for counts, 1e-9 relative otherwise)."""
+    """Same columns in order, NaN positions and values (exact for counts, 1e-9 relative
+    otherwise)."""
     assert list(got.columns) == list(want.columns)
-    assert len(got) == len(want)
-    for col in want.columns:
-        g, w = got[col].to_numpy(), want[col].to_numpy()
-        if w.dtype.kind != "f":
-            assert list(map(str, g)) == list(map(str, w)), col
-            continue
-        g = g.astype("float64")
-        assert np.array_equal(np.isnan(g), np.isnan(w)), f"{col}: NaN positions differ"
-        ok = ~np.isnan(w)
-        if col in EXACT or col.startswith(("fam_count__", "label_")):
-            np.testing.assert_array_equal(g[ok], w[ok], err_msg=col)
-        else:
-            np.testing.assert_allclose(g[ok], w[ok], rtol=RTOL, atol=ATOL, err_msg=col)
+    assert_frames_agree(
+        got,
+        want,
+        RTOL,
+        ATOL,
+        exact=lambda col: col in EXACT or col.startswith(("fam_count__", "label_")),
+    )
 
 
 def write_tables(tx: pd.DataFrame, customers: pd.DataFrame, folder: Path) -> tuple[str, str]:

@@ -1,0 +1,41 @@
+"""One comparison for frames two engines computed: text identical, numbers within tolerance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def assert_frames_agree(
+    got: pd.DataFrame,
+    want: pd.DataFrame,
+    rtol: float,
+    atol: float,
+    exact: Callable[[str], bool] = lambda _col: False,
+) -> None:
+    """Same rows in the same order, same NaN positions; non-float columns equal as text,
+    float columns equal where ``exact(col)``, else within ``rtol``/``atol``."""
+    assert sorted(got.columns) == sorted(want.columns)
+    assert len(got) == len(want)
+    for col in want.columns:
+        g, w = got[col].to_numpy(), want[col].to_numpy()
+        if w.dtype.kind != "f":
+            assert list(map(str, g)) == list(map(str, w)), col
+            continue
+        g = g.astype("float64")
+        assert np.array_equal(np.isnan(g), np.isnan(w)), f"{col}: NaN positions differ"
+        ok = ~np.isnan(w)
+        if exact(col):
+            np.testing.assert_array_equal(g[ok], w[ok], err_msg=col)
+        else:
+            np.testing.assert_allclose(g[ok], w[ok], rtol=rtol, atol=atol, err_msg=col)
+
+
+def assert_stores_agree(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Two stores of scored profiles: the same customers, every score within 1e-6."""
+    want = want.sort_values("customer_id", ignore_index=True)
+    got = got.sort_values("customer_id", ignore_index=True)
+    assert list(got["customer_id"]) == list(want["customer_id"])
+    assert_frames_agree(got, want, rtol=1e-6, atol=1e-6)
