@@ -39,6 +39,7 @@ def materialize_spark(
     approx_reasons: bool = False,
 ) -> MaterializeResult:
     """The online store from a Spark snapshot scored on Spark by every champion."""
+    from training.spark.session import persisted
     from training.spark.snapshot import build_snapshot_spark
 
     _, versions = load_champions(settings)  # the service's cache and smoke test
@@ -47,11 +48,10 @@ def materialize_spark(
     snap = build_snapshot_spark(
         tx_path, customers_path, as_of, horizon_days=1, spark=spark, labels=False
     )
+    progress("scoring every customer on Spark")
     # cached: counting fills it, and the range partitioning below samples it; without
     # the cache each of those would recompute the snapshot
-    features = snap.frame.select("customer_id", *snap.feature_columns).cache()
-    progress("scoring every customer on Spark")
-    try:
+    with persisted(snap.frame.select("customer_id", *snap.feature_columns)) as features:
         n = features.count()
         # Sorted before scoring, not after: a sort of the scored frame samples its input
         # and so scores every customer twice. Small range partitions keep each task's
@@ -64,8 +64,6 @@ def materialize_spark(
         # collected as Arrow: the driver holds ~470 bytes a customer instead of a pandas
         # copy with a Python object per text value (5 M customers: 15 GB peak)
         profiles = score_spark(ordered, bundles, approx_reasons).toArrow()
-    finally:
-        features.unpersist()
     meta = store_meta(profiles, snap.as_of, versions, snap.families, approx_reasons, engine="spark")
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend)

@@ -23,6 +23,7 @@ from training.churn.calibration import fit_isotonic
 from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
 from training.churn.model import ChurnConfig, ChurnModel, booster_params, reason_table
 from training.churn.rows import TARGETS, check_labels
+from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values
 
 if TYPE_CHECKING:
@@ -110,11 +111,8 @@ def fit_churn_spark(
         )
     # cached: the counts, the category lists and the design matrix all read these rows
     rows = snapshot.frame.where(F.col(column).isNotNull()).withColumn(SPLIT, _split(config))
-    rows = rows.cache()
-    try:
+    with persisted(rows) as rows:
         return _fit_rows(snapshot, rows, column, config, num_workers)
-    finally:
-        rows.unpersist()
 
 
 def _fit_rows(
@@ -137,13 +135,10 @@ def _fit_rows(
     pos = sum(c[1] for c in counts.values())
     check_labels(np.r_[np.ones(int(pos)), np.zeros(int(n - pos))], column)
     enc = fit_encoding_spark(rows, features)
-    design = design_frame(rows, enc, column).cache()
-    try:
+    with persisted(design_frame(rows, enc, column)) as design:
         booster = _train_booster(design, enc, config, num_workers)
         medians = _medians(design, enc)
         raw = _raw_scores(design.where(F.col(SPLIT) == 2), enc, booster)
-    finally:
-        design.unpersist()
     calib_x, calib_y = fit_isotonic(raw[RAW].to_numpy(), raw[LABEL].to_numpy())
     table = reason_table(enc, snapshot.families, snapshot.channels, medians)
     info = {

@@ -46,6 +46,7 @@ from training.clv.learned_fit import (
 from training.clv.metrics import normalized_gini
 from training.clv.outputs import CLV_MONTHS
 from training.spark.churn import fit_encoding_spark
+from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params
 
 if TYPE_CHECKING:
@@ -153,11 +154,9 @@ def fit_clv_spark(
     column = target_column(snapshot.labelled, list(frame.columns), config.target)
     t = F.col("btyd_T")
     rows = frame.where(t.isNotNull() & ~F.isnan(t) & (t > 0) & F.col(column).isNotNull())
-    rows = rows.withColumn(VALID, hash_unit(config.seed) < config.valid_fraction).cache()
-    try:
+    rows = rows.withColumn(VALID, hash_unit(config.seed) < config.valid_fraction)
+    with persisted(rows) as rows:
         return _fit_rows(snapshot, rows, column, config, num_workers)
-    finally:
-        rows.unpersist()
 
 
 def _fit_rows(
@@ -195,8 +194,7 @@ def _fit_rows(
         base.categories,
     )
     bounds = offset_bounds(float(stats["mean_pos"]))
-    design = _prepare(rows, enc, params, snapshot, config, column, bounds).cache()
-    try:
+    with persisted(_prepare(rows, enc, params, snapshot, config, column, bounds)) as design:
         n = int(stats["n"])
         sample = design.where(hash_unit(config.seed + 1) < FALLBACK_ROWS / n)
         fallback = fallback_values(sample.select(*KEPT).toPandas()) | bounds
@@ -230,8 +228,6 @@ def _fit_rows(
             )  # fmt: skip
         constant = float(stats["loss_train"] or 0.0)
         valid = _validation_scores(design, enc, positive, negative, config.btyd_offset)
-    finally:
-        design.unpersist()
     learned = valid["learned_pos"].to_numpy() - (
         valid["learned_neg"].to_numpy() if negative is not None else constant
     )

@@ -24,6 +24,7 @@ from training.propensity.model import (
     label_column,
 )
 from training.propensity.train import booster_params
+from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values
 
 if TYPE_CHECKING:
@@ -95,7 +96,6 @@ def fit_propensity_spark(
     assert row is not None  # an aggregate has one row
     counts = {c: (int(row[f"pos{i}"] or 0), int(row[f"n{i}"])) for i, c in enumerate(labels)}
     design = design_spark(frame, list(snapshot.feature_columns))
-    matrix = design_frame(frame, design, labels).cache()  # read once per booster
 
     def train(column: str, seed: int) -> xgb.Booster:
         rows = matrix.where(F.col(column).isNotNull())
@@ -115,8 +115,7 @@ def fit_propensity_spark(
             nthread=config.n_jobs,
         )
 
-    try:
+    # ``train`` reads the cached matrix once per booster
+    with persisted(design_frame(frame, design, labels)) as matrix:
         boosters, skipped, n_train = fit_all(fam_slugs, config, counts.__getitem__, train)
-    finally:
-        matrix.unpersist()
     return PropensityModel(snapshot.families, design, boosters, skipped, config, n_train)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 DEFAULT_MASTER = "local[2]"
 LOCAL_SHUFFLE_PARTITIONS = 4
@@ -81,3 +83,14 @@ def require_classic(spark: SparkSession) -> None:
     if is_connect(spark):
         remote = os.environ.get("SPARK_REMOTE") or "sc://…"
         raise ValueError(CONNECT_TRAINING.format(remote=remote))
+
+
+@contextmanager
+def persisted(frame: DataFrame) -> Iterator[DataFrame]:
+    """``frame`` marked for Spark's cache inside the block (its first action fills it),
+    freed when the block ends, however it ends."""
+    kept = frame.cache()
+    try:
+        yield kept
+    finally:
+        kept.unpersist()
