@@ -54,8 +54,8 @@ def simulate(n: int, seed: int) -> pd.DataFrame:
 
 
 def cdnow_master() -> pd.DataFrame:
-    from training.cdnow import load_cdnow
     from training.clv import rfm_summary
+    from training.data.cdnow import load_cdnow
 
     return rfm_summary(load_cdnow()[0], "1998-06-30", unit_days=1).reset_index(drop=True)
 

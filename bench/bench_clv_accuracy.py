@@ -14,7 +14,7 @@ snapshot: its 92-day value is carried to 273 days by the BG/NBD ratio of expecte
 - btyd_refit: BG/NBD × Gamma-Gamma refitted on the 1997-10-01 features (the published
   Fader–Hardie–Lee setup; uses no holdout data);
 - learned_refit: the same boosters with those refitted BTYD parameters as their inputs.
-Simulated data (training.synth, default 2024–2025): the pipeline's protocol, fit at
+Simulated data (training.data.simulator, default 2024–2025): the pipeline's protocol, fit at
 end − 2H and evaluate at end − H with H = 90 days.
 """
 
@@ -27,13 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.cdnow import load_cdnow
 from training.clv import learned
 from training.clv.btyd_part import fit_btyd
 from training.clv.evaluation import METRICS
-from training.contract import CleanData, validate
-from training.snapshot import Snapshot, build_snapshot, default_as_of
-from training.synth import SynthConfig, synthesize
+from training.data.cdnow import load_cdnow
+from training.data.contract import CleanData, validate
+from training.data.simulator.simulate import SynthConfig, synthesize
+from training.data.snapshot import Snapshot, build_snapshot, default_as_of
 
 
 def rows_for(

@@ -18,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from serving.materialize import CHUNK, REASONS_FROM, load_champions, score_all
+from serving.batch.materialize import CHUNK, REASONS_FROM, load_champions, score_all
 from serving.settings import get_service_settings
 from serving.store import write_file_store
-from training.io import load_data
-from training.snapshot import build_snapshot
-from training.synth import SynthConfig, synthesize
+from training.data.io import load_data
+from training.data.simulator.simulate import SynthConfig, synthesize
+from training.data.snapshot import build_snapshot
 
 TARGET_1M_S = 120.0
 

@@ -148,7 +148,7 @@ def build_home(root: Path, customers: int) -> Path:
     home, data = root / ".cintel", root / "data"
     env = {**os.environ, "CINTEL_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    cintel = [sys.executable, "-m", "monitoring.cli"]
+    cintel = [sys.executable, "-m", "monitoring.entry"]
     steps = [
         ["synth", "--customers", str(customers), "--out", str(data)],
         ["train", "--data", str(data)],

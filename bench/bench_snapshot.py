@@ -28,7 +28,7 @@ AS_OF = "2025-10-01"
 
 def ensure_data(n: int) -> Path:
     """Simulate ``n`` customers once and keep the files for later runs."""
-    from training.synth import SynthConfig, synthesize, write_synth
+    from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 
     out = RESULTS / f"synth_{n}"
     if not (out / "transactions.parquet").exists():
@@ -40,8 +40,8 @@ def ensure_data(n: int) -> Path:
 
 def worker(data_dir: str) -> None:
     """Read, validate and snapshot in this process; print seconds and peak memory."""
-    from training.io import load_data
-    from training.snapshot import build_snapshot
+    from training.data.io import load_data
+    from training.data.snapshot import build_snapshot
 
     t0 = time.perf_counter()
     data = load_data(Path(data_dir))
@@ -90,8 +90,8 @@ def baselines(data_dir: Path, n_subset: int) -> dict[str, float]:
     """Time both baselines and ours on the same subset; check agreement with lifetimes."""
     from lifetimes.utils import summary_data_from_transaction_data
 
-    from training.features import compute_features
-    from training.io import load_data
+    from training.data.features import compute_features
+    from training.data.io import load_data
 
     data = load_data(data_dir)
     keep = data.customers["customer_id"].iloc[:n_subset]

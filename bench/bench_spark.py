@@ -51,7 +51,7 @@ def ensure_data(n: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from training.synth import (
+    from training.data.simulator.simulate import (
         CHUNK_CUSTOMERS,
         SynthConfig,
         _check_config,
@@ -140,8 +140,8 @@ def worker(task: str, engine: str, data_dir: str, out_dir: str) -> None:
     t0 = time.perf_counter()
     with TreePeak() as peak:
         if engine == "pandas" and task == "snapshot":
-            from training.io import load_data
-            from training.snapshot import build_snapshot, write_snapshot
+            from training.data.io import load_data
+            from training.data.snapshot import build_snapshot, write_snapshot
 
             snap = build_snapshot(load_data(d), AS_OF, HORIZON)
             write_snapshot(snap, Path(out_dir) / "snapshot.parquet")
@@ -155,14 +155,14 @@ def worker(task: str, engine: str, data_dir: str, out_dir: str) -> None:
             lazy.write(str(Path(out_dir) / "snapshot_spark.parquet"))
             rows = spark.read.parquet(str(Path(out_dir) / "snapshot_spark.parquet")).count()
         elif engine == "pandas":
-            from serving.materialize import materialize
+            from serving.batch.materialize import materialize
             from serving.settings import ServiceSettings
-            from training.io import load_data
+            from training.data.io import load_data
 
             rows = materialize(load_data(d), ServiceSettings()).n_customers
         else:
+            from serving.batch.spark_materialize import materialize_spark
             from serving.settings import ServiceSettings
-            from serving.spark_materialize import materialize_spark
             from training.spark.session import get_spark
 
             rows = materialize_spark(tx, cu, ServiceSettings(), get_spark()).n_customers

@@ -56,7 +56,7 @@ def naive_rows(n_customers: int, seed: int = 0) -> list[tuple[object, ...]]:
 
 def worker(n: int) -> None:
     """Synthesize ``n`` customers in this process; print a JSON line of figures."""
-    from training.synth import SynthConfig, synthesize
+    from training.data.simulator.simulate import SynthConfig, synthesize
 
     wall, cpu = time.perf_counter(), time.process_time()
     data = synthesize(SynthConfig(n_customers=n, start=YEARS[0], end=YEARS[1]))

@@ -25,10 +25,11 @@ def _peak_mb() -> float:
 
 
 def worker(n: int) -> None:
-    from training.contract import validate
+    from training.data.contract import validate
+    from training.data.simulator.simulate import SynthConfig, synthesize
+    from training.mlops.tracking import configure_tracking
     from training.pipeline import build_snapshots, train_one
-    from training.synth import SynthConfig, synthesize
-    from training.tracking import MODELS, configure_tracking
+    from training.tasks import MODELS
 
     stages: list[tuple[str, float, float]] = []
     t = time.perf_counter()

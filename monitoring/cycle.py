@@ -22,10 +22,11 @@ import pandas as pd
 from monitoring.monitor import MonitorResult, run_monitor, window_history
 from monitoring.policy import PolicyConfig, RetrainDecision, decide
 from monitoring.reference import load_service_reference
-from monitoring.requestlog import read_requests
-from training import registry
+from monitoring.request_reader import read_requests
+from training.mlops import registry
+from training.mlops.tracking import configure_tracking, get_or_create_experiment
 from training.settings import Settings, get_settings
-from training.tracking import MODELS, configure_tracking, get_or_create_experiment
+from training.tasks import MODELS
 
 CYCLE_EXPERIMENT = "cintel-cycles"
 LABEL = "requests"
@@ -114,7 +115,7 @@ def monitor_requests(
 
 def load_reference(settings: Settings) -> pd.DataFrame:
     """What the service served when the current champions were published
-    (``store/reference.parquet``, see ``serving.materialize.write_reference``); before any
+    (``store/reference.parquet``, see ``serving.batch.materialize.write_reference``); before any
     materialization, the champions' training reference samples."""
     path = settings.store_dir / "reference.parquet"
     if path.exists():
@@ -161,9 +162,9 @@ def run_cycle(
     since: datetime | None = None,
 ) -> CycleResult:
     """One cycle; retraining publishes new champions to the online store by materializing."""
-    from serving.materialize import materialize
+    from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
-    from training.io import load_data
+    from training.data.io import load_data
     from training.pipeline import train
 
     settings = settings or get_settings()

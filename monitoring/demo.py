@@ -155,12 +155,12 @@ def run_demo(
     """Run the whole story; returns what happened (versions, statuses) for tests."""
     from monitoring.cycle import monitor_requests, run_cycle
     from monitoring.policy import PolicyConfig
-    from serving.materialize import materialize
+    from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
-    from training.io import load_data
+    from training.data.io import load_data
+    from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
     from training.pipeline import train
     from training.settings import get_settings
-    from training.synth import SynthConfig, synthesize, write_synth
 
     prepare_home(home)
     _use_home(home)

@@ -122,7 +122,7 @@ def _track(
     from mlflow import MlflowClient
     from mlflow.entities import Metric, RunTag
 
-    from training.tracking import configure_tracking, get_or_create_experiment
+    from training.mlops.tracking import configure_tracking, get_or_create_experiment
 
     configure_tracking(settings)
     experiment_id = get_or_create_experiment(EXPERIMENT, settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from training.settings import Settings
+from training.tasks import MODELS
 
 
 def load_champion_reference(model: str = "churn", settings: Settings | None = None) -> pd.DataFrame:
@@ -20,8 +21,8 @@ def load_champion_reference(model: str = "churn", settings: Settings | None = No
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from training.registry import champion_version
-    from training.tracking import REFERENCE_ARTIFACT, configure_tracking, model_name
+    from training.mlops.registry import champion_version
+    from training.mlops.tracking import REFERENCE_ARTIFACT, configure_tracking, model_name
 
     configure_tracking(settings)
     client = MlflowClient()
@@ -48,7 +49,7 @@ def load_champion_reference(model: str = "churn", settings: Settings | None = No
 
 
 def load_service_reference(
-    models: Sequence[str] = ("churn", "propensity", "segments", "clv"),
+    models: Sequence[str] = MODELS,
     settings: Settings | None = None,
 ) -> pd.DataFrame:
     """The champions' reference samples side by side, joined on customer_id.

@@ -24,7 +24,7 @@ from serving.contacts import ContactHistory
 from serving.offer_table import OK, OfferTable, columns_of, offer_table
 from serving.offers import RankedOffer, RequestRules, contact_cap_reason, made_offer, offer_order
 from serving.profile import render_profile, splice_answer
-from serving.requestlog import log_fragment, request_line
+from serving.request_record import log_fragment, request_line
 from serving.store import FileStore
 
 

@@ -25,7 +25,7 @@ KNOWN_CHANNELS = ("store", "online", "phone", "call_centre", "web", "shop")
 
 
 def slug(name: object) -> str:
-    """Column-safe name as training.features.slug makes it (serving may not import training)."""
+    """Column-safe name as ``training.data.features.slug`` makes it (no pandas import here)."""
     text = re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower()
     return text or "blank"
 

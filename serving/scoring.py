@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.bundles import Scorer
+from training.tasks import FittedModel
 
 # model outputs copied into every request-log record (monitoring's prediction drift)
 LOGGED_OUTPUTS = (
@@ -24,7 +24,7 @@ LOGGED_OUTPUTS = (
 
 
 def score_features(
-    scorers: Mapping[str, Scorer],
+    scorers: Mapping[str, FittedModel],
     features: Mapping[str, Any],
     customer_id: str | None,
     columns: Sequence[str] = (),
@@ -63,7 +63,7 @@ def _input_example(folder: Path) -> pd.DataFrame | None:
     return example if isinstance(example, pd.DataFrame) else None
 
 
-def smoke_test(model: str, scorer: Scorer, folder: Path) -> list[str]:
+def smoke_test(model: str, scorer: FittedModel, folder: Path) -> list[str]:
     """Raise unless the model scores its own input example into finite numbers; return the
     example's columns (the model's inputs)."""
     example = _input_example(folder)

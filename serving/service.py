@@ -24,9 +24,9 @@ from starlette.responses import Response
 from serving.answers import Batch, StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import load_catalogue
 from serving.contacts import ContactHistory
+from serving.follower import PACKAGED_DIR, ModelManager
 from serving.jsonlog import JsonLog, read_jsonl
 from serving.middleware import GuardMiddleware
-from serving.models import PACKAGED_DIR, ModelManager
 from serving.offers import OfferContext, request_rules
 from serving.schemas import (
     Context,

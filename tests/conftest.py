@@ -16,8 +16,8 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
+from training.mlops.tracking import configure_tracking
 from training.settings import Settings, get_settings
-from training.tracking import configure_tracking
 
 
 @pytest.fixture(scope="session")

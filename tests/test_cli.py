@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from monitoring.cli import cli
+from monitoring.entry import cli
 
 COMMANDS = (
     "synth",

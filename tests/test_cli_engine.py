@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitoring.cli import cli
+from monitoring.entry import cli
 
 
 def _snapshot(tmp_path: Path, *extra: str):

@@ -9,39 +9,30 @@ compares the two.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import mlflow
 import pandas as pd
 
-from training import registry
-from training.contract import CleanData
-from training.modellog import as_params, download_bundle, example_rows, log_bundle_model
-from training.promotion import run_gate
-from training.snapshot import Snapshot, build_snapshot, default_as_of
-from training.tracking import (
-    MODELS,
+from training.data.contract import CleanData
+from training.data.snapshot import Snapshot, build_snapshot, default_as_of
+from training.mlops import registry
+from training.mlops.modellog import as_params, download_bundle, example_rows, log_bundle_model
+from training.mlops.promotion import run_gate
+from training.mlops.tracking import (
     configure_tracking,
     log_reference_sample,
     log_snapshot_input,
     training_run,
 )
+from training.tasks import MODELS, TaskParts, task
 
-# model -> (module with fit/evaluate/write_artifacts/MAIN_METRIC..., class with load())
-TASK_MODULES = {
-    "churn": ("training.churn", "training.churn.model:ChurnModel"),
-    "propensity": ("training.propensity", "training.propensity.model:PropensityModel"),
-    "segments": ("training.segments", "training.segments.model:SegmentsModel"),
-    "clv": ("training.clv.learned", "training.clv.learned:ClvModel"),
-}
 DEFAULT_TOLERANCE = 0.005
 REFERENCE_ROWS = 5000
 
@@ -58,19 +49,6 @@ class TrainResult:
     champion_after: str | None
     decision: str
     reason: str
-
-
-def task_module(model: str) -> ModuleType:
-    """The module implementing ``model``: fit, evaluate, write_artifacts, MAIN_METRIC…"""
-    if model not in TASK_MODULES:
-        raise ValueError(f"unknown model {model!r}: choose from {', '.join(MODELS)}")
-    return importlib.import_module(TASK_MODULES[model][0])
-
-
-def model_class(model: str) -> Any:
-    """The fitted-model class of ``model`` (it has ``load(folder)``)."""
-    module, cls = TASK_MODULES[model][1].split(":")
-    return getattr(importlib.import_module(module), cls)
 
 
 def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -103,7 +81,7 @@ def _finite(metrics: dict[str, float]) -> dict[str, float]:
 
 def _log_run(
     model: str,
-    mod: ModuleType,
+    parts: TaskParts,
     fitted: Any,
     config: Any,
     train: Snapshot,
@@ -135,7 +113,7 @@ def _log_run(
         log_snapshot_input(eval_features, evaluation.as_of, evaluation.digest, "evaluation")
         with tempfile.TemporaryDirectory() as tmp:
             kwargs = {"transactions": transactions} if model == "propensity" else {}
-            mod.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
+            parts.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
             mlflow.log_artifacts(tmp, artifact_path="report")
         # the same seeded sample for every model, so references join on customer_id; scoring
         # only the sample keeps the churn model's per-row reasons off the full training set
@@ -160,15 +138,15 @@ def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _champion_metrics(
-    model: str, mod: ModuleType, version: str | None, evaluation: Snapshot
+    model: str, parts: TaskParts, version: str | None, evaluation: Snapshot
 ) -> dict[str, float] | None:
     """The champion re-evaluated on this run's evaluation snapshot."""
     if version is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         bundle = download_bundle(model, version, Path(tmp))
-        champion = model_class(model).load(bundle)
-        return dict(mod.evaluate(champion, evaluation))
+        champion = parts.load(bundle)
+        return dict(parts.evaluate(champion, evaluation))
 
 
 Fitter = Callable[[Snapshot], Any]
@@ -188,32 +166,32 @@ def train_one(
     ``fit`` replaces the model's own fit (the Spark engine's fits ignore the pandas
     snapshot they are given); without ``data`` the propensity report has no basket rules.
     ``extra_params`` are logged with the run's parameters."""
-    mod = task_module(model)
-    fitted = (fit or mod.fit)(train)
+    parts = task(model).parts
+    fitted = (fit or parts.fit)(train)
     config = getattr(fitted, "config", None)
-    metrics = dict(mod.evaluate(fitted, evaluation))
+    metrics = dict(parts.evaluate(fitted, evaluation))
     transactions = None if data is None else data.transactions
     uri = _log_run(
-        model, mod, fitted, config, train, evaluation, metrics, transactions, extra_params
+        model, parts, fitted, config, train, evaluation, metrics, transactions, extra_params
     )
     before = registry.champion_version(model)
     version = registry.register_challenger(model, uri).version
-    champion_metrics = _champion_metrics(model, mod, before, evaluation)
+    champion_metrics = _champion_metrics(model, parts, before, evaluation)
     decision = run_gate(
         model,
         version,
         _finite(metrics),
         None if champion_metrics is None else _finite(champion_metrics),
-        mod.MAIN_METRIC,
-        mod.GREATER_IS_BETTER,
+        parts.main_metric,
+        parts.greater_is_better,
         tolerance,
-        mod.FLOORS,
+        parts.floors,
     )
     return TrainResult(
         model=model,
         version=str(version),
-        metric=mod.MAIN_METRIC,
-        score=metrics.get(mod.MAIN_METRIC),
+        metric=parts.main_metric,
+        score=metrics.get(parts.main_metric),
         champion_before=before,
         champion_after=registry.champion_version(model),
         decision="promoted" if decision.promote else "rejected",
@@ -232,7 +210,7 @@ def train(
     """Train the selected models; a model that cannot be trained is skipped with its reason
     and changes nothing in the registry. Raises ValueError when no model could be trained."""
     for model in models:
-        task_module(model)  # unknown names fail before any work
+        task(model)  # unknown names fail before any work
     configure_tracking()
     progress("building the training and evaluation snapshots")
     train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
@@ -252,7 +230,7 @@ def train_snapshots(
     """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
     model's fit, ``extra_params`` are logged with every run. Tracking must be configured."""
     for model in models:
-        task_module(model)
+        task(model)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     fitters = fitters or {}
     results = []

@@ -15,14 +15,14 @@ from mlflow import MlflowClient
 from monitoring.cycle import CycleLockedError, cycle_lock, parse_every, run_cycle
 from monitoring.demo import split_before
 from monitoring.policy import PolicyConfig
-from serving.materialize import materialize
-from serving.requestlog import request_record
+from serving.batch.materialize import materialize
+from serving.request_record import request_record
 from serving.settings import ServiceSettings, get_service_settings
-from training import registry
-from training.io import load_data
+from training.data.io import load_data
+from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
+from training.mlops import registry
 from training.pipeline import train
 from training.settings import Settings, get_settings
-from training.synth import SynthConfig, synthesize, write_synth
 
 from .logwriter import write_requests
 

@@ -14,9 +14,9 @@ from monitoring.monitor import EXPERIMENT, run_monitor, window_history
 from monitoring.reference import load_champion_reference, load_service_reference
 from monitoring.reports import DriftConfig
 from tests.monitoring.conftest import make_frame
-from training import registry
+from training.mlops import registry
+from training.mlops.tracking import log_reference_sample, training_run
 from training.settings import Settings
-from training.tracking import log_reference_sample, training_run
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

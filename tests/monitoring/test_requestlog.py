@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitoring.requestlog import RequestLogWarning, read_requests
+from monitoring.request_reader import RequestLogWarning, read_requests
 from tests.monitoring.logwriter import request_record, write_requests, write_truncated
 
 T0 = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)

@@ -8,12 +8,12 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from serving.materialize import materialize
+from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
-from training.contract import CleanData, validate
+from training.data.contract import CleanData, validate
+from training.data.simulator.simulate import SynthConfig, synthesize
 from training.pipeline import train
 from training.settings import get_settings
-from training.synth import SynthConfig, synthesize
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,9 @@ from serving.answers import StoreAnswers, from_rows, from_store, log_lines, rend
 from serving.catalogue import default_catalogue
 from serving.contacts import ContactHistory
 from serving.offers import OfferContext, rank_offers, request_rules
-from serving.requestlog import request_record
+from serving.request_record import request_record
 from serving.store import FileStore
-from training.contract import CleanData
+from training.data.contract import CleanData
 
 NOW = 1.8e9
 

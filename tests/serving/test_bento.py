@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from serving.models import PACKAGED_DIR
-from training.contract import CleanData
+from serving.follower import PACKAGED_DIR
+from training.data.contract import CleanData
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = (
-    "from serving.bento import build_bento; from serving.settings import get_service_settings; "
+    "from serving.batch.bento import build_bento; "
+    "from serving.settings import get_service_settings; "
     "print('TAG', build_bento(get_service_settings()))"
 )
 

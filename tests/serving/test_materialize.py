@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import serving.materialize as materialize
-from serving.materialize import load_champions, score_all
+import serving.batch.materialize as materialize
+from serving.batch.materialize import load_champions, score_all
 from serving.settings import ServiceSettings
-from training.contract import CleanData
-from training.snapshot import build_snapshot
+from training.data.contract import CleanData
+from training.data.snapshot import build_snapshot
 
 
 def test_threaded_scoring_equals_serial_scoring(

@@ -11,7 +11,7 @@ import pytest
 from serving.catalogue import CatalogueError, default_catalogue, load_catalogue, parse_catalogue
 from serving.contacts import ContactHistory
 from serving.offers import OfferContext, arbitrate, rank_offers
-from training.synth_archetypes import FAMILY_TABLE
+from training.data.simulator.archetypes import FAMILY_TABLE
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 NAN = float("nan")

@@ -16,9 +16,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from serving.materialize import materialize
+from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
-from training.contract import CleanData
+from training.data.contract import CleanData
 from training.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ def test_new_champion_is_served_without_restart(
     trained_home: tuple[Path, CleanData],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from training import registry
+    from training.mlops import registry
     from training.pipeline import train
 
     home, data = trained_home

@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from serving.batch.targets import campaign_targets
 from serving.catalogue import default_catalogue
 from serving.settings import ServiceSettings
 from serving.store import PROFILES_FILE
-from serving.targets import campaign_targets
 from tests.agreement import assert_stores_agree
-from training.contract import CleanData
+from training.data.contract import CleanData
 
 pytestmark = pytest.mark.spark
 
@@ -27,7 +27,7 @@ def connect_store(
     trained_home: tuple[Path, CleanData], spark_connect, tmp_path: Path
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the pandas store of the trained home, the store materialized over Connect)."""
-    from serving.spark_materialize import materialize_spark
+    from serving.batch.spark_materialize import materialize_spark
 
     home, data = trained_home
     data.transactions.to_parquet(tmp_path / "transactions.parquet", index=False)
@@ -48,7 +48,7 @@ def connect_store(
 def test_materialize_and_targets_over_connect_agree_with_pandas(
     connect_store, spark_connect, tmp_path: Path
 ) -> None:
-    from serving.spark_materialize import targets_spark
+    from serving.batch.spark_materialize import targets_spark
 
     want, got = connect_store
     assert len(want) > 2000

@@ -13,13 +13,13 @@ from unittest.mock import patch
 import pandas as pd
 import pytest
 
+from serving.batch.materialize import materialize
+from serving.batch.targets import campaign_targets
 from serving.catalogue import default_catalogue
-from serving.materialize import materialize
 from serving.settings import ServiceSettings
 from serving.store import PROFILES_FILE
-from serving.targets import campaign_targets
 from tests.agreement import assert_stores_agree
-from training.contract import CleanData
+from training.data.contract import CleanData
 
 pytestmark = pytest.mark.spark
 
@@ -31,7 +31,7 @@ def stores(
     """(pandas profiles, Spark profiles, Spark meta) from the trained home's champions."""
     import json
 
-    from serving import spark_materialize
+    from serving.batch import spark_materialize
 
     home, data = trained_home
     tmp = tmp_path_factory.mktemp("spark-materialize")
@@ -78,7 +78,7 @@ def test_spark_scores_agree_with_pandas(stores) -> None:
 def test_spark_targets_agree_with_pandas(
     stores, spark_session, tmp_path: Path, campaign: str
 ) -> None:
-    from serving.spark_materialize import targets_spark
+    from serving.batch.spark_materialize import targets_spark
 
     want_profiles = stores[0]
     path = tmp_path / "profiles.parquet"

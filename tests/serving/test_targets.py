@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from serving.batch.targets import COLUMNS, campaign_targets
 from serving.catalogue import parse_catalogue
 from serving.offers import rank_offers
-from serving.targets import COLUMNS, campaign_targets
 
 NAN = np.nan
 CATALOGUE = parse_catalogue(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from training.contract import CleanData, validate
+from training.data.contract import CleanData, validate
 
 AS_OF = pd.Timestamp("2024-04-01")
 

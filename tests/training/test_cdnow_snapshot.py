@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from training.cdnow import load_cdnow
 from training.clv import BetaGeo, GammaGamma
-from training.contract import validate
-from training.snapshot import build_snapshot
+from training.data.cdnow import load_cdnow
+from training.data.contract import validate
+from training.data.snapshot import build_snapshot
 
 
 def test_snapshot_btyd_columns_reproduce_fader_hardie_lee() -> None:

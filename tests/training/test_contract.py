@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from training.contract import DataValidationError, validate
-from training.io import DataFolderError, load_data
+from training.data.contract import DataValidationError, validate
+from training.data.io import DataFolderError, load_data
 
 from .conftest import tiny_tables
 

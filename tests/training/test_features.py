@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.contract import CleanData, validate
-from training.features import compute_features, slugs
+from training.data.contract import CleanData, validate
+from training.data.features import compute_features, slugs
 
 from .conftest import AS_OF, tiny_tables
 
@@ -97,7 +97,7 @@ def test_colliding_category_names_are_an_error() -> None:
 
 
 def test_spend_trend_is_flat_when_purchases_and_returns_cancel() -> None:
-    from training.features import _trend
+    from training.data.features import _trend
 
     # 6.74 + 1.38 - 1.38 - 6.74 sums to 8.9e-16 in one order and to 0.0 in another
     last = np.array([6.74 + 1.38 - 1.38 - 6.74, 0.0, 5.0])

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from training.gate import GateDecision, decide
+from training.mlops.gate import GateDecision, decide
 
 NAN = float("nan")
 

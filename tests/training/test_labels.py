@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.contract import CleanData
-from training.labels import HorizonNotCoveredError, check_horizon, compute_labels
-from training.snapshot import build_snapshot, read_snapshot, write_snapshot
+from training.data.contract import CleanData
+from training.data.labels import HorizonNotCoveredError, check_horizon, compute_labels
+from training.data.snapshot import build_snapshot, read_snapshot, write_snapshot
 
 from .conftest import AS_OF
 

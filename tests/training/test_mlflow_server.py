@@ -22,10 +22,10 @@ import xgboost as xgb
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from training import registry
-from training.promotion import run_gate
+from training.mlops import registry
+from training.mlops.promotion import run_gate
+from training.mlops.tracking import configure_tracking, pip_requirements, training_run
 from training.settings import Settings, get_settings
-from training.tracking import configure_tracking, pip_requirements, training_run
 
 
 def free_port() -> int:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from training import registry
-from training.contract import CleanData, validate
+from training.data.contract import CleanData, validate
+from training.data.simulator.simulate import SynthConfig, synthesize
+from training.mlops import registry
 from training.pipeline import build_snapshots, train
 from training.settings import Settings
-from training.synth import SynthConfig, synthesize
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,16 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 from sklearn.metrics import roc_auc_score
 
-from training import registry
-from training.promotion import run_gate
-from training.settings import Settings
-from training.tracking import (
+from training.mlops import registry
+from training.mlops.promotion import run_gate
+from training.mlops.tracking import (
     REFERENCE_ARTIFACT,
     log_reference_sample,
     log_snapshot_input,
     pip_requirements,
     training_run,
 )
+from training.settings import Settings
 
 AS_OF = date(2024, 6, 30)
 FLOORS = {"roc_auc": 0.55}

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training import synth_archetypes as sa
-from training.contract import validate
-from training.synth import SynthConfig, SynthData, synthesize, write_synth
-from training.synth_process import (
+from training.data.contract import validate
+from training.data.simulator import archetypes as sa
+from training.data.simulator.process import (
     StepLookup,
     WeeklyClock,
     sample_categories,
     simulate_purchases,
 )
+from training.data.simulator.simulate import SynthConfig, SynthData, synthesize, write_synth
 
 BASE = SynthConfig(n_customers=3000, seed=7)
 DRIFT_AT = "2025-01-01"
@@ -121,7 +121,7 @@ def test_write_synth_round_trips(tmp_path: Path) -> None:
 
 
 def test_blocks_of_customers_join_into_one_valid_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("training.synth.CHUNK_CUSTOMERS", 300)
+    monkeypatch.setattr("training.data.simulator.simulate.CHUNK_CUSTOMERS", 300)
     config = SynthConfig(n_customers=1000, seed=2)
     data = synthesize(config)
     assert data.customers["customer_id"].tolist() == list(range(1, 1001))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from training.mlops.ui import server_args, ui_command
 from training.settings import Settings, get_settings
-from training.ui import server_args, ui_command
 
 
 def test_server_args_point_at_the_embedded_store(mlflow_home: Settings) -> None:

@@ -7,7 +7,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, log_loss,
 
 from training.churn.model import ChurnModel
 from training.churn.rows import labelled_rows
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 MAIN_METRIC = "roc_auc"
 GREATER_IS_BETTER = True

@@ -16,13 +16,13 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.model_selection import train_test_split
 
-from training.bundle import read_manifest, write_manifest
 from training.churn.calibration import apply_isotonic, fit_isotonic
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.churn.reasons import ReasonTable, explain
 from training.churn.rows import TARGETS, check_labels, labelled_rows
 from training.churn.templates import DERIVED, TEMPLATES, readable_labels
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
+from training.mlops.manifest import read_manifest, write_manifest
 
 KIND = "cintel-churn"
 SCHEMA_VERSION = 1

@@ -11,7 +11,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from training.churn.metrics import top_decile_mask
 from training.churn.model import ChurnModel
 from training.churn.profile import churner_profile, plot_profile
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 N_REASON_SAMPLE = 50
 

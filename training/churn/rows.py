@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 TARGETS = {"churn": "label_churn", "partial_churn": "label_partial_churn"}
 MIN_CUSTOMERS = 200

@@ -6,7 +6,7 @@ data stored in the model manifest.
 
 from __future__ import annotations
 
-from training.features import slug
+from training.data.features import slug
 
 DERIVED: dict[str, list[str]] = {
     "spend_drop_pct": ["pct_drop", "spend_last_90d", "spend_prev_90d"],

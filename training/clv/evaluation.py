@@ -10,7 +10,7 @@ import pandas as pd
 
 from training.clv.btyd_part import has_history
 from training.clv.metrics import decile_table, gains_curve, value_metrics
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 MAIN_METRIC = "normalized_gini"
 GREATER_IS_BETTER = True

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from training.bundle import read_manifest, write_manifest
 from training.churn.encoding import Encoding, design_matrix, dmatrix
 from training.clv.btyd_part import (
     DERIVED_FEATURES,
@@ -47,7 +46,8 @@ from training.clv.evaluation import (
 )
 from training.clv.learned_fit import ClvConfig, fit_parts
 from training.clv.outputs import CLV_MONTHS
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
+from training.mlops.manifest import read_manifest, write_manifest
 
 __all__ = [
     "FLOORS", "GREATER_IS_BETTER", "MAIN_METRIC", "ClvConfig", "ClvModel", "evaluate", "fit",

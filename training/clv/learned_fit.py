@@ -21,7 +21,7 @@ from training.clv.btyd_part import (
 )
 from training.clv.metrics import normalized_gini
 from training.clv.outputs import CLV_MONTHS
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from training.spark.snapshot import SparkSnapshot

@@ -7,8 +7,8 @@ import math
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from training.data.snapshot import Snapshot
 from training.propensity.model import KINDS, PropensityModel, label_column, output_column
-from training.snapshot import Snapshot
 
 TOP_FRACTION = 0.1
 

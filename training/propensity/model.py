@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from training.bundle import read_manifest, write_manifest
-from training.features import slugs
+from training.data.features import slugs
+from training.data.snapshot import Snapshot
+from training.mlops.manifest import read_manifest, write_manifest
 from training.propensity.encoding import Design
 from training.propensity.train import skip_reason, train_booster
-from training.snapshot import Snapshot
 
 KIND = "cintel-propensity"
 SCHEMA_VERSION = 1

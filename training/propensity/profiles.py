@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.features import slugs
-from training.snapshot import Snapshot
+from training.data.features import slugs
+from training.data.snapshot import Snapshot
 
 PROFILE_COLUMNS = [
     "family",

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from training.data.snapshot import Snapshot
 from training.propensity.baskets import basket_rules
 from training.propensity.evaluate import TOP_FRACTION, evaluate
 from training.propensity.model import KINDS, PropensityModel
 from training.propensity.profiles import family_profiles, lift_matrix
-from training.snapshot import Snapshot
 
 MAX_HEATMAP_COLUMNS = 60
 

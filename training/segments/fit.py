@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from training.data.snapshot import Snapshot
 from training.segments import behaviour, rfm, tiers
 from training.segments.config import SegmentsConfig
 from training.segments.membership import fit_membership
 from training.segments.model import SegmentsModel
-from training.snapshot import Snapshot
 
 
 def fit(snapshot: Snapshot, config: SegmentsConfig | None = None) -> SegmentsModel:

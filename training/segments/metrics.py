@@ -7,10 +7,10 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, log_loss
 from threadpoolctl import threadpool_limits
 
+from training.data.snapshot import Snapshot
 from training.segments import behaviour, tiers
 from training.segments.config import TIERS
 from training.segments.model import SegmentsModel
-from training.snapshot import Snapshot
 
 MAIN_METRIC = "silhouette"
 GREATER_IS_BETTER = True

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.bundle import read_manifest, write_manifest
-from training.features import slug
+from training.data.features import slug
+from training.mlops.manifest import read_manifest, write_manifest
 from training.segments import behaviour, rfm, tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
 from training.segments.membership import softmax_proba

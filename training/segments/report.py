@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from training.data.snapshot import Snapshot
 from training.segments import rfm, tiers
 from training.segments.config import LOW_ACTIVITY
 from training.segments.model import SegmentsModel
-from training.snapshot import Snapshot
 
 
 def segment_profiles(model: SegmentsModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Point-in-time customer features on Spark: the columns of ``training.features``, natively.
+"""Point-in-time customer features on Spark: the columns of ``training.data.features``, natively.
 
 Inputs are clean frames (``training.spark.snapshot.read_clean``): ``ts`` and ``signup_date``
 are int64 nanoseconds since the epoch, so every time difference is exact integer arithmetic
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from training.features import (
+from training.data.features import (
     _EPOCH_WEEKDAY_SHIFT,
     MONEY_EPS,
     NS_PER_DAY,

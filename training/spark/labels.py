@@ -1,4 +1,4 @@
-"""Labels on Spark from the window [as_of, as_of + horizon): the columns of ``training.labels``."""
+"""Labels on Spark from the window [as_of, as_of + horizon), as ``training.data.labels``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from training.features import NS_PER_DAY, slugs
-from training.labels import PARTIAL_CHURN_FRACTION
+from training.data.features import NS_PER_DAY, slugs
+from training.data.labels import PARTIAL_CHURN_FRACTION
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -23,7 +23,7 @@ def compute_labels_spark(
 ) -> DataFrame:
     """Labels for the customers in ``ids`` (a frame with ``customer_id``), one groupBy.
 
-    Same definitions as ``training.labels.compute_labels``; NaN there is null here.
+    Same definitions as ``training.data.labels.compute_labels``; NaN there is null here.
     """
     from pyspark.sql import functions as F
 

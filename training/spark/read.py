@@ -3,7 +3,7 @@
 Errors (missing columns, empty tables, unparsable dates, non-numeric money, empty ids or
 categories, duplicate customer ids, a wrong join key) raise ``DataValidationError`` naming
 file, column and count, with up to five example values (Spark has no stable row numbers).
-Repairs as in ``training.contract.validate``: duplicate rows and future rows dropped,
+Repairs as in ``training.data.contract.validate``: duplicate rows and future rows dropped,
 customers absent from the customers file added with their first purchase as sign-up.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from training.checks import (
+from training.data.checks import (
     EMPTY_DATES,
     EMPTY_NUMBERS,
     EMPTY_VALUES,
@@ -22,7 +22,7 @@ from training.checks import (
     NOT_DATES,
     NOT_FINITE,
 )
-from training.contract import (
+from training.data.contract import (
     CUST_REQUIRED,
     MAX_EXAMPLES,
     TX_REQUIRED,
@@ -126,7 +126,7 @@ def read_clean(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from training.contract import DataValidationError
+    from training.data.contract import DataValidationError
 
     tx_name, cu_name = file_name(tx_path), file_name(customers_path)
     raw_tx, raw_cu = spark.read.parquet(tx_path), spark.read.parquet(customers_path)

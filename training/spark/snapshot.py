@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from training.contract import ValidationReport
-from training.labels import PARTIAL_CHURN_FRACTION, HorizonNotCoveredError
-from training.snapshot import Snapshot
+from training.data.contract import ValidationReport
+from training.data.labels import PARTIAL_CHURN_FRACTION, HorizonNotCoveredError
+from training.data.snapshot import Snapshot
 from training.spark.features import compute_features_spark
 from training.spark.labels import compute_labels_spark
 from training.spark.read import CleanFrames, read_clean
@@ -107,7 +107,7 @@ def build_snapshot_spark(
     now: pd.Timestamp | None = None,
     cache: bool = True,
 ) -> SparkSnapshot:
-    """``training.snapshot.build_snapshot`` on Spark, from two Parquet paths (local, s3a://, ...).
+    """``training.data.snapshot.build_snapshot`` on Spark, from two Parquet paths (local, s3a://).
 
     Validation runs eagerly (a few passes) and raises the pandas engine's errors; the frame
     is lazy. ``families``/``channels`` default to the sorted categories of the data (the
@@ -155,7 +155,7 @@ def unpersist(clean: CleanFrames) -> None:
 
 
 def default_as_of_spark(clean: CleanFrames) -> pd.Timestamp:
-    """The day after the last transaction, as ``training.snapshot.default_as_of``."""
+    """The day after the last transaction, as ``training.data.snapshot.default_as_of``."""
     return pd.Timestamp(clean.last_ns).normalize() + pd.Timedelta(days=1)
 
 

@@ -24,23 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from training.mlops.tracking import configure_tracking
 from training.pipeline import (
     DEFAULT_TOLERANCE,
     Fitter,
     TrainResult,
-    task_module,
     train_snapshots,
     windows,
 )
-from training.tracking import MODELS, configure_tracking
+from training.tasks import MODELS, TASKS, task
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from training.snapshot import Snapshot
+    from training.data.snapshot import Snapshot
     from training.spark.snapshot import SparkSnapshot
 
-SPARK_FITTED = ("churn", "propensity", "clv")  # fitted on Spark; segments on the driver
 DRIVER_ROWS = 1_000_000
 
 
@@ -63,9 +62,6 @@ def train_spark(
     driver_rows: int = DRIVER_ROWS,
 ) -> list[TrainResult]:
     """``training.pipeline.train`` with the Spark engine (see the module docstring)."""
-    from training.spark.churn import fit_churn_spark
-    from training.spark.clv import fit_clv_spark
-    from training.spark.propensity import fit_propensity_spark
     from training.spark.read import read_clean
     from training.spark.session import require_classic
     from training.spark.snapshot import (
@@ -77,7 +73,7 @@ def train_spark(
     )
 
     for model in models:
-        task_module(model)  # unknown names fail before any work
+        task(model)  # unknown names fail before any work
     require_classic(spark)  # xgboost.spark needs a SparkContext: say so before any work
     progress("validating the data on Spark")
     clean = read_clean(spark, tx_path, customers_path)
@@ -100,9 +96,7 @@ def train_spark(
             snapshot_from_clean(clean, t1, horizon_days, require_labels=True)
         )
         on_spark: dict[str, Callable[..., Any]] = {
-            "churn": fit_churn_spark,
-            "propensity": fit_propensity_spark,
-            "clv": fit_clv_spark,
+            t.name: t.spark_fit_loader() for t in TASKS if t.spark_fit_loader is not None
         }
         # each ignores the driver's sample it is handed and fits the whole Spark snapshot
         fitters: dict[str, Fitter] = {

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from training.churn import ChurnConfig, ChurnModel, fit
-from training.contract import CleanData, validate
-from training.snapshot import Snapshot
+from training.data.contract import CleanData, validate
+from training.data.snapshot import Snapshot
 
 AS_OF = pd.Timestamp("2024-04-01")
 FAMILIES = ("fresh", "bakery")

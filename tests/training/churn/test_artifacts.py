@@ -18,7 +18,7 @@ from training.churn import (
     fit,
     write_artifacts,
 )
-from training.snapshot import Snapshot, build_snapshot
+from training.data.snapshot import Snapshot, build_snapshot
 
 
 @pytest.fixture(scope="module")

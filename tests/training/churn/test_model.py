@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from tests.training.churn.conftest import frame_snapshot, true_churn_probability
 from training.churn import ChurnConfig, ChurnModel, fit
-from training.snapshot import Snapshot
+from training.data.snapshot import Snapshot
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from training.cdnow import load_cdnow
 from training.clv import BetaGeo, GammaGamma, rfm_summary
+from training.data.cdnow import load_cdnow
 
 CALIBRATION_END = "1997-09-30"
 

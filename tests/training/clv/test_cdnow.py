@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.cdnow import load_cdnow, write_cdnow
-from training.contract import validate
+from training.data.cdnow import load_cdnow, write_cdnow
+from training.data.contract import validate
 
 
 def test_master_file_shape_and_types() -> None:

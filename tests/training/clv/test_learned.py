@@ -10,9 +10,9 @@ import pytest
 
 from training.clv import learned
 from training.clv.learned import ClvConfig, ClvModel
-from training.contract import validate
-from training.snapshot import Snapshot, build_snapshot
-from training.synth import SynthConfig, SynthData, synthesize
+from training.data.contract import validate
+from training.data.simulator.simulate import SynthConfig, SynthData, synthesize
+from training.data.snapshot import Snapshot, build_snapshot
 
 EXPECTED_METRICS = {
     f"{metric}_{model}"

@@ -25,8 +25,8 @@ COLUMNS = [
 @pytest.fixture(scope="module")
 def daily() -> tuple[pd.DataFrame, BetaGeo, GammaGamma]:
     """CDNOW sample summarised in days (cintel's unit) and the models fitted on it."""
-    from training.cdnow import load_cdnow
     from training.clv import rfm_summary
+    from training.data.cdnow import load_cdnow
 
     s = rfm_summary(load_cdnow(sample=True)[0], "1997-09-30", unit_days=1)
     bg = BetaGeo().fit(s["frequency"], s["recency"], s["T"])

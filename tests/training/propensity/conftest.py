@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.contract import CleanData, validate
+from training.data.contract import CleanData, validate
+from training.data.snapshot import Snapshot, build_snapshot
 from training.propensity import PropensityModel, fit
-from training.snapshot import Snapshot, build_snapshot
 
 START = pd.Timestamp("2024-01-01")
 AS_OF = pd.Timestamp("2024-09-01")

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from training import propensity
-from training.contract import CleanData
+from training.data.contract import CleanData
+from training.data.snapshot import Snapshot, build_snapshot
 from training.propensity import PropensityConfig, PropensityModel, evaluate, fit
 from training.propensity.evaluate import top_lift
-from training.snapshot import Snapshot, build_snapshot
 
 from .conftest import AS_OF, HORIZON, clean, shop_tables
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.contract import CleanData
+from training.data.contract import CleanData
+from training.data.snapshot import Snapshot
 from training.propensity import (
     PropensityModel,
     basket_rules,
@@ -18,7 +19,6 @@ from training.propensity import (
     write_artifacts,
 )
 from training.propensity.profiles import lift_matrix
-from training.snapshot import Snapshot
 
 
 def _hand_snapshot() -> Snapshot:

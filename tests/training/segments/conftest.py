@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.data.snapshot import Snapshot
 from training.segments import SegmentsConfig, SegmentsModel, fit
-from training.snapshot import Snapshot
 
 FAMILIES = ("fresh_food", "bakery", "wine", "electronics")
 CHANNELS = ("store", "online")

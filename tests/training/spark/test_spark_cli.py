@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from monitoring.cli import cli
+from monitoring.entry import cli
 
 from ..conftest import tiny_tables
 from .test_spark_engine import assert_same, write_tables

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from monitoring.cli import cli
-from training.contract import DataValidationError, validate
-from training.snapshot import build_snapshot
+from monitoring.entry import cli
+from training.data.contract import DataValidationError, validate
+from training.data.snapshot import build_snapshot
 
 from ..conftest import AS_OF, tiny_tables
 from .test_spark_engine import NOW, assert_same, write_tables
@@ -50,8 +50,8 @@ def test_get_spark_makes_a_connect_client_with_the_engine_settings(spark_connect
 
 def test_simulated_snapshot_over_connect_agrees_with_pandas(spark_connect, tmp_path: Path):
     """Computed and written by the server; the Parquet folder holds the pandas snapshot."""
+    from training.data.simulator.simulate import SynthConfig, synthesize
     from training.spark.snapshot import META_FILE, build_snapshot_spark
-    from training.synth import SynthConfig, synthesize
 
     data = synthesize(SynthConfig(n_customers=400, seed=3))
     tx_path, cu_path = write_tables(data.transactions, data.customers, tmp_path / "data")

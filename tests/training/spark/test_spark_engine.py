@@ -19,8 +19,8 @@ if shutil.which("java") is None:
     pytest.skip("the Spark engine needs a Java runtime (java not on PATH)", allow_module_level=True)
 
 from tests.agreement import assert_frames_agree  # noqa: E402
-from training.contract import DataValidationError, validate  # noqa: E402
-from training.snapshot import build_snapshot  # noqa: E402
+from training.data.contract import DataValidationError, validate  # noqa: E402
+from training.data.snapshot import build_snapshot  # noqa: E402
 from training.spark.snapshot import build_snapshot_spark  # noqa: E402
 
 from ..conftest import AS_OF, tiny_tables  # noqa: E402
@@ -85,7 +85,7 @@ def test_tiny_default_as_of_is_unlabelled_like_pandas(spark, tmp_path: Path) -> 
 
 
 def test_simulated_data_agrees(spark, tmp_path: Path) -> None:
-    from training.synth import SynthConfig, synthesize
+    from training.data.simulator.simulate import SynthConfig, synthesize
 
     data = synthesize(SynthConfig(n_customers=3000))
     tx_path, cu_path = write_tables(data.transactions, data.customers, tmp_path)

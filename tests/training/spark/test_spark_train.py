@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from training.churn import evaluate, fit
-from training.contract import validate
+from training.data.contract import validate
+from training.data.simulator.simulate import SynthConfig, synthesize
+from training.data.snapshot import Snapshot
 from training.pipeline import build_snapshots
-from training.snapshot import Snapshot
-from training.synth import SynthConfig, synthesize
 
 if TYPE_CHECKING:
     from training.spark.snapshot import SparkSnapshot
@@ -128,11 +128,11 @@ def test_train_engine_spark_registers_every_model(
     import mlflow
     from click.testing import CliRunner
 
-    from monitoring.cli import cli
-    from training import registry
+    from monitoring.entry import cli
     from training.churn.model import ChurnModel
     from training.clv.learned import ClvModel
-    from training.modellog import download_bundle
+    from training.mlops import registry
+    from training.mlops.modellog import download_bundle
 
     args = ["train", "--data", str(synth_dir), "--engine", "spark", "--driver-rows", "1000"]
     result = CliRunner().invoke(cli, args)

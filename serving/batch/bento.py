@@ -9,7 +9,7 @@ load, smoke test), copies those cache folders into ``serving/champions/<model>/<
 when that is empty, from ``serving/champions/``; then it follows MLflow's ``@champion``
 as usual when a registry is reachable.
 
-    from serving.bento import build_bento
+    from serving.batch.bento import build_bento
     from serving.settings import get_service_settings
     build_bento(get_service_settings())  # -> "cintel:<version>"
 """
@@ -19,11 +19,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from serving.models import PACKAGED_DIR, load_all_champions
+from serving.follower import PACKAGED_DIR, load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def package_champions(settings: ServiceSettings, target: Path = PACKAGED_DIR) -> dict[str, str]:

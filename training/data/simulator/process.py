@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.synth_archetypes import HOURS_PER_WEEK
+from training.data.simulator.archetypes import HOURS_PER_WEEK
 
 
 def segment_offsets(counts: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 At start the service loads what the local cache holds (so a registry outage never keeps
 it down), or, for a model the cache lacks, the champion packaged into the Bento
-(``serving/champions/``, see ``serving.bento``), then refreshes from MLflow. A new
+(``serving/champions/``, see ``serving.batch.bento``), then refreshes from MLflow. A new
 version is swapped in only after it downloads, loads and passes a smoke prediction; a
 broken version or an unreachable registry leaves the last good models serving and
 increments a failure counter.
@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from serving.bundles import Scorer, load_scorer
+from training.tasks import MODELS, FittedModel, load_bundle
 
-MODELS = ("churn", "propensity", "segments", "clv")
 ALIAS = "champion"
-# champions copied in by serving.bento.build_bento; same layout as the cache
+# champions copied in by serving.batch.bento.build_bento; same layout as the cache
 PACKAGED_DIR = Path(__file__).resolve().parent / "champions"
 
 
@@ -31,11 +30,13 @@ PACKAGED_DIR = Path(__file__).resolve().parent / "champions"
 class ModelSet:
     """An immutable set of loaded scorers and their versions; swapped as a whole."""
 
-    scorers: dict[str, Scorer] = field(default_factory=dict)
+    scorers: dict[str, FittedModel] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
 
-    def with_model(self, model: str, version: str, scorer: Scorer, columns: list[str]) -> ModelSet:
+    def with_model(
+        self, model: str, version: str, scorer: FittedModel, columns: list[str]
+    ) -> ModelSet:
         return ModelSet(
             {**self.scorers, model: scorer},
             {**self.versions, model: version},
@@ -97,7 +98,7 @@ def _cached(cache: Path, model: str) -> tuple[str, Path] | None:
 
 
 def load_all_champions(
-    cache: Path, tracking_uri: str, smoke: Callable[[str, Scorer, Path], list[str]]
+    cache: Path, tracking_uri: str, smoke: Callable[[str, FittedModel, Path], list[str]]
 ) -> ModelManager:
     """A manager holding every model's @champion; LookupError naming what is missing."""
     manager = ModelManager(cache, tracking_uri, smoke)
@@ -118,7 +119,7 @@ class ModelManager:
         self,
         cache: Path,
         tracking_uri: str,
-        smoke: Callable[[str, Scorer, Path], list[str]],
+        smoke: Callable[[str, FittedModel, Path], list[str]],
         models: tuple[str, ...] = MODELS,
         packaged: Path | None = None,
     ) -> None:
@@ -138,9 +139,11 @@ class ModelManager:
     def ready(self) -> bool:
         return all(m in self.current.scorers for m in self.models)
 
-    def _try_load(self, model: str, version: str, folder: Path) -> tuple[Scorer, list[str]] | None:
+    def _try_load(
+        self, model: str, version: str, folder: Path
+    ) -> tuple[FittedModel, list[str]] | None:
         try:
-            scorer = load_scorer(_bundle_dir(folder))
+            scorer = load_bundle(_bundle_dir(folder))
             return scorer, self.smoke(model, scorer, folder)
         except Exception as exc:  # a broken artifact must never replace a good model
             self.failures += 1

@@ -114,7 +114,7 @@ def compute_features(
 ) -> pd.DataFrame:
     """One row per customer known at ``as_of`` with features from events before it.
 
-    ``tx`` and ``customers`` are validated tables (``training.contract.validate``).
+    ``tx`` and ``customers`` are validated tables (``training.data.contract.validate``).
     ``families``/``channels`` fix the one-hot layout (default: the categories of ``tx``),
     so snapshots at different dates share columns. The buy-till-you-die columns
     (``btyd_*``) follow lifetimes' ``summary_data_from_transaction_data`` with daily

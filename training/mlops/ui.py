@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
+from training.mlops.tracking import configure_tracking, is_remote
 from training.settings import Settings, get_settings
-from training.tracking import configure_tracking, is_remote
 
 
 def server_args(host: str, port: int, settings: Settings) -> list[str]:

@@ -21,7 +21,6 @@ from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 
 from training.settings import Settings, get_settings
 
-MODELS: tuple[str, ...] = ("churn", "propensity", "segments", "clv")
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 
 # A dead tracking server should fail in seconds: MLflow's defaults retry for minutes.
@@ -31,10 +30,9 @@ _REMOTE_SCHEMES = {"http", "https", "databricks", "databricks-uc", "uc"}
 
 def model_name(model: str) -> str:
     """``churn`` (or ``cintel-churn``) -> ``cintel-churn``; ValueError for unknown models."""
-    short = model.removeprefix("cintel-")
-    if short not in MODELS:
-        raise ValueError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
-    return f"cintel-{short}"
+    from training.tasks import task
+
+    return task(model).registered_name
 
 
 def pip_requirements(*packages: str) -> list[str]:

@@ -18,9 +18,9 @@ class BundleModel(PythonModel):
     """Loads the bundle folder and scores a features frame with the serving scorer."""
 
     def load_context(self, context: PythonModelContext) -> None:
-        from serving.bundles import load_scorer
+        from training.tasks import load_bundle
 
-        self.scorer = load_scorer(context.artifacts["bundle"])
+        self.scorer = load_bundle(context.artifacts["bundle"])
 
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: Any = None

@@ -6,8 +6,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from training import synth_archetypes as sa
-from training.synth_process import sample_categories, segment_cumsum, segment_offsets
+from training.data.simulator import archetypes as sa
+from training.data.simulator.process import sample_categories, segment_cumsum, segment_offsets
 
 KEY_SHIFT = 2**33  # seconds since the epoch stay below this (272 years)
 SECONDS_PER_DAY = 86_400

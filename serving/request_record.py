@@ -1,7 +1,7 @@
 """What one answered request looks like in the request log (pure; no I/O).
 
 Customer ids only: ``attr_*`` columns (personal attributes) are never logged. Monitoring
-reads these records back (``monitoring.requestlog``).
+reads these records back (``monitoring.request_reader``).
 """
 
 from __future__ import annotations

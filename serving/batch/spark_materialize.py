@@ -1,6 +1,6 @@
 """``cintel materialize --engine spark`` and ``cintel targets --engine spark``.
 
-The snapshot and the scoring run on Spark (``training.spark``, ``serving.spark_score``);
+The snapshot and the scoring run on Spark (``training.spark``, ``serving.batch.spark_score``);
 the scored profiles are then collected to the driver as an Arrow table (sorted by Spark)
 and published as the pandas path publishes them (reference sample, file or Redis store),
 because both stores are written from one process. Campaign lists are ranked per Arrow
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from serving.batch.materialize import MaterializeResult, load_champions, publish, store_meta
+from serving.batch.spark_score import ShippedBundles, champion_bundles, score_spark
 from serving.catalogue import Catalogue
-from serving.materialize import MaterializeResult, load_champions, publish, store_meta
 from serving.settings import ServiceSettings
-from serving.spark_score import ShippedBundles, champion_bundles, score_spark
 
 ORDER = "_cintel_row"
 SCORE_ROWS_PER_PARTITION = 200_000  # ~100 MB of scored Arrow per task
@@ -25,7 +25,7 @@ SCORE_ROWS_PER_PARTITION = 200_000  # ~100 MB of scored Arrow per task
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from serving.targets import Campaign
+    from serving.batch.targets import Campaign
 
 
 def materialize_spark(
@@ -83,7 +83,7 @@ def targets_spark(
     """
     from pyspark.sql import functions as F
 
-    from serving.targets import COLUMNS, campaign_targets
+    from serving.batch.targets import COLUMNS, campaign_targets
 
     # the pandas path breaks ties by store order: keep each row's position in the files
     frame = spark.read.parquet(profiles_path).withColumn(ORDER, F.monotonically_increasing_id())

@@ -40,7 +40,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-from training.tracking import model_name
+from training.mlops.tracking import model_name
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 GATE_TAGS = ("decision", "reason", "metric", "champion_score", "challenger_score")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training import synth_archetypes as sa
-from training.synth_lines import Customers, Lines, make_lines, make_returns
-from training.synth_process import (
+from training.data.simulator import archetypes as sa
+from training.data.simulator.lines import Customers, Lines, make_lines, make_returns
+from training.data.simulator.process import (
     WeeklyClock,
     sample_categories,
     segment_offsets,

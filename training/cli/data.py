@@ -1,9 +1,4 @@
-"""The ``cintel`` command group and its data commands (synth, cdnow, snapshot).
-
-Each command is a thin call of a library function. The model commands live in
-``training.cli_models``; ``monitoring.cli`` adds the service and monitoring commands and
-is the console-script entry point.
-"""
+"""Training's data commands (synth, cdnow, snapshot), each a thin call of a library function."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from training.cli_common import (
+from training.cli.common import (
     as_of_option,
     console,
     data_option,
@@ -23,27 +18,15 @@ from training.cli_common import (
     spark_table,
     user_errors,
 )
-from training.cli_models import promote, rollback, train, ui
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from training.snapshot import Snapshot
+    from training.data.snapshot import Snapshot
     from training.spark.snapshot import SparkSnapshot
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="cintel")
-def cli() -> None:
-    """cintel: churn, cross-sell, value tiers, segments, CLV and next-best offer from your own
-    transactions, tracked in MLflow, served by BentoML, monitored with Evidently.
-
-    State lives under CINTEL_HOME (default ./.cintel); MLFLOW_TRACKING_URI points at a real
-    tracking server instead of the embedded sqlite store.
-    """
-
-
-@cli.command()
+@click.command()
 @click.option(
     "--out",
     "out_dir",
@@ -99,7 +82,7 @@ def synth(
 ) -> None:
     """Simulate a customer base with known ground truth (transactions, customers,
     ground_truth Parquet files)."""
-    from training.synth import SynthConfig, synthesize, write_synth
+    from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 
     config = SynthConfig(
         n_customers=n_customers,
@@ -123,7 +106,7 @@ def synth(
         console.print(f"  wrote {path}")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--out",
     "out_dir",
@@ -142,14 +125,14 @@ def cdnow(out_dir: Path, sample: bool) -> None:
     """Convert the shipped CDNOW data set (real CD purchases, 1997-1998) to the data contract.
 
     CDNOW has one product family ("music"): cross-sell steps are skipped on it."""
-    from training.cdnow import write_cdnow
+    from training.data.cdnow import write_cdnow
 
     paths = write_cdnow(out_dir, sample=sample)
     for path in paths:
         console.print(f"  wrote {path}")
 
 
-@cli.command()
+@click.command()
 @data_option(
     "Data folder with transactions and customers (Parquet or CSV; Parquet only, any path "
     "Spark reads, with --engine spark).",
@@ -205,8 +188,8 @@ def snapshot(
 ) -> None:
     """Point-in-time features (and labels when the data covers the horizon), one row per
     customer."""
-    from training.io import load_data
-    from training.snapshot import build_snapshot, write_snapshot
+    from training.data.io import load_data
+    from training.data.snapshot import build_snapshot, write_snapshot
 
     cutoff = parse_date(as_of, "--as-of")
     unit_days = 7.0 if time_unit == "W" else 1.0
@@ -285,7 +268,3 @@ def _snapshot_spark(
         snap.write(out)
         n = spark.read.parquet(out).count()
     _say_snapshot(snap, n, out)
-
-
-for _command in (train, promote, rollback, ui):
-    cli.add_command(_command)

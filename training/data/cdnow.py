@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.io import write_table
+from training.data.io import write_table
 
 MASTER_FILE = "CDNOW_master.txt.gz"
 SAMPLE_FILE = "CDNOW_sample.txt.gz"

@@ -9,8 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from training.cli_common import (
-    MODEL_NAMES,
+from training.cli.common import (
     as_of_option,
     console,
     data_option,
@@ -22,6 +21,7 @@ from training.cli_common import (
     status_progress,
     user_errors,
 )
+from training.tasks import MODELS
 
 
 @click.command()
@@ -43,7 +43,7 @@ from training.cli_common import (
 )
 @click.option(
     "--models",
-    default=",".join(MODEL_NAMES),
+    default=",".join(list(MODELS)),
     show_default=True,
     help="Comma-separated models to train.",
 )
@@ -86,7 +86,7 @@ def train(
     at most --driver-rows customers of each snapshot then comes to this machine for the
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
     has no basket rules). Spark Connect cannot train: use a classic --spark-master."""
-    from training.io import load_data
+    from training.data.io import load_data
     from training.pipeline import train as run_training
 
     selected = [m.strip() for m in models.split(",") if m.strip()]
@@ -158,13 +158,13 @@ def print_results(results: list[Any]) -> None:
 
 
 @click.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.argument("model", type=click.Choice(list(MODELS)))
 @click.argument("version")
 @user_errors
 def promote(model: str, version: str) -> None:
     """Make VERSION of MODEL the @champion (the old champion becomes @previous)."""
-    from training import registry
-    from training.tracking import configure_tracking
+    from training.mlops import registry
+    from training.mlops.tracking import configure_tracking
 
     configure_tracking()
     registry.promote(model, version)
@@ -175,12 +175,12 @@ def promote(model: str, version: str) -> None:
 
 
 @click.command()
-@click.argument("model", type=click.Choice(MODEL_NAMES))
+@click.argument("model", type=click.Choice(list(MODELS)))
 @user_errors
 def rollback(model: str) -> None:
     """Move MODEL's @champion back to @previous."""
-    from training import registry
-    from training.tracking import configure_tracking
+    from training.mlops import registry
+    from training.mlops.tracking import configure_tracking
 
     configure_tracking()
     version = registry.rollback(model)
@@ -193,6 +193,6 @@ def rollback(model: str) -> None:
 @user_errors
 def ui(host: str, port: int) -> None:
     """Open the MLflow UI on cintel's store (the embedded sqlite one by default)."""
-    from training.ui import ui_command
+    from training.mlops.ui import ui_command
 
     sys.exit(ui_command(host, port))

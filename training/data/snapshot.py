@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.contract import CleanData
-from training.features import compute_features
-from training.io import read_metadata, write_table
-from training.labels import (
+from training.data.contract import CleanData
+from training.data.features import compute_features
+from training.data.io import read_metadata, write_table
+from training.data.labels import (
     PARTIAL_CHURN_FRACTION,
     HorizonNotCoveredError,
     check_horizon,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.features import NS_PER_DAY, slugs
+from training.data.features import NS_PER_DAY, slugs
 
 PARTIAL_CHURN_FRACTION = 0.5
 

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from serving.bundles import Scorer
-from serving.models import load_all_champions
+from serving.follower import load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
 from serving.store import write_file_store, write_redis_store
-from training.contract import CleanData
-from training.snapshot import build_snapshot
+from training.data.contract import CleanData
+from training.data.snapshot import build_snapshot
+from training.tasks import FittedModel
 
 CHUNK = 50_000
 # churn reasons (exact per-row contributions) only where they matter to an agent
@@ -44,14 +44,17 @@ class MaterializeResult:
     location: str
 
 
-def load_champions(settings: ServiceSettings) -> tuple[dict[str, Scorer], dict[str, str]]:
+def load_champions(settings: ServiceSettings) -> tuple[dict[str, FittedModel], dict[str, str]]:
     """Every model's @champion, through the same cache and smoke test the service uses."""
     manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
     return dict(manager.current.scorers), dict(manager.current.versions)
 
 
 def _score_chunk(
-    chunk: pd.DataFrame, scorers: dict[str, Scorer], keep: list[str], approx_reasons: bool = False
+    chunk: pd.DataFrame,
+    scorers: dict[str, FittedModel],
+    keep: list[str],
+    approx_reasons: bool = False,
 ) -> pd.DataFrame:
     out = chunk[keep].reset_index(drop=True)
     for name in sorted(scorers):
@@ -66,7 +69,7 @@ def _score_chunk(
 
 def score_all(
     features: pd.DataFrame,
-    scorers: dict[str, Scorer],
+    scorers: dict[str, FittedModel],
     progress: Callable[[str], None] = lambda _m: None,
     threads: int | None = None,
     approx_reasons: bool = False,

@@ -12,9 +12,7 @@ import click
 import pandas as pd
 from rich.console import Console
 
-from training.contract import DataValidationError, ValidationReport
-
-MODEL_NAMES = ["churn", "propensity", "segments", "clv"]
+from training.data.contract import DataValidationError, ValidationReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console(stderr=True, soft_wrap=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.checks import (
+from training.data.checks import (
     MAX_EXAMPLES,
     DataValidationError,
     Issue,

@@ -1,15 +1,14 @@
 """Log a saved model bundle to MLflow as a models-from-code pyfunc, and fetch it back.
 
 A bundle is a folder with ``manifest.json`` and native files (XGBoost ``.ubj``, JSON
-arrays): no pickle anywhere. The pyfunc wrapper is ``serving/pyfunc_model.py``, so
-``mlflow.pyfunc.load_model`` scores with exactly the code the service runs. Training
-refers to that file by path only; it never imports serving. Loading the pyfunc needs the
-cintel package installed (it is not on PyPI, so it is not in the model's requirements).
+arrays): no pickle anywhere. The pyfunc wrapper is ``pyfunc_model.py`` beside this file
+(models from code), so ``mlflow.pyfunc.load_model`` scores with exactly the code the service
+runs. Loading the pyfunc needs the cintel package installed (it is not on PyPI, so it is
+not in the model's requirements).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import tempfile
 import warnings
 from importlib.metadata import version
@@ -21,7 +20,7 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 
-from training.tracking import model_name
+from training.mlops.tracking import model_name
 
 BUNDLE_ARTIFACT = "bundle"
 
@@ -32,21 +31,12 @@ class SavableModel(Protocol):
     def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame: ...
 
 
-def _package_dir(name: str) -> Path:
-    """An installed package's folder, found without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {name} package is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _requirements() -> list[str]:
     return [f"{p}=={version(p)}" for p in ("mlflow", "numpy", "pandas", "pyarrow", "xgboost")]
 
 
 def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
     """Save ``model`` to a temporary bundle and log it as ``model`` in the active run."""
-    serving = _package_dir("serving")
     outputs = model.predict_frame(example)
     with warnings.catch_warnings():
         # "integer columns cannot represent missing values": customer_id never is missing
@@ -58,7 +48,7 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
         model.save(bundle)
         return mlflow.pyfunc.log_model(
             name="model",
-            python_model=str(serving / "pyfunc_model.py"),
+            python_model=str(Path(__file__).with_name("pyfunc_model.py")),
             artifacts={BUNDLE_ARTIFACT: str(bundle)},
             pip_requirements=_requirements(),
             signature=signature,

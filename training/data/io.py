@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.contract import CleanData, validate
+from training.data.contract import CleanData, validate
 
 TABLES = ("transactions", "customers")
 

@@ -2,7 +2,7 @@
 
 The champions' bundles (native XGBoost files and JSON, no pickle) travel with the job as
 bytes; each Python worker unpacks and loads them once, then applies
-``serving.materialize.score_all`` to every Arrow batch of its partitions with
+``serving.batch.materialize.score_all`` to every Arrow batch of its partitions with
 ``mapInPandas``: the same vectorised code as ``cintel materialize``, never a per-customer
 UDF. Executors need the cintel package installed (as they need pyspark).
 
@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from serving.bundles import Scorer, load_scorer
-from serving.materialize import score_all
+from serving.batch.materialize import score_all
+from training.tasks import FittedModel, load_bundle
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.types import StructType
 
-_LOADED: dict[str, dict[str, Scorer]] = {}  # per Python worker: bundles digest -> scorers
+_LOADED: dict[str, dict[str, FittedModel]] = {}  # per Python worker: bundles digest -> scorers
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class ShippedBundles:
             h.update(name.encode() + hashlib.sha256(blob).digest())
         return cls(archives, h.hexdigest())
 
-    def load(self) -> dict[str, Scorer]:
+    def load(self) -> dict[str, FittedModel]:
         """The scorers, unpacked and loaded once per process."""
         if self.digest not in _LOADED:
             root = Path(tempfile.mkdtemp(prefix="cintel-bundles-"))
@@ -57,7 +57,7 @@ class ShippedBundles:
             for name, blob in self.archives.items():
                 with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
                     tar.extractall(root / name, filter="data")
-                scorers[name] = load_scorer(root / name)
+                scorers[name] = load_bundle(root / name)
             _LOADED[self.digest] = scorers
         return _LOADED[self.digest]
 

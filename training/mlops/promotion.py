@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from mlflow import MlflowClient
 
-from training import registry
-from training.gate import GateDecision, decide
-from training.tracking import model_name
+from training.mlops import registry
+from training.mlops.gate import GateDecision, decide
+from training.mlops.tracking import model_name
 
 
 def run_gate(

@@ -1,0 +1,78 @@
+"""The ``cintel`` console script: one group assembled from each stage's commands, plus the demo.
+
+Training's commands (synth, cdnow, snapshot, train, promote, rollback, ui) live in
+``training.cli``, serving's (materialize, serve, targets) in ``serving.cli``, monitoring's
+(monitor, cycle) in ``monitoring.cli``. The demo spans all three, so it is defined here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from monitoring import cli as monitoring_cli
+from serving import cli as serving_cli
+from training import cli as training_cli
+from training.cli.common import console, user_errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="cintel")
+def cli() -> None:
+    """cintel: churn, cross-sell, value tiers, segments, CLV and next-best offer from your own
+    transactions, tracked in MLflow, served by BentoML, monitored with Evidently.
+
+    State lives under CINTEL_HOME (default ./.cintel); MLFLOW_TRACKING_URI points at a
+    tracking server instead of the embedded sqlite store."""
+
+
+@click.command()
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=Path(".cintel/demo"),
+    show_default=True,
+    help="Folder for the demo's state (recreated each run).",
+)
+@click.option("--customers", type=click.IntRange(min=1000), default=4000, show_default=True)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(min=1000),
+    default=1500,
+    show_default=True,
+    help="Requests per traffic window (≥1,000 to be judged).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Service port. [default: a free one]",
+)
+@user_errors
+def demo(home: Path, customers: int, n_requests: int, port: int | None) -> None:
+    """Run the whole loop end to end on the embedded default and say where to look."""
+    from monitoring.demo import run_demo
+
+    started = __import__("time").time()
+    run_demo(home, customers, n_requests, port, say=lambda m: console.print(m, highlight=False))
+    console.print(f"\nDemo finished in {__import__('time').time() - started:.0f} s.")
+
+
+for _command in (
+    *training_cli.COMMANDS,
+    *serving_cli.COMMANDS,
+    *monitoring_cli.COMMANDS,
+    demo,
+):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="cintel")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The data side: contract, checks, loaders, CDNOW, the simulator, features, labels, snapshots."""

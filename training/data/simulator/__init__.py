@@ -1,0 +1,1 @@
+"""The simulated shop: latent buy-till-you-die archetypes with ground truth."""

@@ -1,0 +1,1 @@
+"""The MLflow side: tracking, model logging, the registry, the gate, promotion, the UI."""
