@@ -64,6 +64,11 @@ def test_synth_then_snapshot(tmp_path: Path) -> None:
         ),
         (["synth", "--families", "3", "--out", "{tmp}/d"], "--families"),
         (["cycle", "--data", "{tmp}", "--every", "soon"], "--every 'soon'"),
+        (["train", "--data", "{tmp}", "--until", "2025-02-30"], "--until: '2025-02-30'"),
+        (
+            ["train", "--data", "{tmp}", "--until", "2025-01-01", "--as-of", "2025-01-01"],
+            "--as-of is the old name of --until",
+        ),
     ],
 )
 def test_bad_input_is_one_message_and_a_non_zero_exit(

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from training.cli.common import (
-    as_of_option,
+    CintelError,
     console,
     data_option,
     engine_options,
@@ -30,9 +30,19 @@ from training.tasks import MODELS
     "path with --engine spark).",
     uri=True,
 )
-@as_of_option(
-    "End of the evaluation window; training uses the window two horizons "
-    "before it. [default: the day after the last transaction]"
+@click.option(
+    "--until",
+    "until",
+    default=None,
+    help="Use only the data before DATE: the evaluation labels end there, the training "
+    "labels one horizon earlier. [default: the day after the last transaction]",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    hidden=True,
+    help="Old name of --until (for snapshot, --as-of is the feature cutoff).",
 )
 @click.option(
     "--horizon-days",
@@ -67,6 +77,7 @@ from training.tasks import MODELS
 @user_errors
 def train(
     data_dir: str,
+    until: str | None,
     as_of: str | None,
     horizon_days: int,
     models: str,
@@ -77,7 +88,7 @@ def train(
 ) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
-    Fits on the snapshot two horizons before --as-of, evaluates challenger and champion on
+    Fits on the snapshot two horizons before --until, evaluates challenger and champion on
     the snapshot one horizon before it, and promotes only a challenger that is no worse
     (within --tolerance) and passes the absolute floors.
 
@@ -90,7 +101,11 @@ def train(
     from training.pipeline import train as run_training
 
     selected = [m.strip() for m in models.split(",") if m.strip()]
-    cutoff = parse_date(as_of, "--as-of")
+    if as_of is not None and until is not None:
+        raise CintelError("--as-of is the old name of --until: give one of them")
+    if as_of is not None:
+        console.print("[yellow]--as-of is now --until for train[/] (same meaning)")
+    cutoff = parse_date(until or as_of, "--until")
     if engine == "spark":
         require_spark(spark_master)
         tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
