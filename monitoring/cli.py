@@ -18,6 +18,17 @@ from training.cli.common import (
 if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
     from monitoring.monitor import MonitorResult
 
+# the one drift setting: it decides a window's status in the report, and the policy counts
+# drifted windows, so the report and the retraining decision cannot disagree
+drift_share_option = click.option(
+    "--drift-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.3,
+    show_default=True,
+    help="Share of drifted input columns that makes a window drifted (the report's status "
+    "and the retraining decision both use it).",
+)
+
 
 @click.command()
 @click.option(
@@ -28,14 +39,16 @@ if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
     help="Request-log window to compare with the reference.",
 )
 @data_option("Compare this data's latest snapshot instead of the request log.", required=False)
+@drift_share_option
 @user_errors
-def monitor(window_days: float, data_dir: Path | None) -> None:
+def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> None:
     """Drift of inputs and predictions against the champions' reference (Evidently report).
 
     Writes CINTEL_HOME/reports/<timestamp>/ (report.html, snapshot.json, summary.json),
     refreshes reports/index.html and logs key figures to the MLflow experiment
     cintel-monitoring. Windows under 1,000 rows are not judged (noise alarms)."""
     from monitoring.cycle import monitor_frame, monitor_requests
+    from monitoring.reports import DriftConfig
     from training.mlops.tracking import configure_tracking
     from training.settings import get_settings
 
@@ -43,14 +56,18 @@ def monitor(window_days: float, data_dir: Path | None) -> None:
     configure_tracking(settings)
     with console.status("Building the drift report…"):
         if data_dir is None:
-            result = monitor_requests(settings, window_days)
+            result = monitor_requests(
+                settings, window_days, drift=DriftConfig(drift_share=drift_share)
+            )
         else:
             from training.data.io import load_data
             from training.data.snapshot import build_snapshot
 
             snap = build_snapshot(load_data(data_dir), None, horizon_days=1)
             current = snap.frame[["customer_id", *snap.feature_columns]]
-            result = monitor_frame(settings, current, "snapshot")
+            result = monitor_frame(
+                settings, current, "snapshot", DriftConfig(drift_share=drift_share)
+            )
     show_monitor(result)
 
 
@@ -94,13 +111,7 @@ def show_monitor(result: MonitorResult) -> None:
     show_default=True,
     help="Drifted windows in a row needed to retrain.",
 )
-@click.option(
-    "--drift-share",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.3,
-    show_default=True,
-    help="Share of drifted features that counts as drift.",
-)
+@drift_share_option
 @click.option(
     "--min-rows",
     type=click.IntRange(min=0),
@@ -127,11 +138,11 @@ def cycle(
 
     from monitoring.cycle import CycleLockedError, parse_every, run_cycle
     from monitoring.policy import PolicyConfig
+    from monitoring.reports import DriftConfig
 
     interval = parse_every(every) if every else None
     policy = PolicyConfig(
         consecutive_windows=consecutive_windows,
-        drift_share_threshold=drift_share,
         min_rows=min_rows,
     )
     while True:
@@ -143,6 +154,7 @@ def cycle(
                     policy,
                     force,
                     progress=status_progress(status),
+                    drift=DriftConfig(drift_share=drift_share),
                 )
         except CycleLockedError as exc:
             raise CintelError(str(exc)) from exc

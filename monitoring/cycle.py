@@ -22,6 +22,7 @@ import pandas as pd
 from monitoring.monitor import MonitorResult, run_monitor, window_history
 from monitoring.policy import PolicyConfig, RetrainDecision, decide
 from monitoring.reference import load_service_reference
+from monitoring.reports import DriftConfig
 from monitoring.request_reader import read_requests
 from training.mlops import registry
 from training.mlops.tracking import configure_tracking, get_or_create_experiment
@@ -104,13 +105,14 @@ def monitor_requests(
     window_days: float,
     now: datetime | None = None,
     since: datetime | None = None,
+    drift: DriftConfig | None = None,
 ) -> MonitorResult:
     """Compare the request log of the last ``window_days`` (or from ``since``) with the
     champions' reference."""
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=window_days)
     current = read_requests(settings.request_log_dir, since=start)
-    return run_monitor(current, load_reference(settings), settings, LABEL)
+    return run_monitor(current, load_reference(settings), settings, LABEL, drift)
 
 
 def load_reference(settings: Settings) -> pd.DataFrame:
@@ -123,9 +125,11 @@ def load_reference(settings: Settings) -> pd.DataFrame:
     return load_service_reference(settings=settings)
 
 
-def monitor_frame(settings: Settings, current: pd.DataFrame, label: str) -> MonitorResult:
+def monitor_frame(
+    settings: Settings, current: pd.DataFrame, label: str, drift: DriftConfig | None = None
+) -> MonitorResult:
     """Compare any frame (e.g. the latest snapshot's features) with the reference."""
-    return run_monitor(current, load_reference(settings), settings, label)
+    return run_monitor(current, load_reference(settings), settings, label, drift)
 
 
 def _record(result: CycleResult, settings: Settings) -> None:
@@ -160,8 +164,12 @@ def run_cycle(
     settings: Settings | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     since: datetime | None = None,
+    drift: DriftConfig | None = None,
 ) -> CycleResult:
-    """One cycle; retraining publishes new champions to the online store by materializing."""
+    """One cycle; retraining publishes new champions to the online store by materializing.
+
+    ``drift`` (its ``drift_share`` above all) decides whether the window drifted; the
+    policy counts drifted windows, so the report and the decision cannot disagree."""
     from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
     from training.data.io import load_data
@@ -175,7 +183,7 @@ def run_cycle(
         monitored: MonitorResult | None = None
         if any(before.values()):
             progress("monitoring the request log against the champions' reference")
-            monitored = monitor_requests(settings, window_days, now, since)
+            monitored = monitor_requests(settings, window_days, now, since, drift)
         data = load_data(data_dir)
         decision = decide(
             window_history(settings.reports_dir, LABEL),

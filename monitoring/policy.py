@@ -4,9 +4,9 @@ Rules, in the order they are weighed:
 
 1. Triggers (any one suffices): no champion; the champion is older than
    ``max_champion_age_days``; realised performance dropped by more than
-   ``max_performance_drop``; input drift share >= ``drift_share_threshold`` or the largest
-   prediction drift score >= ``prediction_drift_threshold`` on each of the last
-   ``consecutive_windows`` judged windows. Windows with status ``insufficient_data`` carry
+   ``max_performance_drop``; drift (status ``drift``, as the drift report decided it with
+   its one setting, ``DriftConfig.drift_share``) on each of the last ``consecutive_windows``
+   judged windows. Windows with status ``insufficient_data`` carry
    no evidence: they are left out, neither counting nor breaking a streak.
 2. A trigger inside the cooldown (``cooldown_days`` since the last retrain) waits, except
    when there is no champion at all.
@@ -20,15 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-INSUFFICIENT = "insufficient_data"
+INSUFFICIENT, DRIFT = "insufficient_data", "drift"
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     """Thresholds of the retraining policy; ``ValueError`` on nonsensical values."""
 
-    drift_share_threshold: float = 0.3
-    prediction_drift_threshold: float = 0.1
     consecutive_windows: int = 2
     max_performance_drop: float = 0.05
     max_champion_age_days: float = 90
@@ -36,10 +34,8 @@ class PolicyConfig:
     min_rows: int = 5000
 
     def __post_init__(self) -> None:
-        if not 0 < self.drift_share_threshold <= 1:
-            raise ValueError("drift_share_threshold must be in (0, 1]")
-        if self.prediction_drift_threshold <= 0 or self.max_performance_drop < 0:
-            raise ValueError("prediction_drift_threshold must be > 0, max_performance_drop >= 0")
+        if self.max_performance_drop < 0:
+            raise ValueError("max_performance_drop must be >= 0")
         if self.consecutive_windows < 1:
             raise ValueError("consecutive_windows must be at least 1")
         if self.max_champion_age_days <= 0 or self.cooldown_days < 0 or self.min_rows < 0:
@@ -66,14 +62,16 @@ class RetrainDecision:
     triggers: tuple[str, ...] = ()
 
 
-def _window_drift(w: WindowSummary, config: PolicyConfig) -> str | None:
-    """Why this window counts as drifted, or None."""
+def _window_drift(w: WindowSummary) -> str | None:
+    """What the drift report found in a window it called drifted, or None."""
+    if w.status != DRIFT:
+        return None
     parts = []
-    if w.drift_share is not None and w.drift_share >= config.drift_share_threshold:
+    if w.drift_share is not None:
         parts.append(f"input drift share {w.drift_share:.2f}")
-    if w.prediction_drift is not None and w.prediction_drift >= config.prediction_drift_threshold:
+    if w.prediction_drift is not None:
         parts.append(f"prediction drift {w.prediction_drift:.2f}")
-    return " and ".join(parts) or None
+    return " and ".join(parts) or "drift"
 
 
 def drift_trigger(history: Sequence[WindowSummary], config: PolicyConfig) -> str | None:
@@ -82,14 +80,10 @@ def drift_trigger(history: Sequence[WindowSummary], config: PolicyConfig) -> str
     last = judged[-config.consecutive_windows :]
     if len(last) < config.consecutive_windows:
         return None
-    reasons = [_window_drift(w, config) for w in last]
+    reasons = [_window_drift(w) for w in last]
     if not all(reasons):
         return None
-    return (
-        f"drift on the last {len(last)} judged window(s) "
-        f"(latest: {reasons[-1]}; thresholds share {config.drift_share_threshold}, "
-        f"prediction {config.prediction_drift_threshold})"
-    )
+    return f"drift on the last {len(last)} judged window(s) (latest: {reasons[-1]})"
 
 
 def _triggers(

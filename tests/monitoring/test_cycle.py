@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from monitoring.cycle import CycleLockedError, cycle_lock, parse_every, run_cycle
 from monitoring.demo import split_before
 from monitoring.policy import PolicyConfig
+from monitoring.reports import DriftConfig
 from serving.batch.materialize import materialize
 from serving.request_record import request_record
 from serving.settings import ServiceSettings, get_service_settings
@@ -84,6 +85,19 @@ def test_quiet_traffic_does_not_retrain(world: tuple[Settings, Path]) -> None:
     assert not result.decision.retrain and "no" in result.decision.reason.lower()
     assert registry.champion_version("churn") == before
     assert _cycles()[0].data.tags["decision"] == "no retrain"
+
+
+def test_the_cycles_drift_share_is_the_one_the_report_judges_with(
+    world: tuple[Settings, Path],
+) -> None:
+    settings, data = world
+    start = datetime.now(UTC) + timedelta(minutes=1)
+    _log_traffic(settings, 1200, start, seed=3)
+    drift = DriftConfig(drift_share=0.77)
+    result = run_cycle(data / "before", policy=POLICY, settings=settings, since=start, drift=drift)
+    assert result.monitor is not None and result.monitor.status == "ok"
+    assert "< 0.77" in result.monitor.summary.reason
+    assert not result.decision.retrain
 
 
 def test_an_empty_window_is_not_judged_and_changes_nothing(

@@ -37,47 +37,60 @@ def test_quiet_history_keeps_the_champion_and_says_why() -> None:
 
 
 def test_drift_share_on_two_consecutive_windows_retrains() -> None:
-    d = run([w(2, share=0.4), w(1, share=0.35)])
+    d = run([w(2, share=0.4, status="drift"), w(1, share=0.35, status="drift")])
     assert d.retrain and "input drift share 0.35" in d.reason and d.reason.startswith("retrain:")
 
 
 def test_one_drifted_window_is_not_enough() -> None:
-    assert not run([w(2, share=0.0), w(1, share=0.9)]).retrain
+    assert not run([w(2, share=0.0), w(1, share=0.9, status="drift")]).retrain
 
 
 def test_a_quiet_window_breaks_the_streak_even_if_older_ones_drifted() -> None:
-    assert not run([w(3, share=0.9), w(2, share=0.9), w(1, share=0.1)]).retrain
+    assert not run(
+        [w(3, share=0.9, status="drift"), w(2, share=0.9, status="drift"), w(1, share=0.1)]
+    ).retrain
 
 
-def test_threshold_is_inclusive() -> None:
-    assert run([w(2, share=0.3), w(1, share=0.3)]).retrain
-    assert not run([w(2, share=0.29), w(1, share=0.3)]).retrain
+def test_the_policy_follows_the_reports_verdict_not_a_threshold_of_its_own() -> None:
+    # one drift setting (DriftConfig.drift_share) decides a window's status; the policy
+    # only counts the windows the report called drifted, so the two cannot disagree
+    assert not run([w(2, share=0.9), w(1, share=0.9)]).retrain
+    assert run([w(2, share=0.05, status="drift"), w(1, share=0.05, status="drift")]).retrain
 
 
 def test_prediction_drift_alone_triggers() -> None:
-    d = run([w(2, pred=0.2), w(1, pred=0.15)])
+    d = run([w(2, pred=0.2, status="drift"), w(1, pred=0.15, status="drift")])
     assert d.retrain and "prediction drift 0.15" in d.reason
 
 
 def test_mixed_drift_kinds_still_make_a_streak() -> None:
-    assert run([w(2, share=0.5), w(1, pred=0.5)]).retrain
+    assert run([w(2, share=0.5, status="drift"), w(1, pred=0.5, status="drift")]).retrain
 
 
 def test_insufficient_windows_neither_count_nor_break() -> None:
     gap = w(1.5, share=None, pred=None, status="insufficient_data")
-    assert run([w(2, share=0.5), gap, w(1, share=0.5)]).retrain
-    assert not run([gap, w(1, share=0.5)]).retrain
+    assert run([w(2, share=0.5, status="drift"), gap, w(1, share=0.5, status="drift")]).retrain
+    assert not run([gap, w(1, share=0.5, status="drift")]).retrain
 
 
 def test_history_order_does_not_matter() -> None:
-    assert run([w(1, share=0.5), w(2, share=0.5), w(3)]).retrain
+    assert run([w(1, share=0.5, status="drift"), w(2, share=0.5, status="drift"), w(3)]).retrain
 
 
 def test_configurable_window_count() -> None:
     three = PolicyConfig(consecutive_windows=3)
-    assert not run([w(2, share=0.5), w(1, share=0.5)], cfg=three).retrain
-    assert run([w(3, share=0.5), w(2, share=0.5), w(1, share=0.5)], cfg=three).retrain
-    assert run([w(1, share=0.5)], cfg=PolicyConfig(consecutive_windows=1)).retrain
+    assert not run(
+        [w(2, share=0.5, status="drift"), w(1, share=0.5, status="drift")], cfg=three
+    ).retrain
+    assert run(
+        [
+            w(3, share=0.5, status="drift"),
+            w(2, share=0.5, status="drift"),
+            w(1, share=0.5, status="drift"),
+        ],
+        cfg=three,
+    ).retrain
+    assert run([w(1, share=0.5, status="drift")], cfg=PolicyConfig(consecutive_windows=1)).retrain
 
 
 def test_empty_history_cannot_trigger_drift() -> None:
@@ -120,7 +133,7 @@ def test_too_little_data_delays_a_trigger() -> None:
 
 
 def test_several_triggers_are_all_named() -> None:
-    d = run([w(2, share=0.5), w(1, share=0.5)], age=120, drop=0.2)
+    d = run([w(2, share=0.5, status="drift"), w(1, share=0.5, status="drift")], age=120, drop=0.2)
     assert d.retrain and len(d.triggers) == 3
     assert all(t in d.reason for t in d.triggers)
 
@@ -128,10 +141,7 @@ def test_several_triggers_are_all_named() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"drift_share_threshold": 0},
-        {"drift_share_threshold": 1.5},
         {"consecutive_windows": 0},
-        {"prediction_drift_threshold": 0},
         {"max_performance_drop": -1},
         {"max_champion_age_days": 0},
         {"cooldown_days": -1},
