@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def _member(labels: np.ndarray, allowed: frozenset[Any]) -> np.ndarray:
     """labels[i] in allowed, computed once per distinct label."""
     uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
     lut = np.array([u in allowed for u in uniques], dtype=bool)
-    return lut[inverse.reshape(-1)] & (labels != None)  # noqa: E711  # elementwise
+    return cast(np.ndarray, lut[inverse.reshape(-1)] & (labels != None))  # noqa: E711  # elementwise
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
@@ -19,4 +21,4 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np
 
 def apply_isotonic(scores: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Calibrated probabilities: piecewise-linear interpolation between the thresholds."""
-    return np.interp(np.asarray(scores, dtype="float64"), x, y)
+    return cast(np.ndarray, np.interp(np.asarray(scores, dtype="float64"), x, y))

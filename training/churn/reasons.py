@@ -76,7 +76,8 @@ def _fields(text: str) -> tuple[str, ...]:
 
 def _apply(template: dict, values: dict[str, float], medians: dict[str, float]) -> str | None:
     """The filled template, or None when a field is unknown or a condition fails."""
-    needed = [*_fields(template["text"]), *(c[0] for c in template["when"])]
+    text: str = template["text"]
+    needed = [*_fields(text), *(c[0] for c in template["when"])]
     if not all(math.isfinite(values.get(f, math.nan)) for f in needed):
         return None
     for field, op, ref in template["when"]:
@@ -88,7 +89,7 @@ def _apply(template: dict, values: dict[str, float], medians: dict[str, float]) 
             bound = float(ref)
         if not (math.isfinite(bound) and _OPS[op](values[field], bound)):
             return None
-    return template["text"].format(**{f: values[f] for f in _fields(template["text"])})
+    return text.format(**{f: values[f] for f in _fields(text)})
 
 
 def _values(row: dict[str, object], table: ReasonTable) -> dict[str, float]:

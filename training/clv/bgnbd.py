@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,7 +30,7 @@ def _loglik_rows(
     l1 = -(r + x) * np.log(alpha + T)
     bx1 = np.where(pos, b + x - 1.0, 1.0)
     l2 = np.where(pos, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
-    return head + np.logaddexp(l1, l2)
+    return cast(np.ndarray, head + np.logaddexp(l1, l2))
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def _bracket(
     c = a + b + x - 1.0
     z = t / (alpha + T + t)
     with np.errstate(all="ignore"):
-        out = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        out: np.ndarray = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
         bad = ~np.isfinite(out)
         if bad.any():
             w = np.broadcast_to(t / (alpha + T), out.shape)
@@ -243,7 +244,10 @@ class BetaGeo(BaseEstimator):
         horizon = np.asarray(t, dtype=np.float64)
         c = self.a_ + self.b_ + x - 1.0
         bracket = _bracket(self.r_, self.alpha_, self.a_, self.b_, x, big_t, horizon)
-        return c / (self.a_ - 1.0) * bracket * self.conditional_probability_alive(x, t_x, big_t)
+        return cast(
+            np.ndarray,
+            c / (self.a_ - 1.0) * bracket * self.conditional_probability_alive(x, t_x, big_t),
+        )
 
     def expected_purchases(self, t: float | ArrayLike) -> np.ndarray:
         """Unconditional E[X(t)]: purchases of a new customer in (0, t]."""
@@ -251,7 +255,7 @@ class BetaGeo(BaseEstimator):
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
         z = horizon / (alpha + horizon)
         bracket = 1.0 - (alpha / (alpha + horizon)) ** r * hyp2f1(r, b, a + b - 1.0, z)
-        return (a + b - 1.0) / (a - 1.0) * bracket
+        return cast(np.ndarray, (a + b - 1.0) / (a - 1.0) * bracket)
 
     def probability_of_purchases(self, t: float, n: int) -> float:
         """Unconditional P(X(t) = n) for a new customer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ class BtydParams:
 def has_history(features: pd.DataFrame) -> np.ndarray:
     """Customers with at least one purchase before as_of (finite btyd_T > 0)."""
     t = pd.to_numeric(features["btyd_T"], errors="coerce").to_numpy(dtype="float64")
-    return np.isfinite(t) & (t > 0)
+    return cast(np.ndarray, np.isfinite(t) & (t > 0))
 
 
 def fit_btyd(frame: pd.DataFrame, target: str) -> BtydParams:
@@ -83,7 +84,9 @@ def value_rate(params: BtydParams, features: pd.DataFrame) -> np.ndarray:
     margin = features["margin_total"].to_numpy(dtype="float64")
     gross = features["gross_spend"].to_numpy(dtype="float64")
     c = params.margin_prior
-    return (np.nan_to_num(margin) + c * params.margin_rate) / (np.nan_to_num(gross) + c)
+    return cast(
+        np.ndarray, (np.nan_to_num(margin) + c * params.margin_rate) / (np.nan_to_num(gross) + c)
+    )
 
 
 def discounted_purchases(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ def naive_value(frame: pd.DataFrame, horizon_days: int, target: str) -> np.ndarr
     past = frame["margin_365d" if target == "margin" else "spend_365d"].to_numpy("float64")
     tenure = pd.to_numeric(frame["tenure_days"], errors="coerce").to_numpy("float64")
     days = np.clip(np.nan_to_num(tenure, nan=365.0), horizon_days, 365.0)
-    return np.nan_to_num(past) * horizon_days / days
+    return cast(np.ndarray, np.nan_to_num(past) * horizon_days / days)
 
 
 def predictions(model: Any, snapshot: Snapshot) -> pd.DataFrame:

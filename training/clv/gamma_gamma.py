@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,9 +16,10 @@ from training.clv._fit import as_float, fit_log_params, numerical_hessian
 def _loglik_rows(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Per-customer log-likelihood of the mean spend m over x repeat purchases."""
     px = p * x
-    return (
+    return cast(
+        np.ndarray,
         gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x)
+        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x),
     )  # fmt: skip
 
 

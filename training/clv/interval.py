@@ -7,6 +7,8 @@ and in any order, on pandas or on Spark.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from training.clv import keyed
@@ -94,7 +96,7 @@ def invert_ticks(ticks: np.ndarray, u: np.ndarray) -> np.ndarray:
     while step.size:
         pos[step] += 1
         step = step[cdf[pos[step]] <= uflat[step]]
-    return (pos - offsets * size).reshape(u.shape)
+    return cast(np.ndarray, (pos - offsets * size).reshape(u.shape))
 
 
 def history_draws(
@@ -142,7 +144,7 @@ def quantiles(draws: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)) -> np.n
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, draws.shape[1] - 1)
     part = np.partition(draws, np.unique(np.concatenate([lo, hi])), axis=1)
-    return part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
+    return cast(np.ndarray, part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo]))
 
 
 def interval(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ class ClvModel:
             if self.negative is not None
             else np.full(len(features), self.negative_constant)
         )
-        return pos - neg
+        return cast(np.ndarray, pos - neg)
 
     def predict_frame(
         self, features: pd.DataFrame, horizon_days: int | None = None

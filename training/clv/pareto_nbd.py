@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize
@@ -17,7 +19,7 @@ def _log_hyp2f1_c_eq_a_plus_1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np
     The transformed series has a first parameter of 1, so it stays moderate for heavy
     buyers (large a) where the direct series overflows.
     """
-    return (1.0 - b) * np.log1p(-z) + np.log(hyp2f1(1.0, a + 1.0 - b, a + 1.0, z))
+    return cast(np.ndarray, (1.0 - b) * np.log1p(-z) + np.log(hyp2f1(1.0, a + 1.0 - b, a + 1.0, z)))
 
 
 def _log_a0(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -33,7 +35,7 @@ def _log_a0(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -
     log_a = _log_hyp2f1_c_eq_a_plus_1(rsx, second, (hi - lo) / q1) - rsx * np.log(q1)
     log_b = _log_hyp2f1_c_eq_a_plus_1(rsx, second, (hi - lo) / q2) - rsx * np.log(q2)
     with np.errstate(divide="ignore"):
-        return log_a + np.log1p(-np.exp(np.minimum(log_b - log_a, 0.0)))
+        return cast(np.ndarray, log_a + np.log1p(-np.exp(np.minimum(log_b - log_a, 0.0))))
 
 
 def _loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -42,7 +44,7 @@ def _loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     dead = np.log(s) + _log_a0(params, x, t_x, T) - np.log(r + s + x)
-    return head + np.logaddexp(alive, dead)
+    return cast(np.ndarray, head + np.logaddexp(alive, dead))
 
 
 class ParetoNBD(BaseEstimator):
@@ -110,7 +112,7 @@ class ParetoNBD(BaseEstimator):
             + s * np.log(beta + t)
             + _log_a0(self._params(), x, t_x, t)
         )
-        return expit(-log_odds_dead)
+        return cast(np.ndarray, expit(-log_odds_dead))
 
     def conditional_expected_purchases(
         self, t: float | ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -121,4 +123,4 @@ class ParetoNBD(BaseEstimator):
         r, alpha, s, beta = self._params()
         rate = (r + x) * (beta + big_t) / ((alpha + big_t) * (s - 1.0))
         decay = 1.0 - ((beta + big_t) / (beta + big_t + horizon)) ** (s - 1.0)
-        return rate * decay * self.conditional_probability_alive(x, t_x, big_t)
+        return cast(np.ndarray, rate * decay * self.conditional_probability_alive(x, t_x, big_t))

@@ -8,6 +8,7 @@ Python, no groupby-apply, so 30 M transactions fit in seconds and a few GB.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ def customer_index(customers: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestam
     """Customers known at ``as_of``: signed up before it, or bought before it; sorted by id."""
     signed = customers.loc[customers["signup_date"] < as_of, "customer_id"]
     bought = tx.loc[tx["ts"] < as_of, "customer_id"].unique()
-    return pd.Index(np.union1d(signed.to_numpy(), bought), name="customer_id")
+    return cast(pd.Index, pd.Index(np.union1d(signed.to_numpy(), bought), name="customer_id"))
 
 
 def _sum(codes: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:

@@ -27,6 +27,7 @@ from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values
 
 if TYPE_CHECKING:
+    import xgboost as xgb
     from pyspark.sql import Column, DataFrame
 
     from training.spark.snapshot import SparkSnapshot
@@ -156,7 +157,9 @@ def _fit_rows(
     return ChurnModel(config, enc, booster, calib_x, calib_y, table, info)
 
 
-def _train_booster(design: DataFrame, enc: Encoding, config: ChurnConfig, num_workers: int | None):
+def _train_booster(
+    design: DataFrame, enc: Encoding, config: ChurnConfig, num_workers: int | None
+) -> xgb.Booster:
     """The booster with the pandas fit's parameters, early-stopped on the validation split."""
     from pyspark.sql import functions as F
 
@@ -175,7 +178,7 @@ def _train_booster(design: DataFrame, enc: Encoding, config: ChurnConfig, num_wo
     )
 
 
-def _raw_scores(calib: DataFrame, enc: Encoding, booster) -> pd.DataFrame:
+def _raw_scores(calib: DataFrame, enc: Encoding, booster: xgb.Booster) -> pd.DataFrame:
     """Uncalibrated probabilities and labels of the calibration split (collected)."""
     from pyspark.sql import types as T
 

@@ -51,7 +51,7 @@ from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params
 
 if TYPE_CHECKING:
     import xgboost as xgb
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
     from training.spark.snapshot import SparkSnapshot
 
@@ -200,7 +200,7 @@ def _fit_rows(
         fallback = fallback_values(sample.select(*KEPT).toPandas()) | bounds
         features, types = list(enc.feature_names), list(enc.feature_types)
 
-        def part(label, depth: int, rounds: int, use_offset: bool) -> xgb.Booster:
+        def part(label: Column, depth: int, rounds: int, use_offset: bool) -> xgb.Booster:
             return fit_booster(
                 design.withColumn("_cintel_label", label),
                 features,

@@ -48,7 +48,9 @@ def customer_ids(tx: DataFrame, customers: DataFrame, as_of_ns: int) -> DataFram
     return signed.union(bought).distinct()
 
 
-def _row_aggregates(past: DataFrame, as_of_ns: int, families: list[str], channels: list[str]):
+def _row_aggregates(
+    past: DataFrame, as_of_ns: int, families: list[str], channels: list[str]
+) -> DataFrame:
     """Per-customer sums over the past transactions, in one groupBy."""
     from pyspark.sql import functions as F
 

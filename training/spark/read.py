@@ -89,7 +89,9 @@ def to_number(col: str, dtype: DataType) -> Column:
     return c.cast("double") if isinstance(dtype, T.NumericType) else c.try_cast("double")
 
 
-def _check_columns(df: DataFrame, required: tuple[str, ...], name: str, rep: ValidationReport):
+def _check_columns(
+    df: DataFrame, required: tuple[str, ...], name: str, rep: ValidationReport
+) -> bool:
     if df.isEmpty():
         rep.add(Issue("error", name, "", 0, "the table is empty; at least one row is needed"))
         return False

@@ -118,7 +118,7 @@ def fit_booster(
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
-    booster = model.fit(train).get_booster()
+    booster: xgb.Booster = model.fit(train).get_booster()
     best = getattr(booster, "best_iteration", None)
     if best is not None:
         booster = booster[: int(best) + 1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -131,7 +132,7 @@ def family_mix(n_families: int, mix_drift: bool = False) -> np.ndarray:
     if mix_drift:
         mix = mix.copy()
         mix[:, -2:] *= MIX_DRIFT_BOOST
-    return mix / mix.sum(axis=1, keepdims=True)
+    return cast(np.ndarray, mix / mix.sum(axis=1, keepdims=True))
 
 
 def intended_top_family(n_families: int) -> dict[str, str]:
@@ -161,4 +162,4 @@ def weekly_profile() -> np.ndarray:
 def attribute_mix(field: str) -> np.ndarray:
     """Probabilities of a customer attribute per archetype (rows sum to 1)."""
     mix = np.array([getattr(a, field) for a in ARCHETYPES], dtype=np.float64)
-    return mix / mix.sum(axis=1, keepdims=True)
+    return cast(np.ndarray, mix / mix.sum(axis=1, keepdims=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import cast
 
 import numpy as np
 
@@ -53,13 +54,13 @@ class Lines:
         return Lines(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def sort_key(self) -> np.ndarray:
-        return self.customer * KEY_SHIFT + self.seconds
+        return cast(np.ndarray, self.customer * KEY_SHIFT + self.seconds)
 
 
 def _geometric(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
     """Counts 0, 1, 2, ... with P(k) ∝ q^k and the given mean (an overdispersed Poisson)."""
     scale = 1.0 / np.log1p(1.0 / np.maximum(mean, 1e-12))
-    return (rng.standard_exponential(len(mean)) * scale).astype(np.int64)
+    return cast(np.ndarray, (rng.standard_exponential(len(mean)) * scale).astype(np.int64))
 
 
 def _strictly_increasing(seconds: np.ndarray, customer: np.ndarray) -> np.ndarray:

@@ -8,6 +8,8 @@ the likelihood of "no purchase in a window" exactly ``exp(-rate * operational le
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from training.data.simulator.archetypes import HOURS_PER_WEEK
@@ -37,7 +39,7 @@ class StepLookup:
         start = np.stack([np.searchsorted(e, grid, side="right") - 1 for e in edges])
         start = np.minimum(start, self.n_steps - 1)
         self.checks = int(np.diff(start, axis=1).max())
-        self._start = start[:, :-1].ravel().astype(np.int32)
+        self._start: np.ndarray = start[:, :-1].ravel().astype(np.int32)
         self._edges = edges.ravel()
 
     def find(self, x: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -94,7 +96,9 @@ class WeeklyClock:
         within = hours - week * HOURS_PER_WEEK
         h = np.minimum(within.astype(np.int64), HOURS_PER_WEEK - 1)
         frac = within - h
-        return week * HOURS_PER_WEEK + self.cum[row, h] + frac * self.profile[row, h]
+        return cast(
+            np.ndarray, week * HOURS_PER_WEEK + self.cum[row, h] + frac * self.profile[row, h]
+        )
 
     def to_real(self, tau: np.ndarray, row: np.ndarray) -> np.ndarray:
         """Real time at which archetype ``row``'s operational clock reaches ``tau``."""
@@ -105,7 +109,7 @@ class WeeklyClock:
         h = self._open[k]
         start = self._edges_flat[row * (len(self._open) + 1) + k]
         frac = np.minimum((rest - start) / self._profile_flat[row * HOURS_PER_WEEK + h], 1.0)
-        return (week * HOURS_PER_WEEK + h) + frac
+        return cast(np.ndarray, (week * HOURS_PER_WEEK + h) + frac)
 
 
 def segment_cumsum(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
