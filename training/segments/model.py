@@ -68,7 +68,9 @@ class SegmentsModel:
 
     def __post_init__(self) -> None:
         if len(self.ids) != len(self.names) or len(set(self.ids)) != len(self.ids):
-            raise ValueError(f"segments need one unique id per name, got {self.ids} for {self.names}")
+            raise ValueError(
+                f"segments need one unique id per name, got {self.ids} for {self.names}"
+            )
 
     @property
     def n_segments(self) -> int:

@@ -30,7 +30,7 @@ def identity_table(model: SegmentsModel) -> pd.DataFrame:
     """Per segment id: display name, whether it was kept from the previous model or is new
     (with the distance between the matched centres), and the retired ids."""
     kept = [d == d for d in model.match_distance]  # NaN: no previous centre matched
-    rows = [
+    rows: list[dict[str, object]] = [
         {"segment_id": i, "segment": n, "status": "kept" if k else "new", "match_distance": d}
         for i, n, k, d in zip(model.ids, model.names, kept, model.match_distance, strict=True)
     ]
