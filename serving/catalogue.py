@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import (
 Tier = Literal["platinum", "gold", "silver", "bronze", "value_destroyer"]
 Kind = Literal["cross_sell", "retention", "up_sell"]
 KNOWN_CHANNELS = ("store", "online", "phone", "call_centre", "web", "shop")
+DEFAULT_SOURCE = "serving/offers.yaml"
 
 
 def slug(name: object) -> str:
@@ -46,15 +48,16 @@ class ContactCap(_Strict):
 
 
 class Eligibility(_Strict):
-    """Who may get an offer; an omitted list allows everyone."""
+    """Who may get an offer; an omitted list allows everyone. ``segments`` are segment ids
+    (``segment.id`` in /profile, e.g. ``weekend_wine``); a display name is made its slug."""
 
     tiers: frozenset[Tier] | None = None
     segments: frozenset[str] | None = None
     channels: frozenset[str] | None = None
 
-    @field_validator("channels")
+    @field_validator("channels", "segments")
     @classmethod
-    def _slug_channels(cls, v: frozenset[str] | None) -> frozenset[str] | None:
+    def _slugs(cls, v: frozenset[str] | None) -> frozenset[str] | None:
         return None if v is None else frozenset(slug(c) for c in v)
 
 
@@ -155,13 +158,41 @@ def parse_catalogue(data: Any, source: str = "<catalogue>") -> Catalogue:
         raise CatalogueError(f"bad offer catalogue {source}: " + "; ".join(lines)) from None
 
 
+def catalogue_source(path: str | Path | None) -> str:
+    """How messages name the catalogue at ``path`` (``None``: the packaged default)."""
+    return DEFAULT_SOURCE if path is None else str(path)
+
+
+def check_segments(
+    catalogue: Catalogue,
+    segment_ids: Iterable[str],
+    source: str,
+    model: str = "the segments model",
+) -> None:
+    """Refuse a catalogue whose eligibility names a segment id not in ``segment_ids``
+    (the published segments model's ids): after a retrain retired a segment, its offers
+    would silently reach nobody, or, were the id reused, someone else."""
+    known = set(segment_ids)
+    unknown = [
+        f"offer '{offer.id}' names segment '{name}'"
+        for offer in catalogue.offers
+        for name in sorted(offer.eligible.segments or ())
+        if name not in known
+    ]
+    if unknown:
+        raise CatalogueError(
+            f"offer catalogue {source}: {'; '.join(unknown)}; {model} has no such segment "
+            f"(its segment ids: {', '.join(sorted(known)) or 'none'}). Change "
+            f"eligible.segments in {source} to ids the segments model has"
+        )
+
+
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """Load a YAML catalogue; ``None`` loads the default ``serving/offers.yaml``."""
+    source = catalogue_source(path)
     if path is None:
         text = resources.files("serving").joinpath("offers.yaml").read_text(encoding="utf-8")
-        source = "serving/offers.yaml"
     else:
-        source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:

@@ -70,7 +70,9 @@ def materialize(
     """Score every customer with the champions and write the online store the service reads.
 
     With --engine spark the snapshot and the scoring run on Spark; the scored profiles are
-    collected to this machine to write the file or Redis store."""
+    collected to this machine to write the file or Redis store. Nothing is written, and the
+    exit code is 1, when the offer catalogue (CINTEL_OFFERS_PATH or the default) names a
+    segment id the segments champion does not have."""
     from serving.batch.materialize import materialize as run
     from training.data.io import load_data
 

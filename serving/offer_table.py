@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from serving.catalogue import Catalogue, Offer
+from serving.catalogue import Catalogue, Offer, slug
 
 Columns = Mapping[str, np.ndarray]
 
@@ -67,6 +67,15 @@ def _labels(columns: Columns, name: str, n: int) -> np.ndarray:
     return out
 
 
+def segment_ids(columns: Columns, n: int) -> np.ndarray:
+    """The stable segment id per row (what ``eligible.segments`` names); a store written
+    before segments had ids gets the slug of the segment's name, which was its id."""
+    if "segment_id" in columns:
+        return _labels(columns, "segment_id", n)
+    names = _labels(columns, "segment", n)
+    return np.array([None if v is None else slug(v) for v in names], dtype=object)
+
+
 def _member(labels: np.ndarray, allowed: frozenset[Any]) -> np.ndarray:
     """labels[i] in allowed, computed once per distinct label."""
     uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
@@ -86,7 +95,7 @@ class OfferTable:
     churn: np.ndarray
     clv: np.ndarray
     tier: np.ndarray  # object
-    segment: np.ndarray  # object
+    segment: np.ndarray  # object: segment ids
 
     def __len__(self) -> int:
         return len(self.churn)
@@ -97,7 +106,7 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
     if n is None:
         n = len(next(iter(columns.values()))) if columns else 0
     churn, clv = floats(columns, "churn_probability", n), floats(columns, "clv_12m", n)
-    tier, segment = _labels(columns, "value_tier", n), _labels(columns, "segment", n)
+    tier, segment = _labels(columns, "value_tier", n), segment_ids(columns, n)
     k = len(catalogue.offers)
     ev, prob = np.full((n, k), np.nan), np.full((n, k), np.nan)
     blocked = np.zeros((n, k), dtype=np.int8)

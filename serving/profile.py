@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from serving.catalogue import slug
+
 PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
 SEGMENT_PROB = "segment_prob__"
 REASON_SEPARATOR = "; "
@@ -35,6 +37,11 @@ def _layout(keys: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
     return families, segments
 
 
+def _slug(name: Any) -> str | None:
+    """The id a segment had before ids were stored: its name's slug."""
+    return None if name is None or name != name else slug(name)
+
+
 def _reasons(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
@@ -52,6 +59,8 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
         for fam in families
     }
     memberships = {name: _num(row[key]) for name, key in segments}
+    segment = row.get("segment")
+    segment_id = row.get("segment_id", _slug(segment))  # a store from before segment ids
     return {
         "customer_id": str(row["customer_id"]),
         "churn": {
@@ -75,7 +84,7 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
             "monetary": row.get("rfm_m"),
             "score": row.get("rfm_score"),
         },
-        "segment": {"name": row.get("segment"), "probabilities": memberships},
+        "segment": {"name": segment, "id": segment_id, "probabilities": memberships},
         "propensity": propensity,
     }
 

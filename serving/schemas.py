@@ -75,8 +75,12 @@ class Rfm(_Answer):
 
 
 class Segment(_Answer):
-    name: str | None
-    probabilities: dict[str, float | None]
+    name: str | None = Field(description='display name, e.g. "weekend wine"')
+    id: str | None = Field(
+        description="stable segment id (lowercase, underscores), kept across retrains; what "
+        "the offer catalogue's eligible.segments names"
+    )
+    probabilities: dict[str, float | None] = Field(description="membership by segment id")
 
 
 class Propensity(_Answer):

@@ -9,6 +9,7 @@ compares the two.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -152,6 +153,30 @@ def _champion_metrics(
 Fitter = Callable[[Snapshot], Any]
 
 
+def _own_fit(model: str, parts: TaskParts) -> Fitter:
+    """The model's own fit. The segments fit also gets the current champion, so segments
+    matching its segments keep their ids across retrains (the offer catalogue names them);
+    a champion that cannot be loaded is logged and the segments get new ids."""
+    version = registry.champion_version(model) if model == "segments" else None
+    if version is None:
+        return parts.fit
+    from training import segments
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            previous = parts.load(download_bundle(model, version, Path(tmp)))
+    except (OSError, ValueError, LookupError, mlflow.MlflowException) as exc:
+        logging.getLogger(__name__).warning(
+            "segments: champion v%s could not be loaded (%s); segment ids start afresh",
+            version,
+            exc,
+        )
+        return parts.fit
+    if not isinstance(previous, segments.SegmentsModel):
+        return parts.fit
+    return lambda snapshot: segments.fit(snapshot, previous=previous)
+
+
 def train_one(
     model: str,
     data: CleanData | None,
@@ -167,7 +192,7 @@ def train_one(
     snapshot they are given); without ``data`` the propensity report has no basket rules.
     ``extra_params`` are logged with the run's parameters."""
     parts = task(model).parts
-    fitted = (fit or parts.fit)(train)
+    fitted = (fit or _own_fit(model, parts))(train)
     config = getattr(fitted, "config", None)
     metrics = dict(parts.evaluate(fitted, evaluation))
     transactions = None if data is None else data.transactions

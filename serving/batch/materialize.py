@@ -19,18 +19,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from serving.catalogue import catalogue_source, check_segments, load_catalogue
 from serving.follower import load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
 from serving.store import write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
+from training.segments.config import LOW_ACTIVITY
 from training.tasks import FittedModel
 
 CHUNK = 50_000
 # churn reasons (exact per-row contributions) only where they matter to an agent
 REASONS_FROM = 0.3
 REFERENCE_ROWS = 5_000
+SEGMENT_PROB = "segment_prob__"
 # features the offers and the answer use besides the model outputs
 STORE_FEATURE_PREFIXES = ("fam_count__",)
 STORE_FEATURES = ("recency_days", "frequency", "margin_365d", "spend_365d", "tenure_days")
@@ -48,6 +51,26 @@ def load_champions(settings: ServiceSettings) -> tuple[dict[str, FittedModel], d
     """Every model's @champion, through the same cache and smoke test the service uses."""
     manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
     return dict(manager.current.scorers), dict(manager.current.versions)
+
+
+def check_catalogue(
+    settings: ServiceSettings, segment_ids: Sequence[str], version: str | None
+) -> None:
+    """Refuse to publish when the offer catalogue (``CINTEL_OFFERS_PATH`` or the default)
+    names a segment id the segments champion ``version`` does not have (CatalogueError)."""
+    model = f"the segments champion v{version}" if version else "the store (no segments model)"
+    check_segments(
+        load_catalogue(settings.offers_path),
+        [*segment_ids, LOW_ACTIVITY],
+        catalogue_source(settings.offers_path),
+        model,
+    )
+
+
+def published_segment_ids(profiles: pd.DataFrame | pa.Table) -> list[str]:
+    """The segment ids of a scored store: its ``segment_prob__<id>`` columns."""
+    columns = profiles.columns if isinstance(profiles, pd.DataFrame) else profiles.column_names
+    return [str(c)[len(SEGMENT_PROB) :] for c in columns if str(c).startswith(SEGMENT_PROB)]
 
 
 def _score_chunk(
@@ -147,6 +170,8 @@ def materialize(
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
     ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones."""
     scorers, versions = load_champions(settings)
+    segments = scorers.get("segments")
+    check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     progress("computing the latest snapshot")
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
@@ -187,7 +212,9 @@ def publish(
     backend: str | None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
-    returns where the store is."""
+    returns where the store is. Nothing is written when the offer catalogue names a
+    segment the published segments model lacks."""
+    check_catalogue(settings, published_segment_ids(profiles), meta["versions"].get("segments"))
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
     if backend == "redis":

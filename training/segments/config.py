@@ -21,6 +21,9 @@ class SegmentsConfig:
       gross spend above ``min_gross_spend``; the others are labelled ``low_activity``.
     - The number of segments is the k in ``k_min..k_max`` with the best silhouette on a
       sample of at most ``silhouette_sample`` active customers.
+    - ``match_max_ratio``: a retrained segment keeps the previous champion's id when its
+      centre is within this share of the distance from the previous centre to that
+      centre's nearest neighbour (see ``training.segments.identity``).
     - ``n_threads`` caps OpenMP/BLAS threads while fitting and evaluating: on a busy
       2-core box KMeans with spinning OpenMP threads ran 20× slower than with one.
     """
@@ -41,6 +44,7 @@ class SegmentsConfig:
     logistic_max_iter: int = 500
     name_min_share: float = 0.05
     qualifier_min_ratio: float = 1.15
+    match_max_ratio: float = 0.5
 
     def __post_init__(self) -> None:
         if self.monetary_column not in MONETARY_CHOICES:
@@ -58,5 +62,7 @@ class SegmentsConfig:
             raise ValueError(f"min_purchases must be at least 1, got {self.min_purchases}")
         if not 1 <= self.n_threads <= 2:
             raise ValueError(f"n_threads must be 1 or 2, got {self.n_threads}")
+        if not 0 < self.match_max_ratio <= 1:
+            raise ValueError(f"match_max_ratio must be in (0, 1], got {self.match_max_ratio}")
         if self.silhouette_sample < 10:
             raise ValueError("silhouette_sample must be at least 10")

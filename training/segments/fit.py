@@ -6,24 +6,34 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from training.data.snapshot import Snapshot
-from training.segments import behaviour, rfm, tiers
+from training.segments import behaviour, identity, rfm, tiers
 from training.segments.config import SegmentsConfig
 from training.segments.membership import fit_membership
 from training.segments.model import SegmentsModel
 
 
-def fit(snapshot: Snapshot, config: SegmentsConfig | None = None) -> SegmentsModel:
+def fit(
+    snapshot: Snapshot,
+    config: SegmentsConfig | None = None,
+    previous: SegmentsModel | None = None,
+) -> SegmentsModel:
     """Learn everything from ``snapshot.frame`` (labels are not needed and not used).
+
+    ``previous`` is the model this one replaces (the current champion): segments whose
+    centres match its centres keep its ids and names (``training.segments.identity``);
+    without it every segment gets a new id from its name.
 
     Raises ValueError when columns are missing or when fewer than
     ``config.min_active_customers`` customers pass the activity thresholds.
     """
     config = config or SegmentsConfig()
     with threadpool_limits(limits=config.n_threads):
-        return _fit(snapshot, config)
+        return _fit(snapshot, config, previous)
 
 
-def _fit(snapshot: Snapshot, config: SegmentsConfig) -> SegmentsModel:
+def _fit(
+    snapshot: Snapshot, config: SegmentsConfig, previous: SegmentsModel | None
+) -> SegmentsModel:
     frame = snapshot.frame
     columns = behaviour.feature_columns(frame)
     need = ["customer_id", "recency_days", "frequency", "gross_spend", tiers.MARGIN_COLUMN]
@@ -56,12 +66,15 @@ def _fit(snapshot: Snapshot, config: SegmentsConfig) -> SegmentsModel:
     seg_means = np.vstack(
         [raw[labels == i].mean(axis=0) if (labels == i).any() else mean for i in range(k)]
     )
-    names, defining = behaviour.name_segments(seg_means, mean, columns, config)
+    derived, defining = behaviour.name_segments(seg_means, mean, columns, config)
+    ident = identity.assign(
+        derived, clustering.centers, columns, mean, std, previous, config.match_max_ratio
+    )
     rows = clustering.fit_rows
     coef, intercept = fit_membership(
         z[rows], labels[rows], k, config.logistic_c, config.logistic_max_iter
     )
-    usage = behaviour.usage_table(raw, labels, names, defining, columns, config)
+    usage = behaviour.usage_table(raw, labels, ident.names, defining, columns, config)
     return SegmentsModel(
         config=config,
         features=columns,
@@ -71,11 +84,14 @@ def _fit(snapshot: Snapshot, config: SegmentsConfig) -> SegmentsModel:
         centers=clustering.centers,
         coef=coef,
         intercept=intercept,
-        names=names,
+        names=ident.names,
+        ids=ident.ids,
         defining=defining,
         rfm_edges=edges,
         tier_cuts=cuts,
         silhouettes=clustering.silhouettes,
         usage=usage,
         n_active_fit=n_active,
+        retired_ids=ident.retired_ids,
+        match_distance=ident.match_distance,
     )

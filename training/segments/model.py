@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.data.features import slug
+from training.data.features import slugs
 from training.mlops.manifest import read_manifest, write_manifest
 from training.segments import behaviour, rfm, tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
@@ -30,8 +30,9 @@ def _floats(values: np.ndarray | list[float]) -> list:
     )
 
 
-def _inf(values: list) -> list[float]:
-    return [float("inf") if v is None else float(v) for v in values]
+def _inf(values: list, missing: float = float("inf")) -> list[float]:
+    """Floats from a manifest list, null as ``missing``."""
+    return [missing if v is None else float(v) for v in values]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class SegmentsModel:
     ``fill`` holds the fit-time feature means: missing features are replaced by them, so a
     low-activity customer without history gets the membership of an average customer.
     Membership probabilities are computed for every customer, low-activity ones included.
+    ``ids`` are the segments' stable slugs (what the offer catalogue and the probability
+    columns use), kept across retrains by ``training.segments.identity``; ``names`` are
+    their display names; ``retired_ids`` are ids earlier models used and this one does not.
     """
 
     config: SegmentsConfig
@@ -52,12 +56,21 @@ class SegmentsModel:
     coef: np.ndarray
     intercept: np.ndarray
     names: list[str]
+    ids: list[str]
     defining: list[list[str]]
     rfm_edges: dict[str, list[float]]
     tier_cuts: list[float]
     silhouettes: dict[int, float]
     usage: pd.DataFrame = field(repr=False)
     n_active_fit: int = 0
+    retired_ids: list[str] = field(default_factory=list)
+    match_distance: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.names) or len(set(self.ids)) != len(self.ids):
+            raise ValueError(
+                f"segments need one unique id per name, got {self.ids} for {self.names}"
+            )
 
     @property
     def n_segments(self) -> int:
@@ -65,7 +78,7 @@ class SegmentsModel:
 
     @property
     def prob_columns(self) -> list[str]:
-        return [PROB_PREFIX + slug(n) for n in self.names]
+        return [PROB_PREFIX + i for i in self.ids]
 
     def required_columns(self) -> list[str]:
         base = ["customer_id", "recency_days", "frequency", "gross_spend", tiers.MARGIN_COLUMN]
@@ -96,6 +109,7 @@ class SegmentsModel:
         out = rfm.score(features, self.rfm_edges, monetary).reset_index(drop=True)
         seg = self.assign(features)
         labels = np.array([*self.names, LOW_ACTIVITY], dtype=object)[seg]
+        ids = np.array([*self.ids, LOW_ACTIVITY], dtype=object)[seg]
         probs = pd.DataFrame(self.proba(features), columns=self.prob_columns)
         head = pd.DataFrame(
             {
@@ -103,6 +117,7 @@ class SegmentsModel:
                 **{c: out[c].to_numpy() for c in out.columns},
                 "value_tier": tiers.assign(features, self.tier_cuts),
                 "segment": labels,
+                "segment_id": ids,
             }
         )
         return pd.concat([head, probs], axis=1)
@@ -123,6 +138,9 @@ class SegmentsModel:
             "coef": _floats(self.coef),
             "intercept": _floats(self.intercept),
             "segment_names": self.names,
+            "segment_ids": self.ids,
+            "retired_segment_ids": self.retired_ids,
+            "segment_match_distance": _floats(self.match_distance),
             "segment_prob_columns": self.prob_columns,
             "low_activity_label": LOW_ACTIVITY,
             "defining_features": self.defining,
@@ -147,7 +165,8 @@ class SegmentsModel:
 
     @classmethod
     def load(cls, directory: Path) -> SegmentsModel:
-        """Restore a model written by ``save``."""
+        """Restore a model written by ``save`` (before segment ids were saved, a segment's
+        id is the slug of its name, as its probability column was)."""
         m = read_manifest(Path(directory), KIND, SCHEMA_VERSION)
         cfg = m["config"]
         cfg["tier_shares"] = tuple(cfg["tier_shares"])
@@ -162,6 +181,7 @@ class SegmentsModel:
             coef=np.asarray(m["coef"], dtype="float64"),
             intercept=np.asarray(m["intercept"], dtype="float64"),
             names=m["segment_names"],
+            ids=m.get("segment_ids") or slugs(m["segment_names"]),
             defining=m["defining_features"],
             rfm_edges=m["rfm_edges"],
             tier_cuts=_inf([cuts["platinum"], cuts["gold"], cuts["silver"]]),
@@ -170,4 +190,9 @@ class SegmentsModel:
             },
             usage=pd.DataFrame(m["usage"]),
             n_active_fit=int(m["n_active_fit"]),
+            retired_ids=m.get("retired_segment_ids", []),
+            match_distance=_inf(
+                m.get("segment_match_distance") or [None] * len(m["segment_names"]),
+                missing=float("nan"),
+            ),
         )

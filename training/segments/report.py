@@ -1,4 +1,4 @@
-"""Artifacts of a segments model: profile, usage and tier tables, heat map, RFM plot."""
+"""Artifacts of a segments model: profile, usage, identity and tier tables, heat map, RFM plot."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ def segment_profiles(model: SegmentsModel, frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def identity_table(model: SegmentsModel) -> pd.DataFrame:
+    """Per segment id: display name, whether it was kept from the previous model or is new
+    (with the distance between the matched centres), and the retired ids."""
+    kept = [d == d for d in model.match_distance]  # NaN: no previous centre matched
+    rows: list[dict[str, object]] = [
+        {"segment_id": i, "segment": n, "status": "kept" if k else "new", "match_distance": d}
+        for i, n, k, d in zip(model.ids, model.names, kept, model.match_distance, strict=True)
+    ]
+    rows += [
+        {"segment_id": i, "segment": None, "status": "retired", "match_distance": np.nan}
+        for i in model.retired_ids
+    ]
+    return pd.DataFrame(rows, columns=["segment_id", "segment", "status", "match_distance"])
+
+
 def write_artifacts(model: SegmentsModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
     """CSV tables and PNG plots describing the model on ``snapshot``; returns the paths."""
     import matplotlib
@@ -42,12 +57,14 @@ def write_artifacts(model: SegmentsModel, snapshot: Snapshot, out_dir: Path) -> 
     paths = {
         "profiles": out_dir / "segment_profiles.csv",
         "usage": out_dir / "segment_usage_thresholds.csv",
+        "identity": out_dir / "segment_identity.csv",
         "tiers": out_dir / "tier_summary.csv",
         "heatmap": out_dir / "segment_profiles_heatmap.png",
         "rfm": out_dir / "rfm_distribution.png",
     }
     profiles.to_csv(paths["profiles"], index=False)
     model.usage.to_csv(paths["usage"], index=False)
+    identity_table(model).to_csv(paths["identity"], index=False)
     tier_table.to_csv(paths["tiers"], index=False)
 
     segs = profiles[profiles["segment"] != LOW_ACTIVITY]

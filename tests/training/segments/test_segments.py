@@ -69,7 +69,7 @@ def test_predict_frame_columns(planted) -> None:
     snap, _, model = planted
     out = model.predict_frame(snap.frame)
     head = ["customer_id", "rfm_r", "rfm_f", "rfm_m", "rfm_score", "value_tier", "segment"]
-    assert list(out.columns) == head + model.prob_columns
+    assert list(out.columns) == [*head, "segment_id", *model.prob_columns]
     assert len(out) == len(snap.frame)
     assert set(out["value_tier"]) <= set(TIERS)
 
