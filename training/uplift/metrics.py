@@ -83,23 +83,24 @@ def _area(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
 
 
-def _normalized_area(
-    x: np.ndarray, curve: np.ndarray, x_best: np.ndarray, best: np.ndarray
-) -> float:
+def _normalized(area: float, x_best: np.ndarray, best: np.ndarray) -> float:
     """(area − random) / (perfect area − random); NaN when the perfect ranking gains nothing."""
-    random = x_best[-1] * best[-1] / 2.0
+    random = float(x_best[-1] * best[-1]) / 2.0
     denominator = _area(x_best, best) - random
     if not denominator > 0:
         return math.nan
-    return float((_area(x, curve) - random) / denominator)
+    return float((area - random) / denominator)
+
+
+def _best_qini(y: np.ndarray, treated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The perfect Qini curve (negative_effect=True): treated responders first, control
+    responders last."""
+    return qini_curve(y, treated, y * treated - y * (1 - treated))
 
 
 def qini_coefficient(y: np.ndarray, treated: np.ndarray, score: np.ndarray) -> float:
-    """Normalized Qini area (``sklift.metrics.qini_auc_score``, negative_effect=True): the
-    perfect ranking puts treated responders first and control responders last."""
-    x, curve = qini_curve(y, treated, score)
-    x_best, best = qini_curve(y, treated, y * treated - y * (1 - treated))
-    return _normalized_area(x, curve, x_best, best)
+    """Normalized Qini area (``sklift.metrics.qini_auc_score``, negative_effect=True)."""
+    return _normalized(_area(*qini_curve(y, treated, score)), *_best_qini(y, treated))
 
 
 def auuc(y: np.ndarray, treated: np.ndarray, score: np.ndarray) -> float:
@@ -109,7 +110,7 @@ def auuc(y: np.ndarray, treated: np.ndarray, score: np.ndarray) -> float:
     treated_non_responders = np.sum((y == 0) & (treated == 1))
     summand = y if control_responders > treated_non_responders else treated
     x_best, best = uplift_curve(y, treated, 2.0 * (y == treated) + summand)
-    return _normalized_area(x, curve, x_best, best)
+    return _normalized(_area(x, curve), x_best, best)
 
 
 def arm_rows(snapshot: Snapshot, arm: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,8 +134,10 @@ def _scores(y: np.ndarray, t: np.ndarray, score: np.ndarray) -> tuple[float, flo
 def random_qini(y: np.ndarray, treated: np.ndarray, draws: int, seed: int) -> np.ndarray:
     """Qini coefficients of ``draws`` random orders of these customers (the null)."""
     rng = np.random.default_rng(seed)
-    return np.array([qini_coefficient(y, treated, rng.permutation(len(y)).astype("float64"))
-                     for _ in range(draws)])  # fmt: skip
+    best = _best_qini(y, treated)
+    areas = [_area(*qini_curve(y, treated, rng.permutation(len(y)).astype("float64")))
+             for _ in range(draws)]  # fmt: skip
+    return np.array([_normalized(a, *best) for a in areas])
 
 
 def _mean(values: list[float]) -> float:

@@ -70,11 +70,14 @@ def synthetic(
     noise: float = 0.1,
     effects: dict[str, tuple[float, float]] | None = None,
     matured_share: float = 1.0,
+    end: str = END,
 ) -> Synthetic:
     """Responses for ``arms`` (family slugs, ``any`` = a retention offer) of every customer
-    known at STORE_AS_OF; ``matured_share`` of the decisions have matured."""
+    known at STORE_AS_OF; ``matured_share`` of the decisions have matured. The data's
+    transactions end at ``end`` (before STORE_AS_OF: add the responses' purchases with
+    ``with_response_purchases``)."""
     effects = P_BUY if effects is None else effects
-    sim = synthesize(SynthConfig(n_customers=n_customers, start="2024-01-01", end=END, seed=seed))
+    sim = synthesize(SynthConfig(n_customers=n_customers, start="2024-01-01", end=end, seed=seed))
     data = validate(sim.transactions, sim.customers)
     features = compute_features(
         data.transactions, data.customers, STORE_AS_OF, families=data.families,
@@ -127,3 +130,67 @@ def synthetic(
         )
     decisions = pd.DataFrame({"decision_id": decision_ids, "store_as_of": f"{STORE_AS_OF:%Y-%m-%d}"})
     return Synthetic(data, pd.concat(parts, ignore_index=True), decisions, pd.concat(truth, ignore_index=True))
+
+
+def with_response_purchases(syn: Synthetic) -> pd.DataFrame:
+    """The data's transactions plus one purchase per responder, 3 days after the decision
+    (of the offer's family; ``any``: the first family), and one late purchase that makes the
+    data cover every response window. For data that ends before STORE_AS_OF."""
+    tx = syn.data.transactions
+    rows = syn.responses[syn.responses["responded"]]
+    family = rows["family"].fillna(syn.data.families[0])
+    ts = pd.to_datetime(rows["ts"], utc=True).dt.tz_convert(None) + pd.Timedelta(days=3)
+    ids = rows["customer_id"].astype(tx["customer_id"].dtype)
+    added = pd.DataFrame(
+        {
+            "customer_id": [*ids, ids.iloc[0]],
+            "ts": [*ts, STORE_AS_OF + pd.Timedelta(days=80)],
+            "amount": 10.0,
+            "margin": 5.0,
+            "family": [*family, syn.data.families[0]],
+            "channel": "online",
+            "quantity": 1,
+        }
+    )
+    out = pd.concat([tx.astype({"family": str, "channel": str}), added], ignore_index=True)
+    return out.sort_values(["customer_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+def decision_records(syn: Synthetic) -> list[dict[str, object]]:
+    """The decision log of the responses, one record per decision, in issue 14's layout."""
+    records: dict[str, dict[str, object]] = {}
+    for row in syn.responses.itertuples(index=False):
+        rec = records.setdefault(
+            row.decision_id,
+            {
+                "decision_id": row.decision_id,
+                "ts": row.ts,
+                "endpoint": "/profile",
+                "customer_id": row.customer_id,
+                "channel": row.channel,
+                "store_as_of": f"{STORE_AS_OF:%Y-%m-%d}",
+                "versions": {"churn": "1", "propensity": "1"},
+                "offers": [],
+                "held_out": [],
+                "assignment": {},
+                "ranking": {},
+            },
+        )
+        offer = {
+            "offer_id": row.offer_id,
+            "campaign": row.campaign,
+            "family": row.family,
+            "kind": row.kind,
+            "expected_response": float(row.expected_response),
+            "expected_value": float(row.expected_value),
+            "response_window_days": int(row.response_window_days),
+        }
+        rec["assignment"][row.campaign] = row.group  # type: ignore[index]
+        rec["ranking"][row.campaign] = "expected_value"  # type: ignore[index]
+        if row.group == "treated":
+            shown = rec["offers"]
+            shown.append({**offer, "rank": len(shown) + 1})  # type: ignore[attr-defined]
+        else:
+            del offer["campaign"]
+            rec["held_out"].append({"campaign": row.campaign, "offers": [offer]})  # type: ignore[attr-defined]
+    return list(records.values())
