@@ -102,9 +102,7 @@ def main() -> None:
         for share in [float(s) for s in args.shares.split(",")]:
             runs = [run(args.customers, s, share, "x", null=True) for s in range(args.null_seeds)]
             q = np.array([r["qini"] for r in runs])
-            passed = sum(
-                r["qini"] >= FLOORS["mean_qini"] and r["above_random"] >= 0 for r in runs
-            )
+            passed = sum(r["qini"] >= FLOORS["mean_qini"] and r["above_random"] >= 0 for r in runs)
             print(
                 f"null effect, {share:.0%} treated, x: mean Qini {q.mean():.3f} ± {q.std():.3f}, "
                 f"max {q.max():.3f}; passed the gate's floors in {passed} of {len(runs)} runs"

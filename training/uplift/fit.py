@@ -48,7 +48,9 @@ def booster_params(config: UpliftConfig, objective: str, seed: int) -> dict[str,
     }
 
 
-def _valid_mask(y: np.ndarray, fraction: float, rng: np.random.Generator, binary: bool) -> np.ndarray:
+def _valid_mask(
+    y: np.ndarray, fraction: float, rng: np.random.Generator, binary: bool
+) -> np.ndarray:
     """A validation mask: ``fraction`` of each class for a binary target, else of all rows."""
     valid = np.zeros(len(y), dtype=bool)
     groups = [np.flatnonzero(y == c) for c in (0.0, 1.0)] if binary else [np.arange(len(y))]
@@ -136,7 +138,9 @@ def fit(snapshot: Snapshot, config: UpliftConfig | None = None) -> UpliftModel:
         if reason is not None:
             skipped[arm] = reason
             continue
-        boosters[arm] = fit_arm(x[rows], t[rows], y[rows], design.names, config, config.seed + 10 * i)
+        boosters[arm] = fit_arm(
+            x[rows], t[rows], y[rows], design.names, config, config.seed + 10 * i
+        )
         shares[arm] = float(t[rows].mean())
         n_train[arm] = {"treated": int(t[rows].sum()), "control": int((t[rows] == 0).sum())}
     if not boosters:

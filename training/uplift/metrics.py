@@ -59,7 +59,7 @@ def _steps(
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+    return np.asarray(np.divide(a, b, out=np.zeros_like(a), where=b != 0), dtype="float64")
 
 
 def qini_curve(
@@ -163,7 +163,12 @@ def evaluate(model: UpliftModel, snapshot: Snapshot) -> dict[str, float]:
         raise ValueError("evaluation needs an uplift table (label_treated__<arm> columns)")
     x = model.matrix(snapshot.frame)
     out: dict[str, float] = {}
-    means: dict[str, list[float]] = {"qini": [], "auuc": [], "qini_propensity": [], "auuc_propensity": []}
+    means: dict[str, list[float]] = {
+        "qini": [],
+        "auuc": [],
+        "qini_propensity": [],
+        "auuc_propensity": [],
+    }
     config = model.config
     null: list[np.ndarray] = []
     for i, arm in enumerate(arms):
@@ -174,8 +179,12 @@ def evaluate(model: UpliftModel, snapshot: Snapshot) -> dict[str, float]:
         rate_c = float(y[t == 0].mean()) if n_c else math.nan
         out[f"response_rate_treated__{arm}"], out[f"response_rate_control__{arm}"] = rate_t, rate_c
         out[f"ate__{arm}"] = rate_t - rate_c
-        uplift = model.uplift(arm, x[rows]) if arm in model.arms else np.full(int(rows.sum()), np.nan)
-        out[f"mean_uplift__{arm}"] = float(np.nanmean(uplift)) if np.isfinite(uplift).any() else math.nan
+        uplift = (
+            model.uplift(arm, x[rows]) if arm in model.arms else np.full(int(rows.sum()), np.nan)
+        )
+        out[f"mean_uplift__{arm}"] = (
+            float(np.nanmean(uplift)) if np.isfinite(uplift).any() else math.nan
+        )
         expected = snapshot.frame[expected_column(arm)].to_numpy(dtype="float64")[rows]
         judged = min(n_t, n_c) >= config.min_eval_per_group
         if judged:

@@ -26,9 +26,7 @@ def output_column(arm: str) -> str:
     return f"uplift_{arm}"
 
 
-def combine(
-    learner: str, preds: dict[str, np.ndarray], treated_share: float
-) -> np.ndarray:
+def combine(learner: str, preds: dict[str, np.ndarray], treated_share: float) -> np.ndarray:
     """The uplift from the parts' predictions.
 
     T-learner: mu1 − mu0. X-learner: g·tau0 + (1 − g)·tau1 with g the treated share (the
@@ -38,7 +36,7 @@ def combine(
         uplift = preds["mu1"] - preds["mu0"]
     else:
         uplift = treated_share * preds["tau0"] + (1.0 - treated_share) * preds["tau1"]
-    return np.clip(uplift, -1.0, 1.0)
+    return np.asarray(np.clip(uplift, -1.0, 1.0), dtype="float64")
 
 
 @dataclass
@@ -123,7 +121,9 @@ class UpliftModel:
         boosters: dict[str, dict[str, xgb.Booster]] = {}
         for arm, parts in manifest["boosters"].items():
             if set(parts) != set(PARTS[config.learner]):
-                raise ValueError(f"{path}: arm {arm} has parts {sorted(parts)}, not a {config.learner}-learner")
+                raise ValueError(
+                    f"{path}: arm {arm} has parts {sorted(parts)}, not a {config.learner}-learner"
+                )
             boosters[arm] = {}
             for part, name in parts.items():
                 booster = xgb.Booster(model_file=str(path / name))

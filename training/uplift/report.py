@@ -45,8 +45,14 @@ def qini_curves(model: UpliftModel, snapshot: Snapshot) -> pd.DataFrame:
             parts.append(pd.DataFrame({"arm": arm, "ranking": name, "share": share, "qini": q}))
         if end is not None:
             share = np.linspace(0.0, 1.0, CURVE_POINTS)
-            parts.append(pd.DataFrame({"arm": arm, "ranking": "random", "share": share, "qini": share * end}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["arm", "ranking", "share", "qini"])
+            parts.append(
+                pd.DataFrame({"arm": arm, "ranking": "random", "share": share, "qini": share * end})
+            )
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["arm", "ranking", "share", "qini"])
+    )
 
 
 def uplift_deciles(model: UpliftModel, snapshot: Snapshot, n_bins: int = 10) -> pd.DataFrame:
@@ -122,14 +128,15 @@ def write_artifacts(model: UpliftModel, snapshot: Snapshot, out_dir: Path) -> li
     fig, axes = plt.subplots(n_rows, cols, figsize=(4.5 * cols, 3.6 * n_rows), squeeze=False)
     styles = {"uplift model": ("tab:blue", "-"), "propensity": ("tab:orange", "-"),
               "random": ("grey", "--")}  # fmt: skip
-    by_arm = table.set_index("arm")
+    titles = {
+        str(r["arm"]): f"{r['arm']}: Qini {r['qini']:.3f} (propensity {r['qini_propensity']:.3f})"
+        for r in table.to_dict("records")
+    }
     for ax, arm in zip(axes.flat, arms, strict=False):
         for name, part in curves[curves["arm"] == arm].groupby("ranking", sort=False):
             colour, line = styles[str(name)]
             ax.plot(part["share"], part["qini"], color=colour, linestyle=line, label=str(name))
-        if arm in by_arm.index:
-            q, qp = by_arm.at[arm, "qini"], by_arm.at[arm, "qini_propensity"]
-            ax.set_title(f"{arm}: Qini {q:.3f} (propensity {qp:.3f})", fontsize=9)
+        ax.set_title(titles.get(arm, arm), fontsize=9)
         ax.set_xlabel("share of held-out customers targeted")
         ax.set_ylabel("incremental responders")
         ax.legend(fontsize=7)

@@ -109,7 +109,8 @@ def decision_as_of(responses: pd.DataFrame, decisions: pd.DataFrame | None = Non
     else:
         store = pd.Series(pd.NaT, index=responses.index)
     as_of = _utc_naive(store).dt.normalize().fillna(ts.dt.normalize())
-    return as_of.where(as_of <= ts, ts.dt.normalize())
+    out: pd.Series = as_of.where(as_of <= ts, ts.dt.normalize())
+    return out
 
 
 def first_rows(

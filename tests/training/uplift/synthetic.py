@@ -128,8 +128,12 @@ def synthetic(
                 }
             )
         )
-    decisions = pd.DataFrame({"decision_id": decision_ids, "store_as_of": f"{STORE_AS_OF:%Y-%m-%d}"})
-    return Synthetic(data, pd.concat(parts, ignore_index=True), decisions, pd.concat(truth, ignore_index=True))
+    decisions = pd.DataFrame(
+        {"decision_id": decision_ids, "store_as_of": f"{STORE_AS_OF:%Y-%m-%d}"}
+    )
+    return Synthetic(
+        data, pd.concat(parts, ignore_index=True), decisions, pd.concat(truth, ignore_index=True)
+    )
 
 
 def with_response_purchases(syn: Synthetic) -> pd.DataFrame:

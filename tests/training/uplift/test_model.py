@@ -47,7 +47,9 @@ def test_recovers_the_sign_of_each_segments_effect(
     pred = model.predict_frame(held)
     for arm in ("bakery", "any"):
         truth = syn.truth[syn.truth["arm"] == arm].set_index("customer_id")["response_type"]
-        by_type = pred.groupby(truth.reindex(pred["customer_id"]).to_numpy())[f"uplift_{arm}"].mean()
+        by_type = pred.groupby(truth.reindex(pred["customer_id"]).to_numpy())[
+            f"uplift_{arm}"
+        ].mean()
         assert by_type["persuadable"] > 0.05, by_type
         assert by_type["sleeping_dog"] < 0, by_type
         # no-effect segments in between
@@ -81,7 +83,7 @@ def test_t_learner_and_a_skipped_arm(syn: Synthetic) -> None:
 def test_nothing_to_fit_is_a_clear_error(syn: Synthetic) -> None:
     few = syn.responses.head(40)
     train, _ = tables_from_responses(syn.data, few, decisions=syn.decisions)
-    with pytest.raises(ValueError, match="no uplift arm could be fitted: bakery: .* treated"):
+    with pytest.raises(ValueError, match=r"no uplift arm could be fitted: bakery: .* treated"):
         fit(train)
     unmatured = syn.responses.assign(matured=False)
     with pytest.raises(ValueError, match="no matured outcomes"):
@@ -93,15 +95,19 @@ def test_save_and_load_native_files_only(
 ) -> None:
     model.save(tmp_path / "bundle")
     files = sorted(p.name for p in (tmp_path / "bundle").iterdir())
-    assert files == sorted(["manifest.json", *(f"{a}__{p}.ubj" for a in ("bakery", "any")
-                                                for p in ("mu0", "mu1", "tau0", "tau1"))])  # fmt: skip
+    boosters = [f"{a}__{p}.ubj" for a in ("bakery", "any") for p in ("mu0", "mu1", "tau0", "tau1")]
+    assert files == sorted(["manifest.json", *boosters])
     manifest = json.loads((tmp_path / "bundle" / "manifest.json").read_text())
     assert manifest["kind"] == "cintel-uplift" and manifest["learner"] == "x"
     loaded = load_bundle(tmp_path / "bundle")
     assert isinstance(loaded, UpliftModel)
     frame = tables[1].frame
     pd.testing.assert_frame_equal(loaded.predict_frame(frame), model.predict_frame(frame))
-    assert list(model.predict_frame(frame).columns) == ["customer_id", "uplift_bakery", "uplift_any"]
+    assert list(model.predict_frame(frame).columns) == [
+        "customer_id",
+        "uplift_bakery",
+        "uplift_any",
+    ]
 
 
 def test_scoring_needs_the_training_features(

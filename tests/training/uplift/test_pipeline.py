@@ -24,7 +24,7 @@ from .synthetic import STORE_AS_OF, Synthetic, decision_records, synthetic, with
 
 def test_uplift_is_one_task_trained_only_when_named() -> None:
     assert MODELS == ("churn", "propensity", "segments", "clv")  # the default list and the
-    assert ALL_MODELS == (*MODELS, "uplift")  # models the service requires are unchanged
+    assert (*MODELS, "uplift") == ALL_MODELS  # models the service requires are unchanged
     assert task("cintel-uplift").registered_name == "cintel-uplift"
     assert task("uplift").needs == ("decisions",)
 
@@ -49,7 +49,11 @@ def test_logged_registered_and_gated(
     assert {"mean_auuc", "qini_above_random", "mean_qini_propensity"} <= set(metrics)
     assert run.data.params["learner"] == "x"
     artifacts = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "report")}
-    assert {"report/qini_curves.png", "report/qini_curves.csv", "report/uplift_metrics.csv"} <= artifacts
+    assert {
+        "report/qini_curves.png",
+        "report/qini_curves.csv",
+        "report/uplift_metrics.csv",
+    } <= artifacts
     loaded = mlflow.pyfunc.load_model("models:/cintel-uplift@champion")
     features = tables[1].frame[["customer_id", *tables[1].feature_columns]].head(10)
     assert list(loaded.predict(features).columns) == ["customer_id", "uplift_bakery", "uplift_any"]
@@ -63,7 +67,7 @@ def test_without_a_decision_log_nothing_is_registered(
     syn: Synthetic, mlflow_home: Settings, tmp_path: Path
 ) -> None:
     (tmp_path / "decisions").mkdir()
-    with pytest.raises(ValueError, match="no model could be trained .*uplift: no decision log"):
+    with pytest.raises(ValueError, match=r"no model could be trained .*uplift: no decision log"):
         train(syn.data, models=["uplift"], inputs=TaskInputs(decisions=tmp_path / "decisions"))
     assert registry.champion_version("uplift") is None
 

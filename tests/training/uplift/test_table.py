@@ -34,16 +34,20 @@ def _responses(rows: list[tuple[object, ...]]) -> pd.DataFrame:
     )
 
 
+XS, RET = ("cross_sell", "treated"), ("retention", "control")
 ROWS = [
-    # decision, ts, customer, offer, family, kind, group, expected, responded, matured
-    ("d1", "2025-05-02T10:00:00Z", "1", "xs_bakery_intro", "bakery", "cross_sell", "treated", 0.2, True, True),
-    ("d1", "2025-05-02T10:00:00Z", "1", "retain_voucher", None, "retention", "control", 0.7, False, True),
-    ("d1", "2025-05-02T10:00:00Z", "1", "upsell_bulk_pack", None, "up_sell", "treated", 0.1, True, True),
+    # decision, ts, customer, offer, family, (kind, group), expected, responded, matured
+    ("d1", "2025-05-02T10:00Z", "1", "xs_bakery_intro", "bakery", *XS, 0.2, True, True),
+    ("d1", "2025-05-02T10:00Z", "1", "retain_voucher", None, *RET, 0.7, False, True),
+    ("d1", "2025-05-02T10:00Z", "1", "upsell_bulk_pack", None, "up_sell", "treated", 0.1,
+     True, True),
     # a later decision for the same customer and family: only the first one counts
-    ("d2", "2025-05-09T10:00:00Z", "1", "xs_bakery_tasting", "Bakery", "cross_sell", "control", 0.3, False, True),
-    ("d3", "2025-05-03T08:00:00Z", "2", "xs_bakery_intro", "bakery", "cross_sell", "control", 0.4, True, True),
+    ("d2", "2025-05-09T10:00Z", "1", "xs_bakery_tasting", "Bakery", "cross_sell", "control", 0.3,
+     False, True),
+    ("d3", "2025-05-03T08:00Z", "2", "xs_bakery_intro", "bakery", "cross_sell", "control", 0.4,
+     True, True),
     # not matured yet: left out
-    ("d4", "2025-06-20T08:00:00Z", "3", "xs_bakery_intro", "bakery", "cross_sell", "treated", 0.5, False, False),
+    ("d4", "2025-06-20T08:00Z", "3", "xs_bakery_intro", "bakery", *XS, 0.5, False, False),
 ]  # fmt: skip
 
 
@@ -63,7 +67,9 @@ def test_first_matured_decision_per_customer_and_arm() -> None:
 
 
 def test_features_date_is_the_store_as_of_and_never_after_the_decision() -> None:
-    decisions = pd.DataFrame({"decision_id": ["d1", "d3"], "store_as_of": ["2025-05-01", "2025-06-01"]})
+    decisions = pd.DataFrame(
+        {"decision_id": ["d1", "d3"], "store_as_of": ["2025-05-01", "2025-06-01"]}
+    )
     rows = first_rows(_responses(ROWS), CONFIG, decisions)
     # d1's store is from May 1st; d3 claims a store after its own ts: its day is used
     assert list(rows["as_of"]) == [pd.Timestamp("2025-05-01")] * 2 + [pd.Timestamp("2025-05-03")]
@@ -79,11 +85,15 @@ def test_up_sell_joins_the_any_arm_only_when_configured() -> None:
 
 
 def test_wide_table_with_features_at_decision_time() -> None:
-    decisions = pd.DataFrame({"decision_id": ["d1", "d3"], "store_as_of": ["2025-05-01", "2025-05-01"]})
+    decisions = pd.DataFrame(
+        {"decision_id": ["d1", "d3"], "store_as_of": ["2025-05-01", "2025-05-01"]}
+    )
     rows = first_rows(_responses(ROWS), CONFIG, decisions)
     may = pd.DataFrame({"customer_id": [1, 2, 3], "recency_days": [5.0, 50.0, 9.0]})
     june = pd.DataFrame({"customer_id": [1, 2, 3], "recency_days": [1.0, 1.0, 1.0]})
-    table = training_table(rows, {pd.Timestamp("2025-05-01"): may, pd.Timestamp("2025-06-01"): june})
+    table = training_table(
+        rows, {pd.Timestamp("2025-05-01"): may, pd.Timestamp("2025-06-01"): june}
+    )
     expected = pd.DataFrame(
         {
             "customer_id": [1, 2],
@@ -103,7 +113,7 @@ def test_wide_table_with_features_at_decision_time() -> None:
 
 
 def test_missing_column_names_the_fix() -> None:
-    with pytest.raises(ValueError, match="required column.*matured.*outcomes.responses"):
+    with pytest.raises(ValueError, match=r"required column.*matured.*outcomes\.responses"):
         first_rows(_responses(ROWS).drop(columns=["matured"]), CONFIG)
     bad = _responses(ROWS).assign(group="offered")
     with pytest.raises(ValueError, match="group must be treated or control"):
@@ -115,7 +125,9 @@ def test_split_is_stable_by_customer() -> None:
     mask = held_out(ids, 0.3, "cintel-uplift")
     assert 0.28 < mask.mean() < 0.32
     shuffled = ids.sample(frac=1.0, random_state=1)
-    np.testing.assert_array_equal(held_out(shuffled, 0.3, "cintel-uplift"), mask[shuffled.to_numpy()])
+    np.testing.assert_array_equal(
+        held_out(shuffled, 0.3, "cintel-uplift"), mask[shuffled.to_numpy()]
+    )
     table = pd.DataFrame({"customer_id": ids, "x": 1.0})
     train, held = split_table(table, CONFIG)
     assert len(train) + len(held) == len(table)
