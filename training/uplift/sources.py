@@ -18,13 +18,33 @@ from training.data.features import compute_features
 from training.data.snapshot import Snapshot
 from training.tasks import TaskInputs
 from training.uplift.config import UpliftConfig
-from training.uplift.table import first_rows, split_table, training_table
+from training.uplift.table import align_ids, first_rows, split_table, training_table
 
 
 def _decision_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.glob("*.jsonl") if p.stat().st_size > 0)
+
+
+def _features_at_decisions(data: CleanData, rows: pd.DataFrame) -> dict[pd.Timestamp, pd.DataFrame]:
+    """Features at each customer's earliest decision date, computed per date for only the
+    customers whose features are taken then (features are per-customer aggregates)."""
+    ids = align_ids(rows["customer_id"], data.customers["customer_id"])
+    feature_date = rows.assign(customer_id=ids).dropna(subset=["customer_id"])
+    feature_date = feature_date.groupby("customer_id")["as_of"].min()
+    tx, customers = data.transactions, data.customers
+    out = {}
+    for as_of, group in feature_date.groupby(feature_date):
+        wanted = group.index
+        out[pd.Timestamp(as_of)] = compute_features(
+            tx[tx["customer_id"].isin(wanted)],
+            customers[customers["customer_id"].isin(wanted)],
+            as_of,
+            families=data.families,
+            channels=data.channels,
+        )
+    return out
 
 
 def build_tables(
@@ -69,17 +89,7 @@ def tables_from_responses(
             f"matured, none of them of a family or retention offer): the data (last "
             f"transaction {end:%Y-%m-%d}) must cover each decision's ts plus its response window"
         )
-    features = {
-        as_of: compute_features(
-            data.transactions,
-            data.customers,
-            as_of,
-            families=data.families,
-            channels=data.channels,
-        )
-        for as_of in sorted(rows["as_of"].unique())
-    }
-    table = training_table(rows, {pd.Timestamp(k): v for k, v in features.items()})
+    table = training_table(rows, _features_at_decisions(data, rows))
     train, held = split_table(table, config)
 
     def snapshot(frame: pd.DataFrame) -> Snapshot:

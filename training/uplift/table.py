@@ -142,7 +142,7 @@ def first_rows(
     return out.drop(columns=["decision_id", "offer_id"]).reset_index(drop=True)
 
 
-def _align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
+def align_ids(ids: pd.Series, like: pd.Series) -> pd.Series:
     """Decision ids (JSON strings) in the features' id type; unparsable ones become NA."""
     if pd.api.types.is_integer_dtype(like):
         return pd.to_numeric(ids.astype(str), errors="coerce").astype("Int64")
@@ -157,7 +157,7 @@ def training_table(
     if rows.empty:
         raise ValueError("no matured responses with an uplift arm to train on")
     some = next(iter(features_by_as_of.values()))
-    rows = rows.assign(customer_id=_align_ids(rows["customer_id"], some["customer_id"]))
+    rows = rows.assign(customer_id=align_ids(rows["customer_id"], some["customer_id"]))
     rows = rows[rows["customer_id"].notna()]
     feature_date = rows.groupby("customer_id", sort=True)["as_of"].min()
     parts = []

@@ -7,7 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.data.contract import validate
+from training.data.features import compute_features
 from training.data.snapshot import Snapshot
+from training.uplift import tables_from_responses
 from training.uplift.config import UpliftConfig
 from training.uplift.table import (
     first_rows,
@@ -16,6 +19,8 @@ from training.uplift.table import (
     table_arms,
     training_table,
 )
+
+from .synthetic import STORE_AS_OF, Synthetic, with_response_purchases
 
 CONFIG = UpliftConfig()
 
@@ -132,3 +137,22 @@ def test_split_is_stable_by_customer() -> None:
     train, held = split_table(table, CONFIG)
     assert len(train) + len(held) == len(table)
     assert not set(train["customer_id"]) & set(held["customer_id"])
+
+
+def test_features_are_point_in_time_and_per_customer(syn: Synthetic) -> None:
+    train, held = tables_from_responses(syn.data, syn.responses, decisions=syn.decisions)
+    table = pd.concat([train.frame, held.frame]).sort_values("customer_id", ignore_index=True)
+    # the same as features of every customer at the decisions' store_as_of
+    full = compute_features(
+        syn.data.transactions, syn.data.customers, STORE_AS_OF,
+        families=syn.data.families, channels=syn.data.channels,
+    )  # fmt: skip
+    columns = train.feature_columns
+    expected = full[full["customer_id"].isin(table["customer_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        table[["customer_id", *columns]], expected[["customer_id", *columns]]
+    )
+    # the responders' purchases (after the decisions) change no feature
+    later = validate(with_response_purchases(syn), syn.data.customers)
+    again, _ = tables_from_responses(later, syn.responses, decisions=syn.decisions)
+    pd.testing.assert_frame_equal(again.frame[columns], train.frame[columns])
