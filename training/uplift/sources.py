@@ -54,8 +54,8 @@ def build_tables(
     folder = inputs.decisions
     if folder is None or not _decision_files(Path(folder)):
         raise ValueError(
-            f"no decision log in {folder} (the service and `cintel targets` write "
-            "CINTEL_HOME/decisions/<day>.jsonl; give its folder with --decisions DIR)"
+            f"no decision log in {folder}: the service and `cintel targets` write one to "
+            "CINTEL_HOME/decisions/<day>.jsonl; name another folder with --decisions DIR"
         )
     from training.data.outcomes import read_decisions, responses
 
