@@ -31,8 +31,8 @@ def _features_at_decisions(data: CleanData, rows: pd.DataFrame) -> dict[pd.Times
     """Features at each customer's earliest decision date, computed per date for only the
     customers whose features are taken then (features are per-customer aggregates)."""
     ids = align_ids(rows["customer_id"], data.customers["customer_id"])
-    feature_date = rows.assign(customer_id=ids).dropna(subset=["customer_id"])
-    feature_date = feature_date.groupby("customer_id")["as_of"].min()
+    known = rows.assign(customer_id=ids).dropna(subset=["customer_id"])
+    feature_date = known.groupby("customer_id")["as_of"].min()
     tx, customers = data.transactions, data.customers
     out = {}
     for as_of, group in feature_date.groupby(feature_date):
