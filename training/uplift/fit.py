@@ -25,13 +25,12 @@ for comparison.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import xgboost as xgb
 
 from training.data.snapshot import Snapshot
 from training.propensity.encoding import Design
 from training.uplift.config import UpliftConfig
-from training.uplift.model import UpliftModel, combine
+from training.uplift.model import UpliftModel
 from training.uplift.table import responded_column, table_arms, treated_column
 
 
@@ -150,12 +149,3 @@ def fit(snapshot: Snapshot, config: UpliftConfig | None = None) -> UpliftModel:
         detail = "; ".join(f"{a}: {r}" for a, r in skipped.items())
         raise ValueError(f"no uplift arm could be fitted: {detail}")
     return UpliftModel(tuple(arms), design, boosters, shares, skipped, config, n_train)
-
-
-def predict_parts(model: UpliftModel, arm: str, features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each booster's prediction for ``arm`` (the response models are probabilities)."""
-    x = model.matrix(features)
-    return {p: b.inplace_predict(x).astype("float64") for p, b in model.boosters_[arm].items()}
-
-
-__all__ = ["combine", "fit", "fit_arm", "predict_parts", "skip_reason", "train_booster"]
