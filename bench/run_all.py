@@ -22,6 +22,7 @@ BENCHES = {
     "drift": ["bench_drift.py"],
     "train": ["bench_train.py"],
     "spark": ["bench_spark.py"],
+    "uplift": ["bench_uplift.py"],
 }
 
 

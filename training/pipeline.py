@@ -32,7 +32,7 @@ from training.mlops.tracking import (
     log_snapshot_input,
     training_run,
 )
-from training.tasks import MODELS, TaskParts, task
+from training.tasks import MODELS, TaskInputs, TaskParts, task, task_snapshots
 
 DEFAULT_TOLERANCE = 0.005
 REFERENCE_ROWS = 5000
@@ -231,26 +231,36 @@ def train(
     models: Sequence[str] = MODELS,
     tolerance: float = DEFAULT_TOLERANCE,
     progress: Callable[[str], None] = lambda _msg: None,
+    inputs: TaskInputs | None = None,
 ) -> list[TrainResult]:
     """Train the selected models; a model that cannot be trained is skipped with its reason
-    and changes nothing in the registry. Raises ValueError when no model could be trained."""
+    and changes nothing in the registry. Raises ValueError when no model could be trained.
+    ``inputs`` reach the tasks with needs (uplift: the decision log), which build their own
+    tables (``training.tasks.task_snapshots``)."""
     for model in models:
         task(model)  # unknown names fail before any work
     configure_tracking()
-    progress("building the training and evaluation snapshots")
-    train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
-    return train_snapshots(train_snap, eval_snap, models, tolerance, data, progress=progress)
+    train_snap = eval_snap = None
+    if any(not task(m).needs for m in models):
+        progress("building the training and evaluation snapshots")
+        train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
+    until = None if as_of is None else pd.Timestamp(as_of)
+    inputs = TaskInputs(decisions=inputs.decisions if inputs else None, until=until)
+    return train_snapshots(
+        train_snap, eval_snap, models, tolerance, data, progress=progress, inputs=inputs
+    )
 
 
 def train_snapshots(
-    train_snap: Snapshot,
-    eval_snap: Snapshot,
+    train_snap: Snapshot | None,
+    eval_snap: Snapshot | None,
     models: Sequence[str],
     tolerance: float,
     data: CleanData | None,
     fitters: dict[str, Fitter] | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     extra_params: dict[str, Any] | None = None,
+    inputs: TaskInputs | None = None,
 ) -> list[TrainResult]:
     """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
     model's fit, ``extra_params`` are logged with every run. Tracking must be configured."""
@@ -258,13 +268,15 @@ def train_snapshots(
         task(model)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     fitters = fitters or {}
+    shared = None if train_snap is None or eval_snap is None else (train_snap, eval_snap)
     results = []
     for model in models:
         progress(f"training {model}")
         try:
+            fit_on, judge_on = task_snapshots(model, data, shared, inputs)
             results.append(
                 train_one(
-                    model, data, train_snap, eval_snap, tolerance, fitters.get(model), extra_params
+                    model, data, fit_on, judge_on, tolerance, fitters.get(model), extra_params
                 )
             )
         except ValueError as exc:

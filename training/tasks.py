@@ -5,6 +5,12 @@ Adding a model is one ``Task`` entry in ``TASKS`` plus its package. The package 
 a model class with ``load(folder)``, ``predict_frame(features)`` and ``save(folder)``, and
 the gate's ``MAIN_METRIC``, ``GREATER_IS_BETTER`` and ``FLOORS``. The packages are imported
 only when a task's parts are first needed, so ``cintel --help`` stays fast.
+
+Most models are fitted and judged on the two snapshots of the data (``cintel train``'s
+out-of-time protocol). A task with ``needs`` (uplift: the decision log) builds its own
+training and evaluation tables from the data and those inputs (``TaskParts.tables``); it is
+trained only when named (``ALL_MODELS``), and ``MODELS``, the default list that the service
+and the retraining cycle require, holds only the tasks without needs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pandas as pd
 from training.mlops.manifest import MANIFEST_FILE
 
 if TYPE_CHECKING:
+    from training.data.contract import CleanData
     from training.data.snapshot import Snapshot
 
 
@@ -43,6 +50,16 @@ class TaskParts:
     main_metric: str
     greater_is_better: bool
     floors: Mapping[str, float]
+    # a task with needs: (training, evaluation) snapshots from the data and the inputs
+    tables: Callable[[CleanData, TaskInputs], tuple[Snapshot, Snapshot]] | None = None
+
+
+@dataclass(frozen=True)
+class TaskInputs:
+    """What tasks with ``needs`` read besides the data folder (``cintel train`` options)."""
+
+    decisions: Path | None = None  # the decision log folder (``--decisions``)
+    until: pd.Timestamp | None = None  # use only the data before this date (``--until``)
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,8 @@ class Task:
     parts_loader: Callable[[], TaskParts]
     # the Spark engine's fit (it fits the whole Spark snapshot); None: fitted on the driver
     spark_fit_loader: Callable[[], Callable[..., Any]] | None = None
+    # inputs besides the data (TaskInputs fields); such a task builds its own tables
+    needs: tuple[str, ...] = ()
 
     @property
     def registered_name(self) -> str:
@@ -143,13 +162,32 @@ def _clv() -> TaskParts:
     )
 
 
+@cache
+def _uplift() -> TaskParts:
+    from training import uplift
+
+    return TaskParts(
+        uplift.fit,
+        uplift.evaluate,
+        uplift.write_artifacts,
+        uplift.UpliftModel.load,
+        uplift.MAIN_METRIC,
+        uplift.GREATER_IS_BETTER,
+        uplift.FLOORS,
+        tables=uplift.build_tables,
+    )
+
+
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task("propensity", "cross-sell propensity per family", _propensity, _propensity_spark),
     Task("segments", "value tiers, RFM and behavioural segments", _segments),
     Task("clv", "customer lifetime value with an interval", _clv, _clv_spark),
+    Task("uplift", "offer uplift per family from the decision log", _uplift, needs=("decisions",)),
 )
-MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
+# trained by default, required by the service and the cycle: the tasks without needs
+MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
+ALL_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
 _BY_NAME = {t.name: t for t in TASKS}
 
 
@@ -157,8 +195,34 @@ def task(model: str) -> Task:
     """The task named ``churn`` (or ``cintel-churn``); ValueError naming the choices."""
     short = model.removeprefix("cintel-")
     if short not in _BY_NAME:
-        raise ValueError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
+        raise ValueError(f"unknown model {model!r}: expected one of {', '.join(ALL_MODELS)}")
     return _BY_NAME[short]
+
+
+def task_snapshots(
+    model: str,
+    data: CleanData | None,
+    shared: tuple[Snapshot, Snapshot] | None,
+    inputs: TaskInputs | None = None,
+) -> tuple[Snapshot, Snapshot]:
+    """The (training, evaluation) snapshots ``model`` is fitted and judged on: the shared
+    pair, or the pair a task with ``needs`` builds from the data and its inputs.
+    ValueError (the pipeline then skips the model, saying why) when an input is missing."""
+    t = task(model)
+    if not t.needs:
+        if shared is None:
+            raise ValueError(f"{model} is trained on the data's snapshots, and none were built")
+        return shared
+    if data is None:
+        raise ValueError(f"{model} trains on the pandas engine only (it joins the decision log)")
+    inputs = inputs or TaskInputs()
+    missing = [n for n in t.needs if getattr(inputs, n) is None]
+    if missing:
+        raise ValueError(f"{model} needs --{' --'.join(missing)}")
+    tables = t.parts.tables
+    if tables is None:
+        raise ValueError(f"{model}: the task has needs but its package builds no tables")
+    return tables(data, inputs)
 
 
 def load_bundle(bundle: str | Path) -> FittedModel:

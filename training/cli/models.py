@@ -21,7 +21,7 @@ from training.cli.common import (
     status_progress,
     user_errors,
 )
-from training.tasks import MODELS
+from training.tasks import ALL_MODELS, MODELS
 
 
 @click.command()
@@ -53,9 +53,17 @@ from training.tasks import MODELS
 )
 @click.option(
     "--models",
-    default=",".join(list(MODELS)),
-    show_default=True,
-    help="Comma-separated models to train.",
+    default=None,
+    help=f"Comma-separated models to train, of {','.join(ALL_MODELS)}. "
+    f"[default: {','.join(MODELS)}, plus uplift with --decisions]",
+)
+@click.option(
+    "--decisions",
+    "decisions_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The decision log folder the uplift model learns from (with the outcomes in the "
+    "data's later transactions). [default for --models uplift: CINTEL_HOME/decisions]",
 )
 @click.option(
     "--tolerance",
@@ -80,7 +88,8 @@ def train(
     until: str | None,
     as_of: str | None,
     horizon_days: int,
-    models: str,
+    models: str | None,
+    decisions_dir: Path | None,
     tolerance: float,
     engine: str,
     spark_master: str | None,
@@ -96,11 +105,20 @@ def train(
     CLV are fitted with xgboost.spark on the whole training snapshot. A seeded sample of
     at most --driver-rows customers of each snapshot then comes to this machine for the
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
-    has no basket rules). Spark Connect cannot train: use a classic --spark-master."""
+    has no basket rules). Spark Connect cannot train: use a classic --spark-master.
+
+    The uplift model learns from the decision log and the matured outcomes in the data
+    (purchases in each offer's response window), not from the snapshots: it is trained when
+    named in --models or when --decisions is given, and skipped with the reason when there
+    is no log or no matured outcome yet."""
     from training.data.io import load_data
     from training.pipeline import train as run_training
+    from training.tasks import TaskInputs
 
+    if models is None:
+        models = ",".join([*MODELS, "uplift"] if decisions_dir is not None else MODELS)
     selected = [m.strip() for m in models.split(",") if m.strip()]
+    inputs = TaskInputs(decisions=decisions_dir or _default_decisions())
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")
     if as_of is not None:
@@ -136,8 +154,16 @@ def train(
             selected,
             tolerance,
             progress=status_progress(status),
+            inputs=inputs,
         )
     print_results(results)
+
+
+def _default_decisions() -> Path:
+    """Where the service and ``cintel targets`` write the decision log."""
+    from training.settings import get_settings
+
+    return get_settings().home / "decisions"
 
 
 def print_results(results: list[Any]) -> None:
@@ -173,7 +199,7 @@ def print_results(results: list[Any]) -> None:
 
 
 @click.command()
-@click.argument("model", type=click.Choice(list(MODELS)))
+@click.argument("model", type=click.Choice(list(ALL_MODELS)))
 @click.argument("version")
 @user_errors
 def promote(model: str, version: str) -> None:
@@ -190,7 +216,7 @@ def promote(model: str, version: str) -> None:
 
 
 @click.command()
-@click.argument("model", type=click.Choice(list(MODELS)))
+@click.argument("model", type=click.Choice(list(ALL_MODELS)))
 @user_errors
 def rollback(model: str) -> None:
     """Move MODEL's @champion back to @previous."""
