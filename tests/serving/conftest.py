@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pytest
+from starlette.testclient import TestClient
 
 from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
@@ -51,3 +54,47 @@ def service_env(
     get_service_settings.cache_clear()
     yield home
     get_service_settings.cache_clear()
+
+
+# the required /score features of a customer with a short purchase history
+HISTORY = {
+    "recency_days": 12.0,
+    "frequency": 2.0,
+    "margin_365d": 20.0,
+    "gross_spend": 60.0,
+    "monetary_mean": 30.0,
+    "btyd_frequency": 1.0,
+    "btyd_recency": 20.0,
+    "btyd_T": 40.0,
+    "btyd_monetary": 30.0,
+}
+
+_APP: list[Any] = []
+
+
+@pytest.fixture
+def asgi_app(service_env: Path) -> Any:
+    """One ASGI app per process: BentoML registers its Prometheus metrics when building it."""
+    from serving.service import Cintel
+
+    if not _APP:
+        _APP.append(Cintel.to_asgi())
+    return _APP[0]
+
+
+@pytest.fixture
+def client(asgi_app: Any) -> Iterator[TestClient]:
+    """A test client of the service, once /readyz says it is ready."""
+    with TestClient(app=asgi_app) as c:
+        for _ in range(100):  # __init__ refreshes the models in a background thread
+            if c.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.1)
+        yield c
+
+
+def known_id(home: Path) -> str:
+    """A customer the trained home's file store knows."""
+    import pandas as pd
+
+    return str(pd.read_parquet(home / "store" / "profiles.parquet")["customer_id"].iloc[0])
