@@ -69,6 +69,34 @@ HISTORY = {
     "btyd_monetary": 30.0,
 }
 
+CANARY_ID = "canary-7f3a9c"
+CANARY_EMAIL = "canary.7f3a9c@example.org"
+
+
+def send_canary_requests(client: Any) -> list[int]:
+    """Rejected requests carrying the canary id and email in every place a client can
+    (``client``: a TestClient or an httpx.Client); returns their statuses."""
+    calls = [
+        ("/profile", {"customer_id": CANARY_ID}),
+        ("/profile", {"customer_id": CANARY_ID, "email": CANARY_EMAIL}),
+        ("/profile", {"customer_id": [CANARY_ID, CANARY_EMAIL]}),
+        ("/profiles", {"customer_ids": [CANARY_ID], "channel": {"email": CANARY_EMAIL}}),
+        ("/score", {"customer_id": CANARY_ID, "features": {CANARY_EMAIL: 1.0}}),
+        ("/feedback", {"customer_id": CANARY_ID, "offer_id": CANARY_EMAIL, "channel": "web",
+                       "outcome": "shown"}),
+        ("/feedback", {"customer_id": CANARY_ID, "offer_id": "xs_wine_intro", "channel": "web",
+                       "outcome": "shown"}),
+    ]  # fmt: skip
+    statuses = [client.post(path, json=body).status_code for path, body in calls]
+    raw = b'{"customer_id": "' + CANARY_ID.encode() + b'", "email": '
+    statuses.append(client.post("/profile", content=raw).status_code)
+    plain = client.post(
+        "/profile", content=CANARY_EMAIL.encode(), headers={"content-type": "text/plain"}
+    )
+    statuses.append(plain.status_code)
+    return statuses
+
+
 _APP: list[Any] = []
 
 

@@ -13,11 +13,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from serving.settings import get_service_settings
-from tests.serving.conftest import HISTORY, known_id
+from tests.serving.conftest import (
+    CANARY_EMAIL,
+    CANARY_ID,
+    HISTORY,
+    known_id,
+    send_canary_requests,
+)
 
 ENDPOINTS = ("/profile", "/profiles", "/score", "/feedback", "/status")
-CANARY_ID = "canary-7f3a9c"
-CANARY_EMAIL = "canary.7f3a9c@example.org"
 
 
 def _is_error(r: Any) -> dict[str, Any]:
@@ -151,32 +155,11 @@ def test_channel_null_is_accepted_as_documented(client: TestClient, service_env:
 
 
 # ---- the app log ------------------------------------------------------------------------
-def _bad_requests(client: TestClient) -> list[int]:
-    """Rejected requests carrying the canary id and email in every place a client can."""
-    calls = [
-        ("/profile", {"customer_id": CANARY_ID}),
-        ("/profile", {"customer_id": CANARY_ID, "email": CANARY_EMAIL}),
-        ("/profile", {"customer_id": [CANARY_ID, CANARY_EMAIL]}),
-        ("/profiles", {"customer_ids": [CANARY_ID], "channel": {"email": CANARY_EMAIL}}),
-        ("/score", {"customer_id": CANARY_ID, "features": {CANARY_EMAIL: 1.0}}),
-        ("/feedback", {"customer_id": CANARY_ID, "offer_id": CANARY_EMAIL, "channel": "web",
-                       "outcome": "shown"}),
-    ]  # fmt: skip
-    statuses = [client.post(path, json=body).status_code for path, body in calls]
-    raw = b'{"customer_id": "' + CANARY_ID.encode() + b'", "email": '
-    statuses.append(client.post("/profile", content=raw).status_code)
-    plain = client.post(
-        "/profile", content=CANARY_EMAIL.encode(), headers={"content-type": "text/plain"}
-    )
-    statuses.append(plain.status_code)
-    return statuses
-
-
 def test_rejected_requests_log_one_line_without_body_or_ids(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG):
-        statuses = _bad_requests(client)
+        statuses = send_canary_requests(client)
     assert all(400 <= s < 500 for s in statuses), statuses
     lines = [r for r in caplog.records if r.name == "cintel.rejected"]
     assert len(lines) == len(statuses)
