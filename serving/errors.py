@@ -11,13 +11,21 @@ client error (``CINTEL_LOG_REJECTED=full`` adds the message and BentoML's traceb
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel
 from starlette.responses import Response
 
 REJECTED = logging.getLogger("cintel.rejected")
+# what the log may name: a method or path outside these is the client's text
+KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+KNOWN_PATHS = frozenset(
+    {"/", "/docs", "/docs.json", "/profile", "/profiles", "/score", "/feedback", "/status"}
+)
 # BentoML logs "Exception on <path> [POST]" with the traceback of every failed call here
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
 
@@ -32,8 +40,12 @@ def error_response(status: int, message: str, field: str | None = None) -> Respo
 
 
 def dotted(loc: Sequence[Any]) -> str | None:
-    """``("context", "basket_families", 0)`` -> ``"context.basket_families[0]"``."""
-    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    """``("context", "basket_families", 0)`` -> ``"context.basket_families[0]"``; a bad
+    mapping key (pydantic adds ``"[key]"`` after it) is named by the mapping's path."""
+    parts = list(loc)
+    if "[key]" in parts:  # (..., mapping, key, "[key]"): the key itself is client data
+        parts = parts[: max(parts.index("[key]") - 1, 0)]
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
     return text or None
 
 
@@ -68,11 +80,33 @@ def normalize(body: bytes) -> tuple[str, str | None]:
     return str(data.get("error") or detail or "error"), field if isinstance(field, str) else None
 
 
+@cache
+def _field_names() -> frozenset[str]:
+    """Every field name the request schemas know (and the required /score features)."""
+    from serving import schemas
+    from serving.scoring import REQUIRED_FEATURES
+
+    models: list[type[BaseModel]] = [schemas.ProfileRequest, schemas.ProfilesRequest]
+    models += [schemas.ScoreRequest, schemas.FeedbackRequest, schemas.Context]
+    return frozenset(n for m in models for n in m.model_fields) | frozenset(REQUIRED_FEATURES)
+
+
+def loggable_field(field: str | None) -> str:
+    """``field`` for the log when the schema names every part of it: an unknown field's
+    name is the client's text (it could be an id or an email), so it is not logged."""
+    if field is None:
+        return "-"
+    parts = [p for p in re.split(r"[.\[\]]", field) if p and not p.isdigit()]
+    return field if all(p in _field_names() for p in parts) else "(not in the schema)"
+
+
 def log_rejected(
     method: str, path: str, status: int, field: str | None, message: str, full: bool
 ) -> None:
     """The app log's one line about a rejected request (never the body)."""
-    line = f"rejected {method} {path} {status} field={field or '-'}"
+    method = method if method in KNOWN_METHODS else "(other method)"
+    path = path if path in KNOWN_PATHS else "(unknown path)"
+    line = f"rejected {method} {path} {status} field={loggable_field(field)}"
     level = logging.ERROR if status >= 500 else logging.INFO
     REJECTED.log(level, f"{line}: {message}" if full else line)
 

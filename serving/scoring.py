@@ -50,8 +50,8 @@ class MissingFeatures(ValueError):
         self.names = names
         uses = "; ".join(f"{n} ({REQUIRED_FEATURES[n]})" for n in names)
         super().__init__(
-            f"required feature(s) missing: {uses}. Send them as numbers (null is accepted "
-            f"for {', '.join(sorted(EMPTY_WITHOUT_PURCHASE))} when frequency is 0)"
+            f"required feature(s) missing: {uses}. Send them as numbers (null for "
+            f"{', '.join(sorted(EMPTY_WITHOUT_PURCHASE))} when frequency is 0)"
         )
 
 
@@ -62,13 +62,15 @@ def _absent(features: Mapping[str, Any], name: str) -> bool:
 
 def missing_features(features: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
     """Model inputs the payload leaves out or sends as null, sorted; raise MissingFeatures
-    when a required one (of those the loaded models take) is among them."""
+    when a required one (of those the loaded models take) is among them. A required
+    feature must be sent; null is its value only in EMPTY_WITHOUT_PURCHASE, with frequency 0."""
     missing = sorted(c for c in columns if c != "customer_id" and _absent(features, c))
     no_purchase = not _absent(features, "frequency") and features["frequency"] == 0
     required = [
         c
         for c in missing
-        if c in REQUIRED_FEATURES and not (no_purchase and c in EMPTY_WITHOUT_PURCHASE)
+        if c in REQUIRED_FEATURES
+        and not (no_purchase and c in EMPTY_WITHOUT_PURCHASE and c in features)
     ]
     if required:
         raise MissingFeatures(required)

@@ -79,6 +79,10 @@ class Served:
     name="cintel",
     traffic={"timeout": 30, "max_concurrency": 512},
     monitoring={"enabled": False},
+    # BentoML's access log wrote a line per request with its path (client text on unknown
+    # routes) beside ours; answered requests are in the request log, rejected ones get one
+    # line from serving.errors
+    logging={"access": {"enabled": False}},
 )
 class Cintel:
     """Customer profiles, scores and next best offers keyed by customer id."""

@@ -79,6 +79,8 @@ def send_canary_requests(client: Any) -> list[int]:
     calls = [
         ("/profile", {"customer_id": CANARY_ID}),
         ("/profile", {"customer_id": CANARY_ID, "email": CANARY_EMAIL}),
+        ("/profile", {"customer_id": "1", CANARY_EMAIL: CANARY_ID}),
+        ("/score", {"features": {CANARY_EMAIL * 3: 1.0}}),
         ("/profile", {"customer_id": [CANARY_ID, CANARY_EMAIL]}),
         ("/profiles", {"customer_ids": [CANARY_ID], "channel": {"email": CANARY_EMAIL}}),
         ("/score", {"customer_id": CANARY_ID, "features": {CANARY_EMAIL: 1.0}}),
