@@ -42,10 +42,19 @@ class ScoreRequest(_Strict):
 
 
 class FeedbackRequest(_Strict):
+    """An offer outcome: the customer must be one the service knows (the online store, or
+    scored by /score in this process) and the offer one of the catalogue's."""
+
     customer_id: CustomerId
     offer_id: Name
     channel: Name
     outcome: Literal["shown", "accepted", "declined", "ignored", "contacted"]
+
+
+class StatusRequest(BaseModel):
+    """/status takes an empty object or no body (fields are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 # ---- answers: documented in the OpenAPI page; the handlers send pre-serialized JSON ----
@@ -115,6 +124,32 @@ class ProfileAnswer(_Answer):
     offers: list[RankedOfferAnswer]
 
 
+class ScoreAnswer(ProfileAnswer):
+    """A /score answer: the profile of a customer scored from the payload's features."""
+
+    missing_features: list[str] = Field(
+        description="model inputs the payload left out or sent as null: the models treated "
+        "them as unknown (the boosters' missing-value branch; segment shares the training "
+        "mean). The required ones (value tier, RFM, BTYD history) are never among them."
+    )
+
+
 class ProfilesAnswer(_Answer):
     profiles: list[ProfileAnswer]
     not_found: list[str]
+
+
+class FeedbackAnswer(_Answer):
+    stored: bool
+    ts: str = Field(description="when it was stored (UTC, ISO 8601)")
+
+
+class ErrorAnswer(_Answer):
+    """Every 4xx and 5xx answer."""
+
+    error: str = Field(description="what is wrong and, for bad input, what to send instead")
+    field: str | None = Field(
+        default=None,
+        description='the request field at fault as a dotted path ("context.exclude_offers[0]"), '
+        "null when no single field is",
+    )

@@ -23,6 +23,60 @@ LOGGED_OUTPUTS = (
 )
 
 
+# Inputs of the rule-based outputs: a missing value there would silently become a number
+# (margin 0 is a value destroyer, frequency 0 a non-buyer, no BTYD history a new customer),
+# so /score refuses a payload without them. The booster inputs may be left out.
+REQUIRED_FEATURES: dict[str, str] = {
+    "margin_365d": "value tier",
+    "frequency": "RFM frequency and segment activity",
+    "gross_spend": "segment activity",
+    "recency_days": "RFM recency",
+    "monetary_mean": "RFM monetary",
+    "btyd_frequency": "prob_alive, expected purchases and CLV (BG/NBD)",
+    "btyd_recency": "prob_alive, expected purchases and CLV (BG/NBD)",
+    "btyd_T": "prob_alive, expected purchases and CLV (BG/NBD)",
+    "btyd_monetary": "CLV (Gamma-Gamma)",
+}
+# empty in a snapshot for a customer without a purchase: null is their value when frequency is 0
+EMPTY_WITHOUT_PURCHASE = frozenset(
+    {"recency_days", "monetary_mean", "btyd_recency", "btyd_T", "btyd_monetary"}
+)
+
+
+class MissingFeatures(ValueError):
+    """Required features absent (or null) from a /score payload; ``names`` lists them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        uses = "; ".join(f"{n} ({REQUIRED_FEATURES[n]})" for n in names)
+        super().__init__(
+            f"required feature(s) missing: {uses}. Send them as numbers (null for "
+            f"{', '.join(sorted(EMPTY_WITHOUT_PURCHASE))} when frequency is 0)"
+        )
+
+
+def _absent(features: Mapping[str, Any], name: str) -> bool:
+    value = features.get(name)
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def missing_features(features: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """Model inputs the payload leaves out or sends as null, sorted; raise MissingFeatures
+    when a required one (of those the loaded models take) is among them. A required
+    feature must be sent; null is its value only in EMPTY_WITHOUT_PURCHASE, with frequency 0."""
+    missing = sorted(c for c in columns if c != "customer_id" and _absent(features, c))
+    no_purchase = not _absent(features, "frequency") and features["frequency"] == 0
+    required = [
+        c
+        for c in missing
+        if c in REQUIRED_FEATURES
+        and not (no_purchase and c in EMPTY_WITHOUT_PURCHASE and c in features)
+    ]
+    if required:
+        raise MissingFeatures(required)
+    return missing
+
+
 def score_features(
     scorers: Mapping[str, FittedModel],
     features: Mapping[str, Any],

@@ -6,7 +6,8 @@ The request path is a lookup in the online store (scores precomputed by
 applied, and a queued log line: no pandas, no model call, no JSON encoding of the
 profile. ``/profile`` and ``/profiles`` are ``async`` (no thread hop); ``/score`` scores
 a feature payload with the loaded champions for customers the store does not know
-(flagged ``cold_start``) on BentoML's thread pool.
+(flagged ``cold_start``) on BentoML's thread pool. Rejected requests are answered, not
+raised (``serving.errors``): one error shape, and BentoML logs no traceback for them.
 """
 
 from __future__ import annotations
@@ -18,28 +19,33 @@ from typing import Any
 
 import bentoml
 import orjson
-from bentoml.exceptions import BadInput, NotFound, ServiceUnavailable
 from starlette.responses import Response
 
 from serving.answers import Batch, StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import load_catalogue
 from serving.contacts import ContactHistory
+from serving.errors import error_response, install_log_policy
 from serving.follower import PACKAGED_DIR, ModelManager
 from serving.jsonlog import JsonLog, read_jsonl
 from serving.middleware import GuardMiddleware
 from serving.offers import OfferContext, request_rules
+from serving.openapi import api_document
 from serving.schemas import (
     Context,
+    FeedbackAnswer,
     FeedbackRequest,
     ProfileAnswer,
     ProfileRequest,
     ProfilesAnswer,
     ProfilesRequest,
+    ScoreAnswer,
     ScoreRequest,
 )
-from serving.scoring import score_features, smoke_test
+from serving.scoring import MissingFeatures, missing_features, score_features, smoke_test
 from serving.settings import get_service_settings
 from serving.store import FileStore, ProfileStore, open_store
+
+SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
 
 
 def _offer_context(channel: str | None, context: Context | None) -> OfferContext:
@@ -56,6 +62,11 @@ def _json(body: bytes) -> Any:
     return Response(body, media_type="application/json")
 
 
+def _error(status: int, message: str, field: str | None = None) -> Any:
+    """A rejected request's answer (``serving.errors``), typed like ``_json``."""
+    return error_response(status, message, field)
+
+
 @dataclass(frozen=True)
 class Served:
     """The store and, for the file store, its prepared answers: swapped together."""
@@ -68,6 +79,10 @@ class Served:
     name="cintel",
     traffic={"timeout": 30, "max_concurrency": 512},
     monitoring={"enabled": False},
+    # BentoML's access log wrote a line per request with its path (client text on unknown
+    # routes) beside ours; answered requests are in the request log, rejected ones get one
+    # line from serving.errors
+    logging={"access": {"enabled": False}},
 )
 class Cintel:
     """Customer profiles, scores and next best offers keyed by customer id."""
@@ -75,10 +90,13 @@ class Cintel:
     def __init__(self) -> None:
         settings = get_service_settings()
         self.settings = settings
+        install_log_policy(settings.log_rejected)
         self.requests = JsonLog(settings.request_log_dir)
         self.feedback = JsonLog(settings.feedback_dir)
         self.contacts = ContactHistory.from_records(read_jsonl(settings.feedback_dir))
         self.catalogue = load_catalogue(settings.offers_path)
+        self.offer_ids = frozenset(o.id for o in self.catalogue.offers)
+        self.scored: dict[str, None] = {}  # insertion-ordered set, oldest dropped first
         self.models = ModelManager(
             settings.model_cache_dir, settings.tracking_uri, smoke_test, packaged=PACKAGED_DIR
         )
@@ -117,10 +135,19 @@ class Cintel:
     def __is_ready__(self) -> bool:
         return self.served is not None and self.models.ready
 
-    def _require_store(self) -> Served:
-        if self.served is None:
-            raise ServiceUnavailable(f"online store not loaded: {self.store_error}")
-        return self.served
+    def _no_store(self) -> Any:
+        return _error(503, f"online store not loaded: {self.store_error}")
+
+    def _knows(self, customer_id: str) -> bool:
+        """In the online store, or answered by /score in this process."""
+        if customer_id in self.scored:
+            return True
+        served = self.served
+        if served is None:
+            return False
+        if isinstance(served.store, FileStore):
+            return served.store.position(customer_id) is not None
+        return served.store.get(customer_id) is not None
 
     # ---- answering --------------------------------------------------------------------
     def _batch(self, served: Served, customer_ids: list[str]) -> Batch:
@@ -149,12 +176,16 @@ class Cintel:
     async def profile(self, request: ProfileRequest, /) -> ProfileAnswer:
         """The whole profile and ranked offers of one known customer."""
         started = time.perf_counter()
-        served = self._require_store()
+        served = self.served
+        if served is None:
+            return self._no_store()
         batch = self._batch(served, [request.customer_id])
         if batch.missing:
-            raise NotFound(
+            return _error(
+                404,
                 f"customer_id {request.customer_id!r} is not in the online store "
-                f"(as of {served.store.meta.get('as_of')}); POST its features to /score instead"
+                f"(as of {served.store.meta.get('as_of')}); POST its features to /score instead",
+                "customer_id",
             )
         ctx = _offer_context(request.channel, request.context)
         versions = served.store.meta.get("versions", {})
@@ -165,11 +196,15 @@ class Cintel:
         """Profiles of up to CINTEL_MAX_BATCH customers; unknown ids are listed apart."""
         started = time.perf_counter()
         if len(request.customer_ids) > self.settings.max_batch:
-            raise BadInput(
+            return _error(
+                400,
                 f"customer_ids: {len(request.customer_ids)} ids, at most "
-                f"{self.settings.max_batch} per request (CINTEL_MAX_BATCH)"
+                f"{self.settings.max_batch} per request (CINTEL_MAX_BATCH)",
+                "customer_ids",
             )
-        served = self._require_store()
+        served = self.served
+        if served is None:
+            return self._no_store()
         batch = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
         versions = served.store.meta.get("versions", {})
@@ -183,29 +218,62 @@ class Cintel:
         )
 
     @bentoml.api(route="/score")
-    def score(self, request: ScoreRequest, /) -> ProfileAnswer:
-        """Score a feature payload with the loaded champions (a customer the store lacks)."""
+    def score(self, request: ScoreRequest, /) -> ScoreAnswer:
+        """Score a feature payload with the loaded champions (a customer the store lacks).
+        The value tier, RFM and BTYD inputs are required; the answer names the features
+        the payload left out (``missing_features``)."""
         started = time.perf_counter()
         if not self.models.ready:
-            raise ServiceUnavailable("models are not loaded yet; see /readyz")
+            return _error(503, "models are not loaded yet; see /readyz")
         current = self.models.current
         try:
             row = score_features(
                 current.scorers, request.features, request.customer_id, current.input_columns
             )
+            missing = missing_features(request.features, current.input_columns)
+        except MissingFeatures as exc:
+            field = f"features.{exc.names[0]}" if len(exc.names) == 1 else "features"
+            return _error(400, f"features: {exc}", field)
         except (KeyError, ValueError, TypeError) as exc:
-            raise BadInput(f"features: {exc}") from exc
-        batch = from_rows([row], [str(row["customer_id"])], self.catalogue)
+            return _error(400, f"features: {exc}", "features")
+        cid = str(row["customer_id"])
+        if request.customer_id is not None:
+            self._remember(request.customer_id)
+        batch = from_rows([row], [cid], self.catalogue)
         ctx = _offer_context(request.channel, request.context)
-        return _json(self._answer("/score", batch, current.versions, ctx, started, cold=True)[0])
+        answer = self._answer("/score", batch, current.versions, ctx, started, cold=True)[0]
+        return _json(answer[:-1] + b',"missing_features":' + orjson.dumps(missing) + b"}")
+
+    def _remember(self, customer_id: str) -> None:
+        self.scored.pop(customer_id, None)
+        self.scored[customer_id] = None
+        while len(self.scored) > SCORED_KEPT:
+            del self.scored[next(iter(self.scored))]
 
     @bentoml.api(route="/feedback")
-    def record_feedback(self, request: FeedbackRequest, /) -> dict[str, Any]:
-        """Store an offer outcome durably; contact caps count it at once."""
+    def record_feedback(self, request: FeedbackRequest, /) -> FeedbackAnswer:
+        """Store an offer outcome durably; contact caps count it at once. The offer must be
+        in the catalogue and the customer known (the store, or scored by /score here)."""
+        if request.offer_id not in self.offer_ids:
+            known = ", ".join(sorted(self.offer_ids))
+            return _error(
+                400,
+                f"offer_id {request.offer_id!r} is not in the offer catalogue (known: {known})",
+                "offer_id",
+            )
+        if self.served is None and request.customer_id not in self.scored:
+            return self._no_store()
+        if not self._knows(request.customer_id):
+            return _error(
+                400,
+                f"customer_id {request.customer_id!r} is not in the online store and was not "
+                "scored by /score here: feedback is for customers the service answered",
+                "customer_id",
+            )
         record = request.model_dump()
         self.feedback.write_now(record)
         self.contacts.add(request.customer_id, request.offer_id, record["ts"])
-        return {"stored": True, "ts": record["ts"]}
+        return _json(orjson.dumps({"stored": True, "ts": record["ts"]}))
 
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:
@@ -223,4 +291,10 @@ class Cintel:
         }
 
 
-Cintel.add_asgi_middleware(GuardMiddleware)  # type: ignore[attr-defined]  # added by the decorator
+def _document() -> bytes:
+    """The OpenAPI document /docs.json sends (built on its first request)."""
+    catalogue = load_catalogue(get_service_settings().offers_path)
+    return api_document(Cintel.openapi_spec.asdict(), catalogue)  # type: ignore[attr-defined]
+
+
+Cintel.add_asgi_middleware(GuardMiddleware, openapi=_document)  # type: ignore[attr-defined]

@@ -26,6 +26,9 @@ class ServiceSettings(Settings):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     poll_seconds: float = Field(default=30.0, ge=0.0)
     offers_path: Path | None = None
+    # the app log's line per rejected request: "brief" (status, endpoint, field) or "full"
+    # (also the error message, which may quote the input, and BentoML's traceback)
+    log_rejected: Literal["brief", "full"] = "brief"
 
     @property
     def model_cache_dir(self) -> Path:

@@ -18,6 +18,7 @@ import pytest
 
 from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
+from tests.serving.conftest import CANARY_EMAIL, CANARY_ID, send_canary_requests
 from training.data.contract import CleanData
 from training.settings import get_settings
 
@@ -119,6 +120,50 @@ def test_health_answers_metrics_and_openapi(
     assert "bentoml_service_request_total" in metrics.text
     spec = server.get("/docs.json")
     assert spec.status_code == 200 and "/profile" in spec.json()["paths"]
+
+
+@pytest.mark.slow
+def test_client_errors_over_http_are_4xx(server: httpx.Client) -> None:
+    """What gave 500 through uvicorn: multipart without boundary, a chunked body over
+    CINTEL_MAX_BODY_BYTES; and text/plain is refused."""
+    multipart = server.post(
+        "/profile", content=b"{}", headers={"content-type": "multipart/form-data"}
+    )
+    assert multipart.status_code == 415, multipart.text
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"customer_ids": ['
+        for _ in range(15):
+            yield b'"' + b"x" * 100_000 + b'",'
+        yield b'"y"]}'
+
+    chunked = server.post("/profiles", content=chunks())
+    assert chunked.status_code == 413, chunked.text
+    assert set(chunked.json()) == {"error", "field"}
+    plain = server.post("/status", content=b"{}", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+
+
+@pytest.mark.slow
+def test_bad_requests_leave_no_customer_data_in_any_log(
+    server: httpx.Client, trained_home: tuple[Path, CleanData]
+) -> None:
+    """A canary customer id and email sent in bad requests appear in no log; the app log
+    has one line per rejected request and no traceback."""
+    home, _ = trained_home
+    log: Path = server.log_path  # type: ignore[attr-defined]
+    start = log.stat().st_size
+    statuses = send_canary_requests(server)
+    assert all(400 <= s < 500 for s in statuses), statuses
+    time.sleep(1.0)  # the worker's log lines reach the file through a pipe
+    written = log.read_bytes()[start:].decode(errors="replace")
+    assert written.count("rejected POST ") == len(statuses), written
+    assert "rejected POST /profile 404 field=customer_id" in written
+    assert "Traceback" not in written
+    files = [log, *[p for p in home.rglob("*") if p.suffix in {".jsonl", ".log", ".txt"}]]
+    for path in files:
+        text = path.read_text(errors="replace")
+        assert CANARY_ID not in text and CANARY_EMAIL not in text, path
 
 
 @pytest.mark.slow

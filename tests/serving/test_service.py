@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,33 +13,8 @@ from starlette.testclient import TestClient
 from serving.jsonlog import read_jsonl
 from serving.schemas import ProfileAnswer, ProfilesAnswer
 from serving.settings import get_service_settings
-
-_APP: list = []
-
-
-def app():  # type: ignore[no-untyped-def]
-    """One ASGI app per process: BentoML registers its Prometheus metrics when building it."""
-    from serving.service import Cintel
-
-    if not _APP:
-        _APP.append(Cintel.to_asgi())
-    return _APP[0]
-
-
-@pytest.fixture
-def client(service_env: Path) -> Iterator[TestClient]:
-    with TestClient(app=app()) as c:
-        for _ in range(100):  # __init__ refreshes the models in a background thread
-            if c.get("/readyz").status_code == 200:
-                break
-            time.sleep(0.1)
-        yield c
-
-
-def _known_id(home: Path) -> str:
-    import pandas as pd
-
-    return str(pd.read_parquet(home / "store" / "profiles.parquet")["customer_id"].iloc[0])
+from tests.serving.conftest import HISTORY
+from tests.serving.conftest import known_id as _known_id
 
 
 def test_profile_returns_the_whole_customer_view(client: TestClient, service_env: Path) -> None:
@@ -161,14 +136,13 @@ def test_batch_lists_unknown_ids_apart(client: TestClient, service_env: Path) ->
 
 
 def test_cold_start_scores_a_partial_payload(client: TestClient) -> None:
-    r = client.post(
-        "/score",
-        json={"features": {"recency_days": 12.0, "frequency": 2.0, "attr_region": "north"}},
-    )
+    r = client.post("/score", json={"features": {**HISTORY, "attr_region": "north"}})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["cold_start"] is True
     assert 0 <= body["churn"]["probability"] <= 1
+    assert "return_rate" in body["missing_features"]  # left out: named in the answer
+    assert not set(HISTORY) & set(body["missing_features"])
 
 
 def test_requests_and_feedback_are_logged_durably(client: TestClient, service_env: Path) -> None:
@@ -200,11 +174,11 @@ def test_requests_and_feedback_are_logged_durably(client: TestClient, service_en
 
 
 def test_api_key_guards_endpoints_but_not_health(
-    service_env: Path, monkeypatch: pytest.MonkeyPatch
+    service_env: Path, asgi_app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CINTEL_API_KEY", "s3cret")
     get_service_settings.cache_clear()
-    with TestClient(app=app()) as c:
+    with TestClient(app=asgi_app) as c:
         assert c.post("/profile", json={"customer_id": "1"}).status_code == 401
         wrong = c.post("/profile", json={"customer_id": "1"}, headers={"x-api-key": "nope"})
         assert wrong.status_code == 401

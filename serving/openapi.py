@@ -1,0 +1,157 @@
+"""The OpenAPI document of the service (``/docs.json``), true to what the endpoints send.
+
+BentoML's generated document is kept for its frame (info, health endpoints) but every
+endpoint of ours gets its request body (required, except /status's), its answer and one
+documented error answer (``ErrorAnswer``) per status it can send, all built from
+``serving.schemas``. pydantic's JSON Schema is rewritten to OpenAPI 3.0: ``X | None`` is
+``nullable: true`` (BentoML's own conversion dropped the null, so a null answer field
+broke its schema), ``const`` is a one-value ``enum``, and keywords 3.0 lacks are dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from serving.catalogue import Catalogue
+from serving.schemas import (
+    ErrorAnswer,
+    FeedbackAnswer,
+    FeedbackRequest,
+    ProfileAnswer,
+    ProfileRequest,
+    ProfilesAnswer,
+    ProfilesRequest,
+    ScoreAnswer,
+    ScoreRequest,
+    StatusRequest,
+)
+from serving.scoring import EMPTY_WITHOUT_PURCHASE, REQUIRED_FEATURES
+
+REF = "#/components/schemas/{model}"
+JSON = "application/json"
+DROPPED = frozenset({"propertyNames", "examples", "$schema"})
+
+ERRORS: dict[int, str] = {
+    400: "Bad input: malformed JSON, a wrong type or value, a missing or unknown field, or "
+    "a value the service does not know; `field` names it",
+    401: "Missing or wrong X-API-Key header (only when CINTEL_API_KEY is set)",
+    404: "The customer is not in the online store (`field`: customer_id)",
+    413: "Request body over CINTEL_MAX_BODY_BYTES",
+    415: "Content-Type other than application/json (a body without one is read as JSON)",
+    429: "Too many requests in flight",
+    500: "Unexpected server error (a bug: please report it)",
+    503: "The online store or the models are not loaded yet (see /readyz)",
+    504: "The request took longer than the service's timeout",
+}
+COMMON = (400, 401, 413, 415, 429, 500, 504)
+
+
+@dataclass(frozen=True)
+class Operation:
+    request: type[BaseModel]
+    answer: type[BaseModel]
+    errors: tuple[int, ...]
+    body_required: bool = True
+
+
+OPERATIONS: dict[str, Operation] = {
+    "/profile": Operation(ProfileRequest, ProfileAnswer, (*COMMON, 404, 503)),
+    "/profiles": Operation(ProfilesRequest, ProfilesAnswer, (*COMMON, 503)),
+    "/score": Operation(ScoreRequest, ScoreAnswer, (*COMMON, 503)),
+    "/feedback": Operation(FeedbackRequest, FeedbackAnswer, (*COMMON, 503)),
+    "/status": Operation(StatusRequest, BaseModel, COMMON, body_required=False),
+}
+
+
+def to_openapi30(node: Any) -> Any:
+    """A pydantic JSON Schema (2020-12) node as an OpenAPI 3.0 schema object."""
+    if isinstance(node, list):
+        return [to_openapi30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: to_openapi30(v) for k, v in node.items() if k not in DROPPED}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    for key in ("anyOf", "oneOf"):
+        options = out.get(key)
+        if not isinstance(options, list) or {"type": "null"} not in options:
+            continue
+        rest = [o for o in options if o != {"type": "null"}]
+        del out[key]
+        if len(rest) == 1 and "$ref" in rest[0]:
+            out["allOf"] = rest  # a $ref ignores its siblings in 3.0: wrap it
+        elif len(rest) == 1:
+            out = {**rest[0], **out}
+        else:
+            out[key] = rest
+        out["nullable"] = True
+    return out
+
+
+def _components() -> tuple[dict[str, Any], dict[Any, str]]:
+    requests = [op.request for op in OPERATIONS.values()]
+    answers = [op.answer for op in OPERATIONS.values() if op.answer is not BaseModel]
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in requests]
+    modes += [(m, "serialization") for m in answers]
+    keys, schema = models_json_schema([*modes, (ErrorAnswer, "serialization")], ref_template=REF)
+    refs = {model: str(value["$ref"]).rsplit("/", 1)[1] for (model, _), value in keys.items()}
+    defs: dict[str, Any] = to_openapi30(schema.get("$defs", {}))
+    return defs, refs
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _score_description() -> str:
+    names = ", ".join(sorted(REQUIRED_FEATURES))
+    empty = ", ".join(sorted(EMPTY_WITHOUT_PURCHASE))
+    return (
+        " Required features (those the loaded models take): "
+        f"{names}; {empty} may be null when frequency is 0. Other features may be left out."
+    )
+
+
+def api_document(generated: dict[str, Any], catalogue: Catalogue) -> bytes:
+    """``generated`` (BentoML's document as a dict) with our endpoints described truly."""
+    spec = copy.deepcopy(generated)
+    schemas, refs = _components()
+    feedback = schemas[refs[FeedbackRequest]]["properties"]["offer_id"]
+    feedback["enum"] = [o.id for o in catalogue.offers]
+    features = schemas[refs[ScoreRequest]]["properties"]["features"]
+    features["properties"] = {
+        name: {"type": "number", "nullable": name in EMPTY_WITHOUT_PURCHASE, "description": use}
+        for name, use in REQUIRED_FEATURES.items()
+    }
+    features["required"] = sorted(REQUIRED_FEATURES)
+    error_ref = _ref(refs[ErrorAnswer])
+    for path, op in OPERATIONS.items():
+        post = spec["paths"][path]["post"]
+        if op.answer is BaseModel:  # /status: a free-form object
+            answer: dict[str, Any] = {"type": "object", "additionalProperties": True}
+        else:
+            answer = _ref(refs[op.answer])
+        post["requestBody"] = {
+            "required": op.body_required,
+            "content": {JSON: {"schema": _ref(refs[op.request])}},
+        }
+        post["responses"] = {
+            "200": {"description": "Successful Response", "content": {JSON: {"schema": answer}}},
+            **{
+                str(status): {
+                    "description": ERRORS[status],
+                    "content": {JSON: {"schema": error_ref}},
+                }
+                for status in sorted(op.errors)
+            },
+        }
+        if path == "/score":
+            post["description"] = str(post.get("description", "")) + _score_description()
+    spec["components"] = {**spec.get("components", {}), "schemas": schemas}
+    return orjson.dumps(spec)
