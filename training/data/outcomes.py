@@ -231,7 +231,7 @@ def last_feedback(feedback: pd.DataFrame) -> pd.DataFrame:
     return fb[["decision_id", "offer_id", "outcome"]].rename(columns={"outcome": "feedback"})
 
 
-def _customer_codes(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def customer_codes(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of the customers, shared by decisions and transactions (-1: unknown).
 
     Decision records carry ids as strings; integer transaction ids are matched by value."""
@@ -245,6 +245,14 @@ def _customer_codes(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, 
         keys[whole] = codes
         return keys.to_numpy(), tx_codes
     return uniques.astype(str).get_indexer(dec_ids.astype(str)), tx_codes
+
+
+def data_ids(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The decision ids as the data spells them (its dtype), and which were found."""
+    codes, _ = customer_codes(dec_ids, tx_ids)
+    uniques = pd.unique(tx_ids)
+    found = codes >= 0
+    return np.asarray(uniques)[np.maximum(codes, 0)], found
 
 
 def _family_codes(tx_family: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
@@ -296,6 +304,13 @@ def _window_purchases(
     return responded, np.round(margin, 2)
 
 
+def first_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's first decision row per (campaign, offer), in time order."""
+    rows = decisions.sort_values("ts", kind="stable")
+    rows = rows.drop_duplicates(["customer_id", "campaign", "offer_id"], keep="first")
+    return rows.reset_index(drop=True)
+
+
 def responses(
     decisions: pd.DataFrame,
     transactions: pd.DataFrame,
@@ -321,15 +336,13 @@ def responses(
     for column in ("customer_id", "ts", "amount", "family"):
         if column not in transactions:
             raise ValueError(f"transactions: required column {column} missing")
-    rows = decisions.sort_values("ts", kind="stable")
-    rows = rows.drop_duplicates(["customer_id", "campaign", "offer_id"], keep="first")
-    rows = rows.reset_index(drop=True)
+    rows = first_decisions(decisions)
     if as_of is None:
         last = transactions["ts"].max() if len(transactions) else pd.NaT
         as_of = pd.Timestamp(last).normalize() + pd.Timedelta(days=1) if pd.notna(last) else None
 
     purchases = transactions[transactions["amount"].to_numpy() > 0]
-    cust_row, cust_tx = _customer_codes(rows["customer_id"], purchases["customer_id"])
+    cust_row, cust_tx = customer_codes(rows["customer_id"], purchases["customer_id"])
     fam_tx, fam_names = _family_codes(purchases["family"])
     n_fam = len(fam_names) + 1  # the last code means "any family"
     wants_family = (rows["kind"].to_numpy() == "cross_sell") & rows["family"].notna().to_numpy()
