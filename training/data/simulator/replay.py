@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from training.data.io import load_data, write_table
+from training.data.io import find_table, load_data, write_table
 from training.data.labels import data_end
 from training.data.outcomes import read_decisions
 from training.data.simulator.responses import drifted, simulate_outcomes
@@ -121,6 +121,19 @@ def _with_purchases(tx: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["customer_id", "ts"], kind="stable").reset_index(drop=True)
 
 
+def _file_order(frame: pd.DataFrame, data_dir: Path, name: str) -> pd.DataFrame:
+    """The columns in the order of the input file (validation puts its own first)."""
+    path = find_table(data_dir, name)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+    else:
+        names = list(pd.read_csv(path, nrows=0).columns)
+    first = [c for c in names if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
 def simulate_responses(
     data_dir: Path,
     out_dir: Path,
@@ -184,10 +197,9 @@ def simulate_responses(
     truth = drifted(pd.read_parquet(truth_path), drift)
     outcomes = simulate_outcomes(decisions, truth, data.transactions, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_table(
-        _with_purchases(data.transactions, outcomes.purchases), out_dir / "transactions.parquet"
-    )
-    write_table(data.customers, out_dir / "customers.parquet")
+    tx = _with_purchases(data.transactions, outcomes.purchases)
+    write_table(_file_order(tx, data_dir, "transactions"), out_dir / "transactions.parquet")
+    write_table(_file_order(data.customers, data_dir, "customers"), out_dir / "customers.parquet")
     if (data_dir / TRUTH_FILES[0]).exists():
         shutil.copyfile(data_dir / TRUTH_FILES[0], out_dir / TRUTH_FILES[0])
     write_table(truth, out_dir / TRUTH_FILE, metadata={"cintel.drift": str(drift)})

@@ -154,13 +154,11 @@ def simulate_outcomes(
 
     One draw per customer and truth family (a family, or ``*``): treated when any of its
     rows was shown, with ``p_buy_treated``, else ``p_buy_control``, over the first row's
-    window. Every row's chance to respond equals its truth: family purchases are drawn
-    independently, and the ``*`` row (any purchase, for retention and up-sell offers)
-    adds a purchase of another family with the probability that tops "any purchase" up
-    to its truth; when the family chances alone already exceed it, the customer's draws
-    share one uniform (nested events) instead. Each purchase copies a real purchase (of
-    that family; for the top-up, one of the customer's own of a family not on offer) at
-    a uniform time in the window. Treated rows get channel feedback: accepted or clicked
+    window. Every row's chance to respond equals its truth (``_draw`` couples a
+    customer's family and "any purchase" draws so that all of them hold at once). Each
+    purchase copies a real purchase (of that family; for a top-up, one of the customer's
+    own of a family not on offer) at a uniform time in the window. Treated rows get
+    channel feedback: accepted or clicked
     when the customer bought, ignored or declined otherwise.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 14]))
@@ -180,7 +178,8 @@ def simulate_outcomes(
              treated=("treated", "max"), p_c=("p_c", "first"), p_t=("p_t", "first"))
         .reset_index()
     )  # fmt: skip
-    bought, other = _draw(rng, units)
+    n_families = transactions["family"].astype(str).nunique()
+    bought, other = _draw(rng, units, n_families)
     buys = units[other | (bought & (units["key"] != ANY_FAMILY).to_numpy())]
     purchases = _purchases(rng, buys.reset_index(drop=True), units, transactions)
     rows = rows.merge(
@@ -189,32 +188,51 @@ def simulate_outcomes(
     return Outcomes(purchases, _feedback(rng, rows), int((~known).sum()))
 
 
-def _draw(rng: np.random.Generator, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _draw(
+    rng: np.random.Generator, units: pd.DataFrame, n_families: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Whether each unit's customer bought (family units: that family; ``*`` units:
-    anything), and which ``*`` units need a purchase of their own (the top-up)."""
-    p = np.where(units["treated"], units["p_t"], units["p_c"])
+    anything), and which ``*`` units need a purchase of their own (the top-up).
+
+    Every unit's chance equals its truth: customers without a ``*`` unit draw each family
+    independently. With one, let a = P(some family purchase) under independence and S
+    the sum of the family chances. If p_any ≥ a and some family is not on offer to the
+    customer, the families are independent and a top-up purchase (of a family not on
+    offer) brings "any" to p_any. Otherwise, if p_any ≤ S, one uniform U per customer
+    and the families laid end to end on a circle of length p_any ("buys f" when
+    U < p_any and U falls in f's arc) make "some family" exactly {U < p_any}. Only when
+    p_any exceeds both (every family on offer, the family chances small) is the top-up a
+    family on offer, and that family's chance a little above its truth."""
+    p = np.where(units["treated"], units["p_t"], units["p_c"]).astype(np.float64)
     is_any = (units["key"] == ANY_FAMILY).to_numpy()
     customer = pd.factorize(units["customer_id"])[0]
     n_customers = int(customer.max()) + 1 if len(customer) else 0
-    # a = P(some family purchase) per customer; p_any: the * unit's chance (0 if none)
-    log_none = np.bincount(
-        customer,
-        weights=np.where(is_any, 0.0, np.log1p(-np.minimum(p, 1 - 1e-12))),
-        minlength=n_customers,
-    )
-    a = -np.expm1(log_none)
+
+    def per_customer(values: np.ndarray) -> np.ndarray:
+        return np.bincount(customer, weights=values, minlength=n_customers)
+
+    fam_p = np.where(is_any, 0.0, p)
+    a = -np.expm1(per_customer(np.log1p(-np.minimum(fam_p, 1 - 1e-12))))
+    total = per_customer(fam_p)
+    n_offered = per_customer((~is_any).astype(np.float64))
     p_any = np.zeros(n_customers)
     p_any[customer[is_any]] = p[is_any]
     has_any = np.zeros(n_customers, dtype=bool)
     has_any[customer[is_any]] = True
-    nested = has_any & (a > p_any)
-    shared_u = rng.random(n_customers)
-    u = np.where(nested[customer], shared_u[customer], rng.random(len(units)))
-    family_bought = ~is_any & (u < p)
-    some_family = np.bincount(customer, weights=family_bought, minlength=n_customers) > 0
+    independent = ~has_any | ((p_any >= a) & (n_offered < n_families)) | (p_any > total)
+    circle = ~independent
+    u_customer = rng.random(n_customers)
+    u_unit = rng.random(len(units))
+    # arcs: each family unit starts where the customer's previous ones end
+    start = pd.Series(fam_p).groupby(customer).cumsum().to_numpy() - fam_p
+    length = p_any[customer]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        on_arc = np.mod(u_customer[customer] - start, np.where(length > 0, length, 1.0)) < fam_p
+    circ_bought = (u_customer[customer] < length) & on_arc
+    family_bought = ~is_any & np.where(circle[customer], circ_bought, u_unit < p)
+    some_family = per_customer(family_bought.astype(np.float64)) > 0
     r = np.clip((p_any - a) / np.maximum(1.0 - a, 1e-12), 0.0, 1.0)
-    top_up = np.where(nested, shared_u < p_any, rng.random(n_customers) < r) & ~some_family
-    top_up &= has_any
+    top_up = has_any & independent & ~some_family & (u_customer < r)
     other = is_any & top_up[customer]
     bought = family_bought | (is_any & (some_family | top_up)[customer])
     return bought, other
