@@ -118,34 +118,30 @@ def expectation(row: Mapping[str, float], config: CampaignConfig) -> str:
     )
 
 
-def _aggregate(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Counts and sums per group and arm, one row per group."""
-    arm = rows.assign(
-        is_t=rows["group"] == TREATED,
-        is_c=rows["group"] == CONTROL,
-    )
-    arm = arm.assign(
-        resp_t=arm["responded"] & arm["is_t"],
-        resp_c=arm["responded"] & arm["is_c"],
-        margin_t=np.where(arm["is_t"], arm["response_margin"], 0.0),
-        margin_c=np.where(arm["is_c"], arm["response_margin"], 0.0),
-        expected_t=np.where(arm["is_t"], arm["expected_response"], 0.0),
-        true_t=np.where(arm["is_t"], arm["true_effect"], 0.0),
-    )
-    return (
-        arm.groupby(keys, observed=True, sort=True, dropna=False)
-        .agg(
-            treated=("is_t", "sum"),
-            control=("is_c", "sum"),
-            resp_t=("resp_t", "sum"),
-            resp_c=("resp_c", "sum"),
-            margin_t=("margin_t", "sum"),
-            margin_c=("margin_c", "sum"),
-            expected_t=("expected_t", "sum"),
-            true_t=("true_t", "sum"),
-        )
-        .reset_index()
-    )
+_SUMS = ("treated", "control", "resp_t", "resp_c", "margin_t", "margin_c", "expected_t",
+         "true_t")  # fmt: skip
+
+
+def _aggregate(arms: dict[str, np.ndarray], keys: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Counts and sums per group of ``keys`` (object arrays), one row per group, sorted.
+
+    Groups by one combined integer code and ``np.bincount``: a million rows per grouping
+    cost a few factorizations, where a pandas groupby-agg over eight columns cost seconds."""
+    code = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
+    uniques = {}
+    for name, values in keys.items():
+        codes, labels = pd.factorize(values, sort=True)
+        uniques[name] = np.asarray(labels, dtype=object)
+        code = code * (len(labels) + 1) + codes + 1
+    groups, inverse = np.unique(code, return_inverse=True)
+    first = np.zeros(len(groups), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(code))[::-1]  # a row of each group
+    out = {}
+    for name, values in keys.items():
+        out[name] = np.asarray(values, dtype=object)[first]
+    for name in _SUMS:
+        out[name] = np.bincount(inverse, weights=arms[name], minlength=len(groups))
+    return pd.DataFrame(out)
 
 
 def _figures(agg: pd.DataFrame, costs: Mapping[str, float], z: float) -> pd.DataFrame:
@@ -209,31 +205,50 @@ def campaign_report(
     """
     config = config or CampaignConfig()
     z = float(norm.ppf(0.5 + config.confidence / 2))
-    rows = responses.assign(
-        true_effect=np.nan if true_effect is None else true_effect.to_numpy(dtype=np.float64)
-    )
-    rows = rows[rows["matured"].to_numpy(dtype=bool)]
+    matured = responses["matured"].to_numpy(dtype=bool)
+    rows = responses[matured]
     columns = [c for c in COLUMNS if c != "true_lift" or true_effect is not None]
-    levels = [b for b in BREAKDOWNS if b == "channel"]
-    if profiles is not None and len(rows):
-        have = [b for b in ("value_tier", "segment") if b in profiles]
-        attrs = profiles[["customer_id", *have]].assign(
-            customer_id=profiles["customer_id"].astype(str)
-        )
-        rows = rows.merge(attrs.drop_duplicates("customer_id"), on="customer_id", how="left")
-        levels += have
-    parts = [_figures(_aggregate(rows, KEYS), costs or {}, z).assign(breakdown="all", level="all")]
-    for name in levels:
-        filled = rows.assign(**{name: rows[name].astype(object).fillna("unknown").astype(str)})
-        agg = _aggregate(filled, [*KEYS, name])
-        parts.append(
-            _figures(agg, costs or {}, z).assign(breakdown=name, level=agg[name].to_numpy())
-        )
-    report = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-    if report.empty:
+    if rows.empty:
         return pd.DataFrame(columns=columns)
-    report["verdict"] = [verdict(r, config) for r in report.to_dict("records")]
-    report["expectation"] = [expectation(r, config) for r in report.to_dict("records")]
+    is_t = rows["group"].to_numpy() == TREATED
+    is_c = rows["group"].to_numpy() == CONTROL
+    responded = rows["responded"].to_numpy(dtype=bool)
+    margin = rows["response_margin"].to_numpy(dtype=np.float64)
+    effect = (
+        np.zeros(len(rows))
+        if true_effect is None
+        else np.nan_to_num(true_effect.to_numpy(dtype=np.float64)[matured])
+    )
+    arms = {
+        "treated": is_t.astype(np.float64),
+        "control": is_c.astype(np.float64),
+        "resp_t": (responded & is_t).astype(np.float64),
+        "resp_c": (responded & is_c).astype(np.float64),
+        "margin_t": np.where(is_t, margin, 0.0),
+        "margin_c": np.where(is_c, margin, 0.0),
+        "expected_t": np.where(is_t, rows["expected_response"].to_numpy(np.float64), 0.0),
+        "true_t": np.where(is_t, effect, 0.0),
+    }
+    base = {k: rows[k].to_numpy(dtype=object) for k in KEYS}
+    levels: dict[str, np.ndarray] = {"channel": rows["channel"].to_numpy(dtype=object)}
+    if profiles is not None:
+        have = [b for b in ("value_tier", "segment") if b in profiles]
+        unique = profiles.drop_duplicates("customer_id")
+        at = pd.Index(unique["customer_id"].astype(str)).get_indexer(
+            rows["customer_id"].astype(str)
+        )
+        for name in have:
+            values = np.append(unique[name].to_numpy(dtype=object), None)
+            levels[name] = values[np.where(at >= 0, at, len(values) - 1)]
+    parts = [_figures(_aggregate(arms, base), costs or {}, z).assign(breakdown="all", level="all")]
+    for name, values in levels.items():
+        filled = np.where(pd.isna(values), "unknown", values).astype(str).astype(object)
+        agg = _aggregate(arms, {**base, "level": filled})
+        parts.append(_figures(agg, costs or {}, z).assign(breakdown=name))
+    report = pd.concat(parts, ignore_index=True)
+    records = report.to_dict("records")
+    report["verdict"] = [verdict(r, config) for r in records]
+    report["expectation"] = [expectation(r, config) for r in records]
     return report[columns].reset_index(drop=True)
 
 

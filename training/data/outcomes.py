@@ -129,10 +129,28 @@ def read_jsonl_table(folder: Path | str, schema: pa.Schema) -> tuple[pa.Table, i
     return pa.concat_tables(tables), skipped
 
 
-def _utc_naive(values: pd.Series | np.ndarray) -> pd.Series:
-    """ISO 8601 strings (any offset, or none meaning UTC) as naive UTC timestamps."""
-    ts = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601")
-    return ts.dt.tz_localize(None).astype("datetime64[ns]")
+def _utc_naive(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """ISO 8601 strings as naive UTC datetime64[ns]: Arrow's parser when every value has
+    an offset (the logs' format), pandas' otherwise (no offset means UTC)."""
+    try:
+        ts = pc.cast(values, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+        return np.asarray(ts.to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.to_datetime(pd.Series(values.to_pylist()), utc=True, format="ISO8601")
+        return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _strings(values: pa.Array | pa.ChunkedArray, take: np.ndarray | None = None) -> np.ndarray:
+    """An object array of str and None, optionally gathered by ``take``.
+
+    Dictionary-encoded first, so each distinct string becomes one Python object however
+    often it repeats (campaign and offer ids, channels, customers)."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    words = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+    codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
+    return words[codes if take is None else codes[take]]
 
 
 def _offer_rows(offers: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.StructArray]:
@@ -147,47 +165,38 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
     """Explode decision records (Arrow, ``DECISION_SCHEMA``) to one row per shown offer
     (group ``treated``) and per withheld offer (group ``control``)."""
     shown_parent, shown = _offer_rows(table.column("offers"))
-    held = table.column("held_out").combine_chunks()
-    held_parent, held_items = _offer_rows(held)
+    held_parent, held_items = _offer_rows(table.column("held_out"))
     inner_parent, withheld = _offer_rows(held_items.field("offers"))
-    held_campaign = held_items.field("campaign").to_numpy(zero_copy_only=False)
     parent = np.concatenate([shown_parent, held_parent[inner_parent]]).astype(np.int64)
     offers = pa.concat_arrays([shown, withheld])
     n_shown = len(shown)
-
-    def field(name: str) -> np.ndarray:
-        return offers.field(name).to_numpy(zero_copy_only=False)
-
-    campaign = field("campaign").astype(object)
-    from_parent = np.concatenate(
-        [np.full(n_shown, None, dtype=object), held_campaign[inner_parent]]
+    # campaign: the entry's, else (withheld) the held_out item's, else the kind's default id
+    held_campaign = pa.concat_arrays(
+        [pa.nulls(n_shown, pa.string()), held_items.field("campaign").take(inner_parent)]
     )
-    campaign = np.where(pd.isna(campaign), from_parent, campaign)
-    kind = field("kind").astype(object)
-    campaign = np.where(pd.isna(campaign), kind, campaign)  # the kind's default campaign id
-    window = pd.Series(field("response_window_days"), dtype="float64").fillna(DEFAULT_WINDOW_DAYS)
-    rank = pd.array(offers.field("rank").to_pandas(), dtype="Int64")
+    campaign = pc.coalesce(offers.field("campaign"), held_campaign, offers.field("kind"))
+    window = offers.field("response_window_days").fill_null(float(DEFAULT_WINDOW_DAYS))
 
-    def parent_field(name: str) -> np.ndarray:
-        return table.column(name).to_numpy(zero_copy_only=False)[parent]
+    def numbers(name: str) -> np.ndarray:
+        return np.asarray(offers.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
 
     frame = pd.DataFrame(
         {
-            "decision_id": parent_field("decision_id"),
-            "ts": _utc_naive(parent_field("ts")).to_numpy(),
-            "endpoint": parent_field("endpoint"),
-            "customer_id": parent_field("customer_id"),
-            "channel": parent_field("channel"),
-            "store_as_of": parent_field("store_as_of"),
-            "campaign": campaign,
-            "offer_id": field("offer_id"),
-            "rank": rank,
-            "family": field("family"),
-            "kind": kind,
-            "expected_response": field("expected_response").astype(np.float64),
-            "expected_value": field("expected_value").astype(np.float64),
-            "response_window_days": window.to_numpy(),
-            "group": np.where(np.arange(len(parent)) < n_shown, TREATED, CONTROL),
+            "decision_id": _strings(table.column("decision_id"), parent),
+            "ts": _utc_naive(table.column("ts"))[parent],
+            "endpoint": _strings(table.column("endpoint"), parent),
+            "customer_id": _strings(table.column("customer_id"), parent),
+            "channel": _strings(table.column("channel"), parent),
+            "store_as_of": _strings(table.column("store_as_of"), parent),
+            "campaign": _strings(campaign),
+            "offer_id": _strings(offers.field("offer_id")),
+            "rank": pd.array(offers.field("rank").to_pandas(), dtype="Int64"),
+            "family": _strings(offers.field("family")),
+            "kind": _strings(offers.field("kind")),
+            "expected_response": numbers("expected_response"),
+            "expected_value": numbers("expected_value"),
+            "response_window_days": np.asarray(window.to_numpy(zero_copy_only=False), np.float64),
+            "group": np.where(np.arange(len(parent)) < n_shown, TREATED, CONTROL).astype(object),
         }
     )
     return frame[DECISION_COLUMNS]
@@ -211,9 +220,7 @@ def read_feedback(folder: Path | str) -> pd.DataFrame:
     (naive UTC), customer_id, channel; empty when there is none."""
     table, skipped = read_jsonl_table(folder, FEEDBACK_SCHEMA)
     frame = table.to_pandas()
-    frame["ts"] = (
-        _utc_naive(frame["ts"]).to_numpy() if len(frame) else frame["ts"].astype("datetime64[ns]")
-    )
+    frame["ts"] = _utc_naive(table.column("ts")) if len(frame) else frame["ts"].astype("M8[ns]")
     frame.attrs["skipped"] = skipped
     return frame
 
@@ -231,35 +238,54 @@ def last_feedback(feedback: pd.DataFrame) -> pd.DataFrame:
     return fb[["decision_id", "offer_id", "outcome"]].rename(columns={"outcome": "feedback"})
 
 
-def customer_codes(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of the customers, shared by decisions and transactions (-1: unknown).
+def _match(
+    dec_ids: pd.Series | np.ndarray, tx_ids: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decision ids matched to the data's: for each decision id the code of its customer
+    among the data's distinct ids (-1: unknown), each data row's code, and those ids.
 
-    Decision records carry ids as strings; integer transaction ids are matched by value."""
-    uniques = pd.Index(pd.unique(tx_ids))
-    tx_codes = uniques.get_indexer(tx_ids)
-    if pd.api.types.is_integer_dtype(uniques.dtype):
-        as_number = pd.to_numeric(dec_ids, errors="coerce")
-        whole = as_number.notna() & (as_number == np.floor(as_number))
-        keys = pd.Series(-1, index=dec_ids.index, dtype=np.int64)
-        codes = uniques.get_indexer(as_number[whole].astype(np.int64))
-        keys[whole] = codes
-        return keys.to_numpy(), tx_codes
-    return uniques.astype(str).get_indexer(dec_ids.astype(str)), tx_codes
+    Decision records carry ids as strings; integer data ids are matched by value. Only
+    the distinct ids are compared, so a million rows cost two hash passes."""
+    tx_codes, tx_uniques = pd.factorize(np.asarray(tx_ids))
+    dec_codes, dec_uniques = pd.factorize(np.asarray(dec_ids, dtype=object))
+    index = pd.Index(tx_uniques)
+    if pd.api.types.is_integer_dtype(index.dtype):
+        number = pd.to_numeric(pd.Series(dec_uniques, dtype=object), errors="coerce")
+        whole = (number.notna() & (number == np.floor(number))).to_numpy()
+        lookup = np.full(len(dec_uniques), -1, dtype=np.int64)
+        lookup[whole] = index.get_indexer(number[whole].astype(np.int64))
+    else:
+        lookup = index.astype(str).get_indexer(pd.Index(dec_uniques).astype(str))
+    matched = np.where(dec_codes >= 0, lookup[np.maximum(dec_codes, 0)], -1)
+    return matched.astype(np.int64), tx_codes.astype(np.int64), np.asarray(tx_uniques)
+
+
+def customer_codes(
+    dec_ids: pd.Series | np.ndarray, tx_ids: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the customers, shared by decisions and data (-1: unknown)."""
+    matched, tx_codes, _ = _match(dec_ids, tx_ids)
+    return matched, tx_codes
 
 
 def data_ids(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The decision ids as the data spells them (its dtype), and which were found."""
-    codes, _ = customer_codes(dec_ids, tx_ids)
-    uniques = pd.unique(tx_ids)
-    found = codes >= 0
-    return np.asarray(uniques)[np.maximum(codes, 0)], found
+    matched, _, uniques = _match(dec_ids, tx_ids)
+    found = matched >= 0
+    return uniques[np.maximum(matched, 0)] if len(uniques) else np.asarray(dec_ids), found
 
 
-def _family_codes(tx_family: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
-    """Codes of the transactions' families and the slug -> code map (offers name slugs)."""
+def _family_codes(
+    rows_family: pd.Series, tx_family: pd.Series
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Codes of the offers' and the transactions' families (offers name slugs; -1: none
+    or unknown) and the number of families."""
     cat = tx_family.astype("category")
     names = {slug(c): i for i, c in enumerate(cat.cat.categories)}
-    return cat.cat.codes.to_numpy().astype(np.int64), names
+    codes, uniques = pd.factorize(np.asarray(rows_family, dtype=object))
+    lookup = np.array([names.get(slug(f), -1) for f in uniques] + [-1], dtype=np.int64)
+    row_codes = lookup[np.where(codes >= 0, codes, len(uniques))]
+    return row_codes, cat.cat.codes.to_numpy().astype(np.int64), len(names)
 
 
 def _window_purchases(
@@ -285,10 +311,10 @@ def _window_purchases(
     if len(uniq) * span >= 2**62:
         raise ValueError("responses: too long a period for millisecond keys; split the report")
     parts_key, parts_margin = [], []
+    in_period = (tx_time >= lo_t) & (tx_time - lo_t < span)
     for keys in tx_keys:
-        pos = np.searchsorted(uniq, keys)
-        pos = np.minimum(pos, len(uniq) - 1)
-        hit = (uniq[pos] == keys) & (tx_time >= lo_t) & (tx_time < lo_t + span)
+        pos = np.minimum(np.searchsorted(uniq, keys), len(uniq) - 1)
+        hit = (uniq[pos] == keys) & in_period
         parts_key.append(pos[hit] * span + (tx_time[hit] - lo_t))
         parts_margin.append(tx_margin[hit])
     key = np.concatenate(parts_key)
@@ -306,9 +332,33 @@ def _window_purchases(
 
 def first_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     """Each customer's first decision row per (campaign, offer), in time order."""
-    rows = decisions.sort_values("ts", kind="stable")
-    rows = rows.drop_duplicates(["customer_id", "campaign", "offer_id"], keep="first")
-    return rows.reset_index(drop=True)
+    key = np.zeros(len(decisions), dtype=np.int64)
+    for column in ("customer_id", "campaign", "offer_id"):
+        codes, uniques = pd.factorize(decisions[column].to_numpy(dtype=object))
+        key = key * (len(uniques) + 1) + (codes + 1)
+    order = np.argsort(decisions["ts"].to_numpy(dtype="datetime64[ns]"), kind="stable")
+    _, first = np.unique(key[order], return_index=True)
+    return decisions.iloc[order[np.sort(first)]].reset_index(drop=True)
+
+
+def _feedback_column(rows: pd.DataFrame, feedback: pd.DataFrame | None) -> np.ndarray:
+    """The last channel outcome of each row's decision and offer, else None."""
+    out = np.full(len(rows), None, dtype=object)
+    if feedback is None or not len(feedback):
+        return out
+    fb = last_feedback(feedback)
+    candidates = np.flatnonzero(rows["decision_id"].isin(fb["decision_id"]).to_numpy())
+    if len(candidates) == 0:
+        return out
+    index = pd.MultiIndex.from_arrays([fb["decision_id"], fb["offer_id"]])
+    at = index.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [rows["decision_id"].to_numpy()[candidates], rows["offer_id"].to_numpy()[candidates]]
+        )
+    )
+    found = at >= 0
+    out[candidates[found]] = fb["feedback"].to_numpy(dtype=object)[at[found]]
+    return out
 
 
 def responses(
@@ -337,35 +387,43 @@ def responses(
         if column not in transactions:
             raise ValueError(f"transactions: required column {column} missing")
     rows = first_decisions(decisions)
-    if as_of is None:
-        last = transactions["ts"].max() if len(transactions) else pd.NaT
-        as_of = pd.Timestamp(last).normalize() + pd.Timedelta(days=1) if pd.notna(last) else None
-
-    purchases = transactions[transactions["amount"].to_numpy() > 0]
-    cust_row, cust_tx = customer_codes(rows["customer_id"], purchases["customer_id"])
-    fam_tx, fam_names = _family_codes(purchases["family"])
-    n_fam = len(fam_names) + 1  # the last code means "any family"
-    wants_family = (rows["kind"].to_numpy() == "cross_sell") & rows["family"].notna().to_numpy()
-    named = {f: fam_names.get(slug(f), -1) for f in rows["family"].dropna().unique()}
-    fam_code = rows["family"].map(named).fillna(-1).to_numpy(dtype=np.int64)
-    fam_row = np.where(wants_family, fam_code, n_fam - 1)
+    tx_all = transactions["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    if as_of is None and len(transactions):
+        last = pd.Timestamp(transactions["ts"].max())
+        as_of = last.normalize() + pd.Timedelta(days=1)
+    ts_ms = rows["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    window_ms = np.rint(rows["response_window_days"].to_numpy(np.float64) * MS_PER_DAY)
+    window_ms = window_ms.astype(np.int64)
+    ends = ts_ms + window_ms
+    # only purchases after the earliest decision and before the latest window end matter
+    amount = transactions["amount"].to_numpy(np.float64)
+    keep = amount > 0
+    if len(rows):
+        keep &= (tx_all > ts_ms.min()) & (tx_all <= ends.max())
+    take = np.flatnonzero(keep)
+    cust_row, cust_tx, _ = _match(rows["customer_id"], transactions["customer_id"].to_numpy()[take])
+    fam_row, fam_tx, n_families = _family_codes(rows["family"], transactions["family"])
+    fam_tx = fam_tx[take]
+    n_fam = n_families + 1  # the last code means "any family"
+    wants_family = (rows["kind"].to_numpy() == "cross_sell") & (fam_row >= 0)
+    named = rows["family"].notna().to_numpy() & (rows["kind"].to_numpy() == "cross_sell")
+    fam_row = np.where(wants_family, fam_row, np.where(named, -1, n_fam - 1))
     row_key = np.where((cust_row >= 0) & (fam_row >= 0), cust_row * n_fam + fam_row, -1)
     tx_keys = [cust_tx * n_fam + fam_tx, cust_tx * n_fam + (n_fam - 1)]
-    ts_ms = rows["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
-    window_ms = np.rint(rows["response_window_days"].to_numpy(dtype=np.float64) * MS_PER_DAY)
-    tx_ms = purchases["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
-    margin_col = "margin" if "margin" in purchases else "amount"
-    tx_margin = purchases[margin_col].to_numpy(dtype=np.float64)
-    tx_margin = np.where(np.isnan(tx_margin), purchases["amount"].to_numpy(np.float64), tx_margin)
+    margin_col = "margin" if "margin" in transactions else "amount"
+    tx_margin = transactions[margin_col].to_numpy(dtype=np.float64)[take]
+    tx_margin = np.where(np.isnan(tx_margin), amount[take], tx_margin)
     responded, margin = _window_purchases(
-        row_key, ts_ms, window_ms.astype(np.int64), tx_keys, tx_ms, tx_margin
+        row_key, ts_ms, window_ms, tx_keys, tx_all[take], tx_margin
     )
-    ends = rows["ts"] + pd.to_timedelta(rows["response_window_days"], unit="D")
-    matured = (ends <= as_of).to_numpy() if as_of is not None else np.zeros(len(rows), bool)
-    out = rows.assign(responded=responded, response_margin=margin, matured=matured)
-    if feedback is not None and len(feedback):
-        out = out.merge(last_feedback(feedback), on=["decision_id", "offer_id"], how="left")
-        out["feedback"] = out["feedback"].astype(object).where(out["feedback"].notna(), None)
+    if as_of is None:
+        matured = np.zeros(len(rows), dtype=bool)
     else:
-        out = out.assign(feedback=None)
-    return out[RESPONSE_COLUMNS]
+        matured = ends <= np.datetime64(pd.Timestamp(as_of).to_datetime64(), "ms").astype(np.int64)
+    out = rows[RESPONSE_COLUMNS[:12]].assign(
+        responded=responded,
+        response_margin=margin,
+        matured=matured,
+        feedback=_feedback_column(rows, feedback),
+    )
+    return out

@@ -109,15 +109,25 @@ def truth_key(rows: pd.DataFrame) -> pd.Series:
     return family.where(cross, ANY_FAMILY).astype(str)
 
 
+def truth_codes(rows: pd.DataFrame, families: pd.Index) -> np.ndarray:
+    """``truth_key`` as positions in ``families`` (-1: a family the truth lacks)."""
+    codes, uniques = pd.factorize(rows["family"].to_numpy(dtype=object))
+    lookup = np.append(families.get_indexer(pd.Index(uniques, dtype=object)), -1)
+    fam = lookup[np.where(codes >= 0, codes, len(uniques))]
+    cross = (rows["kind"].to_numpy() == "cross_sell") & (codes >= 0)
+    any_code = families.get_indexer([ANY_FAMILY])[0]
+    return np.where(cross, fam, any_code).astype(np.int64)
+
+
 def lookup_truth(rows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """``p_buy_control`` and ``p_buy_treated`` over each row's response window (NaN for
     customers or families the truth does not know), aligned with ``rows``."""
-    codes, truth_codes = customer_codes(rows["customer_id"], truth["customer_id"])
-    fam_index = pd.Index(truth["family"].astype(str).unique())
-    row_fam = fam_index.get_indexer(truth_key(rows))
-    truth_fam = fam_index.get_indexer(truth["family"].astype(str))
-    width = len(fam_index)
-    pos = pd.Index(truth_codes.astype(np.int64) * width + truth_fam)
+    codes, truth_customer = customer_codes(rows["customer_id"], truth["customer_id"])
+    family = truth["family"].astype("category")
+    families = pd.Index(family.cat.categories.astype(str))
+    row_fam = truth_codes(rows, families)
+    width = len(families)
+    pos = pd.Index(truth_customer * width + family.cat.codes.to_numpy().astype(np.int64))
     at = pos.get_indexer(np.where((codes >= 0) & (row_fam >= 0), codes * width + row_fam, -1))
     found = at >= 0
     window = rows["response_window_days"].to_numpy(dtype=np.float64)
