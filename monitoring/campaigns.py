@@ -122,23 +122,28 @@ _SUMS = ("treated", "control", "resp_t", "resp_c", "margin_t", "margin_c", "expe
          "true_t")  # fmt: skip
 
 
-def _aggregate(arms: dict[str, np.ndarray], keys: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Counts and sums per group of ``keys`` (object arrays), one row per group, sorted.
+Keys = dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (codes, sorted labels)
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, labels = pd.factorize(values, sort=True)
+    return codes, np.asarray(labels, dtype=object)
+
+
+def _aggregate(arms: dict[str, np.ndarray], keys: Keys) -> pd.DataFrame:
+    """Counts and sums per group of ``keys``, one row per group, in label order.
 
     Groups by one combined integer code and ``np.bincount``: a million rows per grouping
-    cost a few factorizations, where a pandas groupby-agg over eight columns cost seconds."""
-    code = np.zeros(len(next(iter(keys.values()))), dtype=np.int64)
-    uniques = {}
-    for name, values in keys.items():
-        codes, labels = pd.factorize(values, sort=True)
-        uniques[name] = np.asarray(labels, dtype=object)
+    cost one ``np.unique``, where a pandas groupby-agg over eight columns cost seconds."""
+    code = np.zeros(len(next(iter(keys.values()))[0]), dtype=np.int64)
+    for codes, labels in keys.values():
         code = code * (len(labels) + 1) + codes + 1
     groups, inverse = np.unique(code, return_inverse=True)
     first = np.zeros(len(groups), dtype=np.int64)
     first[inverse[::-1]] = np.arange(len(code))[::-1]  # a row of each group
     out = {}
-    for name, values in keys.items():
-        out[name] = np.asarray(values, dtype=object)[first]
+    for name, (codes, labels) in keys.items():
+        out[name] = np.append(labels, None)[codes[first]]  # code -1 (missing): None
     for name in _SUMS:
         out[name] = np.bincount(inverse, weights=arms[name], minlength=len(groups))
     return pd.DataFrame(out)
@@ -229,21 +234,21 @@ def campaign_report(
         "expected_t": np.where(is_t, rows["expected_response"].to_numpy(np.float64), 0.0),
         "true_t": np.where(is_t, effect, 0.0),
     }
-    base = {k: rows[k].to_numpy(dtype=object) for k in KEYS}
-    levels: dict[str, np.ndarray] = {"channel": rows["channel"].to_numpy(dtype=object)}
+    base = {k: _codes(rows[k].to_numpy(dtype=object)) for k in KEYS}
+    levels = {"channel": _codes(rows["channel"].to_numpy(dtype=object))}
     if profiles is not None:
         have = [b for b in ("value_tier", "segment") if b in profiles]
         unique = profiles.drop_duplicates("customer_id")
-        at = pd.Index(unique["customer_id"].astype(str)).get_indexer(
-            rows["customer_id"].astype(str)
-        )
+        who, ids = pd.factorize(rows["customer_id"].to_numpy(dtype=object))
+        at = pd.Index(unique["customer_id"].astype(str)).get_indexer(pd.Index(ids).astype(str))
+        at = np.where(who >= 0, at[np.maximum(who, 0)], -1)
         for name in have:
-            values = np.append(unique[name].to_numpy(dtype=object), None)
-            levels[name] = values[np.where(at >= 0, at, len(values) - 1)]
+            levels[name] = _codes(np.append(unique[name].to_numpy(dtype=object), None)[at])
     parts = [_figures(_aggregate(arms, base), costs or {}, z).assign(breakdown="all", level="all")]
-    for name, values in levels.items():
-        filled = np.where(pd.isna(values), "unknown", values).astype(str).astype(object)
-        agg = _aggregate(arms, {**base, "level": filled})
+    for name, (codes, labels) in levels.items():
+        labels = np.append(labels, "unknown")  # missing values -> "unknown"
+        codes = np.where(codes >= 0, codes, len(labels) - 1)
+        agg = _aggregate(arms, {**base, "level": (codes, labels)})
         parts.append(_figures(agg, costs or {}, z).assign(breakdown=name))
     report = pd.concat(parts, ignore_index=True)
     records = report.to_dict("records")

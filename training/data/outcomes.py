@@ -140,11 +140,17 @@ def _utc_naive(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
-def _strings(values: pa.Array | pa.ChunkedArray, take: np.ndarray | None = None) -> np.ndarray:
+def _strings(
+    values: pa.Array | pa.ChunkedArray, take: np.ndarray | None = None, distinct: bool = False
+) -> np.ndarray:
     """An object array of str and None, optionally gathered by ``take``.
 
     Dictionary-encoded first, so each distinct string becomes one Python object however
-    often it repeats (campaign and offer ids, channels, customers)."""
+    often it repeats (campaign and offer ids, channels, customers); ``distinct`` values
+    (decision ids) skip the encoding."""
+    if distinct:
+        words = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+        return words if take is None else words[take]
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
@@ -176,13 +182,14 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
     )
     campaign = pc.coalesce(offers.field("campaign"), held_campaign, offers.field("kind"))
     window = offers.field("response_window_days").fill_null(float(DEFAULT_WINDOW_DAYS))
+    rank = offers.field("rank")
 
     def numbers(name: str) -> np.ndarray:
         return np.asarray(offers.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
 
     frame = pd.DataFrame(
         {
-            "decision_id": _strings(table.column("decision_id"), parent),
+            "decision_id": _strings(table.column("decision_id"), parent, distinct=True),
             "ts": _utc_naive(table.column("ts"))[parent],
             "endpoint": _strings(table.column("endpoint"), parent),
             "customer_id": _strings(table.column("customer_id"), parent),
@@ -190,16 +197,20 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
             "store_as_of": _strings(table.column("store_as_of"), parent),
             "campaign": _strings(campaign),
             "offer_id": _strings(offers.field("offer_id")),
-            "rank": pd.array(offers.field("rank").to_pandas(), dtype="Int64"),
+            "rank": pd.arrays.IntegerArray(
+                np.asarray(rank.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64),
+                np.asarray(rank.is_null().to_numpy(zero_copy_only=False), dtype=bool),
+            ),
             "family": _strings(offers.field("family")),
             "kind": _strings(offers.field("kind")),
             "expected_response": numbers("expected_response"),
             "expected_value": numbers("expected_value"),
             "response_window_days": np.asarray(window.to_numpy(zero_copy_only=False), np.float64),
             "group": np.where(np.arange(len(parent)) < n_shown, TREATED, CONTROL).astype(object),
-        }
+        },
+        copy=False,  # fresh arrays; consolidating ten object columns would copy them all
     )
-    return frame[DECISION_COLUMNS]
+    return frame
 
 
 def read_decisions(folder: Path | str) -> pd.DataFrame:
@@ -338,7 +349,8 @@ def first_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
         key = key * (len(uniques) + 1) + (codes + 1)
     order = np.argsort(decisions["ts"].to_numpy(dtype="datetime64[ns]"), kind="stable")
     _, first = np.unique(key[order], return_index=True)
-    return decisions.iloc[order[np.sort(first)]].reset_index(drop=True)
+    keep = order[np.sort(first)]
+    return pd.DataFrame({c: decisions[c].array.take(keep) for c in decisions.columns}, copy=False)
 
 
 def _feedback_column(rows: pd.DataFrame, feedback: pd.DataFrame | None) -> np.ndarray:
@@ -420,10 +432,11 @@ def responses(
         matured = np.zeros(len(rows), dtype=bool)
     else:
         matured = ends <= np.datetime64(pd.Timestamp(as_of).to_datetime64(), "ms").astype(np.int64)
-    out = rows[RESPONSE_COLUMNS[:12]].assign(
+    columns = {c: rows[c].to_numpy() for c in RESPONSE_COLUMNS[:12]}
+    columns.update(
         responded=responded,
         response_margin=margin,
         matured=matured,
         feedback=_feedback_column(rows, feedback),
     )
-    return out
+    return pd.DataFrame(columns, copy=False)
