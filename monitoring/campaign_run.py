@@ -69,6 +69,19 @@ def true_effects(rows: pd.DataFrame, data_dir: Path) -> pd.Series | None:
     return p["p_buy_treated"] - p["p_buy_control"]
 
 
+def data_end(data_dir: Path) -> pd.Timestamp | None:
+    """How far a data folder says it is complete (``cintel.data_end`` in the footer of
+    transactions.parquet, written by simulate-responses), or None."""
+    from training.data.io import read_metadata
+    from training.data.simulator.replay import DATA_END_KEY
+
+    path = data_dir / "transactions.parquet"
+    if not path.exists():
+        return None
+    value = read_metadata(path).get(DATA_END_KEY)
+    return pd.Timestamp(value) if value else None
+
+
 def _out_dir(reports_dir: Path, now: datetime) -> Path:
     base = reports_dir / CAMPAIGNS_DIR / now.astimezone(UTC).strftime(STAMP)
     for n in range(1, 1000):
@@ -99,8 +112,12 @@ def run_campaigns(
     config: CampaignConfig | None = None,
     track: bool = True,
     now: datetime | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> CampaignRun:
-    """Build, write and track the campaigns report (see the module docstring)."""
+    """Build, write and track the campaigns report (see the module docstring).
+
+    ``as_of``: the data is complete before it; default the folder's own statement
+    (``data_end``), else the day after its latest transaction."""
     now = now or datetime.now(UTC)
     config = config or CampaignConfig()
     decisions_dir = Path(decisions_dir or settings.home / "decisions")
@@ -113,12 +130,18 @@ def run_campaigns(
         )
     data = load_data(data_dir)
     feedback = read_feedback(feedback_dir)
-    rows = responses(decisions, data.transactions, feedback)
+    as_of = as_of if as_of is not None else data_end(Path(data_dir))
+    rows = responses(decisions, data.transactions, feedback, as_of=as_of)
     notes = [
         f"{decisions.attrs.get('records', 0):,} decision records in {decisions_dir}; "
         f"{len(rows):,} first decisions per customer, campaign and offer, "
-        f"{int(rows['matured'].sum()):,} of them matured (the data, to "
-        f"{data.transactions['ts'].max():%Y-%m-%d}, covers their response window)",
+        f"{int(rows['matured'].sum()):,} of them matured (the data covers their response "
+        f"window: it is complete "
+        + (
+            f"before {as_of:%Y-%m-%d %H:%M})"
+            if as_of is not None
+            else f"to its last transaction's day, {data.transactions['ts'].max():%Y-%m-%d})"
+        ),
         f"lift: treated − control response rate, in points; 95 % interval: {CI_METHOD}",
         "incremental margin: (margin per treated − margin per control) × treated; "
         "ROI: (incremental margin − cost) / cost",

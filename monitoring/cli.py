@@ -11,6 +11,7 @@ from training.cli.common import (
     CintelError,
     console,
     data_option,
+    parse_date,
     status_progress,
     user_errors,
 )
@@ -210,6 +211,14 @@ def cycle(
     show_default=True,
     help="Smallest treated or control group whose lift is judged.",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="The data is complete before this date: decisions whose response window ends "
+    "later are not counted yet. [default: what the data folder states, else the day after "
+    "its last transaction]",
+)
 @click.option("--no-track", is_flag=True, help="Do not log the run to MLflow.")
 @user_errors
 def campaigns(
@@ -218,6 +227,7 @@ def campaigns(
     decisions_dir: Path | None,
     feedback_dir: Path | None,
     min_group: int,
+    as_of: str | None,
     no_track: bool,
 ) -> None:
     """What worked: per campaign and offer (and by channel, value tier, segment) response
@@ -242,6 +252,7 @@ def campaigns(
             settings.offers_path,
             CampaignConfig(min_group=min_group),
             track=not no_track,
+            as_of=parse_date(as_of, "--as-of"),
         )
     overall = result.report[result.report["breakdown"] == "all"]
     for row in overall.to_dict("records"):

@@ -92,6 +92,7 @@ def run_loop(
     out = simulate_outcomes(decisions, drifted(truth, drift), clean.transactions, seed=seed)
     tx = pd.concat([clean.transactions, out.purchases], ignore_index=True)
     tx["family"] = tx["family"].astype("category")
-    rows = responses(decisions, tx, out.feedback)
+    ends = decisions["ts"] + pd.to_timedelta(decisions["response_window_days"], unit="D")
+    rows = responses(decisions, tx, out.feedback, as_of=ends.max())  # the simulation covers it
     p = lookup_truth(rows, drifted(truth, drift))
     return Loop(decisions, rows, p["p_buy_treated"] - p["p_buy_control"], tx)

@@ -263,6 +263,8 @@ def test_campaigns_command_end_to_end(tmp_path: Path, mlflow_home: Settings) -> 
     assert set([*REQUIRED, "true_lift", "breakdown", "level", "verdict"]) <= set(report.columns)
     assert set(report["breakdown"]) == {"all", "channel", "value_tier", "segment"}
     overall = report[report["breakdown"] == "all"].set_index("offer_id")
+    # every decision counts: the simulated folder says it is complete to the last window
+    assert (overall["treated"] + overall["control"] == 600).all()
     assert overall.loc["xs_wine_intro", "cost"] == pytest.approx(
         1.5 * overall.loc["xs_wine_intro", "treated"]
     )  # the catalogue's cost

@@ -141,6 +141,9 @@ def test_simulate_responses_command(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     replayed = read_decisions(out / "decisions")
     assert replayed.attrs["records"] == n
     assert replayed["ts"].min() == old["ts"].max().normalize() + pd.Timedelta(days=1)
+    # the folder says it is complete to the last response window's end
+    covers = pd.Timestamp(read_metadata(out / "transactions.parquet")["cintel.data_end"])
+    assert covers == replayed["ts"].max() + pd.Timedelta(days=30) >= tx["ts"].max()
     assert set(replayed["decision_id"]) == set(
         read_decisions(tmp_path / "home" / "decisions")["decision_id"]
     )

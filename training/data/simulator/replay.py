@@ -24,6 +24,8 @@ from training.data.simulator.responses import drifted, simulate_outcomes
 
 TRUTH_FILE = "ground_truth_responses.parquet"
 TRUTH_FILES = ("ground_truth.parquet", TRUTH_FILE)
+# transactions.parquet footer key: the data is complete up to this time (exclusive)
+DATA_END_KEY = "cintel.data_end"
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,10 @@ def simulate_responses(
     outcomes = simulate_outcomes(decisions, truth, data.transactions, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     tx = _with_purchases(data.transactions, outcomes.purchases)
-    write_table(_file_order(tx, data_dir, "transactions"), out_dir / "transactions.parquet")
+    # the simulation is complete up to the last window's end: say so, so that reports
+    # count every decision as matured (the latest purchase may come hours earlier)
+    covers = {DATA_END_KEY: f"{ends.max():%Y-%m-%dT%H:%M:%S.%f}"}
+    write_table(_file_order(tx, data_dir, "transactions"), out_dir / "transactions.parquet", covers)
     write_table(_file_order(data.customers, data_dir, "customers"), out_dir / "customers.parquet")
     if (data_dir / TRUTH_FILES[0]).exists():
         shutil.copyfile(data_dir / TRUTH_FILES[0], out_dir / TRUTH_FILES[0])
