@@ -22,6 +22,8 @@ BENCHES = {
     "drift": ["bench_drift.py"],
     "train": ["bench_train.py"],
     "spark": ["bench_spark.py"],
+    "campaigns": ["bench_campaigns.py"],
+    "campaign_coverage": ["campaign_coverage.py"],
 }
 
 

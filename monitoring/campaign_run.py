@@ -10,9 +10,11 @@ artifacts.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +96,7 @@ def _out_dir(reports_dir: Path, now: datetime) -> Path:
     raise RuntimeError(f"too many campaign reports at {base.name}")
 
 
-def metric_name(row: dict[str, object], figure: str) -> str:
+def metric_name(row: Mapping[Any, Any], figure: str) -> str:
     """``campaign.offer[.breakdown.level].figure`` with MLflow-safe parts."""
     parts = [str(row["campaign"]), str(row["offer_id"])]
     if row["breakdown"] != "all":

@@ -17,12 +17,13 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from training.data.outcomes import CONTROL, TREATED
+from training.data.outcomes import CONTROL, TREATED, with_none
 
 BREAKDOWNS = ("channel", "value_tier", "segment")
 KEYS = ["campaign", "offer_id"]
@@ -78,7 +79,7 @@ def _interval(lo: float, hi: float) -> str:
     return f"{_points(lo)}{joint}{_points(hi)}"
 
 
-def verdict(row: Mapping[str, float], config: CampaignConfig) -> str:
+def verdict(row: Mapping[Any, Any], config: CampaignConfig) -> str:
     """The plain sentence about a row's lift."""
     treated, control = int(row["treated"]), int(row["control"])
     level = f"{config.confidence:.0%}".replace("%", " %")
@@ -100,7 +101,7 @@ def verdict(row: Mapping[str, float], config: CampaignConfig) -> str:
     return f"lift {_points(row['lift'])} points, {level} CI {_interval(lo, hi)}: {end}"
 
 
-def expectation(row: Mapping[str, float], config: CampaignConfig) -> str:
+def expectation(row: Mapping[Any, Any], config: CampaignConfig) -> str:
     """The plain sentence about actual against expected response."""
     if int(row["treated"]) == 0 or not np.isfinite(row["actual_vs_expected"]):
         return "no expectation to compare"
@@ -143,7 +144,7 @@ def _aggregate(arms: dict[str, np.ndarray], keys: Keys) -> pd.DataFrame:
     first[inverse[::-1]] = np.arange(len(code))[::-1]  # a row of each group
     out = {}
     for name, (codes, labels) in keys.items():
-        out[name] = np.append(labels, None)[codes[first]]  # code -1 (missing): None
+        out[name] = with_none(labels)[codes[first]]  # code -1 (missing): None
     for name in _SUMS:
         out[name] = np.bincount(inverse, weights=arms[name], minlength=len(groups))
     return pd.DataFrame(out)
@@ -243,7 +244,7 @@ def campaign_report(
         at = pd.Index(unique["customer_id"].astype(str)).get_indexer(pd.Index(ids).astype(str))
         at = np.where(who >= 0, at[np.maximum(who, 0)], -1)
         for name in have:
-            levels[name] = _codes(np.append(unique[name].to_numpy(dtype=object), None)[at])
+            levels[name] = _codes(with_none(unique[name].to_numpy(dtype=object))[at])
     parts = [_figures(_aggregate(arms, base), costs or {}, z).assign(breakdown="all", level="all")]
     for name, (codes, labels) in levels.items():
         labels = np.append(labels, "unknown")  # missing values -> "unknown"

@@ -154,9 +154,15 @@ def _strings(
     encoded = pc.dictionary_encode(values)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    words = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+    words = with_none(encoded.dictionary.to_numpy(zero_copy_only=False))
     codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
     return words[codes if take is None else codes[take]]
+
+
+def with_none(values: np.ndarray) -> np.ndarray:
+    """``values`` as an object array with one more element, None: index -1 (or the new
+    last position) then reads as missing."""
+    return np.concatenate([np.asarray(values, dtype=object), np.array([None], dtype=object)])
 
 
 def _offer_rows(offers: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.StructArray]:
@@ -431,7 +437,7 @@ def responses(
     if as_of is None:
         matured = np.zeros(len(rows), dtype=bool)
     else:
-        matured = ends <= np.datetime64(pd.Timestamp(as_of).to_datetime64(), "ms").astype(np.int64)
+        matured = ends <= pd.Timestamp(as_of).value // 1_000_000  # ns -> ms
     columns = {c: rows[c].to_numpy() for c in RESPONSE_COLUMNS[:12]}
     columns.update(
         responded=responded,

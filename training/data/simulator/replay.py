@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -104,7 +105,7 @@ def write_feedback(feedback: pd.DataFrame, folder: Path) -> list[Path]:
 def _with_purchases(tx: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
     """The transactions plus the new purchases, same columns and types, customer then time."""
     new = purchases[tx.columns]
-    columns = {}
+    columns: dict[str, Any] = {}
     for name in tx.columns:
         old, add = tx[name], new[name]
         if isinstance(old.dtype, pd.CategoricalDtype):
@@ -114,7 +115,8 @@ def _with_purchases(tx: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
                 categories=cats,
             )
         else:
-            columns[name] = np.concatenate([old.to_numpy(), add.to_numpy().astype(old.dtype)])
+            both = np.concatenate([old.to_numpy(), add.to_numpy()])
+            columns[name] = pd.Series(both).astype(old.dtype).to_numpy()
     out = pd.DataFrame(columns)
     if "quantity" in out and np.all(np.mod(out["quantity"].dropna(), 1) == 0):
         out["quantity"] = out["quantity"].astype(

@@ -74,12 +74,12 @@ def true_responses(
         {
             "customer_id": np.repeat(np.arange(1, n + 1, dtype=np.int64), len(families)),
             "family": pd.Categorical.from_codes(
-                np.tile(np.arange(len(families), dtype=np.int8), n), categories=families
+                np.tile(np.arange(len(families), dtype=np.int8), n), categories=pd.Index(families)
             ),
             "p_buy_control": p_control.ravel(),
             "p_buy_treated": p_treated.ravel(),
             "response_type": pd.Categorical.from_codes(
-                kind.ravel().astype(np.int8), categories=RESPONSE_TYPES
+                kind.ravel().astype(np.int8), categories=pd.Index(RESPONSE_TYPES)
             ),
         }
     )
@@ -115,7 +115,7 @@ def truth_codes(rows: pd.DataFrame, families: pd.Index) -> np.ndarray:
     lookup = np.append(families.get_indexer(pd.Index(uniques, dtype=object)), -1)
     fam = lookup[np.where(codes >= 0, codes, len(uniques))]
     cross = (rows["kind"].to_numpy() == "cross_sell") & (codes >= 0)
-    any_code = families.get_indexer([ANY_FAMILY])[0]
+    any_code = families.get_indexer(pd.Index([ANY_FAMILY]))[0]
     return np.where(cross, fam, any_code).astype(np.int64)
 
 
