@@ -262,6 +262,8 @@ def campaign_report(
 
 
 def _cell(value: object, name: str) -> str:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
         if not np.isfinite(value):
             return "–"
