@@ -167,6 +167,7 @@ def run_campaigns(
     _write(out / "campaigns.csv", report.to_csv(index=False))
     title = f"cintel campaigns {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     _write(out / "campaigns.html", render_html(report, title, notes))
+    Path(settings.reports_dir).mkdir(parents=True, exist_ok=True)
     write_index(settings.reports_dir)
     run_id = _track(report, out, now, settings) if track else None
     return CampaignRun(out, report, notes, run_id)
