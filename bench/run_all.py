@@ -23,6 +23,8 @@ BENCHES = {
     "train": ["bench_train.py"],
     "spark": ["bench_spark.py"],
     "uplift": ["bench_uplift.py"],
+    "campaigns": ["bench_campaigns.py"],
+    "campaign_coverage": ["campaign_coverage.py"],
 }
 
 

@@ -11,6 +11,7 @@ from training.cli.common import (
     CintelError,
     console,
     data_option,
+    parse_date,
     status_progress,
     user_errors,
 )
@@ -179,4 +180,92 @@ def cycle(
         time.sleep(interval)
 
 
-COMMANDS = (monitor, cycle)
+@click.command()
+@data_option("Data folder with the transactions after the decisions (the responses).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for campaigns.csv and campaigns.html. "
+    "[default: CINTEL_HOME/reports/campaigns/<UTC time>]",
+)
+@click.option(
+    "--decisions",
+    "decisions_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Decision log folder. [default: CINTEL_HOME/decisions]",
+)
+@click.option(
+    "--feedback",
+    "feedback_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Channel feedback folder. [default: CINTEL_HOME/feedback]",
+)
+@click.option(
+    "--min-group",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Smallest treated or control group whose lift is judged.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    help="The data is complete before this date: decisions whose response window ends "
+    "later are not counted yet. [default: what the data folder states, else the day after "
+    "its last transaction]",
+)
+@click.option("--no-track", is_flag=True, help="Do not log the run to MLflow.")
+@user_errors
+def campaigns(
+    data_dir: Path,
+    out_dir: Path | None,
+    decisions_dir: Path | None,
+    feedback_dir: Path | None,
+    min_group: int,
+    as_of: str | None,
+    no_track: bool,
+) -> None:
+    """What worked: per campaign and offer (and by channel, value tier, segment) response
+    treated vs control, actual vs expected, lift with a 95 % interval, incremental margin,
+    cost and ROI, from the decision log and the purchases in each response window.
+
+    Writes campaigns.csv and campaigns.html (linked from the reports index) and logs the
+    figures to the MLflow experiment cintel-campaigns. Only decisions whose response
+    window the data covers count."""
+    from monitoring.campaign_run import run_campaigns
+    from monitoring.campaigns import CampaignConfig
+    from serving.settings import get_service_settings
+
+    settings = get_service_settings()
+    with console.status("Building the campaigns report…"):
+        result = run_campaigns(
+            settings,
+            data_dir,
+            out_dir,
+            decisions_dir,
+            feedback_dir,
+            settings.offers_path,
+            CampaignConfig(min_group=min_group),
+            track=not no_track,
+            as_of=parse_date(as_of, "--as-of"),
+        )
+    overall = result.report[result.report["breakdown"] == "all"]
+    for row in overall.to_dict("records"):
+        console.print(
+            f"  [bold]{row['campaign']} / {row['offer_id']}[/]: {row['treated']:,} treated, "
+            f"{row['control']:,} control; {row['verdict']}; {row['expectation']}",
+            highlight=False,
+        )
+    if overall.empty:
+        console.print("  no matured decisions yet: the data does not cover a response window")
+    for note in result.notes[:1] + result.notes[3:]:
+        console.print(f"  [dim]{note}[/]", highlight=False)
+    console.print(f"  report: {result.out_dir / 'campaigns.html'}")
+
+
+COMMANDS = (monitor, cycle, campaigns)

@@ -190,10 +190,25 @@ def write_index(reports_dir: Path) -> Path:
         "<style>body{font-family:sans-serif}td,th{padding:4px 8px;text-align:left}"
         "tr.drift{background:#fde2e2}tr.insufficient_data{color:#777}</style>"
         f"<h1>cintel monitoring runs</h1><table><tr>{head}</tr>{''.join(rows)}</table>"
+        + _campaign_links(Path(reports_dir))
     )
     path = Path(reports_dir) / "index.html"
     _write(path, page)
     return path
+
+
+def _campaign_links(reports_dir: Path) -> str:
+    """The campaigns reports (``reports_dir/campaigns/<stamp>/``), newest first."""
+    pages = sorted((reports_dir / "campaigns").glob("*/campaigns.html"), reverse=True)
+    if not pages:
+        return ""
+    items = "".join(
+        f'<li><a href="campaigns/{html.escape(p.parent.name)}/campaigns.html">'
+        f"{html.escape(p.parent.name)}</a> · "
+        f'<a href="campaigns/{html.escape(p.parent.name)}/campaigns.csv">csv</a></li>'
+        for p in pages
+    )
+    return f"<h2>campaign reports</h2><ul>{items}</ul>"
 
 
 def window_history(reports_dir: Path, label: str | None = None) -> list[WindowSummary]:

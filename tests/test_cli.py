@@ -24,6 +24,8 @@ COMMANDS = (
     "monitor",
     "cycle",
     "ui",
+    "campaigns",
+    "simulate-responses",
     "demo",
 )
 
@@ -43,6 +45,7 @@ def test_synth_then_snapshot(tmp_path: Path) -> None:
         "transactions.parquet",
         "customers.parquet",
         "ground_truth.parquet",
+        "ground_truth_responses.parquet",
     }
     snap = tmp_path / "s.parquet"
     out = runner.invoke(

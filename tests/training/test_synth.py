@@ -106,6 +106,7 @@ def test_same_seed_same_frames_other_seed_other_frames(base: SynthData) -> None:
     pd.testing.assert_frame_equal(again.transactions, base.transactions)
     pd.testing.assert_frame_equal(again.customers, base.customers)
     pd.testing.assert_frame_equal(again.ground_truth, base.ground_truth)
+    pd.testing.assert_frame_equal(again.ground_truth_responses, base.ground_truth_responses)
     other = synthesize(replace(BASE, seed=8))
     assert not other.transactions["amount"].head(100).equals(base.transactions["amount"].head(100))
 
@@ -114,10 +115,12 @@ def test_write_synth_round_trips(tmp_path: Path) -> None:
     data = synthesize(SynthConfig(n_customers=50, seed=1))
     paths = write_synth(data, tmp_path / "out")
     assert [p.name for p in paths] == [
-        "transactions.parquet", "customers.parquet", "ground_truth.parquet"
+        "transactions.parquet", "customers.parquet", "ground_truth.parquet",
+        "ground_truth_responses.parquet",
     ]  # fmt: skip
     pd.testing.assert_frame_equal(pd.read_parquet(paths[0]), data.transactions)
     pd.testing.assert_frame_equal(pd.read_parquet(paths[2]), data.ground_truth)
+    pd.testing.assert_frame_equal(pd.read_parquet(paths[3]), data.ground_truth_responses)
 
 
 def test_blocks_of_customers_join_into_one_valid_table(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,8 +135,9 @@ def test_blocks_of_customers_join_into_one_valid_table(monkeypatch: pytest.Monke
     assert validate(tx, data.customers, now=pd.Timestamp("2030-01-01")).report.issues == []
     pd.testing.assert_frame_equal(synthesize(config).transactions, tx)
     single = synthesize(SynthConfig(n_customers=50))
-    for name in ("transactions", "customers", "ground_truth"):
+    for name in ("transactions", "customers", "ground_truth", "ground_truth_responses"):
         pd.testing.assert_series_equal(getattr(data, name).dtypes, getattr(single, name).dtypes)
+    assert data.ground_truth_responses["customer_id"].unique().tolist() == list(range(1, 1001))
 
 
 # --- configuration ------------------------------------------------------------------

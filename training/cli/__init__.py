@@ -1,6 +1,6 @@
 """Training's commands; ``monitoring.entry`` assembles them into the ``cintel`` group."""
 
-from training.cli.data import cdnow, snapshot, synth
+from training.cli.data import cdnow, simulate_responses, snapshot, synth
 from training.cli.models import promote, rollback, train, ui
 
-COMMANDS = (synth, cdnow, snapshot, train, promote, rollback, ui)
+COMMANDS = (synth, cdnow, snapshot, simulate_responses, train, promote, rollback, ui)

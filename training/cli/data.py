@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     type=click.Path(path_type=Path),
     default=Path("data/synth"),
     show_default=True,
-    help="Folder to write the three Parquet files to.",
+    help="Folder to write the four Parquet files to.",
 )
 @click.option(
     "--customers",
@@ -81,7 +81,8 @@ def synth(
     seed: int,
 ) -> None:
     """Simulate a customer base with known ground truth (transactions, customers,
-    ground_truth Parquet files)."""
+    ground_truth and ground_truth_responses Parquet files: the latter holds every
+    customer's true chance to buy each family, and anything, with and without an offer)."""
     from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 
     config = SynthConfig(
@@ -268,3 +269,81 @@ def _snapshot_spark(
         snap.write(out)
         n = spark.read.parquet(out).count()
     _say_snapshot(snap, n, out)
+
+
+@click.command("simulate-responses")
+@data_option("Simulated data folder (made by `cintel synth`: it holds the true responses).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="New data folder: the transactions plus the response-window purchases.",
+)
+@click.option(
+    "--decisions",
+    "decisions_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Decision log folder. [default: CINTEL_HOME/decisions]",
+)
+@click.option(
+    "--feedback-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the feedback records go. [default: CINTEL_HOME/feedback]",
+)
+@click.option(
+    "--drift",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Scale the true response probabilities by this factor (1: no drift), so that "
+    "actual response moves away from what the models expect.",
+)
+@click.option(
+    "--at",
+    default=None,
+    help="Replay the decisions as if the first was made on this date (or data-end: the day "
+    "after the data ends), keeping their spacing; the re-timed log goes to OUT/decisions. "
+    "Needed when the response windows have not ended yet.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@user_errors
+def simulate_responses(
+    data_dir: Path,
+    out_dir: Path,
+    decisions_dir: Path | None,
+    feedback_dir: Path | None,
+    drift: float,
+    at: str | None,
+    seed: int,
+) -> None:
+    """What the simulated customers did after the recorded decisions: channel feedback
+    and the purchases in each offer's response window, drawn from the true responses
+    (treated with an offer, control without), written as feedback records and a new data
+    folder (with the ground truth beside it)."""
+    from training.data.simulator.replay import simulate_responses as run
+    from training.settings import get_settings
+
+    home = get_settings().home
+    decisions_dir = decisions_dir or home / "decisions"
+    feedback_dir = feedback_dir or home / "feedback"
+    with console.status("Simulating responses…"):
+        result = run(data_dir, out_dir, decisions_dir, feedback_dir, drift, seed, at)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    moved = "" if result.shift is None else f", re-timed by {result.shift.days:+,} days"
+    console.print(
+        f"Simulated {result.rows:,} decision rows of {result.records:,} records{moved}: "
+        f"{result.purchases:,} purchases, {result.feedback:,} feedback records"
+        + (f" (drift ×{drift:g})" if drift != 1.0 else "")
+    )
+    console.print(f"  wrote {result.out_dir}")
+    if result.decisions_out is not None:
+        console.print(
+            f"  re-timed decisions: {result.decisions_out} "
+            f"(report with `cintel campaigns --decisions {result.decisions_out}`)"
+        )
+    for path in result.feedback_files:
+        console.print(f"  feedback: {path}")

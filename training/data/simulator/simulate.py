@@ -16,11 +16,13 @@ from training.data.simulator.process import (
     segment_offsets,
     simulate_purchases,
 )
+from training.data.simulator.responses import true_responses
 
 DRIFTS = ("price", "mix", "churn")
 NS_PER_SECOND = 1_000_000_000
 MAX_CUSTOMERS = 50_000_000
 CHUNK_CUSTOMERS = 100_000
+TABLES = ("transactions", "customers", "ground_truth", "ground_truth_responses")
 OUTPUT_FIELDS = ("customer", "seconds", "amount", "margin", "family", "channel", "quantity")
 
 
@@ -40,11 +42,13 @@ class SynthConfig:
 
 @dataclass(frozen=True)
 class SynthData:
-    """The observed tables (``transactions``, ``customers``) and the latent ``ground_truth``."""
+    """The observed tables (``transactions``, ``customers``), the latent ``ground_truth`` and
+    the true response to offers (``ground_truth_responses``, see ``simulator.responses``)."""
 
     transactions: pd.DataFrame
     customers: pd.DataFrame
     ground_truth: pd.DataFrame
+    ground_truth_responses: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -205,12 +209,7 @@ def synthesize(config: SynthConfig) -> SynthData:
     ]
     if len(parts) == 1:
         return parts[0]
-    return SynthData(
-        *(
-            _concat([getattr(p, name) for p in parts])
-            for name in ("transactions", "customers", "ground_truth")
-        )
-    )
+    return SynthData(*(_concat([getattr(p, name) for p in parts]) for name in TABLES))
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -229,7 +228,8 @@ def _synthesize_block(
     config: SynthConfig, times: _Times, first_id: int, seed: np.random.SeedSequence
 ) -> SynthData:
     """Customers ``first_id + 1`` to ``first_id + CHUNK_CUSTOMERS`` and their rows."""
-    streams = [np.random.default_rng(s) for s in seed.spawn(6)]
+    # a 7th stream for the response truth: spawn(7) starts with the same 6 children
+    streams = [np.random.default_rng(s) for s in seed.spawn(7)]
     n = min(CHUNK_CUSTOMERS, config.n_customers - first_id)
     cust = _draw_customers(streams[0], n)
     arch = cust.archetype.astype(np.int64)
@@ -281,7 +281,13 @@ def _synthesize_block(
     truth["oracle_churn_prob"] = np.where(
         truth["alive_at_end"].to_numpy(), np.exp(-rate_op * (op_future - op_end)), 1.0
     )
-    return SynthData(transactions=transactions, customers=customers, ground_truth=truth)
+    alive = truth["alive_at_end"].to_numpy()
+    responses = true_responses(
+        streams[6], cust.archetype, cust.rate_per_year, cust.discount, cust.destroyer, alive,
+        config.n_families,
+    )  # fmt: skip
+    responses["customer_id"] += first_id
+    return SynthData(transactions, customers, truth, responses)
 
 
 def _ground_truth(
@@ -333,16 +339,12 @@ def _ground_truth(
 
 
 def write_synth(data: SynthData, out_dir: Path) -> list[Path]:
-    """Write the three tables as Parquet files in ``out_dir`` (created if missing)."""
+    """Write the four tables as Parquet files in ``out_dir`` (created if missing)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, frame in (
-        ("transactions", data.transactions),
-        ("customers", data.customers),
-        ("ground_truth", data.ground_truth),
-    ):
+    for name in TABLES:
         path = out_dir / f"{name}.parquet"
-        frame.to_parquet(path, index=False)
+        getattr(data, name).to_parquet(path, index=False)
         paths.append(path)
     return paths

@@ -1,0 +1,448 @@
+"""Outcomes of recorded decisions: the decision and feedback logs as frames, and the join of
+every shown or withheld offer with the purchases in its response window (issue 14 spec).
+
+The campaigns report and the uplift fit both start from ``responses``; it is pure and
+vectorised (sorted keys and ``searchsorted``, no per-row Python), so a million decision
+records join in seconds.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from training.data.features import slug
+
+DEFAULT_WINDOW_DAYS = 30
+TREATED, CONTROL = "treated", "control"
+OUTCOMES = ("accepted", "declined", "clicked", "ignored")
+ANY_FAMILY = "*"
+MS_PER_DAY = 86_400_000
+
+_OFFER = pa.struct(
+    [
+        ("offer_id", pa.string()),
+        ("campaign", pa.string()),
+        ("rank", pa.int64()),
+        ("family", pa.string()),
+        ("kind", pa.string()),
+        ("expected_response", pa.float64()),
+        ("expected_value", pa.float64()),
+        ("response_window_days", pa.float64()),
+    ]
+)
+DECISION_SCHEMA = pa.schema(
+    [
+        ("decision_id", pa.string()),
+        ("ts", pa.string()),
+        ("endpoint", pa.string()),
+        ("customer_id", pa.string()),
+        ("channel", pa.string()),
+        ("store_as_of", pa.string()),
+        ("offers", pa.list_(_OFFER)),
+        (
+            "held_out",
+            pa.list_(pa.struct([("campaign", pa.string()), ("offers", pa.list_(_OFFER))])),
+        ),
+    ]
+)
+FEEDBACK_SCHEMA = pa.schema(
+    [
+        ("decision_id", pa.string()),
+        ("offer_id", pa.string()),
+        ("outcome", pa.string()),
+        ("ts", pa.string()),
+        ("customer_id", pa.string()),
+        ("channel", pa.string()),
+    ]
+)
+# one row per shown (treated) or withheld (control) offer of a decision
+DECISION_COLUMNS = [
+    "decision_id", "ts", "endpoint", "customer_id", "channel", "store_as_of", "campaign",
+    "offer_id", "rank", "family", "kind", "expected_response", "expected_value",
+    "response_window_days", "group",
+]  # fmt: skip
+RESPONSE_COLUMNS = [
+    "decision_id", "ts", "customer_id", "channel", "campaign", "offer_id", "family", "kind",
+    "group", "expected_response", "expected_value", "response_window_days", "responded",
+    "response_margin", "matured", "feedback",
+]  # fmt: skip
+_NEEDED = [c for c in DECISION_COLUMNS if c not in ("endpoint", "store_as_of", "rank")]
+_STRING_FIELDS = ("decision_id", "customer_id", "channel", "endpoint", "store_as_of", "offer_id")
+
+
+# --- reading the logs -----------------------------------------------------------------------
+
+
+def _clean_lines(raw: bytes) -> tuple[bytes, int]:
+    """Lines that parse as JSON objects, ids as strings; and how many were skipped.
+
+    The slow path, used only when Arrow refuses a file: a torn last line after a crash,
+    a hand-edited line, or a numeric customer id."""
+    good, bad = [], 0
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            bad += 1
+            continue
+        if not isinstance(record, dict):
+            bad += 1
+            continue
+        for name in _STRING_FIELDS:
+            if record.get(name) is not None and not isinstance(record[name], str):
+                record[name] = str(record[name])
+        good.append(orjson.dumps(record))
+    return b"\n".join(good) + b"\n", bad
+
+
+def read_jsonl_table(folder: Path | str, schema: pa.Schema) -> tuple[pa.Table, int]:
+    """Every ``*.jsonl`` file of ``folder`` (oldest day first) as one Arrow table with
+    ``schema`` (other fields ignored), and the number of unreadable lines skipped."""
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    read = pj.ReadOptions(block_size=1 << 24)
+    tables, skipped = [], 0
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        raw = path.read_bytes()
+        if not raw.strip():
+            continue
+        try:
+            table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
+        except pa.ArrowInvalid:
+            raw, bad = _clean_lines(raw)
+            skipped += bad
+            if not raw.strip():
+                continue
+            table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
+        tables.append(table)
+    if not tables:
+        return schema.empty_table(), skipped
+    return pa.concat_tables(tables), skipped
+
+
+def _utc_naive(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """ISO 8601 strings as naive UTC datetime64[ns]: Arrow's parser when every value has
+    an offset (the logs' format), pandas' otherwise (no offset means UTC)."""
+    try:
+        ts = pc.cast(values, pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us"))
+        return np.asarray(ts.to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        parsed = pd.to_datetime(pd.Series(values.to_pylist()), utc=True, format="ISO8601")
+        return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def _strings(
+    values: pa.Array | pa.ChunkedArray, take: np.ndarray | None = None, distinct: bool = False
+) -> np.ndarray:
+    """An object array of str and None, optionally gathered by ``take``.
+
+    Dictionary-encoded first, so each distinct string becomes one Python object however
+    often it repeats (campaign and offer ids, channels, customers); ``distinct`` values
+    (decision ids) skip the encoding."""
+    if distinct:
+        words = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+        return words if take is None else words[take]
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    words = with_none(encoded.dictionary.to_numpy(zero_copy_only=False))
+    codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
+    return words[codes if take is None else codes[take]]
+
+
+def with_none(values: np.ndarray) -> np.ndarray:
+    """``values`` as an object array with one more element, None: index -1 (or the new
+    last position) then reads as missing."""
+    return np.concatenate([np.asarray(values, dtype=object), np.array([None], dtype=object)])
+
+
+def _offer_rows(offers: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.StructArray]:
+    """Parent index and the flattened offer structs of a list<struct> column."""
+    if isinstance(offers, pa.ChunkedArray):
+        offers = offers.combine_chunks()
+    parent = pc.list_parent_indices(offers).to_numpy(zero_copy_only=False)
+    return parent, pc.list_flatten(offers)
+
+
+def decisions_frame(table: pa.Table) -> pd.DataFrame:
+    """Explode decision records (Arrow, ``DECISION_SCHEMA``) to one row per shown offer
+    (group ``treated``) and per withheld offer (group ``control``)."""
+    shown_parent, shown = _offer_rows(table.column("offers"))
+    held_parent, held_items = _offer_rows(table.column("held_out"))
+    inner_parent, withheld = _offer_rows(held_items.field("offers"))
+    parent = np.concatenate([shown_parent, held_parent[inner_parent]]).astype(np.int64)
+    offers = pa.concat_arrays([shown, withheld])
+    n_shown = len(shown)
+    # campaign: the entry's, else (withheld) the held_out item's, else the kind's default id
+    held_campaign = pa.concat_arrays(
+        [pa.nulls(n_shown, pa.string()), held_items.field("campaign").take(inner_parent)]
+    )
+    campaign = pc.coalesce(offers.field("campaign"), held_campaign, offers.field("kind"))
+    window = offers.field("response_window_days").fill_null(float(DEFAULT_WINDOW_DAYS))
+    rank = offers.field("rank")
+
+    def numbers(name: str) -> np.ndarray:
+        return np.asarray(offers.field(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+    frame = pd.DataFrame(
+        {
+            "decision_id": _strings(table.column("decision_id"), parent, distinct=True),
+            "ts": _utc_naive(table.column("ts"))[parent],
+            "endpoint": _strings(table.column("endpoint"), parent),
+            "customer_id": _strings(table.column("customer_id"), parent),
+            "channel": _strings(table.column("channel"), parent),
+            "store_as_of": _strings(table.column("store_as_of"), parent),
+            "campaign": _strings(campaign),
+            "offer_id": _strings(offers.field("offer_id")),
+            "rank": pd.arrays.IntegerArray(
+                np.asarray(rank.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64),
+                np.asarray(rank.is_null().to_numpy(zero_copy_only=False), dtype=bool),
+            ),
+            "family": _strings(offers.field("family")),
+            "kind": _strings(offers.field("kind")),
+            "expected_response": numbers("expected_response"),
+            "expected_value": numbers("expected_value"),
+            "response_window_days": np.asarray(window.to_numpy(zero_copy_only=False), np.float64),
+            "group": np.where(np.arange(len(parent)) < n_shown, TREATED, CONTROL).astype(object),
+        },
+        copy=False,  # fresh arrays; consolidating ten object columns would copy them all
+    )
+    return frame
+
+
+def read_decisions(folder: Path | str) -> pd.DataFrame:
+    """The decision log under ``folder`` (``YYYY-MM-DD.jsonl`` files), offers exploded to
+    one row each with ``group`` treated (shown) or control (withheld); columns
+    ``DECISION_COLUMNS``. A missing or empty folder gives an empty frame; unreadable lines
+    (a torn last line after a crash) are skipped, and counted in ``frame.attrs["skipped"]``.
+    """
+    table, skipped = read_jsonl_table(folder, DECISION_SCHEMA)
+    frame = decisions_frame(table)
+    frame.attrs["skipped"] = skipped
+    frame.attrs["records"] = table.num_rows
+    return frame
+
+
+def read_feedback(folder: Path | str) -> pd.DataFrame:
+    """The channel feedback log under ``folder``: decision_id, offer_id, outcome, ts
+    (naive UTC), customer_id, channel; empty when there is none."""
+    table, skipped = read_jsonl_table(folder, FEEDBACK_SCHEMA)
+    frame = table.to_pandas()
+    frame["ts"] = _utc_naive(table.column("ts")) if len(frame) else frame["ts"].astype("M8[ns]")
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+# --- the join ---------------------------------------------------------------------------------
+
+
+def last_feedback(feedback: pd.DataFrame) -> pd.DataFrame:
+    """The last outcome per (decision_id, offer_id); repeats of one outcome count once."""
+    fb = feedback.dropna(subset=["decision_id", "offer_id", "outcome"])
+    fb = fb.drop_duplicates(["decision_id", "offer_id", "outcome"])
+    if "ts" in fb:
+        fb = fb.sort_values("ts", kind="stable")
+    fb = fb.drop_duplicates(["decision_id", "offer_id"], keep="last")
+    return fb[["decision_id", "offer_id", "outcome"]].rename(columns={"outcome": "feedback"})
+
+
+def _match(
+    dec_ids: pd.Series | np.ndarray, tx_ids: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Decision ids matched to the data's: for each decision id the code of its customer
+    among the data's distinct ids (-1: unknown), each data row's code, and those ids.
+
+    Decision records carry ids as strings; integer data ids are matched by value. Only
+    the distinct ids are compared, so a million rows cost two hash passes."""
+    tx_codes, tx_uniques = pd.factorize(np.asarray(tx_ids))
+    dec_codes, dec_uniques = pd.factorize(np.asarray(dec_ids, dtype=object))
+    index = pd.Index(tx_uniques)
+    if pd.api.types.is_integer_dtype(index.dtype):
+        number = pd.to_numeric(pd.Series(dec_uniques, dtype=object), errors="coerce")
+        whole = (number.notna() & (number == np.floor(number))).to_numpy()
+        lookup = np.full(len(dec_uniques), -1, dtype=np.int64)
+        lookup[whole] = index.get_indexer(number[whole].astype(np.int64))
+    else:
+        lookup = index.astype(str).get_indexer(pd.Index(dec_uniques).astype(str))
+    matched = np.where(dec_codes >= 0, lookup[np.maximum(dec_codes, 0)], -1)
+    return matched.astype(np.int64), tx_codes.astype(np.int64), np.asarray(tx_uniques)
+
+
+def customer_codes(
+    dec_ids: pd.Series | np.ndarray, tx_ids: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the customers, shared by decisions and data (-1: unknown)."""
+    matched, tx_codes, _ = _match(dec_ids, tx_ids)
+    return matched, tx_codes
+
+
+def data_ids(dec_ids: pd.Series, tx_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The decision ids as the data spells them (its dtype), and which were found."""
+    matched, _, uniques = _match(dec_ids, tx_ids)
+    found = matched >= 0
+    return uniques[np.maximum(matched, 0)] if len(uniques) else np.asarray(dec_ids), found
+
+
+def _family_codes(
+    rows_family: pd.Series, tx_family: pd.Series
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Codes of the offers' and the transactions' families (offers name slugs; -1: none
+    or unknown) and the number of families."""
+    cat = tx_family.astype("category")
+    names = {slug(c): i for i, c in enumerate(cat.cat.categories)}
+    codes, uniques = pd.factorize(np.asarray(rows_family, dtype=object))
+    lookup = np.array([names.get(slug(f), -1) for f in uniques] + [-1], dtype=np.int64)
+    row_codes = lookup[np.where(codes >= 0, codes, len(uniques))]
+    return row_codes, cat.cat.codes.to_numpy().astype(np.int64), len(names)
+
+
+def _window_purchases(
+    row_key: np.ndarray,
+    row_start: np.ndarray,
+    row_window: np.ndarray,
+    tx_keys: list[np.ndarray],
+    tx_time: np.ndarray,
+    tx_margin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, whether a transaction with its key falls in (start, start + window]
+    and their total margin. Times are integer milliseconds; keys -1 never match.
+
+    Each key is compressed to the rank of the distinct row keys, then (rank, time) is one
+    int64 so that a single sorted array and two ``searchsorted`` answer every row."""
+    valid = row_key >= 0
+    uniq = np.unique(row_key[valid])
+    n = len(row_key)
+    if len(uniq) == 0 or len(tx_time) == 0:
+        return np.zeros(n, dtype=bool), np.zeros(n)
+    lo_t = int(row_start[valid].min())
+    span = int((row_start + row_window)[valid].max()) - lo_t + 2
+    if len(uniq) * span >= 2**62:
+        raise ValueError("responses: too long a period for millisecond keys; split the report")
+    parts_key, parts_margin = [], []
+    in_period = (tx_time >= lo_t) & (tx_time - lo_t < span)
+    for keys in tx_keys:
+        pos = np.minimum(np.searchsorted(uniq, keys), len(uniq) - 1)
+        hit = (uniq[pos] == keys) & in_period
+        parts_key.append(pos[hit] * span + (tx_time[hit] - lo_t))
+        parts_margin.append(tx_margin[hit])
+    key = np.concatenate(parts_key)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    cum = np.concatenate([[0.0], np.cumsum(np.concatenate(parts_margin)[order])])
+    rank = np.searchsorted(uniq, np.where(valid, row_key, uniq[0]))
+    base = rank * span + (row_start - lo_t)
+    lo = np.searchsorted(key, base, side="right")
+    hi = np.searchsorted(key, base + row_window, side="right")
+    responded = valid & (hi > lo)
+    margin = np.where(responded, cum[hi] - cum[lo], 0.0)
+    return responded, np.round(margin, 2)
+
+
+def first_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's first decision row per (campaign, offer), in time order."""
+    key = np.zeros(len(decisions), dtype=np.int64)
+    for column in ("customer_id", "campaign", "offer_id"):
+        codes, uniques = pd.factorize(decisions[column].to_numpy(dtype=object))
+        key = key * (len(uniques) + 1) + (codes + 1)
+    order = np.argsort(decisions["ts"].to_numpy(dtype="datetime64[ns]"), kind="stable")
+    _, first = np.unique(key[order], return_index=True)
+    keep = order[np.sort(first)]
+    return pd.DataFrame({c: decisions[c].array.take(keep) for c in decisions.columns}, copy=False)
+
+
+def _feedback_column(rows: pd.DataFrame, feedback: pd.DataFrame | None) -> np.ndarray:
+    """The last channel outcome of each row's decision and offer, else None."""
+    out = np.full(len(rows), None, dtype=object)
+    if feedback is None or not len(feedback):
+        return out
+    fb = last_feedback(feedback)
+    candidates = np.flatnonzero(rows["decision_id"].isin(fb["decision_id"]).to_numpy())
+    if len(candidates) == 0:
+        return out
+    index = pd.MultiIndex.from_arrays([fb["decision_id"], fb["offer_id"]])
+    at = index.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [rows["decision_id"].to_numpy()[candidates], rows["offer_id"].to_numpy()[candidates]]
+        )
+    )
+    found = at >= 0
+    out[candidates[found]] = fb["feedback"].to_numpy(dtype=object)[at[found]]
+    return out
+
+
+def responses(
+    decisions: pd.DataFrame,
+    transactions: pd.DataFrame,
+    feedback: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """One row per (decision_id, offer_id), shown and withheld, with what happened after.
+
+    Only a customer's first decision per (campaign, offer) counts. ``responded``: a
+    purchase (amount > 0) within ``response_window_days`` after the decision's ``ts``
+    (strictly after it, up to and including the window's end) of the offer's family for
+    cross_sell offers, of anything for retention and up_sell ones (and whenever the
+    offer names no family); ``response_margin``: the margin of those purchases (the
+    amount when the data has no margin). ``matured``: the data covers ts + window, i.e.
+    ts + window <= ``as_of`` (default: the day after the latest transaction).
+    ``feedback``: the last channel outcome for the decision and offer, or None.
+    Columns ``RESPONSE_COLUMNS``; ``decisions`` as ``read_decisions`` gives it.
+    """
+    for column in _NEEDED:
+        if column not in decisions:
+            raise ValueError(f"decisions: required column {column} missing")
+    for column in ("customer_id", "ts", "amount", "family"):
+        if column not in transactions:
+            raise ValueError(f"transactions: required column {column} missing")
+    rows = first_decisions(decisions)
+    tx_all = transactions["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    if as_of is None and len(transactions):
+        last = pd.Timestamp(transactions["ts"].max())
+        as_of = last.normalize() + pd.Timedelta(days=1)
+    ts_ms = rows["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
+    window_ms = np.rint(rows["response_window_days"].to_numpy(np.float64) * MS_PER_DAY)
+    window_ms = window_ms.astype(np.int64)
+    ends = ts_ms + window_ms
+    # only purchases after the earliest decision and before the latest window end matter
+    amount = transactions["amount"].to_numpy(np.float64)
+    keep = amount > 0
+    if len(rows):
+        keep &= (tx_all > ts_ms.min()) & (tx_all <= ends.max())
+    take = np.flatnonzero(keep)
+    cust_row, cust_tx, _ = _match(rows["customer_id"], transactions["customer_id"].to_numpy()[take])
+    fam_row, fam_tx, n_families = _family_codes(rows["family"], transactions["family"])
+    fam_tx = fam_tx[take]
+    n_fam = n_families + 1  # the last code means "any family"
+    wants_family = (rows["kind"].to_numpy() == "cross_sell") & (fam_row >= 0)
+    named = rows["family"].notna().to_numpy() & (rows["kind"].to_numpy() == "cross_sell")
+    fam_row = np.where(wants_family, fam_row, np.where(named, -1, n_fam - 1))
+    row_key = np.where((cust_row >= 0) & (fam_row >= 0), cust_row * n_fam + fam_row, -1)
+    tx_keys = [cust_tx * n_fam + fam_tx, cust_tx * n_fam + (n_fam - 1)]
+    margin_col = "margin" if "margin" in transactions else "amount"
+    tx_margin = transactions[margin_col].to_numpy(dtype=np.float64)[take]
+    tx_margin = np.where(np.isnan(tx_margin), amount[take], tx_margin)
+    responded, margin = _window_purchases(
+        row_key, ts_ms, window_ms, tx_keys, tx_all[take], tx_margin
+    )
+    if as_of is None:
+        matured = np.zeros(len(rows), dtype=bool)
+    else:
+        matured = ends <= pd.Timestamp(as_of).value // 1_000_000  # ns -> ms
+    columns = {c: rows[c].to_numpy() for c in RESPONSE_COLUMNS[:12]}
+    columns.update(
+        responded=responded,
+        response_margin=margin,
+        matured=matured,
+        feedback=_feedback_column(rows, feedback),
+    )
+    return pd.DataFrame(columns, copy=False)
