@@ -5,8 +5,9 @@
 
 Starts ``cintel serve`` on a free 127.0.0.1 port, sends ``POST /profile`` at a fixed
 arrival rate (requests leave on schedule whether or not earlier ones were answered:
-queueing shows up as waiting, not as a lower rate), kills every BentoML worker with
-SIGKILL at ``--kill-at`` seconds, keeps the load on, then stops the service with SIGTERM.
+queueing shows up as waiting, not as a lower rate) for ``--warmup`` seconds not counted,
+then for ``--seconds`` more, killing one BentoML worker (or ``--kill all``) with SIGKILL
+at ``--kill-at`` seconds, and stops the service with SIGTERM.
 Prints and (with ``--json``) writes: requests, non-2xx by kind, longest wait, seconds from
 the kill to the first 200 of a request sent after it, seconds until latency is normal
 again, and the p50/p99 before the kill. Bounded: ``rate × seconds`` requests, each with a
@@ -91,7 +92,7 @@ async def _shoot(pool: Pool, body: bytes, started: float, out: list[Shot]) -> No
     try:
         status = await asyncio.wait_for(pool.post("/profile", body), pool.timeout)
         out.append(Shot(sent - started, time.perf_counter() - sent, status))
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as exc:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
         out.append(Shot(sent - started, time.perf_counter() - sent, 0, type(exc).__name__))
 
 
@@ -108,7 +109,13 @@ def workers_of(pid: int) -> list[psutil.Process]:
 
 
 async def load(
-    port: int, ids: list[str], rate: float, seconds: float, kill_at: float, serve_pid: int
+    port: int,
+    ids: list[str],
+    rate: float,
+    seconds: float,
+    kill_at: float,
+    serve_pid: int,
+    kill_all: bool,
 ) -> tuple[list[Shot], float, list[int]]:
     """The open-loop load; returns the shots, when the workers were killed and their pids."""
     pool = Pool(port, timeout=30.0)
@@ -120,7 +127,7 @@ async def load(
     for i in range(int(rate * seconds)):
         due = started + i / rate
         if killed_at < 0 and due - started >= kill_at:
-            for proc in workers_of(serve_pid):
+            for proc in workers_of(serve_pid)[: None if kill_all else 1]:
                 proc.send_signal(signal.SIGKILL)
                 killed.append(proc.pid)
             killed_at = time.perf_counter() - started
@@ -139,7 +146,9 @@ def summarize(shots: list[Shot], killed_at: float, rate: float) -> dict[str, flo
     after = [s for s in shots if s.sent >= killed_at]
     first_ok = next((s for s in after if s.status == 200), None)
     normal = max(0.020, 3 * p99)
-    abnormal = [s for s in shots if s.sent + s.wait >= killed_at and (s.status != 200 or s.wait > normal)]
+    abnormal = [
+        s for s in shots if s.sent + s.wait >= killed_at and (s.status != 200 or s.wait > normal)
+    ]
     kinds: dict[str, int] = {}
     for s in shots:
         if s.status != 200:
@@ -170,6 +179,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--kill-at", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load first")
+    parser.add_argument("--kill", choices=["one", "all"], default="one", help="workers")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--serve-arg", action="append", default=[], help="extra serve args")
     args = parser.parse_args()
@@ -202,8 +213,18 @@ def main() -> None:
             if serve.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"cintel serve did not become ready; see {log.name}")
             time.sleep(0.3)
+        if args.warmup > 0:
+            asyncio.run(load(port, ids.tolist(), args.rate, args.warmup, 1e9, serve.pid, False))
         shots, killed_at, killed = asyncio.run(
-            load(port, ids.tolist(), args.rate, args.seconds, args.kill_at, serve.pid)
+            load(
+                port,
+                ids.tolist(),
+                args.rate,
+                args.seconds,
+                args.kill_at,
+                serve.pid,
+                args.kill == "all",
+            )
         )
     finally:
         tree = psutil.Process(serve.pid).children(recursive=True)

@@ -90,7 +90,7 @@ def start(tmp_path: Path) -> Iterator:
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_drains_the_child_and_stops_its_orphaned_worker(
     start, tmp_path: Path, sig: int
 ) -> None:
