@@ -24,6 +24,7 @@ import httpx
 import pandas as pd
 
 MARKER = ".cintel-demo"
+SWAP_TIMEOUT_S = 60.0  # the service polls every 2 s here; loading four models takes a few
 START, DRIFT_START, END = "2024-01-01", "2025-04-01", "2025-12-31"
 
 
@@ -122,6 +123,54 @@ class Service:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log.close()
+
+
+class SwapTimeoutError(TimeoutError):
+    """The running service did not serve every promoted version in time."""
+
+
+def served_versions(status: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """What ``/status`` says is served: the loaded models (``/score``) and the store's
+    versions (what ``/profile`` answers carry)."""
+    store = status.get("store") or {}
+    return {
+        "models": {k: str(v) for k, v in (status.get("versions") or {}).items()},
+        "store": {k: str(v) for k, v in (store.get("versions") or {}).items()},
+    }
+
+
+def missing_versions(status: dict[str, Any], expected: dict[str, str]) -> list[str]:
+    """Each expected model version the service does not serve yet, in words."""
+    served = served_versions(status)
+    missing = []
+    for model, version in sorted(expected.items()):
+        for part in ("models", "store"):
+            now = served[part].get(model)
+            if now != str(version):
+                missing.append(f"{model} v{version} ({part} still at {now or 'none'})")
+    return missing
+
+
+def wait_for_versions(
+    status: Callable[[], dict[str, Any]],
+    expected: dict[str, str],
+    timeout: float,
+    poll: float = 1.0,
+) -> dict[str, dict[str, str]]:
+    """Wait until the service serves every one of ``expected`` ({model: version}), both as
+    loaded models and in its store; SwapTimeoutError naming what is still missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = status()
+        missing = missing_versions(current, expected)
+        if not missing:
+            return served_versions(current)
+        if time.monotonic() >= deadline:
+            raise SwapTimeoutError(
+                f"after {timeout:.0f} s the service does not yet serve every promoted version: "
+                + "; ".join(missing)
+            )
+        time.sleep(poll)
 
 
 def send_traffic(svc: Service, ids: list[str], n: int, seed: int = 0) -> dict[str, float]:
@@ -233,18 +282,30 @@ def run_demo(
         )
         for done in cycle.trained:
             say(f"      {done['model']:<10} v{done['version']}  {done['decision']}")
-        deadline = time.time() + 30
-        while time.time() < deadline and svc.status()["versions"] == versions_before:
-            time.sleep(1)
-        versions_after = svc.status()["versions"]
-        say(f"      the running service swapped models: {versions_before} -> {versions_after}")
         example = ids[0]
+        promoted = {
+            m: v for m, v in cycle.after.items() if v is not None and cycle.before.get(m) != v
+        }
+        if promoted:
+            served = wait_for_versions(
+                svc.status, {m: v for m, v in cycle.after.items() if v}, SWAP_TIMEOUT_S
+            )
+            versions_after = served["models"]
+            answer = svc.http.post("/profile", json={"customer_id": example}).json()
+            say(
+                f"      the running service swapped models: {versions_before} -> "
+                f"{versions_after}; /profile answers with {answer['model_versions']}"
+            )
+        else:
+            versions_after = svc.status()["versions"]
+            say(f"      nothing was promoted; the service keeps {versions_after}")
         result = {
             "quiet": quiet.status,
             "drift": None if drift is None else drift.status,
             "retrained": cycle.decision.retrain,
             "before": versions_before,
             "after": versions_after,
+            "promoted": promoted,
             "report": None if drift is None else drift.run_dir,
         }
     finally:
