@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ import httpx
 import pandas as pd
 
 MARKER = ".cintel-demo"
+SERVE = (sys.executable, "-m", "monitoring.entry", "serve", "--host", "127.0.0.1")
 SWAP_TIMEOUT_S = 60.0  # the service polls every 2 s here; loading four models takes a few
 START, DRIFT_START, END = "2024-01-01", "2025-04-01", "2025-12-31"
 
@@ -67,33 +69,24 @@ def split_before(src: Path, dst: Path, cut: str) -> Path:
 
 
 class Service:
-    """``bentoml serve`` in its own process group, stopped with SIGTERM then SIGKILL."""
+    """``cintel serve`` with one worker (each /status then describes the whole service),
+    stopped with SIGTERM: it drains and stops BentoML's processes itself."""
 
     def __init__(self, home: Path, port: int, log: Path) -> None:
         env = {
             **os.environ,
             "CINTEL_HOME": str(home),
-            "CINTEL_POLL_SECONDS": "2",
             "MLFLOW_TRACKING_URI": f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}",
         }
+        for name in ("CINTEL_API_KEY", "CINTEL_API_KEY_FILE"):  # the demo sends no key
+            env.pop(name, None)
         self.url = f"http://127.0.0.1:{port}"
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bentoml",
-                "serve",
-                "serving.service:Cintel",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [*SERVE, "--port", str(port), "--workers", "1", "--poll-seconds", "2"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
@@ -116,11 +109,11 @@ class Service:
     def stop(self) -> None:
         self.http.close()
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=30)  # cintel serve waits 10 s + 5 s at most
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.kill()  # its child then gets SIGTERM from the kernel
                 self.proc.wait()
         self._log.close()
 
@@ -171,6 +164,18 @@ def wait_for_versions(
                 + "; ".join(missing)
             )
         time.sleep(poll)
+
+
+def _exit_on_sigterm() -> Any:
+    """SIGTERM to the demo unwinds it like Ctrl-C (so the service it started is stopped);
+    returns the previous handler (None off the main thread, where nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def send_traffic(svc: Service, ids: list[str], n: int, seed: int = 0) -> dict[str, float]:
@@ -236,6 +241,7 @@ def run_demo(
 
     port = port or _free_port()
     say(f"[4/8] Starting the service on http://127.0.0.1:{port}")
+    previous = _exit_on_sigterm()
     svc = Service(home, port, home / "service.log")
     result: dict[str, Any] = {}
     try:
@@ -310,6 +316,8 @@ def run_demo(
         }
     finally:
         svc.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     say("\nWhere to look:")
     say(f"  MLflow UI:      CINTEL_HOME={home} cintel ui   (then http://127.0.0.1:5000)")
     if result.get("report"):

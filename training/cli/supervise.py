@@ -27,7 +27,7 @@ POLL_S = 0.2
 KILLED = 1  # exit code when the tree had to be killed
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """On Linux, a ``preexec_fn`` asking the kernel to SIGTERM the child when this process
     dies (prctl is looked up here, before the fork; the child only calls it)."""
     if not sys.platform.startswith("linux"):
@@ -95,7 +95,7 @@ def run_supervised(
         list(cmd),
         env=dict(env) if env is not None else None,
         start_new_session=True,  # a terminal's Ctrl-C reaches only us; we forward it once
-        preexec_fn=_die_with_parent(),  # no threads run here yet
+        preexec_fn=die_with_parent(),  # no threads run here yet
     )
     tree = _Tree(proc.pid)
     asked: list[float] = []
