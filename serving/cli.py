@@ -129,8 +129,8 @@ def _say_materialized(result: MaterializeResult) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes; while one restarts after a crash the others answer. "
-    "[default: CINTEL_WORKERS or 2]",
+    help="Worker processes; with 2 or more, while one restarts after a crash the others "
+    "answer. [default: CINTEL_WORKERS or 1]",
 )
 @click.option(
     "--drain-seconds",

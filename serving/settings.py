@@ -28,9 +28,10 @@ class ServiceSettings(Settings):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     poll_seconds: float = Field(default=30.0, ge=0.0)
     offers_path: Path | None = None
-    # `cintel serve`: BentoML workers (one can die and restart while the others answer),
-    # and how long a stop waits for requests in flight before the processes are killed
-    workers: int = Field(default=2, ge=1, le=64)
+    # `cintel serve`: BentoML workers (with 2 or more, one can die and restart while the
+    # others answer; see the README on what is per worker), and how long a stop waits for
+    # requests in flight before the processes are killed
+    workers: int = Field(default=1, ge=1, le=64)
     drain_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     @model_validator(mode="after")
