@@ -66,7 +66,10 @@ class Served:
 
 @bentoml.service(
     name="cintel",
-    traffic={"timeout": 30, "max_concurrency": 512},
+    # a request never holds its caller more than 5 s (504), and at most 512 run at once
+    # (429 beyond: ~0.8 s of queue at 1.5 ms each), split over the workers. The worker
+    # count is `cintel serve --workers` (CINTEL_WORKERS), passed to BentoML at start.
+    traffic={"timeout": 5, "max_concurrency": 512},
     monitoring={"enabled": False},
 )
 class Cintel:
