@@ -62,7 +62,14 @@ def _running(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _workers(pid: int) -> list[psutil.Process]:
-    return [p for p in _running(_tree(pid)) if any(WORKER_MARK in a for a in p.cmdline())]
+    found = []
+    for proc in _running(_tree(pid)):
+        try:
+            if any(WORKER_MARK in part for part in proc.cmdline()):
+                found.append(proc)
+        except psutil.NoSuchProcess:  # also a zombie: killed, not yet reaped
+            continue
+    return found
 
 
 Start = Callable[..., tuple[subprocess.Popen[bytes], int, Path]]
