@@ -23,7 +23,7 @@ from monitoring.monitor import MonitorResult, run_monitor, window_history
 from monitoring.policy import PolicyConfig, RetrainDecision, decide
 from monitoring.reference import load_service_reference
 from monitoring.reports import DriftConfig
-from monitoring.request_reader import read_requests
+from monitoring.request_reader import read_requests, served_by
 from training.mlops import registry
 from training.mlops.tracking import configure_tracking, get_or_create_experiment
 from training.settings import Settings, get_settings
@@ -108,20 +108,42 @@ def monitor_requests(
     drift: DriftConfig | None = None,
 ) -> MonitorResult:
     """Compare the request log of the last ``window_days`` (or from ``since``) with the
-    champions' reference."""
+    reference of the current publish, judging only the requests that publish answered:
+    those answered by earlier model versions are left out (and counted in the reason)."""
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=window_days)
     current = read_requests(settings.request_log_dir, since=start)
-    return run_monitor(current, load_reference(settings), settings, LABEL, drift)
+    reference = load_reference(settings)
+    versions = reference.attrs.get("versions")
+    note = ""
+    if versions:
+        served = served_by(current, versions)
+        left_out = len(current) - len(served)
+        if left_out:
+            named = ", ".join(f"{m} v{v}" for m, v in sorted(versions.items()))
+            note = (
+                f" ({left_out:,} requests of the window were answered by other model versions "
+                f"than the current publish's ({named}) and were left out)"
+            )
+        current = served
+    return run_monitor(current, reference, settings, LABEL, drift, note=note)
 
 
 def load_reference(settings: Settings) -> pd.DataFrame:
     """What the service served when the current champions were published
     (``store/reference.parquet``, see ``serving.batch.materialize.write_reference``); before any
-    materialization, the champions' training reference samples."""
+    materialization, the champions' training reference samples. ``attrs["versions"]``
+    names the model versions the reference belongs to (None when unknown)."""
     path = settings.store_dir / "reference.parquet"
     if path.exists():
-        return pd.read_parquet(path)
+        frame = pd.read_parquet(path)
+        meta = settings.store_dir / "reference.json"
+        try:
+            versions = json.loads(meta.read_text()).get("versions") if meta.exists() else None
+        except (OSError, json.JSONDecodeError):
+            versions = None
+        frame.attrs["versions"] = versions
+        return frame
     return load_service_reference(settings=settings)
 
 

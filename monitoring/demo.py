@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ import httpx
 import pandas as pd
 
 MARKER = ".cintel-demo"
+SERVE = (sys.executable, "-m", "monitoring.entry", "serve", "--host", "127.0.0.1")
+SWAP_TIMEOUT_S = 60.0  # the service polls every 2 s here; loading four models takes a few
 START, DRIFT_START, END = "2024-01-01", "2025-04-01", "2025-12-31"
 
 
@@ -66,33 +69,24 @@ def split_before(src: Path, dst: Path, cut: str) -> Path:
 
 
 class Service:
-    """``bentoml serve`` in its own process group, stopped with SIGTERM then SIGKILL."""
+    """``cintel serve`` with one worker (each /status then describes the whole service),
+    stopped with SIGTERM: it drains and stops BentoML's processes itself."""
 
     def __init__(self, home: Path, port: int, log: Path) -> None:
         env = {
             **os.environ,
             "CINTEL_HOME": str(home),
-            "CINTEL_POLL_SECONDS": "2",
             "MLFLOW_TRACKING_URI": f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}",
         }
+        for name in ("CINTEL_API_KEY", "CINTEL_API_KEY_FILE"):  # the demo sends no key
+            env.pop(name, None)
         self.url = f"http://127.0.0.1:{port}"
         self._log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bentoml",
-                "serve",
-                "serving.service:Cintel",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            [*SERVE, "--port", str(port), "--workers", "1", "--poll-seconds", "2"],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
@@ -115,13 +109,73 @@ class Service:
     def stop(self) -> None:
         self.http.close()
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=30)  # cintel serve waits 10 s + 5 s at most
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.kill()  # its child then gets SIGTERM from the kernel
                 self.proc.wait()
         self._log.close()
+
+
+class SwapTimeoutError(TimeoutError):
+    """The running service did not serve every promoted version in time."""
+
+
+def served_versions(status: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """What ``/status`` says is served: the loaded models (``/score``) and the store's
+    versions (what ``/profile`` answers carry)."""
+    store = status.get("store") or {}
+    return {
+        "models": {k: str(v) for k, v in (status.get("versions") or {}).items()},
+        "store": {k: str(v) for k, v in (store.get("versions") or {}).items()},
+    }
+
+
+def missing_versions(status: dict[str, Any], expected: dict[str, str]) -> list[str]:
+    """Each expected model version the service does not serve yet, in words."""
+    served = served_versions(status)
+    missing = []
+    for model, version in sorted(expected.items()):
+        for part in ("models", "store"):
+            now = served[part].get(model)
+            if now != str(version):
+                missing.append(f"{model} v{version} ({part} still at {now or 'none'})")
+    return missing
+
+
+def wait_for_versions(
+    status: Callable[[], dict[str, Any]],
+    expected: dict[str, str],
+    timeout: float,
+    poll: float = 1.0,
+) -> dict[str, dict[str, str]]:
+    """Wait until the service serves every one of ``expected`` ({model: version}), both as
+    loaded models and in its store; SwapTimeoutError naming what is still missing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        current = status()
+        missing = missing_versions(current, expected)
+        if not missing:
+            return served_versions(current)
+        if time.monotonic() >= deadline:
+            raise SwapTimeoutError(
+                f"after {timeout:.0f} s the service does not yet serve every promoted version: "
+                + "; ".join(missing)
+            )
+        time.sleep(poll)
+
+
+def _exit_on_sigterm() -> Any:
+    """SIGTERM to the demo unwinds it like Ctrl-C (so the service it started is stopped);
+    returns the previous handler (None off the main thread, where nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def send_traffic(svc: Service, ids: list[str], n: int, seed: int = 0) -> dict[str, float]:
@@ -187,6 +241,7 @@ def run_demo(
 
     port = port or _free_port()
     say(f"[4/8] Starting the service on http://127.0.0.1:{port}")
+    previous = _exit_on_sigterm()
     svc = Service(home, port, home / "service.log")
     result: dict[str, Any] = {}
     try:
@@ -233,22 +288,36 @@ def run_demo(
         )
         for done in cycle.trained:
             say(f"      {done['model']:<10} v{done['version']}  {done['decision']}")
-        deadline = time.time() + 30
-        while time.time() < deadline and svc.status()["versions"] == versions_before:
-            time.sleep(1)
-        versions_after = svc.status()["versions"]
-        say(f"      the running service swapped models: {versions_before} -> {versions_after}")
         example = ids[0]
+        promoted = {
+            m: v for m, v in cycle.after.items() if v is not None and cycle.before.get(m) != v
+        }
+        if promoted:
+            served = wait_for_versions(
+                svc.status, {m: v for m, v in cycle.after.items() if v}, SWAP_TIMEOUT_S
+            )
+            versions_after = served["models"]
+            answer = svc.http.post("/profile", json={"customer_id": example}).json()
+            say(
+                f"      the running service swapped models: {versions_before} -> "
+                f"{versions_after}; /profile answers with {answer['model_versions']}"
+            )
+        else:
+            versions_after = svc.status()["versions"]
+            say(f"      nothing was promoted; the service keeps {versions_after}")
         result = {
             "quiet": quiet.status,
             "drift": None if drift is None else drift.status,
             "retrained": cycle.decision.retrain,
             "before": versions_before,
             "after": versions_after,
+            "promoted": promoted,
             "report": None if drift is None else drift.run_dir,
         }
     finally:
         svc.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     say("\nWhere to look:")
     say(f"  MLflow UI:      CINTEL_HOME={home} cintel ui   (then http://127.0.0.1:5000)")
     if result.get("report"):

@@ -14,7 +14,7 @@ import click
 from monitoring import cli as monitoring_cli
 from serving import cli as serving_cli
 from training import cli as training_cli
-from training.cli.common import console, user_errors
+from training.cli.common import CintelError, console, user_errors
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -56,7 +56,10 @@ def demo(home: Path, customers: int, n_requests: int, port: int | None) -> None:
     from monitoring.demo import run_demo
 
     started = __import__("time").time()
-    run_demo(home, customers, n_requests, port, say=lambda m: console.print(m, highlight=False))
+    try:
+        run_demo(home, customers, n_requests, port, say=lambda m: console.print(m, highlight=False))
+    except TimeoutError as exc:  # the service did not start, or did not swap, in time
+        raise CintelError(str(exc)) from exc
     console.print(f"\nDemo finished in {__import__('time').time() - started:.0f} s.")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ def run_monitor(
     config: DriftConfig | None = None,
     track: bool = True,
     now: datetime | None = None,
+    note: str = "",
 ) -> MonitorResult:
     """Compare ``current`` with ``reference`` and record the result.
 
@@ -77,10 +78,13 @@ def run_monitor(
     one-paragraph page when the window could not be judged), snapshot.json (Evidently's
     full snapshot, loadable with ``evidently.core.report.Snapshot.load``; absent when not
     judged) and summary.json; regenerates ``reports_dir/index.html``; and, when ``track``,
-    logs one run to the MLflow experiment ``cintel-monitoring``.
+    logs one run to the MLflow experiment ``cintel-monitoring``. ``note`` is appended to the
+    summary's reason (e.g. which requests were left out of the window).
     """
     now = now or datetime.now(UTC)
     summary, snapshot = drift_report(current, reference, config)
+    if note:
+        summary = replace(summary, reason=summary.reason + note)
     run_dir = _run_dir(Path(settings.reports_dir), now)
     if snapshot is not None:
         snapshot.save_html(str(run_dir / "report.html"))

@@ -57,14 +57,17 @@ def load_service_reference(
     Each model's sample holds its features and its own predictions; every run samples its
     training frame with the same seed, so the samples share customers when the training
     frames match. Columns already present keep the first model's values; models without a
-    champion are left out (LookupError when none has one).
+    champion are left out (LookupError when none has one). ``attrs["versions"]`` holds the
+    champion version of every model that was included.
     """
     merged: pd.DataFrame | None = None
+    versions: dict[str, str] = {}
     for model in models:
         try:
             frame = load_champion_reference(model, settings)
         except LookupError:
             continue
+        versions[model] = str(frame.attrs["version"])
         if merged is None:
             merged = frame
             continue
@@ -73,4 +76,5 @@ def load_service_reference(
             merged = merged.merge(frame[["customer_id", *new]], on="customer_id", how="inner")
     if merged is None:
         raise LookupError("no cintel model has a @champion version: run `cintel train` first")
+    merged.attrs["versions"] = versions
     return merged

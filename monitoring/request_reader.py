@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,19 @@ def read_requests(
     frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
     frame.attrs["skipped_lines"] = n_skipped
     return frame
+
+
+def served_by(frame: pd.DataFrame, versions: Mapping[str, str]) -> pd.DataFrame:
+    """The requests answered by exactly ``versions`` (``{model: version}``, every model).
+
+    Right after a publish the window still holds requests the previous champions and store
+    answered; judged against the new publish's reference they look like drift. A frame
+    without a ``version.<model>`` column has no request of those versions.
+    """
+    keep = pd.Series(True, index=frame.index)
+    for model, version in versions.items():
+        column = VERSION_PREFIX + model
+        if column not in frame.columns:
+            return frame.iloc[0:0]
+        keep &= frame[column].astype("string").eq(str(version)).fillna(False).astype(bool)
+    return frame[keep]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
-import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
@@ -128,25 +128,110 @@ def _say_materialized(result: MaterializeResult) -> None:
     help="How often to look for new champions and a new store. [default: 30]",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes; with 2 or more, while one restarts after a crash the others "
+    "answer. [default: CINTEL_WORKERS or 2]",
+)
+@click.option(
+    "--drain-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="On SIGTERM or Ctrl-C, how long requests in flight may take to finish before "
+    "every process of the service is killed. [default: CINTEL_DRAIN_SECONDS or 10]",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Require the key in this file (one line) as X-API-Key on every endpoint but "
+    "health and metrics. The key can also come from CINTEL_API_KEY or CINTEL_API_KEY_FILE.",
+)
+@click.option(
     "--api-key",
     default=None,
-    envvar="CINTEL_API_KEY",
-    help="Require this X-API-Key on every endpoint but health and metrics.",
+    help="The key itself. Discouraged: any user of this machine can read it in `ps` while "
+    "the command runs (the service's own processes get it from the environment only).",
 )
 @user_errors
-def serve(host: str, port: int, poll_seconds: float | None, api_key: str | None) -> None:
-    """Serve /profile, /profiles, /score and /feedback with BentoML (Ctrl+C stops)."""
+def serve(
+    host: str,
+    port: int,
+    poll_seconds: float | None,
+    workers: int | None,
+    drain_seconds: float | None,
+    api_key_file: Path | None,
+    api_key: str | None,
+) -> None:
+    """Serve /profile, /profiles, /score and /feedback with BentoML.
+
+    SIGTERM or Ctrl+C drains the requests in flight, then stops every process of the
+    service (BentoML's server and its workers); the port is free when this command ends."""
+    from training.cli.supervise import run_supervised
+
     env = dict(os.environ)
-    if poll_seconds is not None:
-        env["CINTEL_POLL_SECONDS"] = str(poll_seconds)
     if api_key:
-        env["CINTEL_API_KEY"] = api_key
-    console.print(f"cintel service on http://{host}:{port} (OpenAPI at /docs)")
-    cmd = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
+        console.print(
+            "[yellow]warning:[/] --api-key is visible to every user of this machine in `ps` "
+            "for as long as this command runs; use CINTEL_API_KEY or --api-key-file"
+        )
+        env.pop("CINTEL_API_KEY_FILE", None)
+    elif api_key_file is not None:  # the service reads the file: the key stays out of env
+        api_key_file = api_key_file.resolve()
+        env.pop("CINTEL_API_KEY", None)
+    settings = _checked_settings(
+        poll_seconds=poll_seconds,
+        workers=workers,
+        drain_seconds=drain_seconds,
+        api_key=api_key or ("" if api_key_file else None),
+        api_key_file=api_key_file,
+    )
+    for name, value in (
+        ("CINTEL_POLL_SECONDS", poll_seconds),
+        ("CINTEL_API_KEY", api_key),
+        ("CINTEL_API_KEY_FILE", api_key_file),
+    ):
+        if value is not None:
+            env[name] = str(value)
+    env["BENTOML_CONFIG_OVERRIDES"] = _bentoml_overrides(env, settings.workers)
+    auth = "X-API-Key required" if settings.api_key else "no API key"
+    console.print(
+        f"cintel service on http://{host}:{port} ({settings.workers} worker"
+        f"{'s' if settings.workers > 1 else ''}, {auth}; OpenAPI at /docs)"
+    )
+    drain = settings.drain_seconds
+    cmd = [sys.executable, "-m", "serving.launch", SERVICE, "--host", host, "--port", str(port)]
+    cmd += ["--timeout-graceful-shutdown", str(max(1, math.ceil(drain)))]
+    sys.exit(run_supervised(cmd, env, stop_timeout=drain + 5))
+
+
+def _checked_settings(**options: Any) -> ServiceSettings:
+    """The settings the service will have (the environment, then ``options`` that are not
+    None), checked here for one clear error instead of a worker restarting in a loop."""
+    from pydantic import ValidationError
+
+    from serving.settings import ServiceSettings
+
     try:
-        sys.exit(subprocess.run(cmd, env=env, check=False).returncode)
-    except KeyboardInterrupt:
-        sys.exit(0)
+        return ServiceSettings(**{k: v for k, v in options.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise CintelError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _bentoml_overrides(env: dict[str, str], workers: int) -> str:
+    """BENTOML_CONFIG_OVERRIDES with the worker count merged into any the user set."""
+    import json
+
+    try:
+        overrides = json.loads(env.get("BENTOML_CONFIG_OVERRIDES") or "{}")
+    except json.JSONDecodeError as exc:
+        raise CintelError(f"BENTOML_CONFIG_OVERRIDES is not JSON: {exc}") from exc
+    service = overrides.setdefault("services", {}).setdefault("cintel", {})
+    service["workers"] = workers
+    return json.dumps(overrides)
 
 
 @click.command()

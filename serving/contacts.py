@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Iterable, KeysView, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -40,6 +41,7 @@ class ContactHistory:
     def __init__(self) -> None:
         self._by_offer: dict[str, dict[str, list[float]]] = {}
         self._all: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ContactHistory:
@@ -61,11 +63,19 @@ class ContactHistory:
             times.sort()
         return history
 
-    def add(self, customer_id: object, offer_id: str, ts: Instant) -> None:
-        """Record one contact (keeps the lists sorted)."""
+    def add(self, customer_id: object, offer_id: str, ts: Instant) -> bool:
+        """Record one contact (keeps the lists sorted); False when this customer, offer and
+        instant are already recorded: the same feedback record read again (another worker's
+        log tail, ``serving.feedback_tail``, or a retried request) counts once."""
         cid, t = str(customer_id), epoch_seconds(ts)
-        bisect.insort(self._by_offer.setdefault(cid, {}).setdefault(str(offer_id), []), t)
-        bisect.insort(self._all.setdefault(cid, []), t)
+        with self._lock:
+            times = self._by_offer.setdefault(cid, {}).setdefault(str(offer_id), [])
+            at = bisect.bisect_left(times, t)
+            if at < len(times) and times[at] == t:
+                return False
+            times.insert(at, t)
+            bisect.insort(self._all.setdefault(cid, []), t)
+        return True
 
     def count(self, customer_id: object, offer_id: str | None, since: Instant) -> int:
         """Contacts at or after ``since``; ``offer_id=None`` counts every offer."""

@@ -67,7 +67,9 @@ def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Pa
         raise
     target = cache / model / version
     if not (target / "ready").exists():
-        tmp = cache / model / f".{version}.partial"
+        # one folder per process: the service's workers share the cache and may download
+        # the same version at once; the first complete copy wins, the others are dropped
+        tmp = cache / model / f".{version}.{os.getpid()}.partial"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         mlflow.set_tracking_uri(tracking_uri)
@@ -75,9 +77,22 @@ def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Pa
             artifact_uri=f"models:/cintel-{model}/{version}", dst_path=str(tmp)
         )
         (tmp / "ready").write_text(version)
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
+        try:
+            tmp.rename(target)  # atomic; fails when the target exists and is not empty
+        except OSError:
+            if not (target / "ready").exists():  # an incomplete copy of an older cintel
+                shutil.rmtree(target, ignore_errors=True)
+                tmp.rename(target)
+            else:  # another worker finished first (and may be loading it): keep that one
+                shutil.rmtree(tmp, ignore_errors=True)
     return version, target
+
+
+def _write_pointer(path: Path, version: str) -> None:
+    """Replace ``path`` atomically: a worker starting meanwhile never reads it half-written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(version)
+    os.replace(tmp, path)
 
 
 def _bundle_dir(folder: Path) -> Path:
@@ -180,7 +195,7 @@ class ModelManager:
                 continue
             with self._lock:
                 self.current = self.current.with_model(model, found[0], *loaded)
-            (self.cache / model / "current").write_text(found[0])
+            _write_pointer(self.cache / model / "current", found[0])
             changed[model] = found[0]
         return changed
 

@@ -23,10 +23,10 @@ from starlette.responses import Response
 
 from serving.answers import Batch, StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import load_catalogue
-from serving.contacts import ContactHistory
 from serving.errors import error_response, install_log_policy
+from serving.feedback_tail import follow_contacts
 from serving.follower import PACKAGED_DIR, ModelManager
-from serving.jsonlog import JsonLog, read_jsonl
+from serving.jsonlog import JsonLog
 from serving.middleware import GuardMiddleware
 from serving.offers import OfferContext, request_rules
 from serving.openapi import api_document
@@ -77,7 +77,10 @@ class Served:
 
 @bentoml.service(
     name="cintel",
-    traffic={"timeout": 30, "max_concurrency": 512},
+    # a request never holds its caller more than 5 s (504), and at most 512 run at once
+    # (429 beyond: ~0.8 s of queue at 1.5 ms each), split over the workers. The worker
+    # count is `cintel serve --workers` (CINTEL_WORKERS), passed to BentoML at start.
+    traffic={"timeout": 5, "max_concurrency": 512},
     monitoring={"enabled": False},
     # BentoML's access log wrote a line per request with its path (client text on unknown
     # routes) beside ours; answered requests are in the request log, rejected ones get one
@@ -93,7 +96,8 @@ class Cintel:
         install_log_policy(settings.log_rejected)
         self.requests = JsonLog(settings.request_log_dir)
         self.feedback = JsonLog(settings.feedback_dir)
-        self.contacts = ContactHistory.from_records(read_jsonl(settings.feedback_dir))
+        # every worker's feedback counts within a second (the log is followed)
+        self.contacts = follow_contacts(settings.feedback_dir)
         self.catalogue = load_catalogue(settings.offers_path)
         self.offer_ids = frozenset(o.id for o in self.catalogue.offers)
         self.scored: dict[str, None] = {}  # insertion-ordered set, oldest dropped first

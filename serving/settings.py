@@ -1,7 +1,7 @@
 """Service settings from the environment (``CINTEL_*``); nothing happens at import time.
 
 They extend training's settings (the same ``CINTEL_HOME`` layout and MLflow URI) with what
-only the service needs: the store backend, limits, auth and polling.
+only the service needs: the store backend, limits, auth, polling and its processes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from training.settings import Settings
 
@@ -22,6 +22,8 @@ class ServiceSettings(Settings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "cintel"
     api_key: str | None = None
+    # a file holding the key (a mounted secret); read when CINTEL_API_KEY is not set
+    api_key_file: Path | None = None
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     poll_seconds: float = Field(default=30.0, ge=0.0)
@@ -29,6 +31,26 @@ class ServiceSettings(Settings):
     # the app log's line per rejected request: "brief" (status, endpoint, field) or "full"
     # (also the error message, which may quote the input, and BentoML's traceback)
     log_rejected: Literal["brief", "full"] = "brief"
+    # `cintel serve`: BentoML workers (with 2 or more, one can die and restart while the
+    # others answer; see the README on what is per worker), and how long a stop waits for
+    # requests in flight before the processes are killed
+    workers: int = Field(default=2, ge=1, le=64)
+    drain_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> ServiceSettings:
+        """``api_key_file`` fills ``api_key``: one line, surrounding whitespace dropped."""
+        if self.api_key or self.api_key_file is None:
+            return self
+        path = self.api_key_file
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"API key file {path}: cannot read it ({exc.strerror})") from exc
+        if not key:
+            raise ValueError(f"API key file {path}: the file is empty")
+        self.api_key = key
+        return self
 
     @property
     def model_cache_dir(self) -> Path:

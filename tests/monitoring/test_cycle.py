@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -60,11 +61,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
 def _log_traffic(settings: Settings, n: int, at: datetime, seed: int) -> None:
     """Requests logged exactly as the service logs them, for customers of the current store."""
     profiles = pd.read_parquet(settings.store_dir / "profiles.parquet")
+    versions = json.loads((settings.store_dir / "meta.json").read_text())["versions"]
     rows = profiles.sample(n=n, replace=True, random_state=seed).to_dict("records")
     records = []
     for i, row in enumerate(rows):
         clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        record = request_record("/profile", clean, str(row["customer_id"]), {}, 1.0, False)
+        cid = str(row["customer_id"])
+        record = request_record("/profile", clean, cid, versions, 1.0, False)
         record["ts"] = (at + timedelta(milliseconds=i)).isoformat()
         records.append(record)
     write_requests(settings.request_log_dir, records)

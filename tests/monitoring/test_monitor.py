@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from monitoring.cycle import monitor_requests
 from monitoring.monitor import EXPERIMENT, run_monitor, window_history
 from monitoring.reference import load_champion_reference, load_service_reference
 from monitoring.reports import DriftConfig
 from tests.monitoring.conftest import make_frame
+from tests.monitoring.logwriter import request_record, write_requests
 from training.mlops import registry
 from training.mlops.tracking import log_reference_sample, training_run
 from training.settings import Settings
@@ -111,3 +113,51 @@ def test_champion_reference_is_downloaded_and_joined(mlflow_home: Settings) -> N
     both = load_service_reference(settings=mlflow_home)
     assert list(both.columns) == ["customer_id", "f00", "churn_probability", "clv_12m"]
     assert len(both) == 300
+
+
+def _log_frame(settings: Settings, frame: pd.DataFrame, at: datetime, versions: dict) -> None:
+    outputs = ["churn_probability", "clv_12m", "segment", "propensity_any__wine"]
+    features = [c for c in frame.columns if c not in ("customer_id", *outputs)]
+    records = []
+    for i, row in enumerate(frame.to_dict("records")):
+        record = request_record(
+            at + timedelta(milliseconds=i),
+            customer_id=int(row["customer_id"]),
+            features={k: row[k] for k in features},
+            outputs={k: row[k] for k in outputs},
+        )
+        record["versions"] = versions
+        records.append(record)
+    write_requests(settings.request_log_dir, records)
+
+
+def test_requests_answered_before_the_current_publish_are_not_judged(
+    mlflow_home: Settings,
+) -> None:
+    """Right after a retrain the window still holds what the previous publish answered;
+    compared with the new publish's reference it looked like drift (37 % in the issue)."""
+    old, new = {"churn": "1", "clv": "1"}, {"churn": "2", "clv": "2"}
+    store = mlflow_home.store_dir
+    store.mkdir(parents=True)
+    _small(3000, 1).to_parquet(store / "reference.parquet", index=False)
+    (store / "reference.json").write_text(json.dumps({"versions": new, "as_of": "2026-11-20"}))
+    now = datetime.now(UTC)
+    # before the publish: a customer base the new champions re-scored (different)
+    _log_frame(
+        mlflow_home,
+        _small(2000, 2, shift=1.5, shifted=4, churn_shift=0.3),
+        now - timedelta(hours=5),
+        old,
+    )
+    _log_frame(mlflow_home, _small(1500, 3), now - timedelta(hours=1), new)  # since it
+    result = monitor_requests(mlflow_home, window_days=7, now=now)
+    assert result.summary.n_current == 1500
+    assert result.status == "ok", result.summary.reason
+    assert "2,000 requests" in result.summary.reason and "churn v2" in result.summary.reason
+    saved = json.loads((result.run_dir / "summary.json").read_text())
+    assert "left out" in saved["reason"]
+
+    # nothing answered since the publish yet: not judged, instead of a false alarm
+    (store / "reference.json").write_text(json.dumps({"versions": {"churn": "3"}}))
+    quiet = monitor_requests(mlflow_home, window_days=7, now=now)
+    assert quiet.status == "insufficient_data" and quiet.summary.n_current == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from monitoring.request_reader import RequestLogWarning, read_requests
+from monitoring.request_reader import RequestLogWarning, read_requests, served_by
 from tests.monitoring.logwriter import request_record, write_requests, write_truncated
 
 T0 = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)
@@ -105,3 +105,24 @@ def test_null_features_and_mixed_ids_survive(tmp_path: Path) -> None:
     write_requests(tmp_path, records)
     frame = read_requests(tmp_path)
     assert pd.isna(frame.loc[0, "recency_days"]) and frame.loc[1, "customer_id"] == "c-1"
+
+
+def test_served_by_keeps_only_the_requests_of_those_versions(tmp_path: Path) -> None:
+    records = [request_record(T0 + timedelta(minutes=i), customer_id=i) for i in range(6)]
+    for record in records[:2]:  # answered before the publish of churn 4
+        record["versions"] = {"churn": "3", "segments": "1"}
+    for record in records[2:]:
+        record["versions"] = {"churn": "4", "segments": "1"}
+    records[5]["versions"] = {"churn": "4"}  # no segments version: not that publish
+    frame = read_requests(_log_records(tmp_path, records))
+    kept = served_by(frame, {"churn": "4", "segments": "1"})
+    assert kept["customer_id"].tolist() == [2, 3, 4]
+    assert served_by(frame, {"churn": "9"}).empty
+    assert served_by(frame, {"uplift": "1"}).empty  # no version.uplift column at all
+    assert len(served_by(frame, {})) == 6
+
+
+def _log_records(tmp_path: Path, records: list[dict]) -> Path:
+    log_dir = tmp_path / "requests"
+    write_requests(log_dir, records)
+    return log_dir

@@ -233,7 +233,10 @@ def rollback(model: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @user_errors
 def ui(host: str, port: int) -> None:
-    """Open the MLflow UI on cintel's store (the embedded sqlite one by default)."""
+    """Open the MLflow UI on cintel's store (the embedded sqlite one by default).
+
+    SIGTERM or Ctrl+C stops the mlflow server and its uvicorn workers; the port is free
+    when this command ends."""
     from training.mlops.ui import ui_command
 
     sys.exit(ui_command(host, port))

@@ -1,0 +1,56 @@
+"""``bentoml serve`` with a worker that died noticed within a second (``cintel serve`` runs it).
+
+BentoML's process manager (circus) looks for dead workers only every ``check_delay``
+seconds, and BentoML 1.4 sets it to 10 (circus's own default is 1): after a ``kill -9``
+the port then stays unanswered for up to 10 s before the restart even begins. This
+module passes ``check_delay=CHECK_DELAY_S`` to the arbiter and runs BentoML's own
+``serve`` command unchanged; on a BentoML without that hook it says so and serves as is.
+
+    python -m serving.launch serving.service:Cintel --host 127.0.0.1 --port 3000
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+CHECK_DELAY_S = 1.0
+
+
+def faster_worker_checks(check_delay: float = CHECK_DELAY_S) -> bool:
+    """Make BentoML's arbiter check its workers every ``check_delay`` s; False if it cannot."""
+    try:
+        from bentoml._internal.utils import circus as circus_utils
+    except ImportError:
+        return False
+    original = getattr(circus_utils, "create_standalone_arbiter", None)
+    if original is None:
+        return False
+    if getattr(original, "cintel_check_delay", None) is not None:
+        return True
+
+    def create_standalone_arbiter(watchers: list[Any], **kwargs: Any) -> Any:
+        kwargs.setdefault("check_delay", check_delay)
+        return original(watchers, **kwargs)
+
+    create_standalone_arbiter.cintel_check_delay = check_delay  # type: ignore[attr-defined]
+    circus_utils.create_standalone_arbiter = create_standalone_arbiter
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``bentoml serve ARGS`` with the faster worker checks."""
+    if not faster_worker_checks():
+        print(
+            "warning: this BentoML has no create_standalone_arbiter hook; a killed worker is "
+            "restarted on BentoML's own schedule (up to 10 s)",
+            file=sys.stderr,
+        )
+    from bentoml_cli.cli import cli
+
+    cli.main(args=["serve", *(sys.argv[1:] if argv is None else argv)], prog_name="bentoml")
+
+
+if __name__ == "__main__":
+    main()
