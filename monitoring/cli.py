@@ -159,8 +159,11 @@ def cycle(
                 )
         except CycleLockedError as exc:
             raise CintelError(str(exc)) from exc
+        console.print(result.judged, highlight=False)
         if result.monitor is not None:
             show_monitor(result.monitor)
+        if result.realised is not None:
+            console.print(result.realised.reason, highlight=False)
         verdict = "retrain" if result.decision.retrain else "no retrain"
         console.print(f"[bold]{verdict}[/]: {result.decision.reason}")
         for r in result.trained:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from monitoring.monitor import MonitorResult, run_monitor, window_history
 from monitoring.policy import PolicyConfig, RetrainDecision, decide
+from monitoring.realised import Realised, attach, realised_performance_of_publish
 from monitoring.reference import load_service_reference
 from monitoring.reports import DriftConfig
 from monitoring.request_reader import read_requests, served_by
@@ -31,6 +32,7 @@ from training.tasks import MODELS
 
 CYCLE_EXPERIMENT = "cintel-cycles"
 LABEL = "requests"
+SNAPSHOT_LABEL = "snapshot"
 
 
 class CycleLockedError(RuntimeError):
@@ -45,6 +47,8 @@ class CycleResult:
     after: dict[str, str | None]
     trained: list[dict[str, Any]] = field(default_factory=list)
     materialized: bool = False
+    judged: str = ""  # what the drift step compared, in words
+    realised: Realised | None = None
 
 
 @contextmanager
@@ -154,6 +158,39 @@ def monitor_frame(
     return run_monitor(current, load_reference(settings), settings, label, drift)
 
 
+def _has_requests(settings: Settings) -> bool:
+    folder = Path(settings.request_log_dir)
+    return folder.is_dir() and any(p.is_file() for p in folder.rglob("*"))
+
+
+def _monitor_step(
+    settings: Settings,
+    data: Any,
+    champions_now: dict[str, str | None],
+    window_days: float,
+    now: datetime,
+    since: datetime | None,
+    drift: DriftConfig | None,
+) -> tuple[MonitorResult | None, str]:
+    """Drift of the request log, or (no request log: a batch-only deployment, or cron before
+    traffic) of the data's latest snapshot, against the champions' reference; and in words
+    what was judged. Without champions there is no reference and nothing to judge."""
+    from training.data.snapshot import build_snapshot
+
+    if not any(champions_now.values()):
+        return None, "nothing to judge for drift: no champion, so no reference yet"
+    if _has_requests(settings):
+        result = monitor_requests(settings, window_days, now, since, drift)
+        return result, f"judged the request log ({result.summary.n_current:,} requests) for drift"
+    snap = build_snapshot(data, None, horizon_days=1)
+    current = snap.frame[["customer_id", *snap.feature_columns]]
+    result = monitor_frame(settings, current, SNAPSHOT_LABEL, drift)
+    return result, (
+        f"no request log in {settings.request_log_dir}: judged the data's latest snapshot "
+        f"(as of {snap.as_of:%Y-%m-%d}, {len(current):,} customers) for drift"
+    )
+
+
 def _record(result: CycleResult, settings: Settings) -> None:
     """One finished run in ``cintel-cycles`` with the reason and versions before/after."""
     from mlflow import MlflowClient
@@ -175,6 +212,11 @@ def _record(result: CycleResult, settings: Settings) -> None:
         client.set_tag(rid, "report_dir", str(result.monitor.run_dir))
         if result.monitor.summary.drift_share is not None:
             client.log_metric(rid, "drift_share", result.monitor.summary.drift_share)
+    client.set_tag(rid, "judged", result.judged[:5000])
+    if result.realised is not None:
+        client.set_tag(rid, "realised", result.realised.reason[:5000])
+        if result.realised.performance_drop is not None:
+            client.log_metric(rid, "performance_drop", result.realised.performance_drop)
     client.set_terminated(rid, "FINISHED")
 
 
@@ -202,23 +244,28 @@ def run_cycle(
     with cycle_lock(settings.home):
         now = datetime.now(UTC)
         before = champions()
-        monitored: MonitorResult | None = None
-        if any(before.values()):
-            progress("monitoring the request log against the champions' reference")
-            monitored = monitor_requests(settings, window_days, now, since, drift)
         data = load_data(data_dir)
+        monitored, judged = _monitor_step(settings, data, before, window_days, now, since, drift)
+        progress(judged)
+        realised = None
+        if any(before.values()):
+            progress("realised performance of the published champions")
+            realised = realised_performance_of_publish(settings, data)
+            if monitored is not None:
+                attach(realised, monitored.run_dir)
+        label = monitored.label if monitored is not None else LABEL
         decision = decide(
-            window_history(settings.reports_dir, LABEL),
+            window_history(settings.reports_dir, label),
             _champion_age_days(now),
             _last_retrain(settings),
             now,
-            None,
+            realised.performance_drop if realised is not None else None,
             len(data.customers),
             policy,
         )
         if force and not decision.retrain:
             decision = RetrainDecision(True, f"forced by --force ({decision.reason})")
-        result = CycleResult(monitored, decision, before, before)
+        result = CycleResult(monitored, decision, before, before, judged=judged, realised=realised)
         if decision.retrain:
             progress("retraining: " + decision.reason)
             results = train(data, progress=progress)
