@@ -102,3 +102,24 @@ def test_a_much_lower_realised_auc_retrains(world: tuple[Settings, Path]) -> Non
     assert result.realised.performance_drop > NO_DRIFT.max_performance_drop
     assert result.decision.retrain
     assert "realised performance dropped" in result.decision.reason
+
+
+def test_with_nothing_to_judge_the_cycle_says_so_and_exits_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No champion yet (so no reference) and no request log: nothing to judge for drift."""
+    monkeypatch.setenv("CINTEL_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    get_settings.cache_clear()
+    try:
+        write_synth(
+            synthesize(SynthConfig(n_customers=200, end="2025-06-30", seed=2)), tmp_path / "d"
+        )
+        out = CliRunner().invoke(cycle, ["--data", str(tmp_path / "d"), "--min-rows", "100000"])
+        assert out.exit_code == 0, out.output
+        text = " ".join(out.output.split())
+        assert "nothing to judge for drift: no champion" in text
+        assert "waiting: no champion is registered" in text
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        get_settings.cache_clear()
