@@ -80,6 +80,7 @@ def test_matured_figures_are_logged_and_shown(world: tuple[Settings, Path]) -> N
     drop = realised.training["churn_roc_auc"] - realised.realised["churn_roc_auc"]
     assert realised.performance_drop == pytest.approx(drop)
     print("realised vs training:", json.dumps(realised.to_dict(), indent=1))
+    assert realised.mlflow_run_id is not None
     run = MlflowClient().get_run(realised.mlflow_run_id)
     assert run.data.metrics["realised_churn_roc_auc"] == pytest.approx(
         realised.realised["churn_roc_auc"]
