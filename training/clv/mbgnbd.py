@@ -3,8 +3,6 @@ right after their first purchase, so one-time buyers are not certainly alive."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
@@ -85,7 +83,10 @@ class ModifiedBetaGeo(BaseEstimator):
         )
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(theta))
         self.loglik_ = _loglik_and_grad(theta, ux, utx, uT, w)[0]
-        grad: Callable[[np.ndarray], np.ndarray] = lambda th: objective(th)[1] * total
+
+        def grad(th: np.ndarray) -> np.ndarray:
+            return objective(th)[1] * total
+
         self.log_params_cov_ = np.linalg.pinv(numerical_hessian(grad, theta))
         self.n_customers_ = total
         self.n_histories_ = len(w)
