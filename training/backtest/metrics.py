@@ -59,11 +59,10 @@ def churn_scores(y: np.ndarray, score: np.ndarray, probability: bool) -> dict[st
 
 
 def purchase_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Predicted and actual totals, their relative error, and the per-customer MAE."""
+    """The predicted total, its error relative to the actual total, the per-customer MAE."""
     total = float(actual.sum())
     return {
-        "total_predicted": float(predicted.sum()),
-        "total_actual": total,
+        "total": float(predicted.sum()),
         "total_error": abs(float(predicted.sum()) - total) / max(total, 1e-9),
         "mae": float(np.mean(np.abs(predicted - actual))),
     }

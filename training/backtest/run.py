@@ -116,6 +116,7 @@ def _purchases(s: _Split) -> tuple[list[bm.Row], pd.DataFrame]:
     out: list[bm.Row] = []
     for method, values in expected.items():
         out += bm.rows("purchases", method, bm.purchase_scores(s.counts, values))
+    out += bm.rows("purchases", "actual", {"total": float(s.counts.sum())})
     table = bm.by_frequency(s.rows["btyd_frequency"].to_numpy(), s.counts, expected)
     return out, table
 

@@ -122,3 +122,23 @@ def rolling_cutoffs(
     if not cutoffs:
         plan(start, end, pd.Timestamp(first), horizon_days)  # raises the reason
     return cutoffs
+
+
+def plan_all(
+    data_start: pd.Timestamp,
+    data_end: pd.Timestamp,
+    horizon_days: int,
+    cutoffs: list[pd.Timestamp],
+    every_days: int | None = None,
+) -> list[Windows]:
+    """The splits of ``cintel backtest``: the given cutoffs, or every ``every_days`` (from
+    the first given cutoff, if any), or the latest cutoff the horizon allows; sorted."""
+    if every_days is not None:
+        if len(cutoffs) > 1:
+            raise ValueError("--every takes at most one --cutoff (the first cutoff)")
+        first = cutoffs[0] if cutoffs else None
+        cutoffs = rolling_cutoffs(data_start, data_end, horizon_days, every_days, first)
+    elif not cutoffs:
+        cutoffs = [pd.Timestamp(data_end).normalize() + DAY - pd.Timedelta(days=horizon_days)]
+    unique = sorted(set(pd.Timestamp(c) for c in cutoffs))
+    return [plan(data_start, data_end, c, horizon_days) for c in unique]
