@@ -95,7 +95,8 @@ class ClvModel:
         alive = {f"alive_{k}": v for k, v in b.alive().params_.items()}
         return {
             "bgnbd_r": b.r, "bgnbd_alpha": b.alpha, "bgnbd_a": b.a, "bgnbd_b": b.b,
-            "gg_p": b.p, "gg_q": b.q, "gg_gamma": b.gamma, "alive_model": b.alive_model, **alive,
+            "gg_p": b.p, "gg_q": b.q, "gg_gamma": b.gamma,
+            "alive_model_fitted": b.alive_model, **alive,
         }  # fmt: skip
 
     def _btyd(self, features: pd.DataFrame) -> pd.DataFrame:
