@@ -24,7 +24,7 @@ MODELS = ("churn", "segments", "clv")
 
 @pytest.fixture(scope="module")
 def synth() -> SynthData:
-    return synthesize(SynthConfig(n_customers=1500, start="2024-01-01", end="2025-04-30", seed=5))
+    return synthesize(SynthConfig(n_customers=1000, start="2024-01-01", end="2025-04-30", seed=5))
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,8 @@ class ParetoNBD(BaseEstimator):
         total = float(w.sum())
 
         def objective(theta: np.ndarray) -> float:
-            ll = _loglik(np.exp(theta), ux, utx, uT)
+            with np.errstate(all="ignore"):  # the simplex probes extreme parameters
+                ll = _loglik(np.exp(theta), ux, utx, uT)
             value = -float(w @ ll) / total
             return value if np.isfinite(value) else 1e10
 
