@@ -169,22 +169,30 @@ def _clv(s: _Split) -> tuple[list[bm.Row], pd.DataFrame]:
 
 
 def _propensity(model: Any, frame: pd.DataFrame) -> list[bm.Row]:
-    """Per family and kind: ROC AUC and expected ÷ actual buyers (1 when calibrated)."""
+    """Per family and kind: ROC AUC and expected ÷ actual buyers (1 when calibrated), and
+    their means over the families of each kind."""
     from training.propensity.model import KINDS, label_column, output_column
 
     pred = model.predict_frame(frame)
+    names = ("roc_auc", "expected_over_actual")
     out: list[bm.Row] = []
     for kind in KINDS:
+        per_family: list[dict[str, float]] = []
         for slug in model.slugs:
             column = output_column(kind, slug)
             if column not in pred.columns or pred[column].isna().all():
                 continue
             y = frame[label_column(kind, slug)].to_numpy(dtype="float64")
             scores = bm.propensity_scores(y, pred[column].to_numpy(dtype="float64"))
-            names = ("roc_auc", "expected_over_actual")
             out += bm.rows(
                 "propensity", "cintel", {f"{k}_{kind}__{slug}": scores[k] for k in names}
             )
+            per_family.append(scores)
+        if per_family:
+            means = {
+                f"mean_{k}_{kind}": float(np.nanmean([f[k] for f in per_family])) for k in names
+            }
+            out += bm.rows("propensity", "cintel", means)
     return out
 
 

@@ -28,12 +28,16 @@ def _format(value: float) -> str:
 
 
 def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> None:
-    """One table on stdout: (task, metric) rows, one column per method (mean ± std)."""
+    """One table on stdout: (task, metric) rows, one column per method (mean ± std);
+    per-family propensity figures are in backtest.csv only."""
     from rich.console import Console
     from rich.table import Table
 
     from training.backtest.report import wide
 
+    per_family = long["metric"].str.contains("__")
+    long = long.loc[~per_family]
+    spread = None if spread is None else spread.loc[~spread["metric"].str.contains("__")]
     values = wide(long)
     stds = None if spread is None else wide(spread, "std").reindex_like(values)
     table = Table(title=title)
@@ -41,16 +45,14 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
     table.add_column("metric")
     for method in values.columns:
         table.add_column(str(method), justify="right")
-    for (task_name, metric), row in values.iterrows():
+    v = values.to_numpy(dtype="float64")
+    sd = None if stds is None else stds.to_numpy(dtype="float64")
+    for i, (task_name, metric) in enumerate(values.index):
         cells = []
-        for method, v in row.items():
-            text = _format(float(v))
-            if (
-                stds is not None
-                and text
-                and math.isfinite(float(stds.loc[(task_name, metric), method]))
-            ):
-                text += f" ± {_format(float(stds.loc[(task_name, metric), method]))}"
+        for j in range(v.shape[1]):
+            text = _format(v[i, j])
+            if sd is not None and text and math.isfinite(sd[i, j]):
+                text += f" ± {_format(sd[i, j])}"
             cells.append(text)
         table.add_row(str(task_name), str(metric), *cells)
     out = Console()
