@@ -112,7 +112,7 @@ def test_cli_writes_files_logs_one_run_and_registers_nothing(
     result = CliRunner().invoke(cli, [*args, "--cutoff", "2024-12-01", "--cutoff", "2025-01-01"])
     assert result.exit_code == 0, result.output
     assert "training labels    [2024-10-02, 2024-12-01)  60 days" in result.output
-    assert "± " in result.output  # rolling origin: mean ± std
+    assert "±" in result.output  # rolling origin: mean ± std
     table = pd.read_csv(out / "backtest.csv")
     assert list(table.columns) == ["task", "metric", "method", "value"]
     assert set(pd.read_csv(out / "backtest_by_cutoff.csv")["cutoff"]) == {

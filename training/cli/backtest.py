@@ -41,10 +41,10 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
     values = wide(long)
     stds = None if spread is None else wide(spread, "std").reindex_like(values)
     table = Table(title=title)
-    table.add_column("task")
-    table.add_column("metric")
+    table.add_column("task", no_wrap=True)
+    table.add_column("metric", no_wrap=True)
     for method in values.columns:
-        table.add_column(str(method), justify="right")
+        table.add_column(str(method), justify="right", no_wrap=True)
     v = values.to_numpy(dtype="float64")
     sd = None if stds is None else stds.to_numpy(dtype="float64")
     for i, (task_name, metric) in enumerate(values.index):
@@ -52,11 +52,11 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
         for j in range(v.shape[1]):
             text = _format(v[i, j])
             if sd is not None and text and math.isfinite(sd[i, j]):
-                text += f" ± {_format(sd[i, j])}"
+                text += f"±{_format(sd[i, j])}"
             cells.append(text)
         table.add_row(str(task_name), str(metric), *cells)
     out = Console()
-    Console(width=max(out.width, 170)).print(table)
+    Console(width=max(out.width, 240)).print(table)
 
 
 @click.command()
