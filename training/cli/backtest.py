@@ -24,7 +24,9 @@ from training.tasks import MODELS
 def _format(value: float) -> str:
     if not math.isfinite(value):
         return ""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}"
 
 
 def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> None:
