@@ -42,6 +42,18 @@ def _slug(name: Any) -> str | None:
     return None if name is None or name != name else slug(name)
 
 
+def consistent_alive(prob_alive: float | None, churn: float | None) -> float | None:
+    """P(alive) no lower than 1 − P(churn): a customer who has dropped out buys nothing, so
+    P(dead) ≤ P(no purchase in the churn horizon). The two come from different models
+    (cintel-clv's alive model on the purchase history, cintel-churn calibrated on outcomes);
+    where the alive model is more pessimistic than the calibrated churn risk allows, the
+    profile shows the bound. A high P(alive) beside a high churn risk is no contradiction:
+    alive but slow (few expected purchases in the horizon)."""
+    if prob_alive is None or churn is None:
+        return prob_alive
+    return max(prob_alive, 1.0 - churn)
+
+
 def _reasons(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value]
@@ -61,13 +73,14 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
     memberships = {name: _num(row[key]) for name, key in segments}
     segment = row.get("segment")
     segment_id = row.get("segment_id", _slug(segment))  # a store from before segment ids
+    churn = _num(row.get("churn_probability"))
     return {
         "customer_id": str(row["customer_id"]),
         "churn": {
-            "probability": _num(row.get("churn_probability")),
+            "probability": churn,
             "reasons": _reasons(row.get("churn_reasons")),
         },
-        "prob_alive": _num(row.get("prob_alive")),
+        "prob_alive": consistent_alive(_num(row.get("prob_alive")), churn),
         "expected_purchases": _num(row.get("expected_purchases")),
         "clv": {
             "value_3m": _num(row.get("clv_3m")),

@@ -16,6 +16,7 @@ COMMANDS = (
     "cdnow",
     "snapshot",
     "train",
+    "backtest",
     "promote",
     "rollback",
     "materialize",

@@ -36,8 +36,8 @@ def check_rft(
         raise ValueError(f"recency exceeds T for {int((t_x > t + 1e-9).sum())} customer(s)")
     if ((x == 0) & (t_x != 0)).any():
         raise ValueError("customers with frequency 0 must have recency 0")
-    if (t <= 0).any():
-        raise ValueError("T must be positive")
+    if (t < 0).any():
+        raise ValueError("T must be non-negative")
     return x, t_x, t
 
 

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
+from training.clv.mbgnbd import ModifiedBetaGeo
 from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH, clv_outputs
+from training.clv.pareto_nbd import ParetoNBD
 
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
+# models of being alive: BG/NBD says every one-time buyer is alive; MBG/NBD and Pareto/NBD
+# let them drop out. "auto" takes the one with the highest calibration log-likelihood (all
+# have four parameters, so this is also the AIC and BIC order).
+ALIVE_MODELS: dict[str, type] = {
+    "bgnbd": BetaGeo,
+    "mbgnbd": ModifiedBetaGeo,
+    "pareto_nbd": ParetoNBD,
+}
+ALIVE_CHOICES = (*ALIVE_MODELS, "auto")
 # the BTYD outputs the booster sees as extra features (same names in the manifest)
 DERIVED_FEATURES = (
     "btyd_prob_alive",
@@ -42,6 +53,25 @@ class BtydParams:
     gg_loglik: float
     margin_rate: float  # rho: population margin per unit of gross spend (1.0 for spend)
     margin_prior: float  # c: prior weight in money
+    # the model behind prob_alive (bundles from before it existed: BG/NBD's own)
+    alive_model: str = "bgnbd"
+    alive_params: tuple[float, ...] = ()  # its four parameters; () for bgnbd
+    alive_loglik: float | None = None
+
+    def alive(self) -> Any:
+        """The fitted estimator whose conditional_probability_alive gives prob_alive."""
+        if self.alive_model == "bgnbd":
+            return self.purchases()
+        cls = ALIVE_MODELS[self.alive_model]
+        model = cls()
+        names = (
+            ("r_", "alpha_", "a_", "b_")
+            if cls is ModifiedBetaGeo
+            else ("r_", "alpha_", "s_", "beta_")
+        )
+        for name, value in zip(names, self.alive_params, strict=True):
+            setattr(model, name, float(value))
+        return model
 
     def purchases(self) -> BetaGeo:
         bg = BetaGeo()
@@ -60,12 +90,36 @@ def has_history(features: pd.DataFrame) -> np.ndarray:
     return cast(np.ndarray, np.isfinite(t) & (t > 0))
 
 
-def fit_btyd(frame: pd.DataFrame, target: str) -> BtydParams:
-    """BG/NBD on the buyers' (frequency, recency, T) in days, Gamma-Gamma on repeat spenders."""
+def has_purchase(features: pd.DataFrame) -> np.ndarray:
+    """Customers with a purchase before as_of, those first seen on its last day (T = 0)
+    included: BTYD scores them (P(alive) from the model, no repeat yet), fits skip them."""
+    t = pd.to_numeric(features["btyd_T"], errors="coerce").to_numpy(dtype="float64")
+    return np.isfinite(t) & (t >= 0)
+
+
+def fit_alive(
+    x: np.ndarray, t_x: np.ndarray, t: np.ndarray, alive_model: str, bg: BetaGeo
+) -> tuple[str, tuple[float, ...], float]:
+    """(name, parameters, calibration log-likelihood) of the alive model; ``bg`` is reused."""
+    if alive_model not in ALIVE_CHOICES:
+        raise ValueError(
+            f"alive_model must be one of {', '.join(ALIVE_CHOICES)}, got {alive_model!r}"
+        )
+    names = list(ALIVE_MODELS) if alive_model == "auto" else [alive_model]
+    fitted = {n: bg if n == "bgnbd" else ALIVE_MODELS[n]().fit(x, t_x, t) for n in names}
+    best = max(fitted, key=lambda n: float(fitted[n].loglik_))
+    params = () if best == "bgnbd" else tuple(float(v) for v in fitted[best].params_.values())
+    return best, params, float(fitted[best].loglik_)
+
+
+def fit_btyd(frame: pd.DataFrame, target: str, alive_model: str = "bgnbd") -> BtydParams:
+    """BG/NBD on the buyers' (frequency, recency, T) in days, Gamma-Gamma on repeat spenders,
+    and the alive model (``ALIVE_CHOICES``) behind prob_alive."""
     buyers = frame.loc[has_history(frame)]
     x, t_x, t, m = (buyers[c].to_numpy(dtype="float64") for c in BTYD_COLUMNS)
     bg = BetaGeo().fit(x, t_x, t)
     gg = GammaGamma().fit(x, m)
+    alive = fit_alive(x, t_x, t, alive_model, bg)
     rate, prior = 1.0, 0.0
     if target == "margin":
         gross = buyers["gross_spend"].to_numpy(dtype="float64")
@@ -73,7 +127,7 @@ def fit_btyd(frame: pd.DataFrame, target: str) -> BtydParams:
         prior = float(np.median(gross[gross > 0])) if (gross > 0).any() else 1.0
     return BtydParams(
         bg.r_, bg.alpha_, bg.a_, bg.b_, gg.p_, gg.q_, gg.v_,
-        float(bg.loglik_), float(gg.loglik_), rate, prior,
+        float(bg.loglik_), float(gg.loglik_), rate, prior, *alive,
     )  # fmt: skip
 
 
@@ -109,16 +163,17 @@ def btyd_frame(
     n_draws: int,
     seed: int,
 ) -> pd.DataFrame:
-    """Per-row BTYD outputs in value units (margin or spend); NaN rows without history.
+    """Per-row BTYD outputs in value units (margin or spend); NaN rows without a purchase.
 
-    Columns: prob_alive, expected_purchases (over the horizon), expected_spend_per_purchase
-    (spend; the population mean for customers without purchases), btyd_clv_3m/6m/12m and
+    Columns: prob_alive (from ``params.alive_model``), expected_purchases (over the
+    horizon), expected_spend_per_purchase (spend; the population mean for customers
+    without purchases), btyd_clv_3m/6m/12m and
     its p10/p90, btyd_clv_horizon (undiscounted, what the learned model predicts), and
     shape_3m/6m/12m = discounted purchases over N months ÷ purchases over the horizon: the
     time profile that turns a horizon value into 3/6/12-month CLV.
     """
     n = len(features)
-    ok = has_history(features)
+    ok = has_purchase(features)
     bg, gg = params.purchases(), params.spend()
     names = ["prob_alive", "expected_purchases", "btyd_clv_horizon", "btyd_clv_12m_p10",
              "btyd_clv_12m_p90"] + [f"btyd_clv_{k}m" for k in CLV_MONTHS] \
@@ -139,7 +194,10 @@ def btyd_frame(
         shape = (
             discounted_purchases(bg, hist, monthly_discount) / np.maximum(purchases, 1e-12)[:, None]
         )
-        out["prob_alive"][ok] = res["prob_alive"].to_numpy()
+        alive = res["prob_alive"].to_numpy()
+        if params.alive_model != "bgnbd":
+            alive = params.alive().conditional_probability_alive(*hist)
+        out["prob_alive"][ok] = alive
         out["expected_purchases"][ok] = purchases
         out["expected_spend_per_purchase"][ok] = per
         out["btyd_clv_horizon"][ok] = purchases * per * rate

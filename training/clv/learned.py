@@ -18,6 +18,13 @@ purchases over the horizon; see btyd_part.btyd_frame). The p10/p90 interval keep
 interval's relative width around the learned value, widened if needed to contain clv_12m.
 Customers without purchases get the population median profile and interval width;
 prob_alive/expected_purchases are NaN.
+
+prob_alive comes from ``ClvConfig.alive_model`` (default "auto": BG/NBD, MBG/NBD or
+Pareto/NBD, the best calibration log-likelihood). BG/NBD says every customer without a
+repeat purchase is alive (P = 1), which on CDNOW put 60 % of customers at 1.00 although
+most never came back; MBG/NBD and Pareto/NBD let them drop out. Expected purchases, the
+CLV and its interval stay BG/NBD × Gamma-Gamma, the booster's base; customers first seen
+on the last day before as_of (T = 0) are scored like any other.
 """
 
 from __future__ import annotations
@@ -83,12 +90,14 @@ class ClvModel:
     fallback: dict[str, float]
     info: dict
 
-    def mlflow_params(self) -> dict[str, float]:
+    def mlflow_params(self) -> dict[str, float | str]:
         """The BTYD parameters, for the MLflow run's params."""
         b = self.btyd
+        alive = {f"alive_{k}": v for k, v in b.alive().params_.items()}
         return {
             "bgnbd_r": b.r, "bgnbd_alpha": b.alpha, "bgnbd_a": b.a, "bgnbd_b": b.b,
             "gg_p": b.p, "gg_q": b.q, "gg_gamma": b.gamma,
+            "alive_model_fitted": b.alive_model, **alive,
         }  # fmt: skip
 
     def _btyd(self, features: pd.DataFrame) -> pd.DataFrame:
@@ -219,7 +228,7 @@ class ClvModel:
         assert positive is not None
         return cls(
             config=config,
-            btyd=BtydParams(**manifest["btyd"]),
+            btyd=_btyd_params(manifest["btyd"]),
             encoding=Encoding.from_dict(manifest),
             positive=positive,
             negative=booster(manifest["negative_file"]),
@@ -229,6 +238,11 @@ class ClvModel:
             fallback={k: float(v) for k, v in manifest["fallback"].items()},
             info=manifest["info"],
         )
+
+
+def _btyd_params(stored: dict) -> BtydParams:
+    """BtydParams from a manifest (JSON lists back to tuples; older bundles lack alive_*)."""
+    return BtydParams(**{**stored, "alive_params": tuple(stored.get("alive_params", ()))})
 
 
 def fit(snapshot: Snapshot, config: ClvConfig | None = None) -> ClvModel:

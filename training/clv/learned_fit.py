@@ -11,6 +11,7 @@ import xgboost as xgb
 
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.clv.btyd_part import (
+    ALIVE_CHOICES,
     DERIVED_FEATURES,
     BtydParams,
     btyd_frame,
@@ -48,6 +49,9 @@ class ClvConfig:
     min_negatives: int = 30
     btyd_offset: bool = True  # positive booster corrects BTYD multiplicatively
     monthly_discount: float = 0.01
+    # the model behind prob_alive: bgnbd, mbgnbd, pareto_nbd or auto (the best calibration
+    # log-likelihood; the backtest reports the holdout log-likelihood of each)
+    alive_model: str = "auto"
     n_draws: int = 200
     nthread: int = 1  # 2 threads on a busy 2-core box were much slower (churn's finding)
     seed: int = 0
@@ -57,6 +61,8 @@ class ClvConfig:
             raise ValueError(f"target must be 'margin' or 'spend', got {self.target!r}")
         if not 1.0 < self.tweedie_variance_power < 2.0:
             raise ValueError("tweedie_variance_power must be in (1, 2)")
+        if self.alive_model not in ALIVE_CHOICES:
+            raise ValueError(f"alive_model must be one of {', '.join(ALIVE_CHOICES)}")
         if not 0.05 <= self.valid_fraction <= 0.5:
             raise ValueError("valid_fraction must be between 0.05 and 0.5")
 
@@ -148,7 +154,7 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     """Everything ClvModel holds besides the config (see learned.py for the design)."""
     rows = training_rows(snapshot, config.target)
     y = rows[f"future_{config.target}"].to_numpy(dtype="float64")
-    params = fit_btyd(rows, config.target)
+    params = fit_btyd(rows, config.target, config.alive_model)
     btyd = btyd_frame(
         params, rows, snapshot.horizon_days, config.monthly_discount, config.n_draws, config.seed
     )

@@ -185,7 +185,7 @@ def _fit_rows(
     btyd_cols = [*BTYD_COLUMNS, "gross_spend", "margin_total"]
     # in id order, as the pandas engine holds them: the optimiser then takes the same path
     buyers = rows.select("customer_id", *btyd_cols).orderBy("customer_id").toPandas()
-    params = fit_btyd(buyers, config.target)
+    params = fit_btyd(buyers, config.target, config.alive_model)
 
     base = fit_encoding_spark(rows, list(snapshot.feature_columns))
     enc = Encoding(

@@ -57,9 +57,44 @@ def test_round_trip_gives_identical_predictions(
     features = _features(snapshots[1])
     pd.testing.assert_frame_equal(model.predict_frame(features), loaded.predict_frame(features))
     assert loaded.mlflow_params() == model.mlflow_params()
-    assert set(model.mlflow_params()) == {
+    params = model.mlflow_params()
+    alive = params["alive_model_fitted"]
+    alive_names = ("r", "alpha", "s", "beta") if alive == "pareto_nbd" else ("r", "alpha", "a", "b")
+    assert set(params) == {
         "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "gg_p", "gg_q", "gg_gamma",
+        "alive_model_fitted", *(f"alive_{k}" for k in alive_names),
     }  # fmt: skip
+
+
+def test_alive_model_lets_one_time_buyers_die_and_scores_day_one_customers(
+    snapshots: tuple[Snapshot, Snapshot],
+) -> None:
+    features = _features(snapshots[1])
+    one_time = (features["btyd_frequency"] == 0).to_numpy()
+    assert one_time.sum() > 50
+    day_one = features.loc[one_time].iloc[[0]].assign(btyd_recency=0.0, btyd_T=0.0, customer_id=-2)
+    frame = pd.concat([features, day_one], ignore_index=True)
+    by_model = {}
+    for name in ("bgnbd", "mbgnbd", "pareto_nbd"):
+        fitted = learned.fit(snapshots[0], ClvConfig(n_draws=20, alive_model=name))
+        assert fitted.btyd.alive_model == name
+        by_model[name] = fitted.predict_frame(frame)["prob_alive"].to_numpy()
+        assert np.isfinite(by_model[name]).all()  # T = 0 included
+    assert (by_model["bgnbd"][:-1][one_time] == 1.0).all()
+    for name in ("mbgnbd", "pareto_nbd"):
+        # only customers first seen on the last day (T = 0) may still be certainly alive
+        assert (by_model[name][:-1][one_time] >= 0.999).mean() < 0.05
+        assert by_model[name][:-1][one_time].mean() < 0.9
+
+
+def test_auto_takes_the_best_calibration_loglik(snapshots: tuple[Snapshot, Snapshot]) -> None:
+    from training.clv.btyd_part import ALIVE_MODELS, has_history
+
+    frame = snapshots[0].frame.loc[has_history(snapshots[0].frame)]
+    hist = [frame[c].to_numpy(dtype=float) for c in ("btyd_frequency", "btyd_recency", "btyd_T")]
+    best = max(ALIVE_MODELS, key=lambda n: ALIVE_MODELS[n]().fit(*hist).loglik_)
+    model = learned.fit(snapshots[0], ClvConfig(n_draws=20, alive_model="auto"))
+    assert model.btyd.alive_model == best
 
 
 def test_output_columns_and_interval(model: ClvModel, snapshots: tuple[Snapshot, Snapshot]) -> None:
@@ -153,3 +188,5 @@ def test_too_few_customers_is_refused(snapshots: tuple[Snapshot, Snapshot]) -> N
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError, match="target"):
         ClvConfig(target="revenue")
+    with pytest.raises(ValueError, match="alive_model"):
+        ClvConfig(alive_model="coin")

@@ -39,3 +39,17 @@ def test_heavy_buyers_stay_finite(params: list[float]) -> None:
     t_x = np.array([4_999.0, 10.0, 5_000.0, 0.0])
     T = np.full(4, 5_000.0)
     assert np.isfinite(_loglik(np.array(params), x, t_x, T)).all()
+
+
+def test_warm_start_on_a_sample_reaches_the_same_optimum(
+    cdnow_summary: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large data starts from a fit on a multinomial sample; the optimum is the same."""
+    from training.clv import pareto_nbd
+
+    s = cdnow_summary
+    precise = ParetoNBD().fit(s["frequency"], s["recency"], s["T"])
+    monkeypatch.setattr(pareto_nbd, "WARM_START_HISTORIES", 300)
+    warm = ParetoNBD().fit(s["frequency"], s["recency"], s["T"])
+    assert warm.loglik_ == pytest.approx(precise.loglik_, abs=0.01)
+    assert warm.r_ == pytest.approx(precise.r_, rel=1e-2)
