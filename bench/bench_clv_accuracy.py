@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.clv import learned
+from training import clv
 from training.clv.btyd_part import fit_btyd
-from training.clv.evaluation import METRICS
+from training.clv.metrics import METRICS
 from training.data.cdnow import load_cdnow
 from training.data.contract import CleanData, validate
 from training.data.simulator.simulate import SynthConfig, synthesize
@@ -41,12 +41,12 @@ def rows_for(
 ) -> list[dict[str, object]]:
     """One row per model with the metrics, fit time and sizes."""
     start = time.perf_counter()
-    model = learned.fit(train)
+    model = clv.fit(train)
     fit_s = time.perf_counter() - start
-    results = {"": learned.evaluate(model, evaluation)}
+    results = {"": clv.evaluate(model, evaluation)}
     if refit:
         params = fit_btyd(evaluation.frame, model.config.target)
-        results["_refit"] = learned.evaluate(replace(model, btyd=params), evaluation)
+        results["_refit"] = clv.evaluate(replace(model, btyd=params), evaluation)
     out = []
     for suffix, metrics in results.items():
         for m in ("learned", "btyd") if suffix else ("learned", "btyd", "naive"):

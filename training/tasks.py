@@ -149,16 +149,16 @@ def _segments() -> TaskParts:
 
 @cache
 def _clv() -> TaskParts:
-    from training.clv import learned
+    from training import clv
 
     return TaskParts(
-        learned.fit,
-        learned.evaluate,
-        learned.write_artifacts,
-        learned.ClvModel.load,
-        learned.MAIN_METRIC,
-        learned.GREATER_IS_BETTER,
-        learned.FLOORS,
+        clv.fit,
+        clv.evaluate,
+        clv.write_artifacts,
+        clv.ClvModel.load,
+        clv.MAIN_METRIC,
+        clv.GREATER_IS_BETTER,
+        clv.FLOORS,
     )
 
 

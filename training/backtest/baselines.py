@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from training.clv.btyd_part import ALIVE_MODELS, BTYD_COLUMNS, fit_btyd, has_purchase, value_rate
-from training.clv.evaluation import naive_value
 from training.clv.holdout import holdout_loglik, probability_no_purchase
+from training.clv.metrics import naive_value
 
 
 @dataclass(frozen=True)

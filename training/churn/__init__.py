@@ -1,7 +1,9 @@
 """Churn (retention) model: calibrated XGBoost risk with per-customer reason codes."""
 
+from training.churn.config import ChurnConfig
+from training.churn.fit import fit
 from training.churn.metrics import FLOORS, GREATER_IS_BETTER, MAIN_METRIC, METRIC_NAMES, evaluate
-from training.churn.model import ChurnConfig, ChurnModel, fit, reasons
+from training.churn.model import ChurnModel, reasons
 from training.churn.report import write_artifacts
 from training.churn.rows import MIN_CUSTOMERS, TARGETS
 

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from scipy.special import gammaln, psi
 from sklearn.base import BaseEstimator
 
-from training.clv._fit import as_float, fit_log_params, numerical_hessian
+from training.clv.mle import as_float, fit_log_params, numerical_hessian
 
 
 def _loglik_rows(p: float, q: float, v: float, x: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betainc, betaln, gammaln
 
-from training.clv._fit import check_rft
 from training.clv.bgnbd import BetaGeo
 from training.clv.mbgnbd import ModifiedBetaGeo
+from training.clv.mle import check_rft
 from training.clv.pareto_nbd import ParetoNBD
 
 QUADRATURE_NODES = 48

@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
 from sklearn.base import BaseEstimator
 
-from training.clv._fit import check_rft, collapse, fit_log_params, numerical_hessian
+from training.clv.mle import check_rft, collapse, fit_log_params, numerical_hessian
 
 
 def _log_odds_dead(

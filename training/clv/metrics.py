@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, spearmanr
+
+from training.clv.btyd_part import has_history
+from training.data.snapshot import Snapshot
+
+# the gate's metric and floor, and the methods and figures of the evaluation table
+MAIN_METRIC = "normalized_gini"
+GREATER_IS_BETTER = True
+FLOORS = {"normalized_gini": 0.2}
+MODELS = ("learned", "btyd", "naive")
+METRICS = ("normalized_gini", "spearman", "decile_mape", "mae", "aggregate_error")
 
 N_DECILES = 10
 DECILE_FLOOR = 0.05  # denominator floor, as a fraction of the mean absolute actual value
@@ -84,3 +96,51 @@ def gains_curve(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, 
     total = cum[-1] if len(cum) and cum[-1] != 0 else 1.0
     x = np.arange(1, len(cum) + 1) / max(len(cum), 1)
     return np.r_[0.0, x], np.r_[0.0, cum / total]
+
+
+def naive_value(frame: pd.DataFrame, horizon_days: int, target: str) -> np.ndarray:
+    """Last year's run rate repeated: <target>_365d × H ÷ clip(tenure, H, 365) days."""
+    past = frame["margin_365d" if target == "margin" else "spend_365d"].to_numpy("float64")
+    tenure = pd.to_numeric(frame["tenure_days"], errors="coerce").to_numpy("float64")
+    days = np.clip(np.nan_to_num(tenure, nan=365.0), horizon_days, 365.0)
+    return cast(np.ndarray, np.nan_to_num(past) * horizon_days / days)
+
+
+def predictions(model: Any, snapshot: Snapshot) -> pd.DataFrame:
+    """customer_id, actual and the three models' horizon values for the evaluable rows
+    (labelled customers with a purchase before as_of: the population BTYD is defined on)."""
+    target = model.config.target
+    column = f"future_{target}"
+    if not snapshot.labelled or column not in snapshot.frame.columns:
+        raise ValueError(f"evaluation needs a labelled snapshot with {column}")
+    frame = snapshot.frame
+    rows = frame.loc[has_history(frame) & frame[column].notna().to_numpy()].reset_index(drop=True)
+    if len(rows) < 10:
+        raise ValueError(f"evaluation needs at least 10 customers with history, got {len(rows)}")
+    pred = model.predict_frame(
+        rows[["customer_id", *snapshot.feature_columns]], horizon_days=snapshot.horizon_days
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"].to_numpy(),
+            "actual": rows[column].to_numpy("float64"),
+            "learned": pred["learned_clv_horizon"].to_numpy(),
+            "btyd": pred["btyd_clv_horizon"].to_numpy(),
+            "naive": naive_value(rows, snapshot.horizon_days, target),
+        }
+    )
+
+
+def evaluate(model: Any, snapshot: Snapshot) -> dict[str, float]:
+    """<metric>_<model> for metric in METRICS and model in MODELS, the chosen model's
+    normalized_gini (MAIN_METRIC), bgnbd_loglik, gg_loglik and n_eval_customers."""
+    table = predictions(model, snapshot)
+    y = table["actual"].to_numpy()
+    out: dict[str, float] = {}
+    for name in MODELS:
+        out.update(value_metrics(y, table[name].to_numpy(), name))
+    out[MAIN_METRIC] = out[f"normalized_gini_{model.chosen}"]
+    out["bgnbd_loglik"] = model.btyd.bgnbd_loglik
+    out["gg_loglik"] = model.btyd.gg_loglik
+    out["n_eval_customers"] = float(len(table))
+    return out

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.clv._fit import check_rft, group_rows
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
 from training.clv.interval import interval
+from training.clv.mle import check_rft, group_rows
 
 DAYS_PER_MONTH = 365.25 / 12
 CLV_MONTHS = (3, 6, 12)

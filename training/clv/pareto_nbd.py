@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 
-from training.clv._fit import check_rft, collapse
+from training.clv.mle import check_rft, collapse
 
 
 def _log_hyp2f1_c_eq_a_plus_1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:

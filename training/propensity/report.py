@@ -10,7 +10,7 @@ import pandas as pd
 
 from training.data.snapshot import Snapshot
 from training.propensity.baskets import basket_rules
-from training.propensity.evaluate import TOP_FRACTION, evaluate
+from training.propensity.metrics import TOP_FRACTION, evaluate
 from training.propensity.model import KINDS, PropensityModel
 from training.propensity.profiles import family_profiles, lift_matrix
 

@@ -8,7 +8,7 @@ import numpy as np
 import xgboost as xgb
 
 if TYPE_CHECKING:
-    from training.propensity.model import PropensityConfig
+    from training.propensity.config import PropensityConfig
 
 
 def _split(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:

@@ -20,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from training.churn.calibration import fit_isotonic
+from training.churn.config import ChurnConfig
 from training.churn.encoding import MAX_CATEGORIES, Encoding, design_matrix
-from training.churn.model import ChurnConfig, ChurnModel, booster_params, reason_table
+from training.churn.fit import booster_params, reason_table
+from training.churn.model import ChurnModel
 from training.churn.rows import TARGETS, check_labels
 from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values

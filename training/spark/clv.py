@@ -1,6 +1,6 @@
 """cintel-clv fitted on Spark: BG/NBD × Gamma-Gamma on the driver, the boosters distributed.
 
-The same model as ``training.clv.learned.fit`` (checks, BTYD fit, derived features, Tweedie
+The same model as ``training.clv.fit.fit`` (checks, BTYD fit, derived features, Tweedie
 boosters with the BTYD offset, the learned-or-BTYD choice on the validation Gini), with:
 
 - the BTYD fit on the driver from the buyers' six BTYD columns (the MLE needs every
@@ -33,8 +33,7 @@ from training.clv.btyd_part import (
     fit_btyd,
     log_offset,
 )
-from training.clv.learned import ClvModel
-from training.clv.learned_fit import (
+from training.clv.fit import (
     ClvConfig,
     assemble,
     booster_params,
@@ -44,6 +43,7 @@ from training.clv.learned_fit import (
     target_column,
 )
 from training.clv.metrics import normalized_gini
+from training.clv.model import ClvModel
 from training.clv.outputs import CLV_MONTHS
 from training.spark.churn import fit_encoding_spark
 from training.spark.session import persisted

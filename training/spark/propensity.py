@@ -14,15 +14,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from training.propensity.config import PropensityConfig
 from training.propensity.encoding import MAX_CATEGORIES, Design
-from training.propensity.model import (
-    KINDS,
-    PropensityConfig,
-    PropensityModel,
-    check_snapshot,
-    fit_all,
-    label_column,
-)
+from training.propensity.fit import check_snapshot, fit_all
+from training.propensity.model import KINDS, PropensityModel, label_column
 from training.propensity.train import booster_params
 from training.spark.session import persisted
 from training.spark.xgb import VALID, fit_booster, hash_unit, spark_params, top_values

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.clv import learned
-from training.clv.learned import ClvConfig, ClvModel
+from training import clv
+from training.clv import ClvConfig, ClvModel
 from training.data.contract import validate
 from training.data.simulator.simulate import SynthConfig, SynthData, synthesize
 from training.data.snapshot import Snapshot, build_snapshot
@@ -36,12 +36,12 @@ def snapshots(synth: SynthData) -> tuple[Snapshot, Snapshot]:
 
 @pytest.fixture(scope="module")
 def model(snapshots: tuple[Snapshot, Snapshot]) -> ClvModel:
-    return learned.fit(snapshots[0], ClvConfig(n_draws=100))
+    return clv.fit(snapshots[0], ClvConfig(n_draws=100))
 
 
 @pytest.fixture(scope="module")
 def metrics(model: ClvModel, snapshots: tuple[Snapshot, Snapshot]) -> dict[str, float]:
-    return learned.evaluate(model, snapshots[1])
+    return clv.evaluate(model, snapshots[1])
 
 
 def _features(snapshot: Snapshot) -> pd.DataFrame:
@@ -76,7 +76,7 @@ def test_alive_model_lets_one_time_buyers_die_and_scores_day_one_customers(
     frame = pd.concat([features, day_one], ignore_index=True)
     by_model = {}
     for name in ("bgnbd", "mbgnbd", "pareto_nbd"):
-        fitted = learned.fit(snapshots[0], ClvConfig(n_draws=20, alive_model=name))
+        fitted = clv.fit(snapshots[0], ClvConfig(n_draws=20, alive_model=name))
         assert fitted.btyd.alive_model == name
         by_model[name] = fitted.predict_frame(frame)["prob_alive"].to_numpy()
         assert np.isfinite(by_model[name]).all()  # T = 0 included
@@ -93,13 +93,13 @@ def test_auto_takes_the_best_calibration_loglik(snapshots: tuple[Snapshot, Snaps
     frame = snapshots[0].frame.loc[has_history(snapshots[0].frame)]
     hist = [frame[c].to_numpy(dtype=float) for c in ("btyd_frequency", "btyd_recency", "btyd_T")]
     best = max(ALIVE_MODELS, key=lambda n: ALIVE_MODELS[n]().fit(*hist).loglik_)
-    model = learned.fit(snapshots[0], ClvConfig(n_draws=20, alive_model="auto"))
+    model = clv.fit(snapshots[0], ClvConfig(n_draws=20, alive_model="auto"))
     assert model.btyd.alive_model == best
 
 
 def test_output_columns_and_interval(model: ClvModel, snapshots: tuple[Snapshot, Snapshot]) -> None:
     out = model.predict_frame(_features(snapshots[1]))
-    assert tuple(out.columns) == learned.OUTPUT_COLUMNS
+    assert tuple(out.columns) == clv.OUTPUT_COLUMNS
     assert len(out) == len(snapshots[1].frame)
     assert (out["clv_12m_p10"] <= out["clv_12m"] + 1e-9).all()
     assert (out["clv_12m"] <= out["clv_12m_p90"] + 1e-9).all()
@@ -139,13 +139,13 @@ def test_customers_without_purchases_are_scored(
 def test_learned_beats_naive_on_simulated_data(metrics: dict[str, float]) -> None:
     assert metrics["normalized_gini_learned"] > metrics["normalized_gini_naive"] + 0.03
     assert metrics["decile_mape_learned"] < metrics["decile_mape_naive"]
-    assert metrics["normalized_gini"] >= learned.FLOORS["normalized_gini"]
+    assert metrics["normalized_gini"] >= clv.FLOORS["normalized_gini"]
 
 
 def test_metric_names_are_stable_and_finite(metrics: dict[str, float]) -> None:
     assert set(metrics) == EXPECTED_METRICS
     assert all(np.isfinite(v) for v in metrics.values())
-    assert learned.MAIN_METRIC in metrics and learned.GREATER_IS_BETTER
+    assert clv.MAIN_METRIC in metrics and clv.GREATER_IS_BETTER
 
 
 def test_longer_horizon_rescales_by_expected_purchases(
@@ -162,7 +162,7 @@ def test_longer_horizon_rescales_by_expected_purchases(
 def test_artifacts_are_written(
     model: ClvModel, snapshots: tuple[Snapshot, Snapshot], tmp_path: Path
 ) -> None:
-    paths = learned.write_artifacts(model, snapshots[1], tmp_path)
+    paths = clv.write_artifacts(model, snapshots[1], tmp_path)
     assert {p.name for p in paths} == {
         "clv_metrics.csv", "clv_deciles.csv", "clv_deciles.png", "clv_gains.png",
     }  # fmt: skip
@@ -175,14 +175,14 @@ def test_unlabelled_snapshot_is_refused(snapshots: tuple[Snapshot, Snapshot]) ->
     features = _features(snap)
     unlabelled = Snapshot(features, snap.as_of, 90, False, snap.families, snap.channels)
     with pytest.raises(ValueError, match="labelled snapshot"):
-        learned.fit(unlabelled)
+        clv.fit(unlabelled)
 
 
 def test_too_few_customers_is_refused(snapshots: tuple[Snapshot, Snapshot]) -> None:
     snap = snapshots[0]
     small = Snapshot(snap.frame.head(50), snap.as_of, 90, True, snap.families, snap.channels)
     with pytest.raises(ValueError, match="at least 200 customers"):
-        learned.fit(small)
+        clv.fit(small)
 
 
 def test_bad_config_is_refused() -> None:

@@ -14,7 +14,7 @@ from training import propensity
 from training.data.contract import CleanData
 from training.data.snapshot import Snapshot, build_snapshot
 from training.propensity import PropensityConfig, PropensityModel, evaluate, fit
-from training.propensity.evaluate import top_lift
+from training.propensity.metrics import top_lift
 
 from .conftest import AS_OF, HORIZON, clean, shop_tables
 

@@ -97,8 +97,8 @@ def test_spark_propensity_fit_is_as_good_as_pandas(snapshots) -> None:
 
 
 def test_spark_clv_fit_matches_pandas(snapshots) -> None:
-    from training.clv.learned import evaluate as evaluate_clv
-    from training.clv.learned import fit as fit_clv
+    from training.clv.fit import fit as fit_clv
+    from training.clv.metrics import evaluate as evaluate_clv
     from training.spark.clv import fit_clv_spark
 
     train_pd, eval_pd, train_sp = snapshots
@@ -130,7 +130,7 @@ def test_train_engine_spark_registers_every_model(
 
     from monitoring.entry import cli
     from training.churn.model import ChurnModel
-    from training.clv.learned import ClvModel
+    from training.clv.model import ClvModel
     from training.mlops import registry
     from training.mlops.modellog import download_bundle
 

@@ -45,22 +45,9 @@ from training.clv.btyd_part import (
     derived_features,
     log_offset,
 )
-from training.clv.evaluation import (
-    FLOORS,
-    GREATER_IS_BETTER,
-    MAIN_METRIC,
-    evaluate,
-    write_artifacts,
-)
-from training.clv.learned_fit import ClvConfig, fit_parts
+from training.clv.config import ClvConfig
 from training.clv.outputs import CLV_MONTHS
-from training.data.snapshot import Snapshot
 from training.mlops.manifest import read_manifest, write_manifest
-
-__all__ = [
-    "FLOORS", "GREATER_IS_BETTER", "MAIN_METRIC", "ClvConfig", "ClvModel", "evaluate", "fit",
-    "write_artifacts",
-]  # fmt: skip
 
 KIND = "cintel-clv"
 SCHEMA_VERSION = 1
@@ -243,10 +230,3 @@ class ClvModel:
 def _btyd_params(stored: dict) -> BtydParams:
     """BtydParams from a manifest (JSON lists back to tuples; older bundles lack alive_*)."""
     return BtydParams(**{**stored, "alive_params": tuple(stored.get("alive_params", ()))})
-
-
-def fit(snapshot: Snapshot, config: ClvConfig | None = None) -> ClvModel:
-    """Fit BTYD on the buyers' btyd columns and the boosters on the labelled customers."""
-    config = ClvConfig() if config is None else config
-    parts = fit_parts(snapshot, config)
-    return ClvModel(config=config, **parts)  # type: ignore[arg-type]  # fit_parts builds them

@@ -10,6 +10,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from training.data.snapshot import Snapshot
 from training.propensity.model import KINDS, PropensityModel, label_column, output_column
 
+MAIN_METRIC = "mean_roc_auc_any"
+GREATER_IS_BETTER = True
+FLOORS: dict[str, float] = {MAIN_METRIC: 0.6}
+
 TOP_FRACTION = 0.1
 
 

@@ -1,8 +1,7 @@
-"""Fitting cintel-clv: checks, the BTYD fit, the two Tweedie boosters and the model choice."""
+"""Fit cintel-clv: checks, the BTYD fit, the two Tweedie boosters and the model choice."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +10,6 @@ import xgboost as xgb
 
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.clv.btyd_part import (
-    ALIVE_CHOICES,
     DERIVED_FEATURES,
     BtydParams,
     btyd_frame,
@@ -20,7 +18,9 @@ from training.clv.btyd_part import (
     has_history,
     log_offset,
 )
+from training.clv.config import ClvConfig
 from training.clv.metrics import normalized_gini
+from training.clv.model import ClvModel
 from training.clv.outputs import CLV_MONTHS
 from training.data.snapshot import Snapshot
 
@@ -29,42 +29,6 @@ if TYPE_CHECKING:
 
 MIN_CUSTOMERS = 200  # labelled customers with at least one purchase before as_of
 MIN_REPEAT_BUYERS = 20  # for Gamma-Gamma
-
-
-@dataclass(frozen=True)
-class ClvConfig:
-    """``target``: "margin" or "spend" over the snapshot's horizon."""
-
-    target: str = "margin"
-    tweedie_variance_power: float = 1.4
-    n_estimators: int = 300
-    negative_estimators: int = 100
-    learning_rate: float = 0.05
-    max_depth: int = 4
-    min_child_weight: float = 5.0
-    subsample: float = 0.8
-    colsample_bytree: float = 0.8
-    valid_fraction: float = 0.2
-    early_stopping_rounds: int = 30
-    min_negatives: int = 30
-    btyd_offset: bool = True  # positive booster corrects BTYD multiplicatively
-    monthly_discount: float = 0.01
-    # the model behind prob_alive: bgnbd, mbgnbd, pareto_nbd or auto (the best calibration
-    # log-likelihood; the backtest reports the holdout log-likelihood of each)
-    alive_model: str = "auto"
-    n_draws: int = 200
-    nthread: int = 1  # 2 threads on a busy 2-core box were much slower (churn's finding)
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.target not in ("margin", "spend"):
-            raise ValueError(f"target must be 'margin' or 'spend', got {self.target!r}")
-        if not 1.0 < self.tweedie_variance_power < 2.0:
-            raise ValueError("tweedie_variance_power must be in (1, 2)")
-        if self.alive_model not in ALIVE_CHOICES:
-            raise ValueError(f"alive_model must be one of {', '.join(ALIVE_CHOICES)}")
-        if not 0.05 <= self.valid_fraction <= 0.5:
-            raise ValueError("valid_fraction must be between 0.05 and 0.5")
 
 
 def target_column(labelled: bool, columns: list[str], target: str) -> str:
@@ -151,7 +115,7 @@ def fallback_values(btyd: pd.DataFrame) -> dict[str, float]:
 
 
 def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
-    """Everything ClvModel holds besides the config (see learned.py for the design)."""
+    """Everything ClvModel holds besides the config (see model.py for the design)."""
     rows = training_rows(snapshot, config.target)
     y = rows[f"future_{config.target}"].to_numpy(dtype="float64")
     params = fit_btyd(rows, config.target, config.alive_model)
@@ -252,3 +216,10 @@ def assemble(
         "fallback": fallback,
         "info": info,
     }
+
+
+def fit(snapshot: Snapshot, config: ClvConfig | None = None) -> ClvModel:
+    """Fit BTYD on the buyers' btyd columns and the boosters on the labelled customers."""
+    config = ClvConfig() if config is None else config
+    parts = fit_parts(snapshot, config)
+    return ClvModel(config=config, **parts)  # type: ignore[arg-type]  # fit_parts builds them
