@@ -22,6 +22,7 @@ import pandas as pd
 
 from training.data.contract import CleanData
 from training.data.snapshot import Snapshot, build_snapshot, default_as_of
+from training.minimums import Minimums, class_counts, shortfall
 from training.mlops import registry
 from training.mlops.modellog import as_params, download_bundle, example_rows, log_bundle_model
 from training.mlops.promotion import run_gate
@@ -29,9 +30,11 @@ from training.mlops.tracking import (
     configure_tracking,
     log_reference_sample,
     log_snapshot_input,
+    model_name,
     training_run,
 )
-from training.tasks import MODELS, TaskParts, task
+from training.mlops.verify import mark_unusable
+from training.tasks import MODELS, Task, TaskParts, task
 
 DEFAULT_TOLERANCE = 0.005
 REFERENCE_ROWS = 5000
@@ -137,19 +140,60 @@ def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def _champion_metrics(
+def evidence_shortfall(
+    spec: Task, train: Snapshot, evaluation: Snapshot, minimums: Minimums
+) -> str | None:
+    """Why ``spec`` lacks the positives and negatives it needs in either snapshot, or None."""
+    windows = [
+        (f"{kind} snapshot at {snap.as_of:%Y-%m-%d}", class_counts(snap.frame, spec.labels(snap)))
+        for kind, snap in (("training", train), ("evaluation", evaluation))
+    ]
+    return shortfall(windows, minimums, spec.require)
+
+
+def _judge_champion(
     model: str, parts: TaskParts, version: str | None, evaluation: Snapshot
-) -> dict[str, float] | None:
-    """The champion re-evaluated on this run's evaluation snapshot."""
+) -> tuple[dict[str, float] | None, str | None]:
+    """The champion re-evaluated on this run's evaluation snapshot, or (None, why not).
+
+    A champion that does not download or load is tagged ``serving.load_error``; one that
+    cannot score this data (a changed family set) or gives no finite main metric is only
+    reported: the gate then judges the challenger on the absolute floors alone."""
     if version is None:
-        return None
+        return None, None
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = download_bundle(model, version, Path(tmp))
-        champion = parts.load(bundle)
-        return dict(parts.evaluate(champion, evaluation))
+        try:
+            champion = parts.load(download_bundle(model, version, Path(tmp)))
+        except Exception as exc:  # a corrupt artifact: say so, judge on floors
+            reason = f"{type(exc).__name__}: {exc}"
+            mark_unusable(model_name(model), version, reason, mlflow.MlflowClient())
+            return None, f"does not load ({reason})"
+        try:
+            metrics = dict(parts.evaluate(champion, evaluation))
+        except Exception as exc:  # e.g. the family set changed
+            return None, f"cannot score this data ({type(exc).__name__}: {exc})"
+    score = metrics.get(parts.main_metric)
+    if score is None or not math.isfinite(score):
+        return None, f"scores {parts.main_metric} = {score} on this data"
+    return metrics, None
 
 
 Fitter = Callable[[Snapshot], Any]
+
+
+def _fit(
+    spec: Task, train: Snapshot, evaluation: Snapshot, fit: Fitter | None, minimums: Minimums
+) -> tuple[Any, dict[str, float]]:
+    """Check the evidence, fit and evaluate; ValueError with the reason when it cannot."""
+    why = evidence_shortfall(spec, train, evaluation, minimums)
+    if why is not None:
+        raise ValueError(why)
+    parts = spec.parts
+    if fit is None and parts.fit_minimums is not None:
+        fitted = parts.fit_minimums(train, minimums)
+    else:
+        fitted = (fit or parts.fit)(train)
+    return fitted, dict(parts.evaluate(fitted, evaluation))
 
 
 def train_one(
@@ -160,23 +204,31 @@ def train_one(
     tolerance: float,
     fit: Fitter | None = None,
     extra_params: dict[str, Any] | None = None,
+    minimums: Minimums | None = None,
 ) -> TrainResult:
-    """Fit, evaluate, log, register as @challenger and gate one model.
+    """Check the evidence, fit, evaluate, log, register as @challenger and gate one model.
 
-    ``fit`` replaces the model's own fit (the Spark engine's fits ignore the pandas
-    snapshot they are given); without ``data`` the propensity report has no basket rules.
-    ``extra_params`` are logged with the run's parameters."""
-    parts = task(model).parts
-    fitted = (fit or parts.fit)(train)
+    A model without ``minimums`` (default: its table entry's) positives and negatives in
+    either snapshot, or whose fit or evaluation refuses the data, is skipped with the
+    reason and nothing is registered. ``fit`` replaces the model's own fit (the Spark
+    engine's fits ignore the pandas snapshot they are given); without ``data`` the
+    propensity report has no basket rules. ``extra_params`` are logged with the run's
+    parameters."""
+    spec = task(model)
+    parts = spec.parts
+    before = registry.champion_version(model)
+    try:
+        fitted, metrics = _fit(spec, train, evaluation, fit, minimums or spec.minimums)
+    except ValueError as exc:
+        why = str(exc)
+        return TrainResult(model, None, parts.main_metric, None, before, before, "skipped", why)
     config = getattr(fitted, "config", None)
-    metrics = dict(parts.evaluate(fitted, evaluation))
     transactions = None if data is None else data.transactions
     uri = _log_run(
         model, parts, fitted, config, train, evaluation, metrics, transactions, extra_params
     )
-    before = registry.champion_version(model)
     version = registry.register_challenger(model, uri).version
-    champion_metrics = _champion_metrics(model, parts, before, evaluation)
+    champion_metrics, unusable = _judge_champion(model, parts, before, evaluation)
     decision = run_gate(
         model,
         version,
@@ -186,6 +238,7 @@ def train_one(
         parts.greater_is_better,
         tolerance,
         parts.floors,
+        champion_unusable=unusable,
     )
     return TrainResult(
         model=model,
@@ -206,15 +259,19 @@ def train(
     models: Sequence[str] = MODELS,
     tolerance: float = DEFAULT_TOLERANCE,
     progress: Callable[[str], None] = lambda _msg: None,
+    minimums: Minimums | None = None,
 ) -> list[TrainResult]:
     """Train the selected models; a model that cannot be trained is skipped with its reason
-    and changes nothing in the registry. Raises ValueError when no model could be trained."""
+    and changes nothing in the registry (``minimums`` replaces every model's table entry).
+    Raises ValueError when no model could be trained."""
     for model in models:
         task(model)  # unknown names fail before any work
     configure_tracking()
     progress("building the training and evaluation snapshots")
     train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
-    return train_snapshots(train_snap, eval_snap, models, tolerance, data, progress=progress)
+    return train_snapshots(
+        train_snap, eval_snap, models, tolerance, data, progress=progress, minimums=minimums
+    )
 
 
 def train_snapshots(
@@ -226,6 +283,7 @@ def train_snapshots(
     fitters: dict[str, Fitter] | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     extra_params: dict[str, Any] | None = None,
+    minimums: Minimums | None = None,
 ) -> list[TrainResult]:
     """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
     model's fit, ``extra_params`` are logged with every run. Tracking must be configured."""
@@ -236,15 +294,18 @@ def train_snapshots(
     results = []
     for model in models:
         progress(f"training {model}")
-        try:
-            results.append(
-                train_one(
-                    model, data, train_snap, eval_snap, tolerance, fitters.get(model), extra_params
-                )
+        results.append(
+            train_one(
+                model,
+                data,
+                train_snap,
+                eval_snap,
+                tolerance,
+                fitters.get(model),
+                extra_params,
+                minimums,
             )
-        except ValueError as exc:
-            before = registry.champion_version(model)
-            results.append(TrainResult(model, None, "", None, before, before, "skipped", str(exc)))
+        )
     if all(r.decision == "skipped" for r in results):
         reasons = "; ".join(f"{r.model}: {r.reason}" for r in results)
         raise ValueError(f"no model could be trained ({reasons})")

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from training.data.features import slugs
+from training.minimums import Minimums
 from training.mlops.manifest import MANIFEST_FILE
 
 if TYPE_CHECKING:
@@ -43,17 +45,39 @@ class TaskParts:
     main_metric: str
     greater_is_better: bool
     floors: Mapping[str, float]
+    # a fit that applies the run's minimums inside the model too (propensity: per family)
+    fit_minimums: Callable[[Snapshot, Minimums], FittedModel] | None = None
+
+
+DEFAULT_MINIMUMS = Minimums()
+
+
+def activity_labels(_snapshot: Snapshot) -> list[str]:
+    """Customers with a history who bought in the horizon (0) or did not (1)."""
+    return ["label_churn"]
+
+
+def family_labels(snapshot: Snapshot) -> list[str]:
+    """Bought the family in the horizon, one label per family."""
+    return [f"label_buy__{s}" for s in slugs(list(snapshot.families))]
 
 
 @dataclass(frozen=True)
 class Task:
-    """One model: its short name (``churn``), registered name and its parts (loaded lazily)."""
+    """One model: its short name (``churn``), registered name and its parts (loaded lazily).
+
+    ``labels`` names the 0/1 columns whose classes the model needs ``minimums`` of in the
+    training and the evaluation snapshot (``require``: "all" of them or "any" one);
+    segments and CLV have no label of their own and need the activity after as_of."""
 
     name: str
     summary: str
     parts_loader: Callable[[], TaskParts]
     # the Spark engine's fit (it fits the whole Spark snapshot); None: fitted on the driver
     spark_fit_loader: Callable[[], Callable[..., Any]] | None = None
+    labels: Callable[[Snapshot], list[str]] = activity_labels
+    require: str = "all"
+    minimums: Minimums = DEFAULT_MINIMUMS
 
     @property
     def registered_name(self) -> str:
@@ -102,6 +126,12 @@ def _churn() -> TaskParts:
 def _propensity() -> TaskParts:
     from training import propensity
 
+    def fit_minimums(snapshot: Snapshot, minimums: Minimums) -> FittedModel:
+        config = propensity.PropensityConfig(
+            min_positives=minimums.positives, min_negatives=minimums.negatives
+        )
+        return propensity.fit(snapshot, config)
+
     return TaskParts(
         propensity.fit,
         propensity.evaluate,
@@ -110,6 +140,7 @@ def _propensity() -> TaskParts:
         propensity.MAIN_METRIC,
         propensity.GREATER_IS_BETTER,
         propensity.FLOORS,
+        fit_minimums,
     )
 
 
@@ -145,7 +176,14 @@ def _clv() -> TaskParts:
 
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
-    Task("propensity", "cross-sell propensity per family", _propensity, _propensity_spark),
+    Task(
+        "propensity",
+        "cross-sell propensity per family",
+        _propensity,
+        _propensity_spark,
+        labels=family_labels,
+        require="any",
+    ),
     Task("segments", "value tiers, RFM and behavioural segments", _segments),
     Task("clv", "customer lifetime value with an interval", _clv, _clv_spark),
 )
