@@ -33,7 +33,7 @@ from training.mlops.tracking import (
     model_name,
     training_run,
 )
-from training.mlops.verify import mark_unusable
+from training.mlops.verify import load_and_smoke_isolated, mark_unusable
 from training.tasks import MODELS, Task, TaskParts, task
 
 DEFAULT_TOLERANCE = 0.005
@@ -163,7 +163,9 @@ def _judge_champion(
         return None, None
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            champion = parts.load(download_bundle(model, version, Path(tmp)))
+            bundle = download_bundle(model, version, Path(tmp))
+            load_and_smoke_isolated(model, Path(tmp))  # a corrupt .ubj can crash a process
+            champion = parts.load(bundle)
         except Exception as exc:  # a corrupt artifact: say so, judge on floors
             reason = f"{type(exc).__name__}: {exc}"
             mark_unusable(model_name(model), version, reason, mlflow.MlflowClient())

@@ -239,7 +239,16 @@ def corrupt(version: str, how: str) -> None:
         path.unlink()
 
 
-@pytest.mark.parametrize("how", ["truncated", "zero", "random", "missing"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated",
+        # one child process each (seconds): the other three kinds run with the slow tests
+        pytest.param("zero", marks=pytest.mark.slow),
+        pytest.param("random", marks=pytest.mark.slow),
+        pytest.param("missing", marks=pytest.mark.slow),
+    ],
+)
 def test_promote_test_loads_the_target_and_moves_nothing_when_it_fails(
     mlflow_home: Settings, how: str
 ) -> None:

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from training.cli.common import (
+    CintelError,
     as_of_option,
     console,
     data_option,
@@ -21,6 +22,7 @@ from training.cli.common import (
     status_progress,
     user_errors,
 )
+from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
 from training.tasks import MODELS
 
 
@@ -64,6 +66,20 @@ from training.tasks import MODELS
     help="With --engine spark: at most this many customers (a seeded sample) reach this "
     "machine for the segments fit, the evaluation, the gate and MLflow logging.",
 )
+@click.option(
+    "--min-positives",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest positives every label a model depends on needs in the training and the "
+    "evaluation snapshot (propensity: per family); below it the model is skipped and "
+    f"nothing is registered. [default: {DEFAULT_MIN_POSITIVES}, the models' table]",
+)
+@click.option(
+    "--min-negatives",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"The same for negatives. [default: {DEFAULT_MIN_NEGATIVES}]",
+)
 @user_errors
 def train(
     data_dir: str,
@@ -74,6 +90,8 @@ def train(
     engine: str,
     spark_master: str | None,
     driver_rows: int,
+    min_positives: int | None,
+    min_negatives: int | None,
 ) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
@@ -85,13 +103,26 @@ def train(
     CLV are fitted with xgboost.spark on the whole training snapshot. A seeded sample of
     at most --driver-rows customers of each snapshot then comes to this machine for the
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
-    has no basket rules). Spark Connect cannot train: use a classic --spark-master."""
+    has no basket rules). Spark Connect cannot train: use a classic --spark-master.
+
+    Every model needs --min-positives and --min-negatives of the labels it depends on
+    (churn: churned and retained; propensity: buyers and non-buyers of a family, per
+    family; segments and CLV: customers who bought in the horizon and who did not) in
+    both snapshots. A model that could not be trained is listed with its reason and
+    makes the exit code 1; the others still train."""
     from training.data.io import load_data
     from training.pipeline import train as run_training
 
     selected = [m.strip() for m in models.split(",") if m.strip()]
     cutoff = parse_date(as_of, "--as-of")
+    minimums = None
+    if min_positives is not None or min_negatives is not None:
+        minimums = Minimums(
+            min_positives or DEFAULT_MIN_POSITIVES, min_negatives or DEFAULT_MIN_NEGATIVES
+        )
     if engine == "spark":
+        if minimums is not None:
+            raise CintelError("--min-positives/--min-negatives: not available with --engine spark")
         require_spark(spark_master)
         tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
         from training.spark.session import get_spark
@@ -110,6 +141,7 @@ def train(
                 driver_rows=driver_rows,
             )
         print_results(results)
+        fail_on_skipped(results)
         return
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
@@ -121,8 +153,18 @@ def train(
             selected,
             tolerance,
             progress=status_progress(status),
+            minimums=minimums,
         )
     print_results(results)
+    fail_on_skipped(results)
+
+
+def fail_on_skipped(results: list[Any]) -> None:
+    """Exit 1 naming every model that was asked for and could not be trained."""
+    skipped = [r for r in results if r.decision == "skipped"]
+    if skipped:
+        names = "; ".join(f"{r.model} ({r.reason})" for r in skipped)
+        raise CintelError(f"not trained: {names}")
 
 
 def print_results(results: list[Any]) -> None:
@@ -162,7 +204,11 @@ def print_results(results: list[Any]) -> None:
 @click.argument("version")
 @user_errors
 def promote(model: str, version: str) -> None:
-    """Make VERSION of MODEL the @champion (the old champion becomes @previous)."""
+    """Make VERSION of MODEL the @champion (the old champion becomes @previous).
+
+    VERSION is downloaded, loaded and smoke-scored first; when that fails nothing moves,
+    the version is tagged serving.load_error and the command exits 1. The running service
+    answers from the new champion within one poll (CINTEL_POLL_SECONDS)."""
     from training.mlops import registry
     from training.mlops.tracking import configure_tracking
 
@@ -171,20 +217,24 @@ def promote(model: str, version: str) -> None:
     registry.record_decision(
         model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
     )
-    console.print(f"cintel-{model}@champion -> version {version}")
+    console.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
 
 
 @click.command()
 @click.argument("model", type=click.Choice(list(MODELS)))
 @user_errors
 def rollback(model: str) -> None:
-    """Move MODEL's @champion back to @previous."""
+    """Move MODEL's @champion back to the most recent earlier champion that loads.
+
+    Versions rolled back before or tagged serving.load_error (the service could not load
+    them) are passed over, and each candidate is downloaded, loaded and smoke-scored first;
+    repeated rollbacks walk further back. Exits 1, nothing moved, when none is left."""
     from training.mlops import registry
     from training.mlops.tracking import configure_tracking
 
     configure_tracking()
     version = registry.rollback(model)
-    console.print(f"cintel-{model}@champion -> version {version} (rolled back)")
+    console.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
 
 
 @click.command()
