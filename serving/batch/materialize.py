@@ -20,16 +20,14 @@ import pandas as pd
 import pyarrow as pa
 
 from serving.follower import load_all_champions
-from serving.scoring import smoke_test
+from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
-from serving.store import write_file_store, write_redis_store
+from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.tasks import FittedModel
 
 CHUNK = 50_000
-# churn reasons (exact per-row contributions) only where they matter to an agent
-REASONS_FROM = 0.3
 REFERENCE_ROWS = 5_000
 # features the offers and the answer use besides the model outputs
 STORE_FEATURE_PREFIXES = ("fam_count__",)
@@ -58,12 +56,8 @@ def _score_chunk(
 ) -> pd.DataFrame:
     out = chunk[keep].reset_index(drop=True)
     for name in sorted(scorers):
-        kwargs: dict[str, Any] = {}
-        if name == "churn":
-            kwargs = {"reasons_from": REASONS_FROM, "approx_reasons": approx_reasons}
-        scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
-        pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
-        out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
+        pred = model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
+        out = pd.concat([out, pred], axis=1)
     return out
 
 
@@ -155,7 +149,7 @@ def materialize(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     progress(f"writing the {backend or settings.store} store")
-    location = publish(profiles, meta, settings, backend)
+    location = publish(profiles, meta, settings, backend, features)
     return MaterializeResult(len(profiles), snap.as_of, versions, location)
 
 
@@ -185,11 +179,18 @@ def publish(
     meta: dict[str, Any],
     settings: ServiceSettings,
     backend: str | None,
+    features: pd.DataFrame | None = None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
-    returns where the store is."""
+    returns where the store is.
+
+    ``features`` (every model input, the profiles' rows in order) are written beside the
+    file store, so the service can score a customer on read with champions newer than the
+    store's (after a promote or rollback) until the next materialize."""
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
+    if features is not None and backend == "file":
+        meta = {**meta, "features": write_features(features, Path(settings.store_dir))}
     if backend == "redis":
         write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
         return f"{settings.redis_url} (prefix {settings.redis_prefix})"

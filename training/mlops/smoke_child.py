@@ -1,11 +1,14 @@
-"""``python -m training.mlops.smoke_child MODEL FOLDER [EXAMPLE]``: load and smoke-score in a
-process of its own (see ``training.mlops.verify``); exit 0 when the model scores.
+"""``python -m training.mlops.smoke_child SPEC``: load and smoke-score models in a process of
+their own (see ``training.mlops.verify``).
 
-``EXAMPLE`` is the input example as Parquet, written by the parent, so a cintel bundle
-loads here without importing MLflow (a few seconds on a busy machine)."""
+``SPEC`` is JSON: a list of ``{"model", "folder", "example"}``, ``example`` the input
+example as Parquet written by the parent (so a cintel bundle loads here without importing
+MLflow, a few seconds on a busy machine) or null. The child prints one JSON object, model
+-> error (null when it loaded and scored), and exits 0; a crash shows as a signal."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -55,13 +58,16 @@ def smoke(model: str, folder: Path, example: pd.DataFrame | None) -> None:
 
 
 def main(argv: list[str]) -> int:
-    model, folder, *rest = argv
-    try:
-        example = pd.read_parquet(rest[0]) if rest else None
-        smoke(model, Path(folder), example)
-    except Exception as exc:
-        print(f"{type(exc).__name__}: {exc}".replace("\n", " "), file=sys.stderr)
-        return 1
+    results: dict[str, str | None] = {}
+    for item in json.loads(argv[0]):
+        model = item["model"]
+        try:
+            example = pd.read_parquet(item["example"]) if item.get("example") else None
+            smoke(model, Path(item["folder"]), example)
+            results[model] = None
+        except Exception as exc:
+            results[model] = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    print(json.dumps(results))
     return 0
 
 

@@ -11,6 +11,7 @@ it clears the tag.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -53,30 +54,65 @@ def smoke_test(model: str, scorer: FittedModel, folder: Path) -> list[str]:
     return list(example.columns)
 
 
-def load_and_smoke_isolated(model: str, folder: Path, timeout: float = CHILD_TIMEOUT_S) -> None:
-    """Load and smoke-score the model under ``folder`` in a fresh Python process (see the
-    module docstring); ValueError with the child's error, or the signal that killed it."""
+def _run_child(items: list[tuple[str, Path]], tmp: Path, timeout: float) -> dict[str, str | None]:
+    """One child process smoke-testing ``items``; raises ValueError when it dies."""
+    spec = []
+    for model, folder in items:
+        example_path = None
+        if bundle_dir(folder) is not None:  # a cintel bundle: spare the child MLflow's import
+            example = input_example(folder)
+            if example is not None:
+                example_path = tmp / f"{model}-example.parquet"
+                example.to_parquet(example_path)
+        spec.append({"model": model, "folder": str(folder), "example": example_path})
     root = str(Path(__file__).resolve().parents[2])  # the tree this module comes from
     path = os.environ.get("PYTHONPATH")
     env = {**os.environ, "PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}"}
-    cmd = [sys.executable, "-m", "training.mlops.smoke_child", model, str(folder)]
-    with tempfile.TemporaryDirectory() as tmp:
-        if bundle_dir(folder) is not None:  # a cintel bundle: spare the child MLflow's import
-            example = input_example(folder)
-            if example is None:
-                raise ValueError(f"{model}: no input example to smoke-test with")
-            example.to_parquet(Path(tmp) / "example.parquet")
-            cmd.append(str(Path(tmp) / "example.parquet"))
-        try:
-            done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            raise ValueError(f"{model}: loading did not finish within {timeout:.0f} s") from exc
-    if done.returncode == 0:
-        return
+    cmd = [sys.executable, "-m", "training.mlops.smoke_child", json.dumps(spec, default=str)]
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise ValueError(f"loading did not finish within {timeout:.0f} s") from exc
     if done.returncode < 0:
-        raise ValueError(f"{model}: loading crashed the process (signal {-done.returncode})")
-    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-    raise ValueError(lines[-1] if lines else f"{model}: loader exited {done.returncode}")
+        raise ValueError(f"loading crashed the process (signal {-done.returncode})")
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise ValueError(f"the loader failed: {tail[0]}")
+    results: dict[str, str | None] = json.loads(lines[-1])
+    return results
+
+
+def check_isolated(
+    items: list[tuple[str, Path]], timeout: float = CHILD_TIMEOUT_S
+) -> dict[str, str | None]:
+    """Load and smoke-score each (model, downloaded folder) in a fresh Python process (see
+    the module docstring): model -> error, or None when it loads and scores.
+
+    All in one child (one interpreter start); when that child crashes each model is tried
+    in a child of its own, so the crash is pinned on the model that caused it."""
+    if not items:
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return _run_child(items, Path(tmp), timeout)
+        except ValueError as exc:
+            if len(items) == 1:
+                return {items[0][0]: f"{items[0][0]}: {exc}"}
+        out: dict[str, str | None] = {}
+        for model, folder in items:
+            try:
+                out.update(_run_child([(model, folder)], Path(tmp), timeout))
+            except ValueError as exc:
+                out[model] = f"{model}: {exc}"
+        return out
+
+
+def load_and_smoke_isolated(model: str, folder: Path, timeout: float = CHILD_TIMEOUT_S) -> None:
+    """``check_isolated`` for one model: ValueError with the reason when it fails."""
+    error = check_isolated([(model, folder)], timeout).get(model)
+    if error is not None:
+        raise ValueError(error)
 
 
 def unusable_reason(name: str, version: str, client: MlflowClient) -> str | None:
