@@ -61,12 +61,24 @@ def status(client: TestClient) -> dict[str, Any]:
     return dict(client.post("/status", json={}).json())
 
 
+def rounded(value: Any) -> Any:
+    """Floats to 10 significant digits: one row and a 50,000-row chunk round differently in
+    the last bits (the segments model's matrix product), nothing else may differ."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
 def answers(client: TestClient, ids: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
     for cid in ids:
         r = client.post("/profile", json={"customer_id": cid, "channel": "web"})
         assert r.status_code == 200, r.text
-        out[cid] = r.json()
+        out[cid] = rounded(r.json())
     return out
 
 
@@ -96,7 +108,7 @@ def test_answers_follow_promote_and_rollback_and_name_their_versions(
     now = status(client)
     assert now["store_stale_for"] == ["churn"] and now["scored_on_read"] >= len(ids)
     batch = client.post("/profiles", json={"customer_ids": ids, "channel": "web"}).json()
-    assert batch["profiles"] == [fresh[c] for c in ids]
+    assert rounded(batch["profiles"]) == [fresh[c] for c in ids]
 
     # re-materializing publishes the same scores: the fast path takes over unchanged
     materialize(data, ServiceSettings(home=folder))
@@ -104,7 +116,7 @@ def test_answers_follow_promote_and_rollback_and_name_their_versions(
     assert answers(client, ids) == fresh
     assert status(client)["store_stale_for"] == []
 
-    # a rollback: within one poll the answers are the old champion's, to the byte
+    # a rollback: within one poll the answers are the old champion's again
     assert registry.rollback("churn") == "1"
     wait_until(lambda: status(client)["versions"]["churn"] == "1", "churn v1 back")
     assert answers(client, ids) == before
