@@ -19,8 +19,10 @@ from typing import Any
 import pandas as pd
 
 from serving.answers import Batch, Prepared, from_rows
+from serving.batch.materialize import kept_columns
 from serving.catalogue import Catalogue
 from serving.follower import ModelSet
+from serving.scoring import REASONS_FROM, model_outputs
 from serving.store import ProfileStore, python_value
 
 MAX_KEPT = 100_000
@@ -44,6 +46,7 @@ class FreshAnswers:
         self.error: str | None = None  # why answers fall back to the store's scores
         self.scored = 0
         self._kept: dict[str, Prepared] = {}
+        self._columns: dict[str, list[str]] | None = None  # each loaded model's outputs
 
     def batch(self, customer_ids: Sequence[str]) -> Batch | None:
         """The customers' answers from the loaded champions; None when that cannot be done
@@ -62,27 +65,54 @@ class FreshAnswers:
         return Batch(found, [self._kept[c] for c in found], missing)
 
     def _score(self, customer_ids: list[str]) -> None:
-        from serving.batch.materialize import score_all
-
         rows = self.store.get_many(customer_ids)
-        known = [c for c, row in zip(customer_ids, rows, strict=True) if row is not None]
-        if not known:
+        found = [(c, row) for c, row in zip(customer_ids, rows, strict=True) if row is not None]
+        if not found:
             return
-        features = self.store.features(known)
+        features = self.store.features([c for c, _ in found])
         if features is None:
             raise LookupError(
                 "the store keeps no model inputs (Redis, Spark or an older materialize): "
                 "run `cintel materialize` to publish the new champions' scores"
             )
-        scored = score_all(features, self.models.scorers, threads=1, approx_reasons=self.approx)
-        fresh: list[dict[str, Any] | None] = [
-            {**row, "customer_id": str(row["customer_id"])} for row in _records(scored)
-        ]
-        batch = from_rows(fresh, [str(c) for c in scored["customer_id"]], self.catalogue)
+        outputs = {name: self._outputs(name, features) for name in self.stale}
+        layout = self._layout(found[0][1], features, outputs)
+        records = [_records(frame) for frame in outputs.values()]
+        fresh: list[dict[str, Any] | None] = []
+        for i, (cid, row) in enumerate(found):
+            values = dict(row)
+            for model_rows in records:
+                values.update(model_rows[i])
+            fresh.append({k: values.get(k) for k in layout} | {"customer_id": cid})
+        batch = from_rows(fresh, [c for c, _ in found], self.catalogue)
         if len(self._kept) + len(batch.customer_ids) > MAX_KEPT:
             self._kept.clear()
         self._kept.update(zip(batch.customer_ids, batch.prepared, strict=True))
         self.scored += len(batch.customer_ids)
+
+    def _outputs(self, name: str, features: pd.DataFrame) -> pd.DataFrame:
+        reasons_from = float(self.store.meta.get("churn_reasons_from", REASONS_FROM))
+        scorer = self.models.scorers[name]
+        return model_outputs(name, scorer, features, reasons_from, self.approx)
+
+    def _layout(
+        self, row: Mapping[str, Any], features: pd.DataFrame, outputs: Mapping[str, pd.DataFrame]
+    ) -> list[str]:
+        """The row's columns in materialize's order: kept features, then every model's
+        outputs by model name (each model's columns learned once by scoring one row)."""
+        if self._columns is None:
+            self._columns = {
+                name: list(outputs[name].columns)
+                if name in outputs
+                else list(self._outputs(name, features.iloc[:1]).columns)
+                for name in sorted(self.models.scorers)
+            }
+        keep = kept_columns(list(features.columns))
+        order = [*keep, *(c for name in sorted(self._columns) for c in self._columns[name])]
+        missing = [c for c in order if c not in row and not any(c in o for o in outputs.values())]
+        if missing:
+            raise ValueError(f"store rows lack columns {missing[:5]}: re-materialize")
+        return order
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

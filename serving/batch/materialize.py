@@ -48,6 +48,12 @@ def load_champions(settings: ServiceSettings) -> tuple[dict[str, FittedModel], d
     return dict(manager.current.scorers), dict(manager.current.versions)
 
 
+def kept_columns(columns: Sequence[str]) -> list[str]:
+    """``customer_id`` and the features the store keeps beside the model outputs."""
+    kept = [c for c in columns if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)]
+    return ["customer_id", *kept]
+
+
 def _score_chunk(
     chunk: pd.DataFrame,
     scorers: dict[str, FittedModel],
@@ -76,14 +82,7 @@ def score_all(
     (the CLV interval's random draws are keyed by its history), so neither the thread
     count nor the chunking changes the results.
     """
-    keep = [
-        "customer_id",
-        *[
-            c
-            for c in features.columns
-            if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)
-        ],
-    ]
+    keep = kept_columns(list(features.columns))
     n = len(features)
     starts = range(0, n, CHUNK)
     workers = max(1, min(threads or os.cpu_count() or 1, len(starts)))
