@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from training.data.snapshot import Snapshot
+    from training.tasks import Task
 
 DEFAULT_MIN_POSITIVES = 10
 DEFAULT_MIN_NEGATIVES = 10
@@ -101,3 +106,14 @@ def shortfall(
         if any(not c.meets(minimums) for c in counts)
     ]
     return f"no label has {_need(minimums)} in every window ({'; '.join(parts)})"
+
+
+def evidence_shortfall(
+    spec: Task, train: Snapshot, evaluation: Snapshot, minimums: Minimums
+) -> str | None:
+    """Why ``spec`` lacks the positives and negatives it needs in either snapshot, or None."""
+    windows = [
+        (f"{kind} snapshot at {snap.as_of:%Y-%m-%d}", class_counts(snap.frame, spec.labels(snap)))
+        for kind, snap in (("training", train), ("evaluation", evaluation))
+    ]
+    return shortfall(windows, minimums, spec.require)

@@ -22,18 +22,17 @@ import pandas as pd
 
 from training.data.contract import CleanData
 from training.data.snapshot import Snapshot, build_snapshot, default_as_of
-from training.minimums import Minimums, class_counts, shortfall
+from training.minimums import Minimums, evidence_shortfall
 from training.mlops import registry
-from training.mlops.modellog import as_params, download_bundle, example_rows, log_bundle_model
+from training.mlops.judging import judge_champion
+from training.mlops.modellog import as_params, example_rows, log_bundle_model
 from training.mlops.promotion import run_gate
 from training.mlops.tracking import (
     configure_tracking,
     log_reference_sample,
     log_snapshot_input,
-    model_name,
     training_run,
 )
-from training.mlops.verify import load_and_smoke_isolated, mark_unusable
 from training.tasks import MODELS, Task, TaskParts, task
 
 DEFAULT_TOLERANCE = 0.005
@@ -140,46 +139,6 @@ def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def evidence_shortfall(
-    spec: Task, train: Snapshot, evaluation: Snapshot, minimums: Minimums
-) -> str | None:
-    """Why ``spec`` lacks the positives and negatives it needs in either snapshot, or None."""
-    windows = [
-        (f"{kind} snapshot at {snap.as_of:%Y-%m-%d}", class_counts(snap.frame, spec.labels(snap)))
-        for kind, snap in (("training", train), ("evaluation", evaluation))
-    ]
-    return shortfall(windows, minimums, spec.require)
-
-
-def _judge_champion(
-    model: str, parts: TaskParts, version: str | None, evaluation: Snapshot
-) -> tuple[dict[str, float] | None, str | None]:
-    """The champion re-evaluated on this run's evaluation snapshot, or (None, why not).
-
-    A champion that does not download or load is tagged ``serving.load_error``; one that
-    cannot score this data (a changed family set) or gives no finite main metric is only
-    reported: the gate then judges the challenger on the absolute floors alone."""
-    if version is None:
-        return None, None
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            bundle = download_bundle(model, version, Path(tmp))
-            load_and_smoke_isolated(model, Path(tmp))  # a corrupt .ubj can crash a process
-            champion = parts.load(bundle)
-        except Exception as exc:  # a corrupt artifact: say so, judge on floors
-            reason = f"{type(exc).__name__}: {exc}"
-            mark_unusable(model_name(model), version, reason, mlflow.MlflowClient())
-            return None, f"does not load ({reason})"
-        try:
-            metrics = dict(parts.evaluate(champion, evaluation))
-        except Exception as exc:  # e.g. the family set changed
-            return None, f"cannot score this data ({type(exc).__name__}: {exc})"
-    score = metrics.get(parts.main_metric)
-    if score is None or not math.isfinite(score):
-        return None, f"scores {parts.main_metric} = {score} on this data"
-    return metrics, None
-
-
 Fitter = Callable[[Snapshot], Any]
 
 
@@ -230,7 +189,7 @@ def train_one(
         model, parts, fitted, config, train, evaluation, metrics, transactions, extra_params
     )
     version = registry.register_challenger(model, uri).version
-    champion_metrics, unusable = _judge_champion(model, parts, before, evaluation)
+    champion_metrics, unusable = judge_champion(model, parts, before, evaluation)
     decision = run_gate(
         model,
         version,

@@ -70,9 +70,7 @@ def evaluate(model: PropensityModel, snapshot: Snapshot) -> dict[str, float]:
                 raise ValueError(f"label column {label} missing from the evaluation snapshot")
             y = snapshot.frame[label].to_numpy(dtype="float64")
             p = pred[output_column(kind, s)].to_numpy(dtype="float64")
-            roc, pr, lift = _scores(
-                y, p, model.config.min_positives, model.config.min_negatives
-            )
+            roc, pr, lift = _scores(y, p, model.config.min_positives, model.config.min_negatives)
             for name, value in (("roc_auc", roc), ("pr_auc", pr), ("lift_top_decile", lift)):
                 metrics[f"{name}_{kind}__{s}"] = value
                 per_family[name].append(value)
