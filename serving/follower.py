@@ -8,8 +8,9 @@ in a child process (a corrupt XGBoost file can crash the loading process) and th
 a broken version or an unreachable registry leaves the last good models serving and
 increments a failure counter. A version that fails to load is tagged
 ``serving.load_error`` in the registry with the reason (so neither the gate nor a rollback
-selects it again) and not tried again by this process; a champion already tagged so is
-not downloaded. A listener (the service's Prometheus metrics) hears every swap and failure.
+selects it again), and a champion tagged so is not downloaded or tried again (a ``cintel
+promote`` that test-loads it clears the tag). A listener (the service's Prometheus
+metrics) hears every swap and failure.
 """
 
 from __future__ import annotations
@@ -190,7 +191,6 @@ class ModelManager:
         self.failures = 0
         self.last_error: str | None = None
         self.load_failures: dict[str, int] = dict.fromkeys(models, 0)
-        self.bad: dict[str, str] = {}  # model -> the version that failed to load here
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -214,7 +214,6 @@ class ModelManager:
         self.last_error = f"{model} v{version}: {reason}"
         if version is not None:
             self.load_failures[model] = self.load_failures.get(model, 0) + 1
-            self.bad[model] = version
         self.listener.failed(model, version, reason)
 
     def load_cache(self) -> None:
@@ -245,7 +244,7 @@ class ModelManager:
                 self.failures += 1
                 self.last_error = f"{model}: registry unreachable: {type(exc).__name__}: {exc}"
                 continue
-            if found is None or held == found[0] or self.bad.get(model) == found[0]:
+            if found is None or held == found[0]:
                 continue
             new.append((model, *found))
         # one child process test-loads every new version before this process opens any
@@ -262,7 +261,6 @@ class ModelManager:
             with self._lock:
                 self.current = self.current.with_model(model, version, *loaded)
             (self.cache / model / "current").write_text(version)
-            self.bad.pop(model, None)
             changed[model] = version
             self.listener.loaded(model, version)
             if self.tag_served:

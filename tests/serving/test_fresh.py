@@ -10,18 +10,21 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 from starlette.testclient import TestClient
 
 from serving.batch.materialize import materialize
 from serving.catalogue import load_catalogue
-from serving.follower import ModelSet
+from serving.follower import ModelManager, ModelSet
 from serving.fresh import FreshAnswers, stale_models
+from serving.scoring import smoke_test
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import FileStore
-from tests.serving.own_home import own_home
+from tests.serving.own_home import broken_copy, own_home
 from tests.serving.test_service import app
 from training.data.contract import CleanData
 from training.mlops import registry
+from training.mlops.verify import LOAD_ERROR_TAG
 from training.pipeline import train
 from training.settings import get_settings
 
@@ -133,3 +136,34 @@ def test_a_store_without_model_inputs_keeps_naming_its_own_versions(
     fresh = FreshAnswers(store, models, load_catalogue(None))
     assert fresh.batch([str(profiles["customer_id"].iloc[0])]) is None
     assert fresh.error is not None and "keeps no model inputs" in fresh.error
+
+
+def test_the_follower_keeps_the_last_good_model_and_tags_a_broken_one(
+    home: tuple[Path, CleanData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, _ = home
+    uri = f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    client = MlflowClient(tracking_uri=uri)
+    good = client.get_model_version_by_alias("cintel-churn", "champion").version
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Heard:
+        def loaded(self, model: str, version: str) -> None:
+            seen.append(("loaded", model, version))
+
+        def failed(self, model: str, version: str | None, reason: str) -> None:
+            seen.append(("failed", model, version))
+
+    manager = ModelManager(tmp_path / "cache", uri, smoke_test, listener=Heard())
+    manager.refresh()
+    assert manager.ready and manager.current.versions["churn"] == str(good)
+    broken = broken_copy("churn", str(good), "truncated")
+    client.set_registered_model_alias("cintel-churn", "champion", broken)
+    assert manager.refresh() == {}  # not swapped in
+    assert manager.current.versions["churn"] == str(good)
+    assert manager.load_failures["churn"] == 1 and ("failed", "churn", broken) in seen
+    assert LOAD_ERROR_TAG in client.get_model_version("cintel-churn", broken).tags
+    manager.refresh()  # tagged: not downloaded, loaded or counted again
+    assert manager.load_failures["churn"] == 1
+    client.set_registered_model_alias("cintel-churn", "champion", str(good))
