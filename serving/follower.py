@@ -3,9 +3,14 @@
 At start the service loads what the local cache holds (so a registry outage never keeps
 it down), or, for a model the cache lacks, the champion packaged into the Bento
 (``serving/champions/``, see ``serving.batch.bento``), then refreshes from MLflow. A new
-version is swapped in only after it downloads, loads and passes a smoke prediction; a
-broken version or an unreachable registry leaves the last good models serving and
-increments a failure counter.
+version is swapped in only after it downloads, loads and passes a smoke prediction, first
+in a child process (a corrupt XGBoost file can crash the loading process) and then here;
+a broken version or an unreachable registry leaves the last good models serving and
+increments a failure counter. A version that fails to load is tagged
+``serving.load_error`` in the registry with the reason (so neither the gate nor a rollback
+selects it again), and a champion tagged so is not downloaded or tried again (a ``cintel
+promote`` that test-loads it clears the tag). A listener (the service's Prometheus
+metrics) hears every swap and failure.
 """
 
 from __future__ import annotations
@@ -17,11 +22,35 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from training.mlops.verify import LOAD_ERROR_TAG, check_isolated, mark_unusable
 from training.tasks import MODELS, FittedModel, load_bundle
 
 ALIAS = "champion"
+SERVED_TAG = "serving.served_at"
+
+
+class Listener(Protocol):
+    """Told about every model swapped in and every version that failed to load."""
+
+    def loaded(self, model: str, version: str) -> None: ...
+
+    def failed(self, model: str, version: str | None, reason: str) -> None: ...
+
+
+class _Quiet:
+    def loaded(self, model: str, version: str) -> None:
+        return None
+
+    def failed(self, model: str, version: str | None, reason: str) -> None:
+        return None
+
+
+class KnownBadError(Exception):
+    """The champion is tagged ``serving.load_error``: not downloaded, not loaded."""
+
+
 # champions copied in by serving.batch.bento.build_bento; same layout as the cache
 PACKAGED_DIR = Path(__file__).resolve().parent / "champions"
 
@@ -49,8 +78,13 @@ class ModelSet:
         return list(dict.fromkeys(c for cols in self.columns.values() for c in cols))
 
 
-def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Path] | None:
-    """Resolve ``cintel-<model>@champion`` and download it into the cache if new."""
+def _fetch_champion(
+    model: str, cache: Path, tracking_uri: str, skip: str | None = None
+) -> tuple[str, Path] | None:
+    """Resolve ``cintel-<model>@champion`` and download it into the cache if new.
+
+    KnownBadError (nothing downloaded) when the version is tagged ``serving.load_error``;
+    ``skip`` (a version this process already holds or gave up on) is not downloaded."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -60,12 +94,17 @@ def _fetch_champion(model: str, cache: Path, tracking_uri: str) -> tuple[str, Pa
 
     client = MlflowClient(tracking_uri=tracking_uri)
     try:
-        version = str(client.get_model_version_by_alias(f"cintel-{model}", ALIAS).version)
+        found = client.get_model_version_by_alias(f"cintel-{model}", ALIAS)
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
             return None
         raise
+    version = str(found.version)
     target = cache / model / version
+    if version == skip:
+        return version, target
+    if LOAD_ERROR_TAG in (found.tags or {}):
+        raise KnownBadError(f"{LOAD_ERROR_TAG}: {found.tags[LOAD_ERROR_TAG]}")
     if not (target / "ready").exists():
         # one folder per process: the service's workers share the cache and may download
         # the same version at once; the first complete copy wins, the others are dropped
@@ -93,6 +132,20 @@ def _write_pointer(path: Path, version: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(version)
     os.replace(tmp, path)
+
+
+def _tag(tracking_uri: str, model: str, version: str, key: str, value: str) -> None:
+    """Best-effort version tag (the registry may be down: serving does not depend on it)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    if key == LOAD_ERROR_TAG:
+        mark_unusable(f"cintel-{model}", version, value, client)
+        return
+    try:
+        client.set_model_version_tag(f"cintel-{model}", version, key, value)
+    except Exception:  # the registry is down: the swap stands, the tag is informative
+        return
 
 
 def _bundle_dir(folder: Path) -> Path:
@@ -137,15 +190,22 @@ class ModelManager:
         smoke: Callable[[str, FittedModel, Path], list[str]],
         models: tuple[str, ...] = MODELS,
         packaged: Path | None = None,
+        listener: Listener | None = None,
+        isolate: bool = True,
+        tag_served: bool = False,
     ) -> None:
         self.cache = cache
         self.packaged = packaged
         self.tracking_uri = tracking_uri
         self.smoke = smoke
         self.models = models
+        self.listener: Listener = listener or _Quiet()
+        self.isolate = isolate  # test-load new versions in a child process first
+        self.tag_served = tag_served  # the service tags serving.served_at on each swap
         self.current = ModelSet()
         self.failures = 0
         self.last_error: str | None = None
+        self.load_failures: dict[str, int] = dict.fromkeys(models, 0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -161,9 +221,15 @@ class ModelManager:
             scorer = load_bundle(_bundle_dir(folder))
             return scorer, self.smoke(model, scorer, folder)
         except Exception as exc:  # a broken artifact must never replace a good model
-            self.failures += 1
-            self.last_error = f"{model} v{version}: {type(exc).__name__}: {exc}"
+            self._failed(model, version, f"{type(exc).__name__}: {exc}")
             return None
+
+    def _failed(self, model: str, version: str | None, reason: str) -> None:
+        self.failures += 1
+        self.last_error = f"{model} v{version}: {reason}"
+        if version is not None:
+            self.load_failures[model] = self.load_failures.get(model, 0) + 1
+        self.listener.failed(model, version, reason)
 
     def load_cache(self) -> None:
         """Load whatever the local cache holds (used at start, before MLflow answers); a
@@ -177,26 +243,43 @@ class ModelManager:
                 if loaded is not None:
                     with self._lock:
                         self.current = self.current.with_model(model, found[0], *loaded)
+                    self.listener.loaded(model, found[0])
 
     def refresh(self) -> dict[str, str]:
         """Poll every alias once; returns the models that changed version."""
-        changed: dict[str, str] = {}
+        new: list[tuple[str, str, Path]] = []
         for model in self.models:
+            held = self.current.versions.get(model)
             try:
-                found = _fetch_champion(model, self.cache, self.tracking_uri)
+                found = _fetch_champion(model, self.cache, self.tracking_uri, held)
+            except KnownBadError as exc:  # tagged by another process: keep the last good
+                self.last_error = f"{model} @champion: {exc}"
+                continue
             except Exception as exc:  # registry down: keep serving the last good set
                 self.failures += 1
                 self.last_error = f"{model}: registry unreachable: {type(exc).__name__}: {exc}"
                 continue
-            if found is None or self.current.versions.get(model) == found[0]:
+            if found is None or held == found[0]:
                 continue
-            loaded = self._try_load(model, *found)
+            new.append((model, *found))
+        # one child process test-loads every new version before this process opens any
+        errors = check_isolated([(m, folder) for m, _, folder in new]) if self.isolate else {}
+        changed: dict[str, str] = {}
+        for model, version, folder in new:
+            error = errors.get(model)
+            if error is not None:
+                self._failed(model, version, error)
+            loaded = None if error is not None else self._try_load(model, version, folder)
             if loaded is None:
+                _tag(self.tracking_uri, model, version, LOAD_ERROR_TAG, self.last_error or "")
                 continue
             with self._lock:
-                self.current = self.current.with_model(model, found[0], *loaded)
-            _write_pointer(self.cache / model / "current", found[0])
-            changed[model] = found[0]
+                self.current = self.current.with_model(model, version, *loaded)
+            _write_pointer(self.cache / model / "current", version)
+            changed[model] = version
+            self.listener.loaded(model, version)
+            if self.tag_served:
+                _tag(self.tracking_uri, model, version, SERVED_TAG, f"{time.time():.0f}")
         return changed
 
     def start(self, interval: float) -> None:
@@ -219,6 +302,7 @@ class ModelManager:
             "ready": self.ready,
             "versions": dict(self.current.versions),
             "failures": self.failures,
+            "load_failures": dict(self.load_failures),
             "last_error": self.last_error,
             "checked_at": time.time(),
         }

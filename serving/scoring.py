@@ -77,6 +77,27 @@ def missing_features(features: Mapping[str, Any], columns: Sequence[str]) -> lis
     return missing
 
 
+# churn reasons (exact per-row contributions) only where they matter to an agent
+REASONS_FROM = 0.3
+
+
+def model_outputs(
+    name: str,
+    scorer: FittedModel,
+    features: pd.DataFrame,
+    reasons_from: float = REASONS_FROM,
+    approx_reasons: bool = False,
+) -> pd.DataFrame:
+    """One model's store columns for ``features`` (rows in order, no ``customer_id``): what
+    ``cintel materialize`` writes and what the service scores on read."""
+    kwargs: dict[str, Any] = {}
+    if name == "churn":
+        kwargs = {"reasons_from": reasons_from, "approx_reasons": approx_reasons}
+    model: Any = scorer  # churn takes reasons_from; the protocol does not
+    pred = model.predict_frame(features, **kwargs).reset_index(drop=True)
+    return pred.drop(columns=["customer_id"])
+
+
 def score_features(
     scorers: Mapping[str, FittedModel],
     features: Mapping[str, Any],
@@ -106,28 +127,10 @@ def score_features(
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
 
 
-def _input_example(folder: Path) -> pd.DataFrame | None:
-    """The input example MLflow stored next to the model, if any."""
-    from mlflow.models import Model
-
-    roots = [p.parent for p in folder.rglob("MLmodel")]
-    if not roots:
-        return None
-    example = Model.load(str(roots[0])).load_input_example(str(roots[0]))
-    return example if isinstance(example, pd.DataFrame) else None
-
-
 def smoke_test(model: str, scorer: FittedModel, folder: Path) -> list[str]:
     """Raise unless the model scores its own input example into finite numbers; return the
-    example's columns (the model's inputs)."""
-    example = _input_example(folder)
-    if example is None:
-        raise ValueError(f"{model}: no input example to smoke-test with")
-    out = scorer.predict_frame(example)
-    if len(out) != len(example):
-        raise ValueError(f"{model}: {len(out)} predictions for {len(example)} rows")
-    numeric = out.select_dtypes("number").drop(columns=["customer_id"], errors="ignore")
-    values = numeric.to_numpy(dtype="float64").ravel()
-    if values.size and not any(math.isfinite(v) for v in values):
-        raise ValueError(f"{model}: smoke prediction gave no finite number")
-    return list(example.columns)
+    example's columns (the model's inputs). One implementation with ``cintel promote``,
+    ``rollback`` and the gate: ``training.mlops.verify.smoke_test``."""
+    from training.mlops.verify import smoke_test as verify_smoke
+
+    return verify_smoke(model, scorer, folder)

@@ -26,8 +26,10 @@ from serving.catalogue import load_catalogue
 from serving.errors import error_response, install_log_policy
 from serving.feedback_tail import follow_contacts
 from serving.follower import PACKAGED_DIR, ModelManager
+from serving.fresh import FreshAnswers, stale_models
 from serving.jsonlog import JsonLog
 from serving.middleware import GuardMiddleware
+from serving.model_metrics import ModelMetrics
 from serving.offers import OfferContext, request_rules
 from serving.openapi import api_document
 from serving.schemas import (
@@ -44,6 +46,7 @@ from serving.schemas import (
 from serving.scoring import MissingFeatures, missing_features, score_features, smoke_test
 from serving.settings import get_service_settings
 from serving.store import FileStore, ProfileStore, open_store
+from training.tasks import MODELS
 
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
 
@@ -101,10 +104,17 @@ class Cintel:
         self.catalogue = load_catalogue(settings.offers_path)
         self.offer_ids = frozenset(o.id for o in self.catalogue.offers)
         self.scored: dict[str, None] = {}  # insertion-ordered set, oldest dropped first
+        self.metrics = ModelMetrics(MODELS)
         self.models = ModelManager(
-            settings.model_cache_dir, settings.tracking_uri, smoke_test, packaged=PACKAGED_DIR
+            settings.model_cache_dir,
+            settings.tracking_uri,
+            smoke_test,
+            packaged=PACKAGED_DIR,
+            listener=self.metrics,
+            tag_served=True,
         )
         self.models.load_cache()
+        self._fresh: FreshAnswers | None = None  # answers scored on read (serving.fresh)
         self.served: Served | None = None
         self.store_stamp: Any = None
         self.store_error: str | None = None
@@ -130,11 +140,13 @@ class Cintel:
 
     def _follow(self) -> None:
         self.models.refresh()
+        self._mark_stale()
         interval = self.settings.poll_seconds
         while interval > 0:
             time.sleep(interval)
             self.models.refresh()
             self._reload_store()
+            self._mark_stale()
 
     def __is_ready__(self) -> bool:
         return self.served is not None and self.models.ready
@@ -153,11 +165,36 @@ class Cintel:
             return served.store.position(customer_id) is not None
         return served.store.get(customer_id) is not None
 
+    # ---- which versions answer (serving.fresh) ------------------------------------------
+    def _fresh_answers(self, served: Served) -> FreshAnswers | None:
+        """Answers scored on read when the loaded champions are not the store's versions."""
+        current = self.models.current
+        if not self.models.ready:
+            return None
+        if not stale_models(served.store.meta.get("versions", {}), current.versions):
+            return None
+        fresh = self._fresh
+        if fresh is None or fresh.store is not served.store or fresh.models is not current:
+            fresh = self._fresh = FreshAnswers(served.store, current, self.catalogue)
+        return fresh
+
+    def _mark_stale(self) -> None:
+        served = self.served
+        versions = {} if served is None else served.store.meta.get("versions", {})
+        self.metrics.stale(MODELS, stale_models(versions, self.models.current.versions))
+
     # ---- answering --------------------------------------------------------------------
-    def _batch(self, served: Served, customer_ids: list[str]) -> Batch:
+    def _batch(self, served: Served, customer_ids: list[str]) -> tuple[Batch, dict[str, str]]:
+        """The customers' answers and the model versions that produced them."""
+        fresh = self._fresh_answers(served)
+        batch = None if fresh is None else fresh.batch(customer_ids)
+        if fresh is not None and batch is not None:
+            return batch, fresh.versions
+        versions = served.store.meta.get("versions", {})
         if served.answers is not None:
-            return from_store(served.answers, customer_ids)
-        return from_rows(served.store.get_many(customer_ids), customer_ids, self.catalogue)
+            return from_store(served.answers, customer_ids), versions
+        rows = served.store.get_many(customer_ids)
+        return from_rows(rows, customer_ids, self.catalogue), versions
 
     def _answer(
         self,
@@ -183,7 +220,7 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
-        batch = self._batch(served, [request.customer_id])
+        batch, versions = self._batch(served, [request.customer_id])
         if batch.missing:
             return _error(
                 404,
@@ -192,7 +229,6 @@ class Cintel:
                 "customer_id",
             )
         ctx = _offer_context(request.channel, request.context)
-        versions = served.store.meta.get("versions", {})
         return _json(self._answer("/profile", batch, versions, ctx, started)[0])
 
     @bentoml.api(route="/profiles")
@@ -209,9 +245,8 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
-        batch = self._batch(served, request.customer_ids)
+        batch, versions = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
-        versions = served.store.meta.get("versions", {})
         answers = self._answer("/profiles", batch, versions, ctx, started)
         return _json(
             b'{"profiles":['
@@ -289,9 +324,22 @@ class Cintel:
             **self.models.status(),
             "store": None if store is None else {"customers": len(store), **store.meta},
             "answers_prepared": prepared,
+            **self._fresh_status(),
             "store_error": self.store_error,
             "requests_logged": self.requests.written,
             "requests_not_logged": self.requests.dropped,
+        }
+
+    def _fresh_status(self) -> dict[str, Any]:
+        """Which models the store is stale for and how those answers are made."""
+        served, fresh = self.served, self._fresh
+        versions = {} if served is None else served.store.meta.get("versions", {})
+        stale = stale_models(versions, self.models.current.versions)
+        live = fresh is not None and served is not None and fresh.store is served.store
+        return {
+            "store_stale_for": stale,
+            "scored_on_read": fresh.scored if live and fresh is not None else 0,
+            "score_on_read_error": fresh.error if live and fresh is not None else None,
         }
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 PROFILES_FILE = "profiles.parquet"
 META_FILE = "meta.json"
+FEATURES_GLOB = "features-*.arrow"
 
 
 class ProfileStore(Protocol):
@@ -28,6 +29,8 @@ class ProfileStore(Protocol):
     def get(self, customer_id: str) -> dict[str, Any] | None: ...
 
     def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]: ...
+
+    def features(self, customer_ids: Sequence[str]) -> pd.DataFrame | None: ...
 
     def __len__(self) -> int: ...
 
@@ -43,6 +46,9 @@ def _py(value: Any) -> Any:
     return value
 
 
+python_value = _py  # public name for the modules that build rows like the store's
+
+
 class FileStore:
     """Profiles held in memory as column arrays; ``customer_id`` keys are strings.
 
@@ -50,9 +56,13 @@ class FileStore:
     numbers with one ``tolist()`` per kind instead of one call per column.
     """
 
-    def __init__(self, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, meta: dict[str, Any], folder: Path | None = None
+    ) -> None:
         ids = frame["customer_id"].astype(str).to_numpy()
         self.meta = meta
+        self.folder = folder
+        self._features: pa.Table | None = None
         self._ids = ids
         self._index = {cid: i for i, cid in enumerate(ids)}
         cols = [c for c in frame.columns if c != "customer_id"]
@@ -69,7 +79,7 @@ class FileStore:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no online store; run `cintel materialize` first")
         meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).exists() else {}
-        return cls(pd.read_parquet(path), meta)
+        return cls(pd.read_parquet(path), meta, folder)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -103,6 +113,44 @@ class FileStore:
     def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
         return [self.get(cid) for cid in customer_ids]
 
+    def features(self, customer_ids: Sequence[str]) -> pd.DataFrame | None:
+        """Every model input of the customers (known ids, in order), from the features file
+        materialize wrote beside the profiles; None when the store has none.
+
+        The file is memory-mapped on first use (the normal request path never reads it)."""
+        name = self.meta.get("features")
+        if self.folder is None or not isinstance(name, str):
+            return None
+        if self._features is None:
+            path = self.folder / name
+            if not path.exists():
+                return None
+            self._features = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        rows = [self._index[str(cid)] for cid in customer_ids]
+        frame = self._features.take(pa.array(rows, pa.int64())).to_pandas()
+        if list(frame["customer_id"].astype(str)) != [str(c) for c in customer_ids]:
+            raise ValueError(f"{self.folder / name}: rows do not match the profiles")
+        return frame
+
+
+def write_features(frame: pd.DataFrame, folder: Path) -> str:
+    """Write the model inputs of a store as an Arrow file under a new name; returns it.
+
+    The store's meta names the file, so a service holding the previous store keeps the
+    previous file; ``write_file_store`` removes the other feature files afterwards."""
+    import uuid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = FEATURES_GLOB.replace("*", uuid.uuid4().hex[:12])
+    table = pa.Table.from_pandas(
+        frame.assign(customer_id=frame["customer_id"].astype(str)), preserve_index=False
+    )
+    tmp = folder / (name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    tmp.replace(folder / name)
+    return name
+
 
 def frames(profiles: pd.DataFrame | pa.Table, rows: int) -> Iterator[pd.DataFrame]:
     """The profiles as pandas frames: a frame as it is, an Arrow table ``rows`` at a time
@@ -131,6 +179,9 @@ def write_file_store(frame: pd.DataFrame | pa.Table, meta: dict[str, Any], folde
     tmp_meta.write_text(json.dumps(meta, indent=2, default=str))
     tmp.replace(folder / PROFILES_FILE)
     tmp_meta.replace(folder / META_FILE)
+    for old in folder.glob(FEATURES_GLOB):  # a reader holding one keeps its open mapping
+        if old.name != meta.get("features"):
+            old.unlink(missing_ok=True)
     return folder / PROFILES_FILE
 
 
@@ -163,6 +214,10 @@ class RedisStore:
     def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
         raws = self._redis.mget([self._key(str(c)) for c in customer_ids])
         return [None if r is None else json.loads(r) for r in raws]
+
+    def features(self, customer_ids: Sequence[str]) -> pd.DataFrame | None:
+        """None: the Redis store keeps no model inputs (re-materialize after a promotion)."""
+        return None
 
 
 def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:

@@ -23,7 +23,9 @@ import pandas as pd
 
 from training.data.contract import CleanData
 from training.data.snapshot import Snapshot, build_snapshot, default_as_of
+from training.minimums import Minimums, evidence_shortfall
 from training.mlops import registry
+from training.mlops.judging import judge_champion
 from training.mlops.modellog import as_params, download_bundle, example_rows, log_bundle_model
 from training.mlops.promotion import run_gate
 from training.mlops.tracking import (
@@ -32,7 +34,7 @@ from training.mlops.tracking import (
     log_snapshot_input,
     training_run,
 )
-from training.tasks import MODELS, TaskInputs, TaskParts, task, task_snapshots
+from training.tasks import MODELS, Task, TaskInputs, TaskParts, task, task_snapshots
 
 DEFAULT_TOLERANCE = 0.005
 REFERENCE_ROWS = 5000
@@ -138,18 +140,6 @@ def _scalar_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[keep]
 
 
-def _champion_metrics(
-    model: str, parts: TaskParts, version: str | None, evaluation: Snapshot
-) -> dict[str, float] | None:
-    """The champion re-evaluated on this run's evaluation snapshot."""
-    if version is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = download_bundle(model, version, Path(tmp))
-        champion = parts.load(bundle)
-        return dict(parts.evaluate(champion, evaluation))
-
-
 Fitter = Callable[[Snapshot], Any]
 
 
@@ -177,6 +167,21 @@ def _own_fit(model: str, parts: TaskParts) -> Fitter:
     return lambda snapshot: segments.fit(snapshot, previous=previous)
 
 
+def _fit(
+    spec: Task, train: Snapshot, evaluation: Snapshot, fit: Fitter | None, minimums: Minimums
+) -> tuple[Any, dict[str, float]]:
+    """Check the evidence, fit and evaluate; ValueError with the reason when it cannot."""
+    why = evidence_shortfall(spec, train, evaluation, minimums)
+    if why is not None:
+        raise ValueError(why)
+    parts = spec.parts
+    if fit is None and parts.fit_minimums is not None:
+        fitted = parts.fit_minimums(train, minimums)
+    else:
+        fitted = (fit or _own_fit(spec.name, parts))(train)
+    return fitted, dict(parts.evaluate(fitted, evaluation))
+
+
 def train_one(
     model: str,
     data: CleanData | None,
@@ -185,23 +190,31 @@ def train_one(
     tolerance: float,
     fit: Fitter | None = None,
     extra_params: dict[str, Any] | None = None,
+    minimums: Minimums | None = None,
 ) -> TrainResult:
-    """Fit, evaluate, log, register as @challenger and gate one model.
+    """Check the evidence, fit, evaluate, log, register as @challenger and gate one model.
 
-    ``fit`` replaces the model's own fit (the Spark engine's fits ignore the pandas
-    snapshot they are given); without ``data`` the propensity report has no basket rules.
-    ``extra_params`` are logged with the run's parameters."""
-    parts = task(model).parts
-    fitted = (fit or _own_fit(model, parts))(train)
+    A model without ``minimums`` (default: its table entry's) positives and negatives in
+    either snapshot, or whose fit or evaluation refuses the data, is skipped with the
+    reason and nothing is registered. ``fit`` replaces the model's own fit (the Spark
+    engine's fits ignore the pandas snapshot they are given); without ``data`` the
+    propensity report has no basket rules. ``extra_params`` are logged with the run's
+    parameters."""
+    spec = task(model)
+    parts = spec.parts
+    before = registry.champion_version(model)
+    try:
+        fitted, metrics = _fit(spec, train, evaluation, fit, minimums or spec.minimums)
+    except ValueError as exc:
+        why = str(exc)
+        return TrainResult(model, None, parts.main_metric, None, before, before, "skipped", why)
     config = getattr(fitted, "config", None)
-    metrics = dict(parts.evaluate(fitted, evaluation))
     transactions = None if data is None else data.transactions
     uri = _log_run(
         model, parts, fitted, config, train, evaluation, metrics, transactions, extra_params
     )
-    before = registry.champion_version(model)
     version = registry.register_challenger(model, uri).version
-    champion_metrics = _champion_metrics(model, parts, before, evaluation)
+    champion_metrics, unusable = judge_champion(model, parts, before, evaluation)
     decision = run_gate(
         model,
         version,
@@ -211,6 +224,7 @@ def train_one(
         parts.greater_is_better,
         tolerance,
         parts.floors,
+        champion_unusable=unusable,
     )
     return TrainResult(
         model=model,
@@ -231,12 +245,14 @@ def train(
     models: Sequence[str] = MODELS,
     tolerance: float = DEFAULT_TOLERANCE,
     progress: Callable[[str], None] = lambda _msg: None,
+    minimums: Minimums | None = None,
     inputs: TaskInputs | None = None,
 ) -> list[TrainResult]:
     """Train the selected models; a model that cannot be trained is skipped with its reason
-    and changes nothing in the registry. Raises ValueError when no model could be trained.
-    ``inputs`` reach the tasks with needs (uplift: the decision log), which build their own
-    tables (``training.tasks.task_snapshots``)."""
+    and changes nothing in the registry (``minimums`` replaces every model's table entry).
+    Raises ValueError when no model could be trained. ``inputs`` reach the tasks with needs
+    (uplift: the decision log), which build their own tables
+    (``training.tasks.task_snapshots``)."""
     for model in models:
         task(model)  # unknown names fail before any work
     configure_tracking()
@@ -247,7 +263,14 @@ def train(
     until = None if as_of is None else pd.Timestamp(as_of)
     inputs = TaskInputs(decisions=inputs.decisions if inputs else None, until=until)
     return train_snapshots(
-        train_snap, eval_snap, models, tolerance, data, progress=progress, inputs=inputs
+        train_snap,
+        eval_snap,
+        models,
+        tolerance,
+        data,
+        progress=progress,
+        minimums=minimums,
+        inputs=inputs,
     )
 
 
@@ -260,6 +283,7 @@ def train_snapshots(
     fitters: dict[str, Fitter] | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
     extra_params: dict[str, Any] | None = None,
+    minimums: Minimums | None = None,
     inputs: TaskInputs | None = None,
 ) -> list[TrainResult]:
     """``train`` from snapshots built elsewhere (the Spark engine); ``fitters`` override a
@@ -274,14 +298,22 @@ def train_snapshots(
         progress(f"training {model}")
         try:
             fit_on, judge_on = task_snapshots(model, data, shared, inputs)
-            results.append(
-                train_one(
-                    model, data, fit_on, judge_on, tolerance, fitters.get(model), extra_params
-                )
-            )
         except ValueError as exc:
             before = registry.champion_version(model)
             results.append(TrainResult(model, None, "", None, before, before, "skipped", str(exc)))
+            continue
+        results.append(
+            train_one(
+                model,
+                data,
+                fit_on,
+                judge_on,
+                tolerance,
+                fitters.get(model),
+                extra_params,
+                minimums,
+            )
+        )
     if all(r.decision == "skipped" for r in results):
         reasons = "; ".join(f"{r.model}: {r.reason}" for r in results)
         raise ValueError(f"no model could be trained ({reasons})")

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
+from training.data.features import slugs
+from training.minimums import Minimums
 from training.mlops.manifest import MANIFEST_FILE
 
 if TYPE_CHECKING:
@@ -53,6 +55,9 @@ class TaskParts:
     # a task with needs: (training, evaluation) snapshots from the data and the inputs
     tables: Callable[[CleanData, TaskInputs], tuple[Snapshot, Snapshot]] | None = None
 
+    # a fit that applies the run's minimums inside the model too (propensity: per family)
+    fit_minimums: Callable[[Snapshot, Minimums], FittedModel] | None = None
+
 
 @dataclass(frozen=True)
 class TaskInputs:
@@ -62,9 +67,31 @@ class TaskInputs:
     until: pd.Timestamp | None = None  # use only the data before this date (``--until``)
 
 
+DEFAULT_MINIMUMS = Minimums()
+
+
+def activity_labels(_snapshot: Snapshot) -> list[str]:
+    """Customers with a history who bought in the horizon (0) or did not (1)."""
+    return ["label_churn"]
+
+
+def family_labels(snapshot: Snapshot) -> list[str]:
+    """Bought the family in the horizon, one label per family."""
+    return [f"label_buy__{s}" for s in slugs(list(snapshot.families))]
+
+
+def response_labels(snapshot: Snapshot) -> list[str]:
+    """Responded to an offer of the arm (or its withheld offer), one label per arm."""
+    return [c for c in snapshot.frame.columns if c.startswith("label_responded__")]
+
+
 @dataclass(frozen=True)
 class Task:
-    """One model: its short name (``churn``), registered name and its parts (loaded lazily)."""
+    """One model: its short name (``churn``), registered name and its parts (loaded lazily).
+
+    ``labels`` names the 0/1 columns whose classes the model needs ``minimums`` of in the
+    training and the evaluation snapshot (``require``: "all" of them or "any" one);
+    segments and CLV have no label of their own and need the activity after as_of."""
 
     name: str
     summary: str
@@ -73,6 +100,9 @@ class Task:
     spark_fit_loader: Callable[[], Callable[..., Any]] | None = None
     # inputs besides the data (TaskInputs fields); such a task builds its own tables
     needs: tuple[str, ...] = ()
+    labels: Callable[[Snapshot], list[str]] = activity_labels
+    require: str = "all"
+    minimums: Minimums = DEFAULT_MINIMUMS
 
     @property
     def registered_name(self) -> str:
@@ -121,6 +151,12 @@ def _churn() -> TaskParts:
 def _propensity() -> TaskParts:
     from training import propensity
 
+    def fit_minimums(snapshot: Snapshot, minimums: Minimums) -> FittedModel:
+        config = propensity.PropensityConfig(
+            min_positives=minimums.positives, min_negatives=minimums.negatives
+        )
+        return propensity.fit(snapshot, config)
+
     return TaskParts(
         propensity.fit,
         propensity.evaluate,
@@ -129,6 +165,7 @@ def _propensity() -> TaskParts:
         propensity.MAIN_METRIC,
         propensity.GREATER_IS_BETTER,
         propensity.FLOORS,
+        fit_minimums=fit_minimums,
     )
 
 
@@ -180,10 +217,24 @@ def _uplift() -> TaskParts:
 
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
-    Task("propensity", "cross-sell propensity per family", _propensity, _propensity_spark),
+    Task(
+        "propensity",
+        "cross-sell propensity per family",
+        _propensity,
+        _propensity_spark,
+        labels=family_labels,
+        require="any",
+    ),
     Task("segments", "value tiers, RFM and behavioural segments", _segments),
     Task("clv", "customer lifetime value with an interval", _clv, _clv_spark),
-    Task("uplift", "offer uplift per family from the decision log", _uplift, needs=("decisions",)),
+    Task(
+        "uplift",
+        "offer uplift per family from the decision log",
+        _uplift,
+        needs=("decisions",),
+        labels=response_labels,
+        require="any",
+    ),
 )
 # trained by default, required by the service and the cycle: the tasks without needs
 MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)

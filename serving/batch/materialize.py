@@ -21,17 +21,15 @@ import pyarrow as pa
 
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
 from serving.follower import load_all_champions
-from serving.scoring import smoke_test
+from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
-from serving.store import write_file_store, write_redis_store
+from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.segments.config import LOW_ACTIVITY
 from training.tasks import FittedModel
 
 CHUNK = 50_000
-# churn reasons (exact per-row contributions) only where they matter to an agent
-REASONS_FROM = 0.3
 REFERENCE_ROWS = 5_000
 SEGMENT_PROB = "segment_prob__"
 # features the offers and the answer use besides the model outputs
@@ -73,6 +71,12 @@ def published_segment_ids(profiles: pd.DataFrame | pa.Table) -> list[str]:
     return [str(c)[len(SEGMENT_PROB) :] for c in columns if str(c).startswith(SEGMENT_PROB)]
 
 
+def kept_columns(columns: Sequence[str]) -> list[str]:
+    """``customer_id`` and the features the store keeps beside the model outputs."""
+    kept = [c for c in columns if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)]
+    return ["customer_id", *kept]
+
+
 def _score_chunk(
     chunk: pd.DataFrame,
     scorers: dict[str, FittedModel],
@@ -81,12 +85,8 @@ def _score_chunk(
 ) -> pd.DataFrame:
     out = chunk[keep].reset_index(drop=True)
     for name in sorted(scorers):
-        kwargs: dict[str, Any] = {}
-        if name == "churn":
-            kwargs = {"reasons_from": REASONS_FROM, "approx_reasons": approx_reasons}
-        scorer: Any = scorers[name]  # churn takes reasons_from; the protocol does not
-        pred = scorer.predict_frame(chunk, **kwargs).reset_index(drop=True)
-        out = pd.concat([out, pred.drop(columns=["customer_id"])], axis=1)
+        pred = model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
+        out = pd.concat([out, pred], axis=1)
     return out
 
 
@@ -105,14 +105,7 @@ def score_all(
     (the CLV interval's random draws are keyed by its history), so neither the thread
     count nor the chunking changes the results.
     """
-    keep = [
-        "customer_id",
-        *[
-            c
-            for c in features.columns
-            if c in STORE_FEATURES or c.startswith(STORE_FEATURE_PREFIXES)
-        ],
-    ]
+    keep = kept_columns(list(features.columns))
     n = len(features)
     starts = range(0, n, CHUNK)
     workers = max(1, min(threads or os.cpu_count() or 1, len(starts)))
@@ -180,7 +173,7 @@ def materialize(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     progress(f"writing the {backend or settings.store} store")
-    location = publish(profiles, meta, settings, backend)
+    location = publish(profiles, meta, settings, backend, features)
     return MaterializeResult(len(profiles), snap.as_of, versions, location)
 
 
@@ -210,13 +203,20 @@ def publish(
     meta: dict[str, Any],
     settings: ServiceSettings,
     backend: str | None,
+    features: pd.DataFrame | None = None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
     returns where the store is. Nothing is written when the offer catalogue names a
-    segment the published segments model lacks."""
+    segment the published segments model lacks.
+
+    ``features`` (every model input, the profiles' rows in order) are written beside the
+    file store, so the service can score a customer on read with champions newer than the
+    store's (after a promote or rollback) until the next materialize."""
     check_catalogue(settings, published_segment_ids(profiles), meta["versions"].get("segments"))
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
+    if features is not None and backend == "file":
+        meta = {**meta, "features": write_features(features, Path(settings.store_dir))}
     if backend == "redis":
         write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
         return f"{settings.redis_url} (prefix {settings.redis_prefix})"

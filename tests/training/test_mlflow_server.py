@@ -108,6 +108,7 @@ def test_log_register_promote_through_a_real_server(tracking_server: str, tmp_pa
             clf,
             name="model",
             signature=infer_signature(x, proba),
+            input_example=x.head(3),  # the gate test-loads it through the server
             pip_requirements=pip_requirements("xgboost"),
         )
     version = str(registry.register_challenger("churn", info.model_uri).version)

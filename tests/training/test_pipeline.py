@@ -85,3 +85,59 @@ def test_a_model_that_cannot_train_is_skipped_with_its_reason(
 def test_unknown_model_is_refused_before_any_work(small: CleanData) -> None:
     with pytest.raises(ValueError, match="unknown model 'chrun'"):
         train(small, models=["chrun"])
+
+
+AS_OF = pd.Timestamp("2025-07-01")  # t0 2025-01-02 (training), t1 2025-04-02 (evaluation)
+
+
+def _registered() -> list[str]:
+    return sorted(m.name for m in MlflowClient().search_registered_models())
+
+
+def test_every_customer_but_one_churned_registers_nothing(
+    small: CleanData, mlflow_home: Settings
+) -> None:
+    tx = small.transactions
+    keep = tx["customer_id"].value_counts().idxmax()
+    last = tx[tx["customer_id"] == keep].tail(1).assign(ts=pd.Timestamp("2025-06-30 12:00"))
+    after = tx["ts"] >= pd.Timestamp("2025-04-02")
+    degenerate = validate(
+        pd.concat([tx[~after | (tx["customer_id"] == keep)], last]), small.customers
+    )
+    with pytest.raises(ValueError, match="no model could be trained") as info:
+        train(degenerate, as_of=AS_OF)
+    message = str(info.value)
+    for model in ("churn", "propensity", "segments", "clv"):
+        assert f"{model}: evaluation snapshot at 2025-04-02" in message or (
+            model == "propensity" and "propensity: no label has at least 10 positives" in message
+        )
+    assert "label_churn has 2100 positives and 1 negatives" in message
+    assert _registered() == []  # nothing registered, no alias moved
+
+
+def test_a_champion_that_cannot_score_the_new_data_is_judged_on_the_floors(
+    small: CleanData, mlflow_home: Settings
+) -> None:
+    (first,) = train(small, models=["churn"])
+    assert first.decision == "promoted"
+    tx = small.transactions
+    renamed = tx.assign(family=tx["family"].astype(str).replace({"wine": "spirits"}))
+    (second,) = train(validate(renamed, small.customers), models=["churn"])
+    assert second.version == "2" and second.decision == "promoted"
+    assert "champion v1 cannot score this data" in second.reason
+    assert "judged on the absolute floors alone; floors passed" in second.reason
+    tags = MlflowClient().get_model_version("cintel-churn", "2").tags
+    assert tags["gate.basis"] == "floors only" and "fam_" in tags["gate.champion_unusable"]
+    assert _aliases("cintel-churn") == {"champion": "2", "previous": "1"}
+
+
+def test_a_corrupt_champion_is_tagged_and_the_challenger_judged_on_the_floors(
+    small: CleanData, mlflow_home: Settings
+) -> None:
+    train(small, models=["churn"])
+    uri = MlflowClient().get_model_version_download_uri("cintel-churn", "1")
+    [booster] = Path(uri.removeprefix("file://")).rglob("booster.ubj")
+    booster.write_bytes(booster.read_bytes()[: booster.stat().st_size // 5])
+    (second,) = train(small, models=["churn"])
+    assert second.decision == "promoted" and "champion v1 does not load" in second.reason
+    assert "serving.load_error" in MlflowClient().get_model_version("cintel-churn", "1").tags

@@ -23,6 +23,7 @@ from training.mlops.tracking import (
     pip_requirements,
     training_run,
 )
+from training.mlops.verify import LOAD_ERROR_TAG
 from training.settings import Settings
 
 AS_OF = date(2024, 6, 30)
@@ -78,11 +79,14 @@ def evaluate(version: str) -> dict[str, float]:
 
 
 def gate(version: str) -> bool:
-    """Evaluate challenger and champion on the same fresh data and run the gate."""
+    """Evaluate challenger and champion on the same fresh data and run the gate.
+
+    The test-load before promotion (a child process per version, seconds each) is left to
+    the tests about it."""
     champion = registry.champion_version("churn")
     champion_metrics = evaluate(champion) if champion else None
     decision = run_gate(
-        "churn", version, evaluate(version), champion_metrics, "roc_auc", floors=FLOORS
+        "churn", version, evaluate(version), champion_metrics, "roc_auc", floors=FLOORS, verify=None
     )
     return decision.promote
 
@@ -165,14 +169,15 @@ def test_better_challenger_is_promoted_then_rolled_back(mlflow_home: Settings) -
     assert tags(strong)["gate.decision"] == "promoted"
     assert "≥ champion" in tags(strong)["gate.reason"]
 
-    assert registry.rollback("churn") == weak
+    assert registry.rollback("churn", verify=None) == weak
     assert aliases() == {"champion": weak}
     assert tags(strong)["rolled_back"] == "true"
-    with pytest.raises(LookupError, match="cintel-churn has no @previous"):
-        registry.rollback("churn")
+    with pytest.raises(LookupError, match="cintel-churn has no earlier champion"):
+        registry.rollback("churn", verify=None)
 
-    registry.promote("churn", strong)  # an operator can re-promote by hand
+    registry.promote("churn", strong, verify=None)  # an operator can re-promote by hand
     assert aliases() == {"champion": strong, "previous": weak}
+    assert "rolled_back" not in tags(strong)  # re-promoted: a rollback target again
 
 
 def test_failed_training_moves_no_alias(mlflow_home: Settings) -> None:
@@ -199,8 +204,8 @@ def test_clear_errors(mlflow_home: Settings) -> None:
     version = train()
     with pytest.raises(LookupError, match="cintel-churn version 99 does not exist"):
         registry.promote("churn", 99)
-    with pytest.raises(LookupError, match="cintel-churn has no @previous"):
-        registry.rollback("churn")
+    with pytest.raises(LookupError, match="cintel-churn has no earlier champion"):
+        registry.rollback("churn", verify=None)
     with pytest.raises(ValueError, match="champion metrics were given but there is no"):
         run_gate("churn", version, {"roc_auc": 0.9}, {"roc_auc": 0.8}, "roc_auc")
     assert gate(version)
@@ -217,3 +222,98 @@ def test_logging_helpers_refuse_to_start_a_stray_run(mlflow_home: Settings) -> N
         log_reference_sample(TRAIN[0])
     with pytest.raises(RuntimeError, match="no active MLflow run"):
         log_snapshot_input(TRAIN[0], AS_OF)
+
+
+def corrupt(version: str, how: str) -> None:
+    """Break the stored artifact of ``version``: truncated, zero bytes, random or missing."""
+    uri = MlflowClient().get_model_version_download_uri("cintel-churn", version)
+    path = Path(uri.removeprefix("file://")) / "model.ubj"
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 3])
+    elif how == "zero":
+        path.write_bytes(b"")
+    elif how == "random":
+        path.write_bytes(np.random.default_rng(0).bytes(len(data)))
+    else:
+        path.unlink()
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated",
+        # one child process each (seconds): the other three kinds run with the slow tests
+        pytest.param("zero", marks=pytest.mark.slow),
+        pytest.param("random", marks=pytest.mark.slow),
+        pytest.param("missing", marks=pytest.mark.slow),
+    ],
+)
+def test_promote_test_loads_the_target_and_moves_nothing_when_it_fails(
+    mlflow_home: Settings, how: str
+) -> None:
+    good = train()
+    assert gate(good)
+    broken = train(trees=5)
+    corrupt(broken, how)
+    with pytest.raises(registry.UnusableVersionError, match="version 2 does not load"):
+        registry.promote("churn", broken)
+    assert aliases() == {"champion": good, "challenger": broken}
+    assert tags(broken)[LOAD_ERROR_TAG]  # the reason, for the gate and rollback
+    assert "promoted_at" not in tags(broken)
+
+
+def test_the_gate_never_promotes_a_version_that_does_not_load(mlflow_home: Settings) -> None:
+    good = train()
+    assert gate(good)
+    broken = train(trees=30, depth=3)
+    metrics = evaluate(broken)
+    corrupt(broken, "random")
+    decision = run_gate("churn", broken, metrics, evaluate(good), "roc_auc", floors=FLOORS)
+    assert not decision.promote and "does not load" in decision.reason
+    assert aliases() == {"champion": good, "challenger": broken}
+    assert tags(broken)["gate.decision"] == "rejected" and tags(broken)[LOAD_ERROR_TAG]
+    # tagged once, never selected again, even if a later gate is handed good metrics
+    again = run_gate("churn", broken, metrics, evaluate(good), "roc_auc", floors=FLOORS)
+    assert not again.promote and LOAD_ERROR_TAG in again.reason
+
+
+def test_rollback_follows_what_loads_not_the_previous_alias(mlflow_home: Settings) -> None:
+    first = train(trees=1, depth=1)
+    assert gate(first)
+    second = train(trees=2, depth=1)
+    registry.promote("churn", second, verify=None)
+    third = train(trees=3, depth=2)
+    registry.promote("churn", third, verify=None)
+    assert aliases() == {"champion": third, "previous": second}
+    corrupt(second, "truncated")  # broke after it was served (or was never loadable)
+
+    assert registry.rollback("churn") == first  # not @previous: it does not load
+    assert aliases() == {"champion": first}
+    assert tags(second)[LOAD_ERROR_TAG] and tags(third)["rolled_back"] == "true"
+    with pytest.raises(LookupError, match="no earlier champion to roll back to"):
+        registry.rollback("churn")
+    assert aliases() == {"champion": first}
+
+
+def test_repeated_rollbacks_walk_back_through_the_champions(mlflow_home: Settings) -> None:
+    versions = []
+    for trees in (1, 2, 3):
+        versions.append(train(trees=trees))
+        registry.promote("churn", versions[-1], verify=None)
+    assert registry.rollback("churn", verify=None) == versions[1]
+    assert aliases() == {"champion": versions[1], "previous": versions[0]}
+    # a second rollback is not refused
+    assert registry.rollback("churn", verify=None) == versions[0]
+    assert aliases() == {"champion": versions[0]}
+
+
+def test_rollback_skips_a_version_the_service_tagged(mlflow_home: Settings) -> None:
+    first, second = train(trees=1), train(trees=2)
+    registry.promote("churn", first, verify=None)
+    registry.promote("churn", second, verify=None)
+    third = train(trees=3)
+    registry.promote("churn", third, verify=None)
+    MlflowClient().set_model_version_tag("cintel-churn", second, LOAD_ERROR_TAG, "boom")
+    assert registry.rollback_candidates("churn") == [first]
+    assert registry.rollback("churn", verify=None) == first

@@ -21,6 +21,7 @@ from training.cli.common import (
     status_progress,
     user_errors,
 )
+from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
 from training.tasks import ALL_MODELS, MODELS
 
 
@@ -82,6 +83,20 @@ from training.tasks import ALL_MODELS, MODELS
     help="With --engine spark: at most this many customers (a seeded sample) reach this "
     "machine for the segments fit, the evaluation, the gate and MLflow logging.",
 )
+@click.option(
+    "--min-positives",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest positives every label a model depends on needs in the training and the "
+    "evaluation snapshot (propensity: per family); below it the model is skipped and "
+    f"nothing is registered. [default: {DEFAULT_MIN_POSITIVES}, the models' table]",
+)
+@click.option(
+    "--min-negatives",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"The same for negatives. [default: {DEFAULT_MIN_NEGATIVES}]",
+)
 @user_errors
 def train(
     data_dir: str,
@@ -94,6 +109,8 @@ def train(
     engine: str,
     spark_master: str | None,
     driver_rows: int,
+    min_positives: int | None,
+    min_negatives: int | None,
 ) -> None:
     """Train models out-of-time, log them to MLflow, register @challenger and run the gate.
 
@@ -110,7 +127,13 @@ def train(
     The uplift model learns from the decision log and the matured outcomes in the data
     (purchases in each offer's response window), not from the snapshots: it is trained when
     named in --models or when --decisions is given, and skipped with the reason when there
-    is no log or no matured outcome yet."""
+    is no log or no matured outcome yet.
+
+    Every model needs --min-positives and --min-negatives of the labels it depends on
+    (churn: churned and retained; propensity: buyers and non-buyers of a family, per
+    family; segments and CLV: customers who bought in the horizon and who did not) in
+    both snapshots. A model that could not be trained is listed with its reason and
+    makes the exit code 1; the others still train."""
     from training.data.io import load_data
     from training.pipeline import train as run_training
     from training.tasks import TaskInputs
@@ -124,7 +147,14 @@ def train(
     if as_of is not None:
         console.print("[yellow]--as-of is now --until for train[/] (same meaning)")
     cutoff = parse_date(until or as_of, "--until")
+    minimums = None
+    if min_positives is not None or min_negatives is not None:
+        minimums = Minimums(
+            min_positives or DEFAULT_MIN_POSITIVES, min_negatives or DEFAULT_MIN_NEGATIVES
+        )
     if engine == "spark":
+        if minimums is not None:
+            raise CintelError("--min-positives/--min-negatives: not available with --engine spark")
         require_spark(spark_master)
         tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
         from training.spark.session import get_spark
@@ -143,6 +173,7 @@ def train(
                 driver_rows=driver_rows,
             )
         print_results(results)
+        fail_on_skipped(results)
         return
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
@@ -155,8 +186,18 @@ def train(
             tolerance,
             progress=status_progress(status),
             inputs=inputs,
+            minimums=minimums,
         )
     print_results(results)
+    fail_on_skipped(results)
+
+
+def fail_on_skipped(results: list[Any]) -> None:
+    """Exit 1 naming every model that was asked for and could not be trained."""
+    skipped = [r for r in results if r.decision == "skipped"]
+    if skipped:
+        names = "; ".join(f"{r.model} ({r.reason})" for r in skipped)
+        raise CintelError(f"not trained: {names}")
 
 
 def _default_decisions() -> Path:
@@ -203,7 +244,11 @@ def print_results(results: list[Any]) -> None:
 @click.argument("version")
 @user_errors
 def promote(model: str, version: str) -> None:
-    """Make VERSION of MODEL the @champion (the old champion becomes @previous)."""
+    """Make VERSION of MODEL the @champion (the old champion becomes @previous).
+
+    VERSION is downloaded, loaded and smoke-scored first; when that fails nothing moves,
+    the version is tagged serving.load_error and the command exits 1. The running service
+    answers from the new champion within one poll (CINTEL_POLL_SECONDS)."""
     from training.mlops import registry
     from training.mlops.tracking import configure_tracking
 
@@ -212,20 +257,24 @@ def promote(model: str, version: str) -> None:
     registry.record_decision(
         model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
     )
-    console.print(f"cintel-{model}@champion -> version {version}")
+    console.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
 
 
 @click.command()
 @click.argument("model", type=click.Choice(list(ALL_MODELS)))
 @user_errors
 def rollback(model: str) -> None:
-    """Move MODEL's @champion back to @previous."""
+    """Move MODEL's @champion back to the most recent earlier champion that loads.
+
+    Versions rolled back before or tagged serving.load_error (the service could not load
+    them) are passed over, and each candidate is downloaded, loaded and smoke-scored first;
+    repeated rollbacks walk further back. Exits 1, nothing moved, when none is left."""
     from training.mlops import registry
     from training.mlops.tracking import configure_tracking
 
     configure_tracking()
     version = registry.rollback(model)
-    console.print(f"cintel-{model}@champion -> version {version} (rolled back)")
+    console.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
 
 
 @click.command()

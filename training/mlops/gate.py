@@ -46,12 +46,15 @@ def decide(
     floors: Mapping[str, float] | None,
     challenger_metrics: Mapping[str, float],
     ceilings: Mapping[str, float] | None = None,
+    champion_unusable: str | None = None,
 ) -> GateDecision:
     """Promote when the challenger is no worse than the champion within ``tolerance``.
 
     With no champion (``champion_score`` None) the challenger needs only to pass the absolute
     ``floors`` (minimums) and ``ceilings`` (maximums, for lower-is-better metrics such as
-    ``rmse``). Ties and the exact tolerance edge promote. A NaN or infinite score on either
+    ``rmse``). The same holds, said so in the reason, when a champion exists but cannot be
+    judged on this data (``champion_unusable`` says why: a changed family set, a corrupt
+    artifact). Ties and the exact tolerance edge promote. A NaN or infinite score on either
     side never promotes: the comparison would be meaningless.
     """
     if not math.isfinite(tolerance) or tolerance < 0:
@@ -69,6 +72,11 @@ def decide(
     failures += _bound_failures(metrics, ceilings or {}, is_floor=False)
     bounds = "floors passed" if not failures else "floors failed: " + ", ".join(failures)
     challenger = f"challenger {metric} {_fmt(challenger_score)}"
+    if champion_score is None and champion_unusable is not None:
+        return GateDecision(
+            not failures,
+            f"{challenger}; {champion_unusable}, so judged on the absolute floors alone; {bounds}",
+        )
     if champion_score is None:
         return GateDecision(not failures, f"{challenger}; no champion yet; {bounds}")
     if greater_is_better:

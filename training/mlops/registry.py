@@ -25,13 +25,18 @@ Conventions for every model run (churn, propensity, segments, clv):
    and call ``promotion.run_gate(...)``; it promotes or records why not.
 
 Aliases (never stages): ``@challenger`` is the latest registered candidate, ``@champion``
-is served, ``@previous`` is the champion it replaced. ``rollback`` moves ``@champion``
-back to ``@previous``, tags the rolled-back version ``rolled_back=true`` and clears
-``@previous`` so a second rollback fails loudly instead of re-serving the bad version.
+is served, ``@previous`` is where a rollback would go. ``promote`` and ``rollback``
+download, load and smoke-score their target first (``training.mlops.verify``) and move
+nothing when it fails. ``rollback`` follows the champion history (``promoted_at`` tags),
+not one alias: it goes to the most recent earlier champion that was not rolled back, is
+not tagged ``serving.load_error`` (what the service could not load) and loads now; the
+rolled-back version is tagged ``rolled_back=true``, so repeated rollbacks walk back
+through the history and stop with a clear error when none is left.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import mlflow
@@ -41,13 +46,19 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
 from training.mlops.tracking import model_name
+from training.mlops.verify import LOAD_ERROR_TAG, UnusableVersionError, verify_version
+
+__all__ = ["LOAD_ERROR_TAG", "UnusableVersionError", "promote", "rollback", "verify_version"]
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 GATE_TAGS = ("decision", "reason", "metric", "champion_score", "challenger_score")
+ROLLED_BACK = "rolled_back"
+MAX_TAG = 5000  # MLflow's limit on a tag value
+Verifier = Callable[[str, str, MlflowClient], None]
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def _missing(exc: MlflowException) -> bool:
@@ -109,11 +120,18 @@ def champion_version(model: str, client: MlflowClient | None = None) -> str | No
     return alias_version(model, CHAMPION, client)
 
 
-def promote(model: str, version: str | int, client: MlflowClient | None = None) -> None:
+def promote(
+    model: str,
+    version: str | int,
+    client: MlflowClient | None = None,
+    verify: Verifier | None = verify_version,
+) -> None:
     """Move ``@champion`` to ``version``; the old champion becomes ``@previous``.
 
-    Promoting the current champion is a no-op. ``@challenger`` is removed when it points at
-    the promoted version (it is no longer a candidate).
+    The version is downloaded, loaded and smoke-scored first (``verify``; None skips it):
+    UnusableVersionError and nothing moved when it fails. Promoting the current champion
+    is a no-op. ``@challenger`` is removed when it points at the promoted version (it is
+    no longer a candidate); a ``rolled_back`` mark from an earlier rollback is cleared.
     """
     client = client or MlflowClient()
     name = model_name(model)
@@ -122,35 +140,85 @@ def promote(model: str, version: str | int, client: MlflowClient | None = None) 
     old = aliases.get(CHAMPION)
     if old == version:
         return
+    if verify is not None:
+        verify(name, version, client)
     if old is not None:
         client.set_registered_model_alias(name, PREVIOUS, old)
         client.set_model_version_tag(name, old, "demoted_at", _now())
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "promoted_at", _now())
+    if ROLLED_BACK in _version(client, name, version).tags:
+        client.delete_model_version_tag(name, version, ROLLED_BACK)
     if aliases.get(CHALLENGER) == version:
         client.delete_registered_model_alias(name, CHALLENGER)
 
 
-def rollback(model: str, client: MlflowClient | None = None) -> str:
-    """Move ``@champion`` back to ``@previous`` and return that version.
+def _when(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
-    The rolled-back version is tagged ``rolled_back=true`` and ``@previous`` is cleared:
-    a second rollback raises LookupError rather than re-serving the version just removed.
+
+def rollback_candidates(model: str, client: MlflowClient | None = None) -> list[str]:
+    """Earlier champions a rollback may go to, most recently promoted first: not the current
+    champion, not rolled back, not tagged ``serving.load_error``."""
+    client = client or MlflowClient()
+    name = model_name(model)
+    current = _aliases(client, name).get(CHAMPION)
+    history = []
+    for v in client.search_model_versions(f"name='{name}'"):
+        tags = v.tags or {}
+        if str(v.version) == current or "promoted_at" not in tags:
+            continue
+        if tags.get(ROLLED_BACK) == "true" or LOAD_ERROR_TAG in tags:
+            continue
+        history.append((_when(tags["promoted_at"]), int(v.version)))
+    return [str(v) for _, v in sorted(history, reverse=True)]
+
+
+def rollback(
+    model: str, client: MlflowClient | None = None, verify: Verifier | None = verify_version
+) -> str:
+    """Move ``@champion`` back to the most recent earlier champion that loads; return it.
+
+    Candidates come from ``rollback_candidates``; each is test-loaded (``verify``) and one
+    that fails is tagged and passed over. The version rolled back from is tagged
+    ``rolled_back=true``; ``@previous`` then names the next candidate (or is removed).
+    LookupError, nothing moved, when no earlier champion loads.
     """
     client = client or MlflowClient()
     name = model_name(model)
-    aliases = _aliases(client, name)
-    previous = aliases.get(PREVIOUS)
-    if previous is None:
-        raise LookupError(f"{name} has no @previous version to roll back to")
-    current = aliases.get(CHAMPION)
-    client.set_registered_model_alias(name, CHAMPION, previous)
-    client.delete_registered_model_alias(name, PREVIOUS)
-    client.set_model_version_tag(name, previous, "promoted_at", _now())
-    if current is not None and current != previous:
-        client.set_model_version_tag(name, current, "rolled_back", "true")
+    current = _aliases(client, name).get(CHAMPION)
+    candidates = rollback_candidates(model, client)
+    failed: list[str] = []
+    target = None
+    for candidate in candidates:
+        try:
+            if verify is not None:
+                verify(name, candidate, client)
+        except UnusableVersionError as exc:
+            failed.append(f"version {candidate}: {exc}")
+            continue
+        target = candidate
+        break
+    if target is None:
+        tried = f" (tried and failed: {'; '.join(failed)})" if failed else ""
+        raise LookupError(
+            f"{name} has no earlier champion to roll back to that loads{tried}; "
+            "promote a version by hand with `cintel promote`"
+        )
+    client.set_registered_model_alias(name, CHAMPION, target)
+    client.set_model_version_tag(name, target, "promoted_at", _now())
+    if current is not None and current != target:
+        client.set_model_version_tag(name, current, ROLLED_BACK, "true")
         client.set_model_version_tag(name, current, "rolled_back_at", _now())
-    return previous
+    rest = rollback_candidates(model, client)
+    if rest:
+        client.set_registered_model_alias(name, PREVIOUS, rest[0])
+    elif PREVIOUS in _aliases(client, name):
+        client.delete_registered_model_alias(name, PREVIOUS)
+    return target
 
 
 def record_decision(
@@ -164,4 +232,4 @@ def record_decision(
     name = model_name(model)
     version = str(_version(client, name, version).version)
     for key, value in {**decision, "at": _now()}.items():
-        client.set_model_version_tag(name, version, f"gate.{key}", value)
+        client.set_model_version_tag(name, version, f"gate.{key}", value[:MAX_TAG])

@@ -31,10 +31,15 @@ def top_lift(y: np.ndarray, score: np.ndarray, fraction: float = TOP_FRACTION) -
     return float(np.mean(y[top]) / base)
 
 
-def _scores(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+def _scores(
+    y: np.ndarray, p: np.ndarray, min_positives: int = 1, min_negatives: int = 1
+) -> tuple[float, float, float]:
+    """AUC, average precision and lift; NaN when either class has fewer rows than its
+    minimum (an AUC on one positive is 0 or 1 and says nothing)."""
     ok = ~(np.isnan(y) | np.isnan(p))
     y, p = y[ok], p[ok]
-    if len(y) == 0 or y.min() == y.max():
+    positives = int((y > 0).sum())
+    if positives < max(1, min_positives) or len(y) - positives < max(1, min_negatives):
         return math.nan, math.nan, math.nan
     return (
         float(roc_auc_score(y, p)),
@@ -53,7 +58,9 @@ def evaluate(model: PropensityModel, snapshot: Snapshot) -> dict[str, float]:
     plus means over the families where they are defined.
 
     The key set depends only on the model's families, so runs compare side by side; a value
-    is NaN only where it is undefined (a skipped model, or no positive/negative label).
+    is NaN where it is undefined or not worth a number: a skipped model, or fewer positive
+    or negative labels than the model's ``min_positives``/``min_negatives`` (such a family
+    is left out of the means; ``n_judged_<kind>`` counts the families that are in them).
     """
     if not snapshot.labelled:
         raise ValueError("evaluation needs a labelled snapshot (labels of the horizon after as_of)")
@@ -67,7 +74,7 @@ def evaluate(model: PropensityModel, snapshot: Snapshot) -> dict[str, float]:
                 raise ValueError(f"label column {label} missing from the evaluation snapshot")
             y = snapshot.frame[label].to_numpy(dtype="float64")
             p = pred[output_column(kind, s)].to_numpy(dtype="float64")
-            roc, pr, lift = _scores(y, p)
+            roc, pr, lift = _scores(y, p, model.config.min_positives, model.config.min_negatives)
             for name, value in (("roc_auc", roc), ("pr_auc", pr), ("lift_top_decile", lift)):
                 metrics[f"{name}_{kind}__{s}"] = value
                 per_family[name].append(value)
@@ -76,6 +83,7 @@ def evaluate(model: PropensityModel, snapshot: Snapshot) -> dict[str, float]:
             metrics[f"positive_rate_{kind}__{s}"] = rate
         for name, values in per_family.items():
             metrics[f"mean_{name}_{kind}"] = _mean(values)
+        metrics[f"n_judged_{kind}"] = float(sum(math.isfinite(v) for v in per_family["roc_auc"]))
     metrics["n_models"] = float(len(model.boosters_))
     metrics["n_skipped"] = float(len(model.skipped_))
     return metrics

@@ -1,0 +1,70 @@
+"""A trained, materialized cintel home of its own, for tests that move aliases (the shared
+``trained_home`` must keep its champions for the other service tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from serving.batch.materialize import materialize
+from serving.settings import ServiceSettings, get_service_settings
+from training.data.contract import CleanData, validate
+from training.data.simulator.simulate import SynthConfig, synthesize
+from training.pipeline import train
+from training.settings import get_settings
+
+
+@contextmanager
+def own_home(folder: Path, customers: int = 2000) -> Iterator[tuple[Path, CleanData]]:
+    """Train all four models into ``folder`` and materialize; the environment points at it
+    while the context is open (CINTEL_HOME, no MLFLOW_TRACKING_URI)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CINTEL_HOME", str(folder))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        get_service_settings.cache_clear()
+        sim = synthesize(SynthConfig(n_customers=customers, end="2025-06-30", seed=11))
+        data = validate(sim.transactions, sim.customers)
+        results = train(data)
+        assert all(r.decision == "promoted" for r in results), results
+        materialize(data, ServiceSettings(home=folder))
+        try:
+            yield folder, data
+        finally:
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+            get_settings.cache_clear()
+            get_service_settings.cache_clear()
+
+
+def broken_copy(model: str, version: str, how: str = "truncated") -> str:
+    """Register a copy of ``cintel-<model>`` version ``version`` with its XGBoost file broken
+    (``truncated`` to a fifth, ``zero`` bytes, ``random`` bytes or ``missing``); returns the
+    new version. Nothing else changes: no alias moves, the original stays intact."""
+    import tempfile
+
+    import numpy as np
+    from mlflow import MlflowClient
+
+    name = f"cintel-{model}"
+    client = MlflowClient()
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}", dst_path=tmp))
+        booster = sorted(local.rglob("*.ubj"))[0]
+        data = booster.read_bytes()
+        if how == "truncated":
+            booster.write_bytes(data[: len(data) // 5])
+        elif how == "zero":
+            booster.write_bytes(b"")
+        elif how == "random":
+            booster.write_bytes(np.random.default_rng(0).bytes(len(data)))
+        else:
+            booster.unlink()
+        experiment = client.get_experiment_by_name(name)
+        assert experiment is not None
+        with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
+            mlflow.log_artifacts(str(local), "model")
+    return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version)
