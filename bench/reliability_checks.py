@@ -212,7 +212,9 @@ def worker_kill(
     statuses = [(r["due"], 200 <= r["status"] < 300) for r in sorted(after, key=lambda r: r["due"])]
     last_bad = max((due for due, good in statuses if not good), default=offset)
     recovery_first = first_ok - offset
-    recovery_all = max(0.0, last_bad - offset)
+    # still failing at the end of the load: not serving again within it
+    ended_bad = bool(statuses) and not statuses[-1][1]
+    recovery_all = math.inf if ended_bad else max(0.0, last_bad - offset)
     failed = run.failed()
     longest = max(r["latency_ms"] for r in run.records) / 1000
     detail = {
@@ -473,6 +475,7 @@ def _client(system: System) -> Any:
     from mlflow import MlflowClient
 
     os.environ["MLFLOW_TRACKING_URI"] = os.environ["MLFLOW_REGISTRY_URI"] = system.sqlite_uri
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     mlflow.set_tracking_uri(system.sqlite_uri)
     mlflow.set_registry_uri(system.sqlite_uri)
     return MlflowClient(tracking_uri=system.sqlite_uri, registry_uri=system.sqlite_uri)
