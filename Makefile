@@ -87,7 +87,8 @@ test-slow: $(STAMP)
 RELIABILITY_ARGS ?=
 RELIABILITY_JSON := bench/results/reliability.json
 test-reliability: $(STAMP)
-	nice -n 10 $(BIN)/python bench/reliability.py --out $(RELIABILITY_JSON) $(RELIABILITY_ARGS)
+	nice -n 10 $(BIN)/python bench/reliability.py --out $(RELIABILITY_JSON) $(RELIABILITY_ARGS) \
+		|| echo "make test-reliability: rows miss their targets; the tests below name them"
 	CINTEL_RELIABILITY_RESULTS=$(RELIABILITY_JSON) $(BIN)/python -m pytest -q -m reliability \
 		tests/reliability
 
