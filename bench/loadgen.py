@@ -70,15 +70,36 @@ async def run(
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
         wall = time.time()
         t0 = time.perf_counter() + 0.05
-        tasks: list[asyncio.Task[dict[str, Any]]] = []
+        tasks: dict[asyncio.Task[dict[str, Any]], tuple[int, float]] = {}
         for i in range(n):
             due = t0 + i / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             body = bodies[i % len(bodies)]
-            tasks.append(asyncio.create_task(_one(client, url, body, i, due, t0, keep)))
-        records = list(await asyncio.gather(*tasks))
+            task = asyncio.create_task(_one(client, url, body, i, due, t0, keep))
+            tasks[task] = (i, due)
+        # httpx's timeout is per phase (connect, write, read), not per request: a hard
+        # deadline keeps the run bounded; what is unanswered then counts as a timeout
+        deadline = t0 + duration + 2 * timeout + 5
+        done, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.perf_counter()))
+        records = [t.result() for t in done]
+        now = time.perf_counter()
+        for task in pending:
+            task.cancel()
+            i, due = tasks[task]
+            latency = round((now - due) * 1000, 3)
+            records.append(
+                {
+                    "i": i,
+                    "due": round(due - t0, 4),
+                    "status": -1,
+                    "latency_ms": latency,
+                    "sent_late_ms": None,
+                    "error": "unanswered at the run's deadline",
+                }
+            )
+        records.sort(key=lambda r: int(r["i"]))
     return wall, records
 
 

@@ -62,6 +62,7 @@ class Load:
 
     start: float
     records: list[dict[str, Any]]
+    load_average: float  # the machine's 1-minute load average as the run ended
 
     def ok(self) -> list[dict[str, Any]]:
         return [r for r in self.records if 200 <= r["status"] < 300]
@@ -120,14 +121,15 @@ def load(
     out: list[Load] = []
     try:
         yield out
-        proc.wait(timeout=duration + 60)
+        proc.wait(timeout=duration + 120)  # loadgen's own deadline is duration + 25 s
     finally:
         if proc.poll() is None:
             stop_tree(proc.pid, grace=2)
     if proc.returncode != 0:
         raise RuntimeError(f"loadgen failed: {(folder / 'loadgen.log').read_text()[-2000:]}")
     lines = (folder / "records.jsonl").read_text().splitlines()
-    out.append(Load(json.loads(lines[0])["start"], [json.loads(x) for x in lines[1:]]))
+    records = [json.loads(x) for x in lines[1:]]
+    out.append(Load(json.loads(lines[0])["start"], records, os.getloadavg()[0]))
 
 
 def profile_bodies(system: System) -> list[dict[str, Any]]:
@@ -152,7 +154,7 @@ def steady_load(system: System, server: Server, rate: float, duration: float) ->
     lat = run.latencies()
     p50, p99, worst = percentile(lat, 0.5), percentile(lat, 0.99), lat[-1]
     failed = run.failed()
-    late = sorted(r["sent_late_ms"] for r in run.records)
+    late = sorted(r["sent_late_ms"] for r in run.records if r["sent_late_ms"] is not None)
     detail = {
         "requests": len(run.records),
         "non_2xx": len(failed),
@@ -161,6 +163,7 @@ def steady_load(system: System, server: Server, rate: float, duration: float) ->
         "p99_ms": p99,
         "max_ms": worst,
         "client_send_lag_p99_ms": percentile(late, 0.99),
+        "load_average_1m": run.load_average,
     }
     return [
         Row(
@@ -174,7 +177,8 @@ def steady_load(system: System, server: Server, rate: float, duration: float) ->
         Row(
             "load_p99",
             f"{rate:.0f}/s for {duration:.0f} s on /profile: latency from scheduled send",
-            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.0f} ms",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.0f} ms "
+            f"(machine load {run.load_average:.1f})",
             "p99 <= 20 ms",
             p99 <= 20.0,
             detail,
@@ -227,6 +231,7 @@ def worker_kill(
         "longest_wait_s": longest,
         "requests": len(run.records),
         "still_ready": server.ready(),
+        "load_average_1m": run.load_average,
     }
     recovered = max(recovery_first, recovery_all)
     return [
@@ -425,6 +430,7 @@ def registry_outage(system: System, rate: float, duration: float) -> list[Row]:
         "poll_failures_during_load": (after.get("failures") or 0) - (before.get("failures") or 0),
         "ready_after": ready,
         "versions_after": after.get("versions"),
+        "load_average_1m": run.load_average,
     }
     return [
         Row(
