@@ -317,7 +317,7 @@ def fuzz(server: Server, system: System, min_cases: int, max_runs: int = 6) -> l
     seed = 1
     while len(cases) < min_cases and seed <= max_runs:
         server.wait_ready(60)
-        cases.update(_fuzz_once(server, folder, seed, max_time=90))
+        cases.update(_fuzz_once(server, folder, seed, max_time=60))
         seed += 1
     five = [c for c in cases.values() if c["status"] >= 500]
     schema = [c for c in cases.values() if SCHEMA_CHECKS & set(c["failed"])]
