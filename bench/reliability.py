@@ -195,10 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--only: unknown {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
     started = time.time()
     env = checks.environment()
+    commit = _commit()  # before the run: the code measured
     rows = run(args)
     result = {
         "suite": "cintel reliability (issue 12)",
-        "commit": _commit(),
+        "commit": commit,
         "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started),
         "command": "make test-reliability  # python bench/reliability.py "

@@ -167,6 +167,7 @@ class System:
         self._n = 0
         self.servers: list[Server] = []
         self.background: list[subprocess.Popen[bytes]] = []
+        self._started: dict[int, float] = {}
 
     @property
     def sqlite_uri(self) -> str:
@@ -213,10 +214,12 @@ class System:
                 stdin=subprocess.DEVNULL,
             )
         self.background.append(proc)
+        self._started[proc.pid] = time.monotonic()
         return proc, log
 
     def finish(self, proc: Any, log: Path, timeout: float = 900.0) -> Done:
-        started = time.monotonic()
+        """Wait for a started command (ended by pid after ``timeout`` s)."""
+        started = self._started.get(proc.pid, time.monotonic())
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -229,10 +232,8 @@ class System:
         )
 
     def run(self, *args: str, timeout: float = 900.0, **env: str) -> Done:
-        started = time.monotonic()
         proc, log = self.start(*args, **env)
-        done = self.finish(proc, log, timeout)
-        return Done(done.args, done.rc, done.output, time.monotonic() - started)
+        return self.finish(proc, log, timeout)
 
     def setup(self, customers: int, seed: int = 5) -> list[Done]:
         """synth -> train -> materialize, each checked."""
