@@ -121,7 +121,7 @@ def load(
     out: list[Load] = []
     try:
         yield out
-        proc.wait(timeout=duration + 120)  # loadgen's own deadline is duration + 25 s
+        proc.wait(timeout=duration + 120)  # each request has a 10 s total timeout
     finally:
         if proc.poll() is None:
             stop_tree(proc.pid, grace=2)
