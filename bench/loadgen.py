@@ -13,8 +13,9 @@ only.
 ``bodies.json`` is a JSON list; request i sends ``bodies[i % len(bodies)]``. Each line of
 ``--out`` is one request: ``i``, ``due`` (seconds after start), ``status`` (HTTP status;
 0 = connection error, -1 = timeout), ``latency_ms`` (from the due time), ``sent_late_ms``
-and the ``--keep`` fields of a JSON answer. The first line written is ``{"start": t}``
-with the wall-clock start (``time.time()``), so other processes can line events up.
+and the ``--keep`` fields of a JSON answer. The first line is the run's header: ``start``
+(wall-clock, ``time.time()``, so other processes can line events up),
+``connections_opened`` and ``stale_retried``.
 """
 
 from __future__ import annotations
@@ -35,29 +36,63 @@ class Pool:
     """Keep-alive HTTP/1.1 connections to one host: a free one is reused, else a new one is
     opened (open-loop: a request never waits for a connection to free up). Plain asyncio
     streams, a few tens of microseconds per request, so the client does not fall behind
-    its schedule on a busy machine the way a full-featured client does."""
+    its schedule on a busy machine the way a full-featured client does.
+
+    Like any keep-alive client it must not blame the server for its own stale connections:
+    one idle longer than ``MAX_IDLE_S`` (the server closes idle ones after 5 s) or already
+    closed is dropped before use, and a request whose reused connection turns out closed
+    before a single byte of answer is sent once more on a new connection (``retried``)."""
+
+    MAX_IDLE_S = 2.0
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
+        self.retried = 0
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if reader.at_eof() or writer.is_closing() or time.monotonic() - since > self.MAX_IDLE_S:
+                writer.close()
+                continue
+            return reader, writer, True
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        self.opened += 1
+        return reader, writer, False
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
+        reader, writer, reused = await self._connection()
+        try:
+            return await self._exchange(reader, writer, path, body)
+        except _StaleConnection:
+            if not reused:
+                raise ConnectionError("connection closed before the answer") from None
+            self.retried += 1
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self.opened += 1
+            try:
+                return await self._exchange(reader, writer, path, body)
+            except _StaleConnection:
+                raise ConnectionError("connection closed before the answer") from None
+
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, body: bytes
+    ) -> tuple[int, bytes]:
         try:
             head = (
                 f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
             )
-            writer.write(head.encode() + body)
-            await writer.drain()
-            status_line = await reader.readline()
+            try:
+                writer.write(head.encode() + body)
+                await writer.drain()
+                status_line = await reader.readline()
+            except (ConnectionResetError, BrokenPipeError) as exc:
+                raise _StaleConnection from exc
             if not status_line:
-                raise ConnectionError("connection closed before the answer")
+                raise _StaleConnection
             status = int(status_line.split()[1])
             headers: dict[str, str] = {}
             while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
@@ -66,8 +101,7 @@ class Pool:
             if headers.get("transfer-encoding", "").lower() == "chunked":
                 payload = b""
                 while size := int((await reader.readline()).strip() or b"0", 16):
-                    payload += await reader.readexactly(size + 2)
-                    payload = payload[:-2]
+                    payload += (await reader.readexactly(size + 2))[:-2]
                 await reader.readline()
             else:
                 payload = await reader.readexactly(int(headers.get("content-length", "0")))
@@ -77,12 +111,16 @@ class Pool:
         if headers.get("connection", "").lower() == "close":
             writer.close()
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return status, payload
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
+
+
+class _StaleConnection(Exception):
+    """The connection was closed before any byte of the answer arrived."""
 
 
 async def _one(
@@ -115,8 +153,9 @@ async def _one(
 
 async def run(
     url: str, rate: float, duration: float, bodies: list[Any], timeout: float, keep: list[str]
-) -> tuple[float, list[dict[str, Any]]]:
-    """Send ``rate * duration`` requests on schedule; the wall-clock start and the records.
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Send ``rate * duration`` requests on schedule; the run's header (wall-clock start,
+    connections) and the records.
     Each request has a total timeout (connect, send and answer together)."""
     parts = urlsplit(url)
     pool = Pool(parts.hostname or "127.0.0.1", parts.port or 80)
@@ -134,7 +173,8 @@ async def run(
         tasks.append(asyncio.create_task(_one(pool, parts.path, body, i, due, t0, timeout, keep)))
     records = list(await asyncio.gather(*tasks))
     pool.close()
-    return wall, records
+    stats = {"start": wall, "connections_opened": pool.opened, "stale_retried": pool.retried}
+    return stats, records
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rate must be in (0, 2000] and --duration in (0, 600]")
     bodies = json.loads(args.bodies.read_text())
     keep = [k for k in args.keep.split(",") if k]
-    wall, records = asyncio.run(run(args.url, args.rate, args.duration, bodies, args.timeout, keep))
+    head, records = asyncio.run(run(args.url, args.rate, args.duration, bodies, args.timeout, keep))
     with args.out.open("w") as out:
-        out.write(json.dumps({"start": wall}) + "\n")
+        out.write(json.dumps(head) + "\n")
         out.writelines(json.dumps(r) + "\n" for r in records)
     return 0
 
