@@ -301,10 +301,12 @@ def _fuzz_once(server: Server, folder: Path, seed: int, max_time: float) -> dict
                 continue
             value = case.get("value", {})
             failed = [c["name"] for c in checks.get(case_id, []) if c.get("status") == "failure"]
+            sent = (inter.get("request") or {}).get("headers") or {}
+            content_type = sent.get("Content-Type") or sent.get("content-type") or ["-"]
             cases[f"{seed}:{case_id}"] = {
                 "op": f"{value.get('method')} {value.get('path')}",
                 "status": inter["response"]["status_code"],
-                "media_type": value.get("media_type"),
+                "media_type": content_type[0] if isinstance(content_type, list) else content_type,
                 "failed": failed,
             }
     return cases
