@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from training.propensity.evaluate import _scores
 
 from training.minimums import ClassCount, Minimums, class_counts, shortfall
+from training.propensity.metrics import _scores
 
 FRAME = pd.DataFrame(
     {
