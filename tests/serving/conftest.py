@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
+from tests.serving.asgi import service_app
 from training.data.contract import CleanData, validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.pipeline import train
@@ -99,17 +100,10 @@ def send_canary_requests(client: Any) -> list[int]:
     return statuses
 
 
-_APP: list[Any] = []
-
-
 @pytest.fixture
 def asgi_app(service_env: Path) -> Any:
-    """One ASGI app per process: BentoML registers its Prometheus metrics when building it."""
-    from serving.service import Cintel
-
-    if not _APP:
-        _APP.append(Cintel.to_asgi())
-    return _APP[0]
+    """The service's ASGI app (one per process) with the trained home's settings."""
+    return service_app()
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from serving.fresh import FreshAnswers, stale_models
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import FileStore
+from tests.serving.asgi import service_app
 from tests.serving.own_home import broken_copy, own_home
-from tests.serving.test_service import app
 from training.data.contract import CleanData
 from training.mlops import registry
 from training.mlops.verify import LOAD_ERROR_TAG
@@ -45,7 +45,7 @@ def client(home: tuple[Path, CleanData], monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("CINTEL_POLL_SECONDS", str(POLL_S))
     get_service_settings.cache_clear()
     get_settings.cache_clear()
-    with TestClient(app=app()) as c:
+    with TestClient(app=service_app()) as c:
         wait_until(lambda: c.get("/readyz").status_code == 200, "ready")
         yield c
     get_service_settings.cache_clear()
