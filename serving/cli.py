@@ -73,7 +73,7 @@ def materialize(
     collected to this machine to write the file or Redis store. Nothing is written, and the
     exit code is 1, when the offer catalogue (CINTEL_OFFERS_PATH or the default) names a
     segment id the segments champion does not have."""
-    from serving.batch.materialize import materialize as run
+    import serving.batch.materialize
     from training.data.io import load_data
 
     cutoff = parse_date(as_of, "--as-of")
@@ -99,7 +99,7 @@ def materialize(
             return
         data = load_data(Path(data_dir))
         show_report(data.report)
-        result = run(
+        result = serving.batch.materialize.materialize(
             data,
             _service_settings(store),
             cutoff,

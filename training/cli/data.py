@@ -323,14 +323,16 @@ def simulate_responses(
     and the purchases in each offer's response window, drawn from the true responses
     (treated with an offer, control without), written as feedback records and a new data
     folder (with the ground truth beside it)."""
-    from training.data.simulator.replay import simulate_responses as run
+    import training.data.simulator.replay
     from training.settings import get_settings
 
     home = get_settings().home
     decisions_dir = decisions_dir or home / "decisions"
     feedback_dir = feedback_dir or home / "feedback"
     with console.status("Simulating responses…"):
-        result = run(data_dir, out_dir, decisions_dir, feedback_dir, drift, seed, at)
+        result = training.data.simulator.replay.simulate_responses(
+            data_dir, out_dir, decisions_dir, feedback_dir, drift, seed, at
+        )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     moved = "" if result.shift is None else f", re-timed by {result.shift.days:+,} days"

@@ -134,8 +134,8 @@ def train(
     family; segments and CLV: customers who bought in the horizon and who did not) in
     both snapshots. A model that could not be trained is listed with its reason and
     makes the exit code 1; the others still train."""
+    import training.pipeline
     from training.data.io import load_data
-    from training.pipeline import train as run_training
     from training.tasks import TaskInputs
 
     if models is None:
@@ -178,7 +178,7 @@ def train(
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
         show_report(data.report)
-        results = run_training(
+        results = training.pipeline.train(
             data,
             cutoff,
             horizon_days,
