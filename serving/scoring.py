@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -95,7 +95,7 @@ def model_outputs(
         kwargs = {"reasons_from": reasons_from, "approx_reasons": approx_reasons}
     model: Any = scorer  # churn takes reasons_from; the protocol does not
     pred = model.predict_frame(features, **kwargs).reset_index(drop=True)
-    return pred.drop(columns=["customer_id"])
+    return cast(pd.DataFrame, pred.drop(columns=["customer_id"]))
 
 
 def score_features(

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -130,7 +130,7 @@ class FileStore:
         frame = self._features.take(pa.array(rows, pa.int64())).to_pandas()
         if list(frame["customer_id"].astype(str)) != [str(c) for c in customer_ids]:
             raise ValueError(f"{self.folder / name}: rows do not match the profiles")
-        return frame
+        return cast(pd.DataFrame, frame)
 
 
 def write_features(frame: pd.DataFrame, folder: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def purchase_scores(actual: np.ndarray, predicted: np.ndarray) -> dict[str, floa
 
 def frequency_groups(frequency: np.ndarray) -> np.ndarray:
     """0..6 and 7 for seven or more calibration repeat purchases."""
-    return np.minimum(frequency, FREQUENCY_GROUPS).astype(np.int64)
+    return cast(np.ndarray, np.minimum(frequency, FREQUENCY_GROUPS).astype(np.int64))
 
 
 def by_frequency(

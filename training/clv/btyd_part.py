@@ -94,7 +94,7 @@ def has_purchase(features: pd.DataFrame) -> np.ndarray:
     """Customers with a purchase before as_of, those first seen on its last day (T = 0)
     included: BTYD scores them (P(alive) from the model, no repeat yet), fits skip them."""
     t = pd.to_numeric(features["btyd_T"], errors="coerce").to_numpy(dtype="float64")
-    return np.isfinite(t) & (t >= 0)
+    return cast(np.ndarray, np.isfinite(t) & (t >= 0))
 
 
 def fit_alive(

@@ -13,7 +13,7 @@ Dead customers buy nothing: P(N = 0) gains 1 − P(alive).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -34,7 +34,9 @@ def _log_negbin(
     """ln P(B = n) for B ~ NegBin(shape, q) (failures before the shape-th success)."""
     with np.errstate(invalid="ignore"):
         tail = np.where(n > 0, n * log_1mq, 0.0)
-    return gammaln(shape + n) - gammaln(shape) - gammaln(n + 1.0) + shape * log_q + tail
+    return cast(
+        np.ndarray, gammaln(shape + n) - gammaln(shape) - gammaln(n + 1.0) + shape * log_q + tail
+    )
 
 
 def _sf_negbin(n: np.ndarray, shape: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -53,10 +55,12 @@ def _beta_geo_pmf(
 
     def survive(k: np.ndarray) -> np.ndarray:  # P(N > k | alive), 1 for k < 0
         kk = np.maximum(k, 0.0)
-        return _sf_negbin(k, r + x, q) * np.exp(betaln(a, bx + kk) - betaln(a, bx))
+        return cast(
+            np.ndarray, _sf_negbin(k, r + x, q) * np.exp(betaln(a, bx + kk) - betaln(a, bx))
+        )
 
     p = alive * (survive(n - 1.0) - survive(n))
-    return np.where(n == 0, 1.0 - alive + p, p)
+    return cast(np.ndarray, np.where(n == 0, 1.0 - alive + p, p))
 
 
 def _pareto_pmf(
@@ -71,7 +75,7 @@ def _pareto_pmf(
         with np.errstate(divide="ignore"):
             log_1mq = np.log(u) - np.log(alpha + T + u)
         out = np.exp(_log_negbin(n, shape, log_q, log_1mq))
-        return np.where(u > 0, out, (n == 0).astype(np.float64))
+        return cast(np.ndarray, np.where(u > 0, out, (n == 0).astype(np.float64)))
 
     lasts = ((beta + T) / (beta + T + t)) ** s  # P(τ > t): exposed the whole window
     nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
@@ -80,7 +84,7 @@ def _pareto_pmf(
     u = (beta + T) * ((1.0 - v) ** (-1.0 / s) - 1.0)
     integral = (weights[:, None] / 2.0 * cdf_t * negbin_at(u)).sum(axis=0)
     p = alive * (lasts * negbin_at(np.broadcast_to(t, x.shape)) + integral)
-    return np.where(n == 0, 1.0 - alive + p, p)
+    return cast(np.ndarray, np.where(n == 0, 1.0 - alive + p, p))
 
 
 def conditional_purchase_pmf(
@@ -101,7 +105,7 @@ def conditional_purchase_pmf(
         out = _beta_geo_pmf(model, counts, horizon, x, t_x, big_t, 0.0)
     else:
         raise TypeError(f"no purchase pmf for {type(model).__name__}")
-    return np.clip(out, 0.0, 1.0)
+    return cast(np.ndarray, np.clip(out, 0.0, 1.0))
 
 
 def probability_no_purchase(
@@ -116,4 +120,7 @@ def holdout_loglik(
     T: ArrayLike,
 ) -> np.ndarray:  # fmt: skip
     """ln P(the purchases each customer really made in the holdout | calibration history)."""
-    return np.log(np.maximum(conditional_purchase_pmf(model, n, t, frequency, recency, T), _TINY))
+    return cast(
+        np.ndarray,
+        np.log(np.maximum(conditional_purchase_pmf(model, n, t, frequency, recency, T), _TINY)),
+    )

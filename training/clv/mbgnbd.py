@@ -3,6 +3,8 @@ right after their first purchase, so one-time buyers are not certainly alive."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
@@ -15,7 +17,9 @@ def _log_odds_dead(
     r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """ln[P(dropped out at t_x) / P(alive at T)] = ln a − ln(b+x) + (r+x) ln((α+T)/(α+t_x))."""
-    return np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return cast(
+        np.ndarray, np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    )
 
 
 def _loglik_rows(
@@ -26,7 +30,7 @@ def _loglik_rows(
     + ln(1 + exp(log odds dead)); every customer, one-time buyers too, may have dropped out."""
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x + 1.0)
     head = head - betaln(a, b) - (r + x) * np.log(alpha + T)
-    return head + np.logaddexp(0.0, _log_odds_dead(r, alpha, a, b, x, t_x, T))
+    return cast(np.ndarray, head + np.logaddexp(0.0, _log_odds_dead(r, alpha, a, b, x, t_x, T)))
 
 
 def _loglik_and_grad(
@@ -109,7 +113,9 @@ class ModifiedBetaGeo(BaseEstimator):
     ) -> np.ndarray:
         """P(alive at T | x, t_x, T) = 1 / (1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x))."""
         x, t_x, t = check_rft(frequency, recency, T)
-        return expit(-_log_odds_dead(self.r_, self.alpha_, self.a_, self.b_, x, t_x, t))
+        return cast(
+            np.ndarray, expit(-_log_odds_dead(self.r_, self.alpha_, self.a_, self.b_, x, t_x, t))
+        )
 
     def conditional_expected_purchases(
         self, t: float | ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -125,13 +131,14 @@ class ModifiedBetaGeo(BaseEstimator):
         with np.errstate(all="ignore"):
             bracket = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - r, a - 1.0, a + b + x, z)
         alive = self.conditional_probability_alive(x, t_x, big_t)
-        return (a + b + x) / (a - 1.0) * bracket * alive
+        return cast(np.ndarray, (a + b + x) / (a - 1.0) * bracket * alive)
 
     def expected_purchases(self, t: float | ArrayLike) -> np.ndarray:
         """Unconditional E[X(t)] = b/(a−1) · [1 − (α/(α+t))^r · 2F1(r, b+1; a+b; t/(α+t))]."""
         horizon = np.asarray(t, dtype=np.float64)
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
         z = horizon / (alpha + horizon)
-        return (
-            b / (a - 1.0) * (1.0 - (alpha / (alpha + horizon)) ** r * hyp2f1(r, b + 1.0, a + b, z))
+        return cast(
+            np.ndarray,
+            b / (a - 1.0) * (1.0 - (alpha / (alpha + horizon)) ** r * hyp2f1(r, b + 1.0, a + b, z)),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import orjson
@@ -156,7 +157,7 @@ def _strings(
         encoded = encoded.combine_chunks()
     words = with_none(encoded.dictionary.to_numpy(zero_copy_only=False))
     codes = encoded.indices.fill_null(len(words) - 1).to_numpy(zero_copy_only=False)
-    return words[codes if take is None else codes[take]]
+    return cast(np.ndarray, words[codes if take is None else codes[take]])
 
 
 def with_none(values: np.ndarray) -> np.ndarray:
@@ -239,7 +240,7 @@ def read_feedback(folder: Path | str) -> pd.DataFrame:
     frame = table.to_pandas()
     frame["ts"] = _utc_naive(table.column("ts")) if len(frame) else frame["ts"].astype("M8[ns]")
     frame.attrs["skipped"] = skipped
-    return frame
+    return cast(pd.DataFrame, frame)
 
 
 # --- the join ---------------------------------------------------------------------------------

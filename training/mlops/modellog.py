@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import mlflow
 import pandas as pd
@@ -46,13 +46,16 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
         warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.types.utils")
         bundle = Path(tmp) / BUNDLE_ARTIFACT
         model.save(bundle)
-        return mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(Path(__file__).with_name("pyfunc_model.py")),
-            artifacts={BUNDLE_ARTIFACT: str(bundle)},
-            pip_requirements=_requirements(),
-            signature=signature,
-            input_example=example,
+        return cast(
+            ModelInfo,
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+                artifacts={BUNDLE_ARTIFACT: str(bundle)},
+                pip_requirements=_requirements(),
+                signature=signature,
+                input_example=example,
+            ),
         )
 
 

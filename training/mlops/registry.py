@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import cast
 
 import mlflow
 from mlflow import MlflowClient
@@ -62,7 +63,7 @@ def _now() -> str:
 
 
 def _missing(exc: MlflowException) -> bool:
-    return exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+    return cast(bool, exc.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST))
 
 
 def _aliases(client: MlflowClient, name: str) -> dict[str, str]:

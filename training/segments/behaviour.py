@@ -11,6 +11,7 @@ with the highest such ratio when it reaches ``qualifier_min_ratio``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ def active_mask(frame: pd.DataFrame, min_purchases: int, min_gross_spend: float)
     """Customers busy enough to be segmented."""
     freq = np.nan_to_num(frame["frequency"].to_numpy(dtype="float64"), nan=0.0)
     gross = np.nan_to_num(frame["gross_spend"].to_numpy(dtype="float64"), nan=0.0)
-    return (freq >= min_purchases) & (gross > min_gross_spend)
+    return cast(np.ndarray, (freq >= min_purchases) & (gross > min_gross_spend))
 
 
 def raw_matrix(frame: pd.DataFrame, columns: list[str], fill: np.ndarray) -> np.ndarray:
@@ -51,7 +52,7 @@ def raw_matrix(frame: pd.DataFrame, columns: list[str], fill: np.ndarray) -> np.
 def nearest(z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest centre (squared Euclidean), first one on ties, as KMeans."""
     d = (z**2).sum(axis=1)[:, None] - 2.0 * z @ centers.T + (centers**2).sum(axis=1)[None, :]
-    return d.argmin(axis=1)
+    return cast(np.ndarray, d.argmin(axis=1))
 
 
 def silhouettes(z: np.ndarray, label_sets: dict[int, np.ndarray]) -> dict[int, float]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,7 @@ def previous_centres(
     raw = previous.centers * previous.scale_std + previous.scale_mean
     frame = pd.DataFrame(raw, columns=previous.features)
     aligned = frame.reindex(columns=list(columns), fill_value=0.0).to_numpy(dtype="float64")
-    return (aligned - mean) / std
+    return cast(np.ndarray, (aligned - mean) / std)
 
 
 def match_centres(

@@ -6,6 +6,8 @@ reproduces it: ``softmax(z @ coef.T + intercept)`` with ``z`` the scaled feature
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
@@ -34,4 +36,4 @@ def softmax_proba(z: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.
     logits = z @ coef.T + intercept
     logits -= logits.max(axis=1, keepdims=True)
     e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
+    return cast(np.ndarray, e / e.sum(axis=1, keepdims=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ class SegmentsModel:
     def scaled(self, frame: pd.DataFrame) -> np.ndarray:
         """Scaled segment features of every row (missing values imputed with the means)."""
         raw = behaviour.raw_matrix(frame, self.features, self.fill)
-        return (raw - self.scale_mean) / self.scale_std
+        return cast(np.ndarray, (raw - self.scale_mean) / self.scale_std)
 
     def active(self, frame: pd.DataFrame) -> np.ndarray:
         return behaviour.active_mask(frame, self.config.min_purchases, self.config.min_gross_spend)

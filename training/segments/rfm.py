@@ -7,6 +7,8 @@ last purchase = 5). Customers with no purchase (``frequency`` 0 or missing) get 
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,7 @@ QUANTILES = (0.2, 0.4, 0.6, 0.8)
 
 def _buyers(frame: pd.DataFrame) -> np.ndarray:
     freq = frame["frequency"].to_numpy(dtype="float64")
-    return np.nan_to_num(freq, nan=0.0) > 0
+    return cast(np.ndarray, np.nan_to_num(freq, nan=0.0) > 0)
 
 
 def fit_edges(frame: pd.DataFrame, monetary_column: str) -> dict[str, list[float]]:

@@ -9,6 +9,8 @@ at a cut all go to the higher tier.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -20,7 +22,7 @@ MARGIN_COLUMN = "margin_365d"
 def _margin(frame: pd.DataFrame) -> np.ndarray:
     if MARGIN_COLUMN not in frame.columns:
         raise ValueError(f"required column {MARGIN_COLUMN} missing from the features")
-    return np.nan_to_num(frame[MARGIN_COLUMN].to_numpy(dtype="float64"), nan=0.0)
+    return cast(np.ndarray, np.nan_to_num(frame[MARGIN_COLUMN].to_numpy(dtype="float64"), nan=0.0))
 
 
 def fit_cuts(frame: pd.DataFrame, shares: tuple[float, float, float]) -> list[float]:

@@ -19,6 +19,7 @@ size); ``*`` uses q = 1. What an offer does depends on latent behaviour:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -151,7 +152,10 @@ class Outcomes:
 
 def _pick(rng: np.random.Generator, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """A uniform random index in [start, start + count) for each element (count > 0)."""
-    return starts + np.minimum((rng.random(len(starts)) * counts).astype(np.int64), counts - 1)
+    return cast(
+        np.ndarray,
+        starts + np.minimum((rng.random(len(starts)) * counts).astype(np.int64), counts - 1),
+    )
 
 
 def simulate_outcomes(
