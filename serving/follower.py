@@ -5,7 +5,9 @@ it down), or, for a model the cache lacks, the champion packaged into the Bento
 (``serving/champions/``, see ``serving.batch.bento``), then refreshes from MLflow. A new
 version is swapped in only after it downloads, loads and passes a smoke prediction; a
 broken version or an unreachable registry leaves the last good models serving and
-increments a failure counter.
+increments a failure counter. Every registered model's champion is followed; the models
+trained by default (``training.tasks.MODELS``) are required, the others (cintel-uplift,
+trained from the decision log) are used when they exist.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.tasks import MODELS, FittedModel, load_bundle
+from training.tasks import ALL_MODELS, MODELS, FittedModel, load_bundle
 
 ALIAS = "champion"
 # champions copied in by serving.batch.bento.build_bento; same layout as the cache
@@ -98,10 +100,14 @@ def _cached(cache: Path, model: str) -> tuple[str, Path] | None:
 
 
 def load_all_champions(
-    cache: Path, tracking_uri: str, smoke: Callable[[str, FittedModel, Path], list[str]]
+    cache: Path,
+    tracking_uri: str,
+    smoke: Callable[[str, FittedModel, Path], list[str]],
+    models: tuple[str, ...] = MODELS,
 ) -> ModelManager:
-    """A manager holding every model's @champion; LookupError naming what is missing."""
-    manager = ModelManager(cache, tracking_uri, smoke)
+    """A manager holding the @champion of ``models`` (those of ``MODELS`` required, the
+    others when registered); LookupError naming a required one that is missing."""
+    manager = ModelManager(cache, tracking_uri, smoke, models=models)
     manager.refresh()
     missing = [m for m in MODELS if m not in manager.current.scorers]
     if missing:
@@ -120,14 +126,16 @@ class ModelManager:
         cache: Path,
         tracking_uri: str,
         smoke: Callable[[str, FittedModel, Path], list[str]],
-        models: tuple[str, ...] = MODELS,
+        models: tuple[str, ...] = ALL_MODELS,
         packaged: Path | None = None,
+        required: tuple[str, ...] = MODELS,
     ) -> None:
         self.cache = cache
         self.packaged = packaged
         self.tracking_uri = tracking_uri
         self.smoke = smoke
         self.models = models
+        self.required = tuple(m for m in required if m in models)
         self.current = ModelSet()
         self.failures = 0
         self.last_error: str | None = None
@@ -137,7 +145,7 @@ class ModelManager:
 
     @property
     def ready(self) -> bool:
-        return all(m in self.current.scorers for m in self.models)
+        return all(m in self.current.scorers for m in self.required)
 
     def _try_load(
         self, model: str, version: str, folder: Path

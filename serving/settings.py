@@ -29,6 +29,12 @@ class ServiceSettings(Settings):
     # the app log's line per rejected request: "brief" (status, endpoint, field) or "full"
     # (also the error message, which may quote the input, and BentoML's traceback)
     log_rejected: Literal["brief", "full"] = "brief"
+    # decision records (CINTEL_HOME/decisions) for every answer that ranks offers; "off"
+    # answers with decision_id null and records nothing (the benchmark's baseline)
+    decisions: Literal["on", "off"] = "on"
+    # /feedback by decision_id finds decisions of the last N days (default: the offer
+    # catalogue's longest response window); older ones are unknown
+    feedback_days: int | None = Field(default=None, ge=1, le=3660)
 
     @property
     def model_cache_dir(self) -> Path:
@@ -37,6 +43,10 @@ class ServiceSettings(Settings):
     @property
     def feedback_dir(self) -> Path:
         return self.home / "feedback"
+
+    @property
+    def decision_log_dir(self) -> Path:
+        return self.home / "decisions"
 
 
 @lru_cache(maxsize=1)
