@@ -84,6 +84,8 @@ def line_keys(buf: bytes) -> tuple[np.ndarray, np.ndarray, int]:
 class DecisionIndex:
     """Decision id -> its record, over the day files of the last ``days`` days."""
 
+    merge_at = 1 << 16  # recent entries kept unsorted (a lookup scans them) before a merge
+
     def __init__(
         self, folder: Path, days: int, clock: Callable[[], float] = time.time
     ) -> None:
@@ -151,7 +153,7 @@ class DecisionIndex:
             except FileNotFoundError:
                 pass
             self._scanned[path.name] = (number, done)
-        if len(self._new_keys) > max(1 << 16, len(self._keys) >> 4):
+        if len(self._new_keys) > max(self.merge_at, len(self._keys) >> 4):
             self._merge()
         return added
 
