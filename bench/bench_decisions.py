@@ -110,6 +110,10 @@ def in_process(home: Path, ids: list[str], n: int = 20_000) -> tuple[float, floa
     return timings["off"], timings["on"]
 
 
+def _fmt(run: dict[str, float]) -> str:
+    return f"{run['rps']:7.0f} req/s (p50 {run['p50']:.2f} ms, p99 {run['p99']:.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="a materialized CINTEL_HOME (built if missing)")
@@ -141,8 +145,12 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
     bento = [sys.executable, "-m", "bentoml", "serve", "serving.service:Cintel"]
     ports = {"on": _free_port(), "off": _free_port()}
     before = sum(1 for p in (home / "decisions").glob("*.jsonl") for _ in p.open("rb"))
-    print(f"client: {'wrk -t1' if use_wrk else 'python closed loop'}, c={args.connections}, "
-          f"{args.seconds:g} s per run, {args.rounds} rounds; {len(ids):,} customers", flush=True)  # fmt: skip
+    client = "wrk -t1" if use_wrk else "python closed loop"
+    print(
+        f"client: {client}, c={args.connections}, {args.seconds:g} s per run, "
+        f"{args.rounds} rounds; {len(ids):,} customers",
+        flush=True,
+    )
     with (
         running(
             [*bento, "--host", "127.0.0.1", "--port", str(ports["on"])],
@@ -171,25 +179,33 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
                 if use_wrk:
                     got = wrk(ports[mode], script, args.seconds if r else 3, args.connections)
                 else:
-                    got = python_client(ports[mode], ids, args.seconds if r else 3, args.connections)
+                    got = python_client(
+                        ports[mode], ids, args.seconds if r else 3, args.connections
+                    )
                 if r:
                     results[mode].append(got)
             if r:
                 on, off = results["on"][-1], results["off"][-1]
-                print(f"round {r}: on {on['rps']:7.0f} req/s (p50 {on['p50']:.2f} ms, p99 "
-                      f"{on['p99']:.2f})  off {off['rps']:7.0f} req/s (p50 {off['p50']:.2f} ms, "
-                      f"p99 {off['p99']:.2f})  on/off {on['rps'] / off['rps']:.3f}", flush=True)  # fmt: skip
+                print(
+                    f"round {r}: on {_fmt(on)}  off {_fmt(off)}  on/off "
+                    f"{on['rps'] / off['rps']:.3f}",
+                    flush=True,
+                )
     after = sum(1 for p in (home / "decisions").glob("*.jsonl") for _ in p.open("rb"))
     ratios = [a["rps"] / b["rps"] for a, b in zip(results["on"], results["off"], strict=True)]
     total_on = sum(x["rps"] for x in results["on"])
     total_off = sum(x["rps"] for x in results["off"])
     print(f"\ndecision records written by the 'on' server: {after - before:,}")
-    print(f"/profile throughput, decisions on / off: median of rounds {statistics.median(ratios):.3f}"
-          f" (min {min(ratios):.3f}, max {max(ratios):.3f}); all rounds {total_on / total_off:.3f}"
-          "  (target >= 0.95)")  # fmt: skip
+    print(
+        "/profile throughput, decisions on / off: median of rounds "
+        f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
+        f"all rounds {total_on / total_off:.3f}  (target >= 0.95)"
+    )
     off_us, on_us = in_process(home, ids)
-    print(f"in process, per /profile answer: {off_us:.1f} µs without, {on_us:.1f} µs with its "
-          f"decision record and write() (+{on_us - off_us:.1f} µs)")
+    print(
+        f"in process, per /profile answer: {off_us:.1f} µs without, {on_us:.1f} µs with its "
+        f"decision record and write() (+{on_us - off_us:.1f} µs)"
+    )
 
 
 if __name__ == "__main__":

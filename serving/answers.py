@@ -95,9 +95,7 @@ def prepare(
     ranking, tail = decisions.customer_tail(table, i, control)
     held = orjson.dumps({"held_out": [cid for cid, _ in withheld], "ranking": ranking})
     profile = render_profile(row)[:-1] + b"," + held[1:]
-    return Prepared(
-        profile, offers, withheld, orjson.dumps(customer_id), tail, log_fragment(row)
-    )
+    return Prepared(profile, offers, withheld, orjson.dumps(customer_id), tail, log_fragment(row))
 
 
 class StoreAnswers:

@@ -66,9 +66,7 @@ def line_keys(buf: bytes) -> tuple[np.ndarray, np.ndarray, int]:
         nibbles = _HEX[window[:, len(PREFIX) :]]
         good = (window[:, : len(PREFIX)] == _PREFIX).all(axis=1) & (nibbles != 255).all(axis=1)
         fast[cand[good]] = True
-        keys[cand[good]] = (nibbles[good].astype(np.uint64) << _SHIFTS).sum(
-            axis=1, dtype=np.uint64
-        )
+        keys[cand[good]] = (nibbles[good].astype(np.uint64) << _SHIFTS).sum(axis=1, dtype=np.uint64)
     keep = fast.copy()
     for i in np.flatnonzero(~fast):  # another writer's layout, a blank or torn line
         try:
@@ -86,9 +84,7 @@ class DecisionIndex:
 
     merge_at = 1 << 16  # recent entries kept unsorted (a lookup scans them) before a merge
 
-    def __init__(
-        self, folder: Path, days: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, folder: Path, days: int, clock: Callable[[], float] = time.time) -> None:
         self.folder = folder
         self.days = days
         self._clock = clock

@@ -129,8 +129,7 @@ def api_document(generated: dict[str, Any], catalogue: Catalogue) -> bytes:
         schemas[refs[body]]["properties"]["offer_id"]["enum"] = [o.id for o in catalogue.offers]
     # /feedback takes one of two bodies (the handler tells them apart by decision_id)
     schemas[refs[FeedbackRequest]] = {
-        "description": "An offer outcome: by decision (preferred) or, the older body, by "
-        "customer",
+        "description": "An offer outcome: by decision (preferred) or, the older body, by customer",
         "oneOf": [_ref(refs[FeedbackByDecision]), _ref(refs[FeedbackByCustomer])],
     }
     features = schemas[refs[ScoreRequest]]["properties"]["features"]

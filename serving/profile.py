@@ -109,7 +109,8 @@ def splice_answer(
             versions_json,
             b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
             offers_json,
-            b',"decision_id":null}' if decision_id is None else b',"decision_id":"%b"}'
-            % decision_id.encode(),
+            b',"decision_id":null}'
+            if decision_id is None
+            else b',"decision_id":"%b"}' % decision_id.encode(),
         )
     )

@@ -5,10 +5,11 @@ The request path is a lookup in the online store (scores precomputed by
 (``serving.answers``: rendered once per customer) with this request's offer rules
 applied, its decision record handed to the OS before the answer is sent
 (``serving.decisions``; one ``write()``, no fsync) and a queued log line: no pandas, no
-model call, no JSON encoding of the profile. ``/profile`` and ``/profiles`` are ``async`` (no thread hop); ``/score`` scores
-a feature payload with the loaded champions for customers the store does not know
-(flagged ``cold_start``) on BentoML's thread pool. Rejected requests are answered, not
-raised (``serving.errors``): one error shape, and BentoML logs no traceback for them.
+model call, no JSON encoding of the profile. ``/profile`` and ``/profiles`` are ``async``
+(no thread hop); ``/score`` scores a feature payload with the loaded champions for
+customers the store does not know (flagged ``cold_start``) on BentoML's thread pool.
+Rejected requests are answered, not raised (``serving.errors``): one error shape, and
+BentoML logs no traceback for them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from serving.middleware import GuardMiddleware
 from serving.offers import OfferContext, request_rules
 from serving.openapi import api_document
 from serving.schemas import (
+    CUSTOMER_OUTCOMES,
+    OUTCOMES,
     Context,
     FeedbackAnswer,
     FeedbackRequest,
@@ -50,8 +53,6 @@ from serving.schemas import (
     ProfileRequest,
     ProfilesAnswer,
     ProfilesRequest,
-    CUSTOMER_OUTCOMES,
-    OUTCOMES,
     ScoreAnswer,
     ScoreRequest,
 )
@@ -375,11 +376,7 @@ class Cintel:
                 for o in h.get("offers") or []
                 if o.get("offer_id") == request.offer_id
             ]
-            why = (
-                f"withheld (control group of campaign {withheld[0]})"
-                if withheld
-                else "not shown"
-            )
+            why = f"withheld (control group of campaign {withheld[0]})" if withheld else "not shown"
             return _error(
                 400,
                 f"offer_id {request.offer_id!r} was {why} in decision {request.decision_id}; "

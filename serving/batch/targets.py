@@ -8,14 +8,12 @@ decision record per listed customer (``decision_lines``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
-import pandas as pd
-
-from collections.abc import Mapping
-
 import orjson
+import pandas as pd
 
 from serving import decisions
 from serving.catalogue import Catalogue, Kind, default_catalogue, slug

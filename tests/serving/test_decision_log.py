@@ -81,7 +81,7 @@ def test_torn_and_foreign_lines(tmp_path: Path) -> None:
     foreign = new_decision_id()
     other = orjson.dumps({"ts": TODAY, "decision_id": foreign, "customer_id": "f"}) + b"\n"
     (folder / f"{TODAY[:10]}.jsonl").write_bytes(b"\n" + other + good + b'{"decision_id":"ab')
-    keys, starts, used = line_keys((folder / f"{TODAY[:10]}.jsonl").read_bytes())
+    keys, _starts, used = line_keys((folder / f"{TODAY[:10]}.jsonl").read_bytes())
     assert len(keys) == 2 and used == 1 + len(other) + len(good)  # the torn tail waits
     index = DecisionIndex(folder, days=30)
     assert index.find(good_id)["customer_id"] == "good"  # type: ignore[index]

@@ -34,7 +34,7 @@ TS = "2026-11-23T10:00:00.000001+00:00"
 
 # ---- the assignment --------------------------------------------------------------------
 def test_assignment_is_the_spec_hash() -> None:
-    digest = blake2b("retention\x1f17".encode(), digest_size=8).digest()
+    digest = blake2b(b"retention\x1f17", digest_size=8).digest()
     assert assignment_u("17", "retention") == int.from_bytes(digest, "big") / 2**64
     assert assignment_u(17, "retention") == assignment_u("17", "retention")
     ids = [str(i) for i in range(2000)]
@@ -100,6 +100,12 @@ def test_bad_campaigns_are_refused_naming_the_field(
 
 
 # ---- answers and decision records ------------------------------------------------------
+def _row(cid: str) -> dict[str, Any]:
+    """The hand-built store's row of ``cid`` as a flat dict."""
+    frame = profiles()
+    return {str(k): v for k, v in frame[frame["customer_id"] == cid].iloc[0].to_dict().items()}
+
+
 def _decide(
     cid: str, uplift: bool = False, ctx: OfferContext | None = None, **campaigns: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -173,7 +179,7 @@ def test_a_control_member_is_not_offered_the_campaign_and_the_record_keeps_it() 
     assert withheld["expected_response"] == pytest.approx(0.75)
     assert record["assignment"]["retention"] == "control"
     # the one-customer arbitration says why
-    row = profiles().set_index("customer_id").loc[cid].to_dict() | {"customer_id": cid}
+    row = _row(cid)
     made = [o.offer_id for o in rank_offers(row, catalogue(), OfferContext(channel="web"))]
     assert made == ["xs_wine", "xs_bakery", "up"]
 
@@ -230,7 +236,7 @@ def test_contact_caps_apply_to_shown_and_withheld_offers() -> None:
 
 def test_anonymous_score_customers_are_in_no_control_group() -> None:
     cat = catalogue(retention={"holdout": 0.99}, cross_sell={"holdout": 0.99})
-    row = profiles(1).iloc[0].to_dict() | {"customer_id": "cold-start"}
+    row = _row("c0") | {"customer_id": "cold-start"}
     decided = Decisions(request_head("/score", None, None, {}), TS)
     batch = from_rows([row], ["cold-start"], cat, anonymous=True)
     (answer,) = render(batch, cat, request_rules(cat, OfferContext()), None, {}, True,
@@ -238,7 +244,7 @@ def test_anonymous_score_customers_are_in_no_control_group() -> None:
     record = orjson.loads(decided.lines[0])
     assert orjson.loads(answer)["held_out"] == [] and len(record["offers"]) == 4
     assert record["customer_id"] is None and record["store_as_of"] is None
-    named = from_rows([row | {"customer_id": "c1"}], ["c1"], cat)  # 99 %: held out of both
+    named = from_rows([{**row, "customer_id": "c1"}], ["c1"], cat)  # 99 %: held out of both
     (named_answer,) = render(named, cat, request_rules(cat, OfferContext()), None, {})
     assert orjson.loads(named_answer)["held_out"] == ["retention", "cross_sell"]
     assert orjson.loads(named_answer)["decision_id"] is None  # decisions not collected
@@ -278,11 +284,15 @@ def test_uplift_campaign_ranks_by_incremental_value() -> None:
     assert "ranked by uplift: incremental value 2.00 = +0.300 uplift" in " ".join(
         offers["xs_bakery"]["reasons"]
     )
-    assert answer["ranking"] == record["ranking"] == {
-        "retention": "expected_value",
-        "cross_sell": "uplift",
-        "up_sell": "expected_value",
-    }
+    assert (
+        answer["ranking"]
+        == record["ranking"]
+        == {
+            "retention": "expected_value",
+            "cross_sell": "uplift",
+            "up_sell": "expected_value",
+        }
+    )
     entries = {o["offer_id"]: o for o in record["offers"]}
     assert entries["xs_bakery"]["uplift"] == pytest.approx(0.3)
     assert entries["xs_bakery"]["expected_value"] == pytest.approx(3.0)  # still recorded
@@ -293,7 +303,9 @@ def test_uplift_drops_offers_that_change_nothing_or_harm() -> None:
     cat = catalogue(retention={"ranking": "uplift"}, cross_sell={"ranking": "uplift"})
     frame = profiles(uplift=True).assign(uplift_wine=-0.05, uplift_any=0.005)
     answers = StoreAnswers(FileStore(frame, {}), cat)
-    (answer,) = render(from_store(answers, [cid]), cat, request_rules(cat, OfferContext()), None, {})
+    (answer,) = render(
+        from_store(answers, [cid]), cat, request_rules(cat, OfferContext()), None, {}
+    )
     # wine: -0.05*20-2 < 0 (a sleeping dog); retention 0.005*100-1 < 0 although EV is 24
     assert [o["offer_id"] for o in orjson.loads(answer)["offers"]] == ["xs_bakery", "up"]
 

@@ -35,7 +35,7 @@ def _app() -> Any:
     from serving.service import Cintel
 
     if not conftest._APP:
-        conftest._APP.append(Cintel.to_asgi())
+        conftest._APP.append(Cintel.to_asgi())  # type: ignore[attr-defined]
     return conftest._APP[0]
 
 
@@ -69,7 +69,11 @@ def test_every_answer_has_a_decision_id_and_its_record_is_in_the_log(
     assert "retain" not in [o["offer_id"] for o in answer["offers"]]
     (record,) = _records(home)  # on disk when the answer arrived
     assert record["decision_id"] == answer["decision_id"]
-    assert (record["endpoint"], record["customer_id"], record["channel"]) == ("/profile", cid, "web")
+    assert (record["endpoint"], record["customer_id"], record["channel"]) == (
+        "/profile",
+        cid,
+        "web",
+    )
     assert (record["store_as_of"], record["versions"]) == (AS_OF, VERSIONS)
     assert [o["offer_id"] for o in record["offers"]] == [o["offer_id"] for o in answer["offers"]]
     assert record["held_out"][0]["offers"][0]["offer_id"] == "retain"
@@ -135,7 +139,9 @@ def test_feedback_by_decision(client: TestClient, home: Path) -> None:
     not_shown = error(decision_id=decision, offer_id="no_such", outcome="clicked")
     assert not_shown[:2] == (400, "offer_id") and "it showed: xs_wine" in not_shown[2]
     withheld = error(decision_id=decision, offer_id="retain", outcome="accepted")
-    assert withheld[:2] == (400, "offer_id") and "control group of campaign retention" in withheld[2]
+    assert (
+        withheld[:2] == (400, "offer_id") and "control group of campaign retention" in withheld[2]
+    )
     bad = error(decision_id=decision, offer_id="xs_wine", outcome="contacted")
     assert bad[:2] == (400, "outcome")
     mixed = error(decision_id=decision, offer_id="xs_wine", outcome="clicked", customer_id=cid)

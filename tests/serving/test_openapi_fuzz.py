@@ -92,8 +92,11 @@ def test_hand_written_answers_match_the_document(client: TestClient, service_env
         "frequency": 0.0, "margin_365d": 0.0, "gross_spend": 0.0, "btyd_frequency": 0.0,
     }  # fmt: skip
     shown = client.post("/profile", json={"customer_id": cid}).json()
-    by_decision = {"decision_id": shown["decision_id"], "outcome": "clicked",
-                   "offer_id": (shown["offers"] or [{"offer_id": "xs_wine_intro"}])[0]["offer_id"]}
+    by_decision = {
+        "decision_id": shown["decision_id"],
+        "outcome": "clicked",
+        "offer_id": (shown["offers"] or [{"offer_id": "xs_wine_intro"}])[0]["offer_id"],
+    }
     cases = [
         ("/profile", {"customer_id": cid, "channel": None}, 200),
         ("/profile", {"customer_id": "nobody"}, 404),
