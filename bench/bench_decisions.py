@@ -8,9 +8,12 @@ with ``CINTEL_DECISIONS=on`` (the default: every answer's record handed to the O
 is sent), one with ``off``. Both first answer every customer once (the prepared answers),
 then ``wrk -t1`` (one client thread, leaving a core to the server) drives /profile with
 random customers, alternating on, off, on, off... so both see the same machine load. It
-prints each round's requests/s and the ratio on/off, and the median ratio (issue 14: at
-least 0.95). Without wrk (``apt-get install -y wrk``) a closed-loop Python client stands in.
-A second, in-process figure times the answer path alone (render + record + write()).
+prints each round's requests/s and the ratio on/off, the median ratio (issue 14: at least
+0.95), and the servers' CPU time per request (all processes of each server, from
+/proc): on a machine shared with other work, throughput swings with the neighbours' load,
+CPU per request much less, and a CPU-bound server's throughput is its inverse. Without wrk
+(``apt-get install -y wrk``) a closed-loop Python client stands in. A last, in-process
+figure times the answer path alone (render + record + write()).
 A missing ``--home`` is built there (synth, train, materialize: a few minutes).
 """
 
@@ -50,8 +53,22 @@ def _ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
+def cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime are fields 14 and 15
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def wrk(port: int, script: Path, seconds: float, connections: int) -> dict[str, float]:
-    """One wrk run: requests/s, p50 and p99 latency (ms); errors raise."""
+    """One wrk run: requests/s, request count, p50 and p99 latency (ms); errors raise."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script)]
     out = subprocess.run(
         [*cmd, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True
@@ -59,9 +76,10 @@ def wrk(port: int, script: Path, seconds: float, connections: int) -> dict[str, 
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    n = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50": p50, "p99": p99}
+    return {"rps": rps, "n": n, "p50": p50, "p99": p99}
 
 
 def python_client(port: int, ids: list[str], seconds: float, connections: int) -> dict[str, float]:
@@ -71,7 +89,7 @@ def python_client(port: int, ids: list[str], seconds: float, connections: int) -
         return json.dumps({"customer_id": rng.choice(ids), "channel": "web"}).encode()
 
     phase = drive(port, "/profile", body, connections, 10**9, seconds, "profile")
-    return {"rps": phase.rps, "p50": phase.p50_ms, "p99": phase.p99_ms}
+    return {"rps": phase.rps, "n": phase.requests, "p50": phase.p50_ms, "p99": phase.p99_ms}
 
 
 def in_process(home: Path, ids: list[str], n: int = 20_000) -> tuple[float, float]:
@@ -111,15 +129,18 @@ def in_process(home: Path, ids: list[str], n: int = 20_000) -> tuple[float, floa
 
 
 def _fmt(run: dict[str, float]) -> str:
-    return f"{run['rps']:7.0f} req/s (p50 {run['p50']:.2f} ms, p99 {run['p99']:.2f})"
+    return (
+        f"{run['rps']:5.0f} req/s (p50 {run['p50']:.2f} ms, p99 {run['p99']:.0f}, "
+        f"CPU {run['cpu_ms']:.3f} ms/req)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="a materialized CINTEL_HOME (built if missing)")
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=6, help="on/off pairs")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per run")
+    parser.add_argument("--rounds", type=int, default=10, help="on/off pairs")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per run")
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cintel-bench-") as tmp:
@@ -157,14 +178,15 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
             {**base, "CINTEL_DECISIONS": "on"},
             ports["on"],
             lambda: _get_status(ports["on"]) == 200,
-        ),
+        ) as server_on,
         running(
             [*bento, "--host", "127.0.0.1", "--port", str(ports["off"])],
             {**base, "CINTEL_DECISIONS": "off"},
             ports["off"],
             lambda: _get_status(ports["off"]) == 200,
-        ),
+        ) as server_off,
     ):
+        groups = {"on": server_on.pid, "off": server_off.pid}
         for mode, port in ports.items():  # every customer once: the answers get prepared
             batches = [ids[i : i + 1000] for i in range(0, len(ids), 1000)]
 
@@ -176,12 +198,13 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
         order = ["on", "off"]
         for r in range(args.rounds + 1):  # round 0 warms up and is not counted
             for mode in order if r % 2 else order[::-1]:
+                seconds = args.seconds if r else 3
+                cpu = cpu_seconds(groups[mode])
                 if use_wrk:
-                    got = wrk(ports[mode], script, args.seconds if r else 3, args.connections)
+                    got = wrk(ports[mode], script, seconds, args.connections)
                 else:
-                    got = python_client(
-                        ports[mode], ids, args.seconds if r else 3, args.connections
-                    )
+                    got = python_client(ports[mode], ids, seconds, args.connections)
+                got["cpu_ms"] = (cpu_seconds(groups[mode]) - cpu) / got["n"] * 1000
                 if r:
                     results[mode].append(got)
             if r:
@@ -200,6 +223,12 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
         "/profile throughput, decisions on / off: median of rounds "
         f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
         f"all rounds {total_on / total_off:.3f}  (target >= 0.95)"
+    )
+    cpu = {m: sum(x["cpu_ms"] * x["n"] for x in rs) / sum(x["n"] for x in rs)
+           for m, rs in results.items()}  # fmt: skip
+    print(
+        f"server CPU per request: on {cpu['on']:.3f} ms, off {cpu['off']:.3f} ms; "
+        f"CPU-bound throughput on / off = {cpu['off'] / cpu['on']:.3f}  (target >= 0.95)"
     )
     off_us, on_us = in_process(home, ids)
     print(

@@ -4,6 +4,7 @@ process and after a restart."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,6 +23,29 @@ from tests.serving.handmade import make_home
 from tests.serving.test_server import REPO, free_port, wait_for
 
 pytestmark = pytest.mark.slow
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: BentoML's workers run in sessions of their own, so
+    killing the server's process group leaves them serving (and orphaned)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            child, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(child)
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += parents.get(out[-1], [])
+    return out
+
+
+def kill_tree(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextmanager
@@ -56,9 +80,8 @@ def serve(root: Path, home: Path, log: Path) -> Iterator[tuple[subprocess.Popen[
         wait_for(answers, 120, "/profile 200", log)
         yield proc, url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        kill_tree(tree(proc.pid))
+        proc.wait(timeout=10)
 
 
 def _ids_in_log(home: Path) -> list[str]:
@@ -107,7 +130,9 @@ def test_acknowledged_decisions_survive_sigkill_and_feedback_finds_them_anywhere
             for t in threads:
                 t.start()
             time.sleep(4)
-            os.killpg(victim.pid, signal.SIGKILL)  # mid-load: requests in flight
+            processes = tree(victim.pid)
+            assert len(processes) >= 2, processes  # the server and its worker
+            kill_tree(processes[::-1])  # the worker first, mid-load: requests in flight
             victim.wait(timeout=10)
             stop.set()
             for t in threads:
