@@ -64,7 +64,8 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes) -> tuple[int
 
 @contextmanager
 def running(cmd: list[str], env: dict[str, str], port: int, probe: Callable[[], bool]) -> Iterator:
-    """Start a server in its own process group, wait until ``probe`` passes, kill it after."""
+    """Start a server in its own process group, wait until ``probe`` passes, kill it after;
+    yields the process (its pid is the group's id)."""
     log = open(Path(tempfile.gettempdir()) / f"bench-serve-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -82,7 +83,7 @@ def running(cmd: list[str], env: dict[str, str], port: int, probe: Callable[[], 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{cmd[:4]} not ready in 180 s; see {log.name}")
             time.sleep(0.5)
-        yield
+        yield proc
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -1,24 +1,28 @@
 """Answers for a batch of customers as JSON bytes: the stored profile plus this request's offers.
 
 Most of an answer does not depend on the request: the profile, the offers the static rules
-allow (in their order, with their reasons) and the customer's part of the request-log line.
-``prepare`` renders those once per customer; ``StoreAnswers`` keeps them for the file store
-(memory grows with the customers asked about, about 3 KB each), and row dicts (Redis,
-/score) are prepared per request. ``render`` then applies what the request changes
-(channel, basket, exclusions, contact caps) and splices bytes; ``log_lines`` builds the
-request-log lines on the log writer's thread.
+allow (in their order, with their reasons), the customer's control groups (the offers of a
+campaign the customer is held out of are withheld, not shown), their decision-record
+entries and the customer's part of the request-log line. ``prepare`` renders those once
+per customer; ``StoreAnswers`` keeps them for the file store (memory grows with the
+customers asked about, about 4 KB each), and row dicts (Redis, /score) are prepared per
+request. ``render`` then applies what the request changes (channel, basket, exclusions,
+contact caps), splices bytes and, given a ``Decisions``, adds a decision id to each answer
+and builds its decision record (``serving.decisions``); ``log_lines`` builds the request-log
+lines on the log writer's thread.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 
+from serving import decisions
 from serving.catalogue import Catalogue
 from serving.contacts import ContactHistory
 from serving.offer_table import OK, OfferTable, columns_of, offer_table
@@ -27,35 +31,71 @@ from serving.profile import render_profile, splice_answer
 from serving.request_record import log_fragment, request_line
 from serving.store import FileStore
 
+Withheld = tuple[tuple[int, bytes], ...]  # (catalogue index, decision entry JSON)
+
 
 @dataclass(frozen=True)
 class Prepared:
     """What every answer about one customer shares."""
 
-    profile: bytes
-    offers: tuple[tuple[int, bytes], ...]  # (catalogue index, JSON) the static rules allow
+    profile: bytes  # ends with the customer's "held_out" campaigns and "ranking"
+    # (catalogue index, answer JSON, decision entry tail) of the offers the static rules
+    # allow, in order, but those of a campaign the customer is held out of
+    offers: tuple[tuple[int, bytes, bytes], ...]
+    withheld: tuple[tuple[str, Withheld], ...]  # per control campaign, its allowed offers
+    customer_json: bytes  # the customer id as the decision record has it (null: anonymous)
+    decision_tail: bytes  # the record's "assignment" and "ranking"
     log: bytes  # the customer's part of a request-log line
 
 
 def offer_json(offer: RankedOffer) -> dict[str, Any]:
     return {
         "offer_id": offer.offer_id,
+        "campaign": offer.campaign,
         "kind": offer.kind,
         "family": offer.family,
         "score": round(offer.score, 4),
         "expected_value": round(offer.expected_value, 4),
+        "uplift": None if offer.uplift is None else round(offer.uplift, 4),
         "priority": offer.priority,
         "reasons": offer.reasons,
     }
 
 
-def prepare(table: OfferTable, i: int, row: dict[str, Any]) -> Prepared:
-    """Row ``i`` of ``table`` (the customer ``row``) rendered for every future answer."""
-    allowed = np.flatnonzero((table.blocked[i] == OK) & (table.ev[i] > 0)).tolist()
+def prepare(
+    table: OfferTable, i: int, row: dict[str, Any], customer_id: str | None = ""
+) -> Prepared:
+    """Row ``i`` of ``table`` (the customer ``row``) rendered for every future answer.
+    ``customer_id`` None: an anonymous /score customer (in no control group); "" (the
+    default): the row's own id."""
+    if customer_id == "":
+        customer_id = str(row["customer_id"])
+    allowed = np.flatnonzero((table.blocked[i] == OK) & (table.score[i] > 0)).tolist()
     made = [(j, made_offer(table, i, j)) for j in allowed]
     made.sort(key=lambda pair: offer_order(pair[1]))  # stable: catalogue order on ties
-    offers = tuple((j, orjson.dumps(offer_json(o))) for j, o in made)
-    return Prepared(render_profile(row), offers, log_fragment(row))
+    control = decisions.assignment(table, customer_id)
+    campaign_of = table.offer_campaign.tolist()
+    offers = tuple(
+        (j, orjson.dumps(offer_json(o)), decisions.shown_tail(decisions.offer_entry(table, i, j)))
+        for j, o in made
+        if not control[campaign_of[j]]
+    )
+    withheld = tuple(
+        (
+            cid,
+            tuple(
+                (j, orjson.dumps(decisions.offer_entry(table, i, j)))
+                for j, _ in made
+                if campaign_of[j] == c
+            ),
+        )
+        for c, (cid, _) in enumerate(table.campaigns)
+        if control[c]
+    )
+    ranking, tail = decisions.customer_tail(table, i, control)
+    held = orjson.dumps({"held_out": [cid for cid, _ in withheld], "ranking": ranking})
+    profile = render_profile(row)[:-1] + b"," + held[1:]
+    return Prepared(profile, offers, withheld, orjson.dumps(customer_id), tail, log_fragment(row))
 
 
 class StoreAnswers:
@@ -95,14 +135,28 @@ def from_store(answers: StoreAnswers, customer_ids: Sequence[str]) -> Batch:
 
 
 def from_rows(
-    rows: Sequence[dict[str, Any] | None], customer_ids: Sequence[str], catalogue: Catalogue
+    rows: Sequence[dict[str, Any] | None],
+    customer_ids: Sequence[str],
+    catalogue: Catalogue,
+    anonymous: bool = False,
 ) -> Batch:
-    """Customers given as flat row dicts (None where the store does not know the id)."""
+    """Customers given as flat row dicts (None where the store does not know the id);
+    ``anonymous``: a /score payload without a customer id (no control group)."""
     found = [row for row in rows if row is not None]
     missing = [cid for cid, row in zip(customer_ids, rows, strict=True) if row is None]
     table = offer_table(columns_of(found), catalogue, len(found))
-    prepared = [prepare(table, i, row) for i, row in enumerate(found)]
+    who = None if anonymous else ""
+    prepared = [prepare(table, i, row, who) for i, row in enumerate(found)]
     return Batch([str(row["customer_id"]) for row in found], prepared, missing)
+
+
+@dataclass
+class Decisions:
+    """Collects the decision records of one request's answers (``render`` fills ``lines``)."""
+
+    head: bytes  # serving.decisions.request_head
+    ts: str  # the request's time (UTC, ISO 8601): every record of the request has it
+    lines: list[bytes] = field(default_factory=list)
 
 
 def render(
@@ -113,25 +167,67 @@ def render(
     versions: dict[str, str],
     cold: bool = False,
     now_s: float | None = None,
+    decided: Decisions | None = None,
 ) -> list[bytes]:
-    """One JSON answer per customer found (``schemas.ProfileAnswer``)."""
+    """One JSON answer per customer found (``schemas.ProfileAnswer``). With ``decided``,
+    each answer gets a new ``decision_id`` and its record is appended to ``decided.lines``;
+    without, ``decision_id`` is null (decision logging off)."""
     allowed = rules.allowed.tolist()
     known = contacts.customers() if contacts is not None else {}.keys()
     versions_json = orjson.dumps(versions)
     out = []
     for cid, prepared in zip(batch.customer_ids, batch.prepared, strict=True):
-        offers = [js for j, js in prepared.offers if allowed[j]]
-        if cid in known and offers:
+        offers = [(js, dec) for j, js, dec in prepared.offers if allowed[j]]
+        withheld = prepared.withheld
+        capped = cid in known and (offers or withheld)
+        if capped:
             now = now_s if now_s is not None else time.time()
-            offers = [
-                js
-                for j, js in prepared.offers
-                if allowed[j] and contact_cap_reason(catalogue, contacts, cid, j, now) is None
-            ]
-        out.append(
-            splice_answer(prepared.profile, versions_json, cold, b"[%b]" % b",".join(offers))
+
+            def ok(j: int, cid: str = cid, now: float = now) -> bool:
+                return allowed[j] and contact_cap_reason(catalogue, contacts, cid, j, now) is None
+
+            offers = [(js, dec) for j, js, dec in prepared.offers if ok(j)]
+        offers_json = b"[%b]" % b",".join(js for js, _ in offers)
+        if decided is None:
+            out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, None))
+            continue
+        decision_id = decisions.new_decision_id()
+        out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, decision_id))
+        check = ok if capped else allowed.__getitem__
+        held = b",".join(
+            decisions.held_out_json(campaign, (e for j, e in entries if check(j)))
+            for campaign, entries in withheld
+        )
+        decided.lines.append(
+            decisions.record_line(
+                decision_id,
+                decided.ts,
+                decided.head,
+                prepared.customer_json,
+                decisions.ranked([dec for _, dec in offers]),
+                held,
+                prepared.decision_tail,
+            )
         )
     return out
+
+
+def _uncapped(
+    catalogue: Catalogue,
+    contacts: ContactHistory | None,
+    cid: str,
+    allowed: list[bool],
+    now_s: float | None,
+) -> Callable[[int], bool]:
+    """Offer ``j`` allowed by the request and under every contact cap of a contacted
+    customer (withheld offers too: a control member's record lists what a treated one in
+    the same state would have been shown)."""
+    now = now_s if now_s is not None else time.time()
+
+    def may(j: int) -> bool:
+        return allowed[j] and contact_cap_reason(catalogue, contacts, cid, j, now) is None
+
+    return may
 
 
 def log_lines(

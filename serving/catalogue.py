@@ -22,6 +22,11 @@ from pydantic import (
 
 Tier = Literal["platinum", "gold", "silver", "bronze", "value_destroyer"]
 Kind = Literal["cross_sell", "retention", "up_sell"]
+Ranking = Literal["expected_value", "uplift"]
+# kinds the uplift model scores (cintel-uplift's arms: the family of a cross-sell offer,
+# ``any`` purchase for retention); an uplift-ranked campaign may hold only these
+UPLIFT_KINDS = ("cross_sell", "retention")
+CAMPAIGN_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 KNOWN_CHANNELS = ("store", "online", "phone", "call_centre", "web", "shop")
 DEFAULT_SOURCE = "serving/offers.yaml"
 
@@ -69,11 +74,31 @@ class Priority(_Strict):
     churn_min: float = Field(default=0.5, ge=0, le=1)
 
 
+class Campaign(_Strict):
+    """How a campaign's offers are made and judged.
+
+    ``holdout``: the share of customers in its control group (never offered its offers;
+    0: no control group). ``response_window_days``: how long after a decision a purchase
+    counts as its response. ``ranking``: order the campaign's offers by expected value
+    (propensity x value - cost) or, when a cintel-uplift champion has scored the store, by
+    incremental value (uplift x value - cost)."""
+
+    holdout: float = Field(default=0.10, ge=0, lt=1)
+    response_window_days: int = Field(default=30, ge=1, le=365)
+    ranking: Ranking = "expected_value"
+    description: str = ""
+
+
+DEFAULT_CAMPAIGN = Campaign()
+
+
 class Offer(_Strict):
-    """One offer. Which fields are required depends on ``kind`` (see ``_by_kind``)."""
+    """One offer. Which fields are required depends on ``kind`` (see ``_by_kind``);
+    ``campaign`` defaults to the kind (``retention``, ``cross_sell``, ``up_sell``)."""
 
     id: str = Field(min_length=1)
     kind: Kind
+    campaign: str = Field(default="", pattern=r"^$|" + CAMPAIGN_ID)
     description: str = ""
     family: str | None = None
     value: float | None = Field(default=None, validation_alias=AliasChoices("value", "margin"))
@@ -92,6 +117,8 @@ class Offer(_Strict):
 
     @model_validator(mode="after")
     def _by_kind(self) -> Offer:
+        if not self.campaign:
+            object.__setattr__(self, "campaign", self.kind)  # frozen: set once, here
         need = {
             "cross_sell": ("family", "value"),
             "up_sell": ("value", "accept_rate"),
@@ -115,6 +142,7 @@ class Catalogue(_Strict):
     version: int = 1
     global_cap: ContactCap | None = None
     priority: Priority = Priority()
+    campaigns: dict[str, Campaign] = Field(default_factory=dict)
     offers: tuple[Offer, ...]
 
     @model_validator(mode="after")
@@ -125,6 +153,41 @@ class Catalogue(_Strict):
                 raise ValueError(f"offer id '{offer.id}' appears twice")
             seen.add(offer.id)
         return self
+
+    @model_validator(mode="after")
+    def _campaigns_used(self) -> Catalogue:
+        named = self.campaign_ids
+        for cid, settings in self.campaigns.items():
+            if not re.match(CAMPAIGN_ID, cid):
+                raise ValueError(
+                    f"campaign id '{cid}' must be letters, digits, '_', '.' or '-' (at most 64)"
+                )
+            if cid not in named:
+                raise ValueError(
+                    f"campaigns.{cid}: no offer belongs to campaign '{cid}' (offers name "
+                    f"{', '.join(named)}; an offer's campaign defaults to its kind): a "
+                    "misspelt id would leave the settings unused"
+                )
+            if settings.ranking == "uplift":
+                other = [
+                    o.id for o in self.offers if o.campaign == cid and o.kind not in UPLIFT_KINDS
+                ]
+                if other:
+                    raise ValueError(
+                        f"campaigns.{cid}: ranking 'uplift' needs offers the uplift model "
+                        f"scores (kinds {', '.join(UPLIFT_KINDS)}); {', '.join(other)} "
+                        "cannot be ranked by uplift: use ranking 'expected_value'"
+                    )
+        return self
+
+    @property
+    def campaign_ids(self) -> tuple[str, ...]:
+        """Every campaign an offer belongs to, in catalogue order."""
+        return tuple(dict.fromkeys(o.campaign for o in self.offers))
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        """A campaign's settings (the defaults when the ``campaigns`` mapping omits it)."""
+        return self.campaigns.get(campaign_id, DEFAULT_CAMPAIGN)
 
     def of_kind(self, kind: Kind) -> tuple[Offer, ...]:
         """The offers of one kind, in catalogue order."""

@@ -254,12 +254,20 @@ def targets(
 ) -> None:
     """Write the outbound list for a campaign, highest priority first, from the online store.
 
-    With --engine spark the file store's profiles are ranked on Spark, batch by batch."""
+    Customers in the control group of their offer's campaign are listed with group
+    "control": do not contact them (they are the comparison the campaigns report needs).
+    Every listed customer gets a decision record in CINTEL_HOME/decisions (endpoint
+    "targets"; none with CINTEL_DECISIONS=off). With --engine spark the file store's
+    profiles are ranked on Spark, batch by batch."""
+    import json
+    from datetime import UTC, datetime
+
     import pandas as pd
 
-    from serving.batch.targets import campaign_targets
+    from serving.batch.targets import campaign_targets, decision_lines
     from serving.catalogue import load_catalogue
-    from serving.store import PROFILES_FILE
+    from serving.jsonlog import JsonLog
+    from serving.store import META_FILE, PROFILES_FILE
 
     settings = _service_settings()
     path = settings.store_dir / PROFILES_FILE
@@ -282,7 +290,18 @@ def targets(
         table.to_parquet(out, index=False)
     else:
         table.to_csv(out, index=False)
-    console.print(f"{len(table):,} {campaign} targets written to {out}")
+    control = int((table["group"] == "control").sum()) if len(table) else 0
+    console.print(
+        f"{len(table):,} {campaign} targets written to {out}: {len(table) - control:,} to "
+        f"contact, {control:,} in a control group (group = control: do not contact)"
+    )
+    if settings.decisions == "on" and len(table):
+        meta_path = settings.store_dir / META_FILE
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        ts = datetime.now(UTC).isoformat(timespec="microseconds")
+        lines = decision_lines(table, catalogue, meta, ts, channel)
+        JsonLog(settings.decision_log_dir).write_through(b"".join(lines), ts, len(lines))
+        console.print(f"  {len(lines):,} decision records in {settings.decision_log_dir}")
 
 
 COMMANDS = (materialize, serve, targets)

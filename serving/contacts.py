@@ -66,7 +66,7 @@ class ContactHistory:
     def add(self, customer_id: object, offer_id: str, ts: Instant) -> bool:
         """Record one contact (keeps the lists sorted); False when this customer, offer and
         instant are already recorded: the same feedback record read again (another worker's
-        log tail, ``serving.feedback_tail``, or a retried request) counts once."""
+        log followed by ``serving.feedback``, or a retried request) counts once."""
         cid, t = str(customer_id), epoch_seconds(ts)
         with self._lock:
             times = self._by_offer.setdefault(cid, {}).setdefault(str(offer_id), [])

@@ -10,7 +10,9 @@ increments a failure counter. A version that fails to load is tagged
 ``serving.load_error`` in the registry with the reason (so neither the gate nor a rollback
 selects it again), and a champion tagged so is not downloaded or tried again (a ``cintel
 promote`` that test-loads it clears the tag). A listener (the service's Prometheus
-metrics) hears every swap and failure.
+metrics) hears every swap and failure. Every registered model's champion is followed; the models
+trained by default (``training.tasks.MODELS``) are required, the others (cintel-uplift,
+trained from the decision log) are used when they exist.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from training.mlops.verify import LOAD_ERROR_TAG, check_isolated, mark_unusable
-from training.tasks import MODELS, FittedModel, load_bundle
+from training.tasks import ALL_MODELS, MODELS, FittedModel, load_bundle
 
 ALIAS = "champion"
 SERVED_TAG = "serving.served_at"
@@ -166,10 +168,14 @@ def _cached(cache: Path, model: str) -> tuple[str, Path] | None:
 
 
 def load_all_champions(
-    cache: Path, tracking_uri: str, smoke: Callable[[str, FittedModel, Path], list[str]]
+    cache: Path,
+    tracking_uri: str,
+    smoke: Callable[[str, FittedModel, Path], list[str]],
+    models: tuple[str, ...] = MODELS,
 ) -> ModelManager:
-    """A manager holding every model's @champion; LookupError naming what is missing."""
-    manager = ModelManager(cache, tracking_uri, smoke)
+    """A manager holding the @champion of ``models`` (those of ``MODELS`` required, the
+    others when registered); LookupError naming a required one that is missing."""
+    manager = ModelManager(cache, tracking_uri, smoke, models=models)
     manager.refresh()
     missing = [m for m in MODELS if m not in manager.current.scorers]
     if missing:
@@ -188,11 +194,12 @@ class ModelManager:
         cache: Path,
         tracking_uri: str,
         smoke: Callable[[str, FittedModel, Path], list[str]],
-        models: tuple[str, ...] = MODELS,
+        models: tuple[str, ...] = ALL_MODELS,
         packaged: Path | None = None,
         listener: Listener | None = None,
         isolate: bool = True,
         tag_served: bool = False,
+        required: tuple[str, ...] = MODELS,
     ) -> None:
         self.cache = cache
         self.packaged = packaged
@@ -202,6 +209,7 @@ class ModelManager:
         self.listener: Listener = listener or _Quiet()
         self.isolate = isolate  # test-load new versions in a child process first
         self.tag_served = tag_served  # the service tags serving.served_at on each swap
+        self.required = tuple(m for m in required if m in models)
         self.current = ModelSet()
         self.failures = 0
         self.last_error: str | None = None
@@ -212,7 +220,7 @@ class ModelManager:
 
     @property
     def ready(self) -> bool:
-        return all(m in self.current.scorers for m in self.models)
+        return all(m in self.current.scorers for m in self.required)
 
     def _try_load(
         self, model: str, version: str, folder: Path

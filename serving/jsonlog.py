@@ -1,13 +1,17 @@
-"""Durable append-only JSON-lines logs (requests, feedback), one file per UTC day.
+"""Durable append-only JSON-lines logs (requests, feedback, decisions), one file per UTC day.
 
 Records are queued by the request path and written by one background thread that flushes
 and fsyncs every batch, so a request pays a queue put, not a disk write; ``close()``
 drains the queue. A crash can lose at most the last batch, and a half-written last line
-is skipped by readers.
+is skipped by readers. ``write_through`` is the decision log's path: one plain ``write()``
+of complete lines to a file opened with ``O_APPEND`` before the answer goes out, so an
+acknowledged record is in the OS and survives a SIGKILL of the process (not a power cut:
+no fsync per request); several worker processes append to the same day file safely.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -55,6 +59,7 @@ class JsonLog:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._fds: dict[str, int] = {}  # write_through's open day file
         self.written = 0
         self.dropped = 0
 
@@ -84,6 +89,30 @@ class JsonLog:
         self.folder.mkdir(parents=True, exist_ok=True)
         record.setdefault("ts", datetime.now(UTC).isoformat(timespec="microseconds"))
         self._write([(self._path(record["ts"]), encode(record))])
+
+    def write_through(self, data: bytes, ts: str, records: int = 1) -> None:
+        """Hand ``data`` (``records`` complete JSON lines, newline-terminated) to the OS now,
+        in the day file of ``ts``; OSError when it cannot (the caller must not acknowledge)."""
+        day = ts[:10]
+        with self._lock:
+            fd = self._fds.get(day)
+            if fd is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                fd = os.open(self.folder / f"{day}.jsonl", flags, 0o644)
+                for old in self._fds.values():
+                    os.close(old)
+                self._fds = {day: fd}
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError:
+                if len(view) < len(data):  # end the torn line: the next record stays readable
+                    with contextlib.suppress(OSError):
+                        os.write(fd, b"\n")
+                raise
+            self.written += records
 
     def _path(self, ts: Any) -> Path:
         return self.folder / f"{str(ts)[:10]}.jsonl"
@@ -139,6 +168,10 @@ class JsonLog:
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None
+        with self._lock:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds = {}
 
 
 def read_jsonl(folder: Path) -> list[dict[str, Any]]:

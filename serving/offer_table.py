@@ -12,6 +12,16 @@ returns. The rules, per kind:
   there is no CLV); blocked below ``min_churn`` or without a churn probability.
 - up_sell: accept_rate × (1 − churn_probability) × value − cost.
 - every kind: tier and segment rules of ``eligible``.
+
+Each offer belongs to a campaign (``serving.catalogue.Campaign``). Offers are ranked by
+``score``: the expected value, or, in a campaign with ``ranking: uplift`` whose offers the
+store has uplift scores for (``uplift_<arm>`` columns, written by ``cintel materialize``
+when a cintel-uplift champion exists), the incremental value uplift × value − cost (the
+value at stake of a retention offer is the CLV, as above). A campaign falls back to
+expected value for a customer when any of its eligible offers lacks an uplift score.
+``response`` is each offer's expected response probability as the decision log records
+it: the propensity (cross_sell), P(buying again) = 1 − churn + churn × save_rate
+(retention), accept_rate × (1 − churn) (up_sell).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from serving.catalogue import Catalogue, Offer, slug
+from serving.catalogue import Campaign, Catalogue, Offer, slug
 
 Columns = Mapping[str, np.ndarray]
 
@@ -31,6 +41,8 @@ Columns = Mapping[str, np.ndarray]
 OK, TIER, SEGMENT, NO_CHURN, LOW_CHURN, NO_CLV, UNKNOWN_FAMILY, BUYS, NO_PROPENSITY = range(9)
 # priority class of a customer: none, by tier, by CLV
 PRIO_NONE, PRIO_TIER, PRIO_CLV = 0, 1, 2
+UPLIFT_PREFIX = "uplift_"
+ANY_ARM = "any"  # cintel-uplift's arm of offers without a family (any purchase)
 
 
 def floats(columns: Columns, name: str, n: int) -> np.ndarray:
@@ -96,9 +108,20 @@ class OfferTable:
     clv: np.ndarray
     tier: np.ndarray  # object
     segment: np.ndarray  # object: segment ids
+    response: np.ndarray  # expected response probability (the decision log's)
+    uplift: np.ndarray  # uplift of the offer's arm where its campaign ranks by uplift, else NaN
+    score: np.ndarray  # what the offer is ranked by: expected or incremental value
+    campaigns: tuple[tuple[str, Campaign], ...]  # (id, settings), catalogue order
+    offer_campaign: np.ndarray  # int: index into campaigns, per offer
+    by_uplift: np.ndarray  # bool (customers x campaigns): ranked by uplift for this customer
 
     def __len__(self) -> int:
         return len(self.churn)
+
+
+def uplift_arm(offer: Offer) -> str:
+    """The cintel-uplift arm that scores ``offer``: its family, or ``any`` (retention)."""
+    return offer.family if offer.family is not None else ANY_ARM
 
 
 def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) -> OfferTable:
@@ -109,6 +132,7 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
     tier, segment = _labels(columns, "value_tier", n), segment_ids(columns, n)
     k = len(catalogue.offers)
     ev, prob = np.full((n, k), np.nan), np.full((n, k), np.nan)
+    response, stake = np.full((n, k), np.nan), np.full((n, k), np.nan)
     blocked = np.zeros((n, k), dtype=np.int8)
     tier_in: dict[frozenset[str], np.ndarray] = {}
 
@@ -131,10 +155,13 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
             block(j, np.isnan(at_stake), NO_CLV)
             p = churn
             value = offer.save_rate * at_stake
+            response[:, j] = 1.0 - churn + churn * offer.save_rate
+            stake[:, j] = at_stake
         elif offer.kind == "up_sell":
             assert offer.value is not None and offer.accept_rate is not None
             p = offer.accept_rate * np.where(np.isnan(churn), 1.0, 1.0 - churn)
             value = np.full(n, offer.value)
+            response[:, j] = p
         else:
             assert offer.value is not None and offer.family is not None
             fam = offer.family
@@ -147,14 +174,68 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
             p = floats(columns, f"propensity_{kind}__{fam}", n)
             block(j, np.isnan(p), NO_PROPENSITY)
             value = np.full(n, offer.value)
+            response[:, j] = p
+            stake[:, j] = offer.value
         prob[:, j] = p
         ev[:, j] = np.where(blocked[:, j] == OK, p * value - offer.cost, np.nan)
+    campaigns, offer_campaign, uplift, score, by_uplift = _ranking(
+        columns, catalogue, n, blocked, ev, stake
+    )
     priority = catalogue.priority
     risky = churn >= priority.churn_min  # False for NaN
     by_tier = risky & _member(tier, frozenset(priority.tiers))
     by_clv = risky & ~by_tier & (clv >= priority.clv_min)
     prio = np.where(by_tier, PRIO_TIER, np.where(by_clv, PRIO_CLV, PRIO_NONE)).astype(np.int8)
-    return OfferTable(catalogue.offers, ev, prob, blocked, prio, churn, clv, tier, segment)
+    return OfferTable(
+        catalogue.offers,
+        ev,
+        prob,
+        blocked,
+        prio,
+        churn,
+        clv,
+        tier,
+        segment,
+        response,
+        uplift,
+        score,
+        campaigns,
+        offer_campaign,
+        by_uplift,
+    )
+
+
+def _ranking(
+    columns: Columns,
+    catalogue: Catalogue,
+    n: int,
+    blocked: np.ndarray,
+    ev: np.ndarray,
+    stake: np.ndarray,
+) -> tuple[tuple[tuple[str, Campaign], ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per campaign: ranked by uplift for which customers, and every offer's score."""
+    ids = catalogue.campaign_ids
+    campaigns = tuple((c, catalogue.campaign(c)) for c in ids)
+    offer_campaign = np.array([ids.index(o.campaign) for o in catalogue.offers], dtype=np.int64)
+    k = len(catalogue.offers)
+    uplift = np.full((n, k), np.nan)
+    by_uplift = np.zeros((n, len(ids)), dtype=bool)
+    for c, (_, settings) in enumerate(campaigns):
+        members = np.flatnonzero(offer_campaign == c)
+        names = [UPLIFT_PREFIX + uplift_arm(catalogue.offers[j]) for j in members]
+        if settings.ranking != "uplift" or not any(name in columns for name in names):
+            continue  # no uplift champion scored the store: ranked by expected value
+        ok = np.ones(n, dtype=bool)
+        for j, name in zip(members, names, strict=True):
+            uplift[:, j] = floats(columns, name, n)
+            ok &= np.isfinite(uplift[:, j]) | (blocked[:, j] != OK)  # every eligible offer
+        by_uplift[:, c] = ok
+    ranked = by_uplift[:, offer_campaign]
+    uplift = np.where(ranked, uplift, np.nan)
+    cost = np.array([o.cost for o in catalogue.offers])
+    incremental = np.where(blocked == OK, uplift * stake - cost, np.nan)
+    score = np.where(ranked, incremental, ev)
+    return campaigns, offer_campaign, uplift, score, by_uplift
 
 
 def _pretty(family: str | None) -> str:
@@ -171,8 +252,32 @@ def priority_text(table: OfferTable, i: int) -> str | None:
     return None
 
 
+def uplift_text(table: OfferTable, i: int, j: int) -> str | None:
+    """The incremental-value arithmetic of an offer ranked by uplift, or None."""
+    u = float(table.uplift[i, j])
+    if math.isnan(u):
+        return None
+    offer, inc = table.offers[j], float(table.score[i, j])
+    if offer.kind == "retention":
+        clv = table.clv[i]
+        value = f"{(offer.value or 0.0) if math.isnan(clv) else max(clv, 0.0):,.0f} CLV"
+    else:
+        value = f"{offer.value:.2f} margin"
+    return (
+        f"ranked by uplift: incremental value {inc:.2f} = {u:+.3f} uplift × {value} "
+        f"− {offer.cost:.2f} cost"
+    )
+
+
 def reasons(table: OfferTable, i: int, j: int) -> list[str]:
-    """The reasons of an offer that is made: the driver and the expected-value arithmetic."""
+    """The reasons of an offer that is made: the driver and the expected-value arithmetic
+    (plus the incremental-value arithmetic when its campaign ranks by uplift)."""
+    out = _ev_reasons(table, i, j)
+    inc = uplift_text(table, i, j)
+    return out if inc is None else [*out, inc]
+
+
+def _ev_reasons(table: OfferTable, i: int, j: int) -> list[str]:
     offer, ev, p = table.offers[j], float(table.ev[i, j]), float(table.prob[i, j])
     if offer.kind == "retention":
         clv = table.clv[i]

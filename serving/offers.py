@@ -2,7 +2,8 @@
 
 The static rules (tier, segment, churn, propensity, expected value) are evaluated for all
 customers at once in ``serving.offer_table``; here the request's channel, basket and
-exclusions and the contact caps decide, and the offers made are ordered.
+exclusions, the contact caps and the control groups (``serving.holdout``: a customer held
+out of a campaign is not offered its offers) decide, and the offers made are ordered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from serving.catalogue import Catalogue, slug
 from serving.contacts import ContactHistory, Instant, epoch_seconds
+from serving.holdout import in_control
 from serving.offer_table import OK, OfferTable, blocked_text, columns_of, offer_table, reasons
 
 DAY = 86_400.0
@@ -38,7 +40,8 @@ class OfferContext:
 
 @dataclass
 class RankedOffer:
-    """An offer to make; ``score`` is the expected value, ``priority`` marks the retention class."""
+    """An offer to make; ``score`` is what it is ranked by (the expected value, or the
+    incremental value in a campaign ranked by uplift), ``priority`` marks the retention class."""
 
     offer_id: str
     kind: str
@@ -48,6 +51,8 @@ class RankedOffer:
     reasons: list[str]
     priority: bool = False
     description: str = ""
+    campaign: str = ""
+    uplift: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,17 +119,39 @@ def contact_cap_reason(
 
 def made_offer(table: OfferTable, i: int, j: int) -> RankedOffer:
     """Offer ``j`` as made to customer ``i`` (with its reasons)."""
-    offer, ev = table.offers[j], float(table.ev[i, j])
+    offer, ev, score = table.offers[j], float(table.ev[i, j]), float(table.score[i, j])
     prio = offer.kind == "retention" and bool(table.prio[i])
+    uplift = float(table.uplift[i, j])
     return RankedOffer(
-        offer.id, offer.kind, offer.family, ev, ev, reasons(table, i, j), prio, offer.description
+        offer.id,
+        offer.kind,
+        offer.family,
+        score,
+        ev,
+        reasons(table, i, j),
+        prio,
+        offer.description,
+        offer.campaign,
+        None if uplift != uplift else uplift,
     )
 
 
 def offer_order(offer: RankedOffer) -> tuple[bool, float]:
-    """Sort key: priority retention offers first, then by expected value (sorts are stable,
-    so ties keep catalogue order)."""
-    return (not offer.priority, -offer.expected_value)
+    """Sort key: priority retention offers first, then by score (sorts are stable, so ties
+    keep catalogue order)."""
+    return (not offer.priority, -offer.score)
+
+
+def held_out_of(catalogue: Catalogue, customer_id: str | None) -> list[str]:
+    """The campaigns whose control group ``customer_id`` is in (none for an anonymous
+    customer: there is nobody to follow up)."""
+    if customer_id is None:
+        return []
+    return [
+        c
+        for c in catalogue.campaign_ids
+        if in_control(customer_id, c, catalogue.campaign(c).holdout)
+    ]
 
 
 def arbitrate(
@@ -135,11 +162,13 @@ def arbitrate(
     now: Instant | None = None,
 ) -> Arbitration:
     """Every offer for one customer either made (best first) or suppressed with the first
-    rule that stopped it: the request, the static rules, contact caps, expected value ≤ 0."""
+    rule that stopped it: the request, the static rules, contact caps, a score (expected or
+    incremental value) ≤ 0, the customer's control group for the offer's campaign."""
     rules = request_rules(catalogue, context or OfferContext())
     now_s = epoch_seconds(now if now is not None else datetime.now().astimezone())
     cid = str(profile.get("customer_id"))
     table = offer_table(columns_of([profile]), catalogue, 1)
+    control = set(held_out_of(catalogue, cid))
     out = Arbitration()
     for j, offer in enumerate(catalogue.offers):
         why = rules.why[j]
@@ -147,8 +176,11 @@ def arbitrate(
             why = blocked_text(table, 0, j)
         if why is None:
             why = contact_cap_reason(catalogue, contacts, cid, j, now_s)
-        if why is None and not table.ev[0, j] > 0:
-            why = f"expected value {table.ev[0, j]:.2f} ≤ 0"
+        if why is None and not table.score[0, j] > 0:
+            what = "incremental" if table.by_uplift[0, table.offer_campaign[j]] else "expected"
+            why = f"{what} value {table.score[0, j]:.2f} ≤ 0"
+        if why is None and offer.campaign in control:
+            why = f"held out: in the control group of campaign {offer.campaign}"
         if why is None:
             out.offered.append(made_offer(table, 0, j))
         else:

@@ -22,6 +22,8 @@ from serving.catalogue import Catalogue
 from serving.schemas import (
     ErrorAnswer,
     FeedbackAnswer,
+    FeedbackByCustomer,
+    FeedbackByDecision,
     FeedbackRequest,
     ProfileAnswer,
     ProfileRequest,
@@ -99,6 +101,7 @@ def _components() -> tuple[dict[str, Any], dict[Any, str]]:
     answers = [op.answer for op in OPERATIONS.values() if op.answer is not BaseModel]
     modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [(m, "validation") for m in requests]
     modes += [(m, "serialization") for m in answers]
+    modes += [(FeedbackByDecision, "validation"), (FeedbackByCustomer, "validation")]
     keys, schema = models_json_schema([*modes, (ErrorAnswer, "serialization")], ref_template=REF)
     refs = {model: str(value["$ref"]).rsplit("/", 1)[1] for (model, _), value in keys.items()}
     defs: dict[str, Any] = to_openapi30(schema.get("$defs", {}))
@@ -122,8 +125,13 @@ def api_document(generated: dict[str, Any], catalogue: Catalogue) -> bytes:
     """``generated`` (BentoML's document as a dict) with our endpoints described truly."""
     spec = copy.deepcopy(generated)
     schemas, refs = _components()
-    feedback = schemas[refs[FeedbackRequest]]["properties"]["offer_id"]
-    feedback["enum"] = [o.id for o in catalogue.offers]
+    for body in (FeedbackByDecision, FeedbackByCustomer):
+        schemas[refs[body]]["properties"]["offer_id"]["enum"] = [o.id for o in catalogue.offers]
+    # /feedback takes one of two bodies (the handler tells them apart by decision_id)
+    schemas[refs[FeedbackRequest]] = {
+        "description": "An offer outcome: by decision (preferred) or, the older body, by customer",
+        "oneOf": [_ref(refs[FeedbackByDecision]), _ref(refs[FeedbackByCustomer])],
+    }
     features = schemas[refs[ScoreRequest]]["properties"]["features"]
     features["properties"] = {
         name: {"type": "number", "nullable": name in EMPTY_WITHOUT_PURCHASE, "description": use}

@@ -108,7 +108,11 @@ def render_profile(row: dict[str, Any]) -> bytes:
 
 
 def splice_answer(
-    profile_json: bytes, versions_json: bytes, cold: bool, offers_json: bytes
+    profile_json: bytes,
+    versions_json: bytes,
+    cold: bool,
+    offers_json: bytes,
+    decision_id: str | None = None,
 ) -> bytes:
     """One whole answer: the rendered profile plus what this request adds."""
     return b"".join(
@@ -118,6 +122,8 @@ def splice_answer(
             versions_json,
             b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
             offers_json,
-            b"}",
+            b',"decision_id":null}'
+            if decision_id is None
+            else b',"decision_id":"%b"}' % decision_id.encode(),
         )
     )

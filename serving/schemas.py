@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+DecisionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+# outcomes of an offer shown in a decision; the body by customer also takes shown, contacted
+OUTCOMES = ("accepted", "declined", "clicked", "ignored")
+CUSTOMER_OUTCOMES = ("shown", "accepted", "declined", "ignored", "contacted")
+Outcome = Literal["accepted", "declined", "clicked", "ignored"]
 
 
 class _Strict(BaseModel):
@@ -42,8 +47,29 @@ class ScoreRequest(_Strict):
 
 
 class FeedbackRequest(_Strict):
-    """An offer outcome: the customer must be one the service knows (the online store, or
-    scored by /score in this process) and the offer one of the catalogue's."""
+    """An offer outcome, in one of two bodies (the handler checks which; the OpenAPI
+    document gives both, ``FeedbackByDecision`` and ``FeedbackByCustomer``)."""
+
+    decision_id: DecisionId | None = None
+    customer_id: CustomerId | None = None
+    offer_id: Name
+    channel: Name | None = None
+    outcome: Literal["shown", "accepted", "declined", "clicked", "ignored", "contacted"]
+
+
+class FeedbackByDecision(_Strict):
+    """The outcome of an offer shown in a decision (its ``decision_id`` from the answer);
+    the customer and channel are the decision's. Sent twice, it counts once."""
+
+    decision_id: DecisionId = Field(description="the decision_id of the answer that showed it")
+    offer_id: Name = Field(description="an offer of that decision's offers")
+    outcome: Outcome
+
+
+class FeedbackByCustomer(_Strict):
+    """The older body: an outcome for a customer the service knows (the online store, or
+    scored by /score in this process) and an offer of the catalogue. It feeds the contact
+    caps only (no decision: the campaigns report cannot count it)."""
 
     customer_id: CustomerId
     offer_id: Name
@@ -99,10 +125,18 @@ class Propensity(_Answer):
 
 class RankedOfferAnswer(_Answer):
     offer_id: str
+    campaign: str = Field(description="the campaign the offer belongs to (offer catalogue)")
     kind: Literal["cross_sell", "retention", "up_sell"]
     family: str | None
-    score: float
+    score: float = Field(
+        description="what the offers are ranked by: the expected value, or the incremental "
+        "value (uplift x value - cost) when the campaign ranks by uplift (see ranking)"
+    )
     expected_value: float
+    uplift: float | None = Field(
+        description="P(response | offered) - P(response | not offered) from cintel-uplift "
+        "when the campaign ranks by uplift, else null"
+    )
     priority: bool = Field(description="a retention offer for a high-value, high-risk customer")
     reasons: list[str]
 
@@ -120,8 +154,19 @@ class ProfileAnswer(_Answer):
     rfm: Rfm
     segment: Segment
     propensity: dict[str, Propensity]
+    held_out: list[str] = Field(
+        description="campaigns whose control group the customer is in: their offers are "
+        "withheld (do not make them by hand either)"
+    )
+    ranking: dict[str, Literal["expected_value", "uplift"]] = Field(
+        description="per campaign, how its offers were ranked for this customer"
+    )
     cold_start: bool
     offers: list[RankedOfferAnswer]
+    decision_id: str | None = Field(
+        description="the id of this answer's decision record (32 hex digits): send it back "
+        "with the outcome to POST /feedback. null when decision logging is off"
+    )
 
 
 class ScoreAnswer(ProfileAnswer):
@@ -141,7 +186,12 @@ class ProfilesAnswer(_Answer):
 
 class FeedbackAnswer(_Answer):
     stored: bool
-    ts: str = Field(description="when it was stored (UTC, ISO 8601)")
+    ts: str | None = Field(default=None, description="when it was stored (UTC, ISO 8601)")
+    duplicate: bool = Field(
+        default=False,
+        description="true (and stored false) when this outcome of this decision and offer "
+        "was already stored: it counts once",
+    )
 
 
 class ErrorAnswer(_Answer):

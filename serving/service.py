@@ -3,11 +3,13 @@
 The request path is a lookup in the online store (scores precomputed by
 ``cintel materialize`` with the champions), the customer's prepared answer
 (``serving.answers``: rendered once per customer) with this request's offer rules
-applied, and a queued log line: no pandas, no model call, no JSON encoding of the
-profile. ``/profile`` and ``/profiles`` are ``async`` (no thread hop); ``/score`` scores
-a feature payload with the loaded champions for customers the store does not know
-(flagged ``cold_start``) on BentoML's thread pool. Rejected requests are answered, not
-raised (``serving.errors``): one error shape, and BentoML logs no traceback for them.
+applied, its decision record handed to the OS before the answer is sent
+(``serving.decisions``; one ``write()``, no fsync) and a queued log line: no pandas, no
+model call, no JSON encoding of the profile. ``/profile`` and ``/profiles`` are ``async``
+(no thread hop); ``/score`` scores a feature payload with the loaded champions for
+customers the store does not know (flagged ``cold_start``) on BentoML's thread pool.
+Rejected requests are answered, not raised (``serving.errors``): one error shape, and
+BentoML logs no traceback for them.
 """
 
 from __future__ import annotations
@@ -15,16 +17,27 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import bentoml
 import orjson
 from starlette.responses import Response
 
-from serving.answers import Batch, StoreAnswers, from_rows, from_store, log_lines, render
+from serving.answers import (
+    Batch,
+    Decisions,
+    StoreAnswers,
+    from_rows,
+    from_store,
+    log_lines,
+    render,
+)
 from serving.catalogue import load_catalogue
+from serving.decision_index import DecisionIndex
+from serving.decisions import request_head
 from serving.errors import error_response, install_log_policy
-from serving.feedback_tail import follow_contacts
+from serving.feedback import FeedbackStore
 from serving.follower import PACKAGED_DIR, ModelManager
 from serving.fresh import FreshAnswers, stale_models
 from serving.jsonlog import JsonLog
@@ -33,6 +46,8 @@ from serving.model_metrics import ModelMetrics
 from serving.offers import OfferContext, request_rules
 from serving.openapi import api_document
 from serving.schemas import (
+    CUSTOMER_OUTCOMES,
+    OUTCOMES,
     Context,
     FeedbackAnswer,
     FeedbackRequest,
@@ -98,11 +113,19 @@ class Cintel:
         self.settings = settings
         install_log_policy(settings.log_rejected)
         self.requests = JsonLog(settings.request_log_dir)
-        self.feedback = JsonLog(settings.feedback_dir)
-        # every worker's feedback counts within a second (the log is followed)
-        self.contacts = follow_contacts(settings.feedback_dir)
+        # every worker's feedback (and its de-duplication) is followed within a second
+        self.feedback = FeedbackStore(settings.feedback_dir)
+        self.feedback.follow(every_s=1.0)
+        self.contacts = self.feedback.contacts
         self.catalogue = load_catalogue(settings.offers_path)
         self.offer_ids = frozenset(o.id for o in self.catalogue.offers)
+        self.decision_log = JsonLog(settings.decision_log_dir)
+        self.record_decisions = settings.decisions == "on"
+        days = settings.feedback_days or max(
+            self.catalogue.campaign(c).response_window_days for c in self.catalogue.campaign_ids
+        )
+        self.decision_index = DecisionIndex(settings.decision_log_dir, days)
+        threading.Thread(target=self.decision_index.sync, name="cintel-index", daemon=True).start()
         self.scored: dict[str, None] = {}  # insertion-ordered set, oldest dropped first
         self.metrics = ModelMetrics(MODELS)
         self.models = ModelManager(
@@ -203,11 +226,26 @@ class Cintel:
         versions: dict[str, str],
         ctx: OfferContext,
         started: float,
+        store_as_of: str | None,
         cold: bool = False,
-    ) -> list[bytes]:
-        """The answers, and their request-log records queued (built on the log thread)."""
+    ) -> list[bytes] | Any:
+        """The answers, their decision records in the OS (or a 503 when that fails) and
+        their request-log records queued (built on the log thread)."""
         rules = request_rules(self.catalogue, ctx)
-        answers = render(batch, self.catalogue, rules, self.contacts, versions, cold)
+        decided = None
+        if self.record_decisions:
+            ts = datetime.now(UTC).isoformat(timespec="microseconds")
+            decided = Decisions(request_head(endpoint, ctx.channel, store_as_of, versions), ts)
+        answers = render(
+            batch, self.catalogue, rules, self.contacts, versions, cold, decided=decided
+        )
+        if decided is not None and decided.lines:
+            try:
+                self.decision_log.write_through(
+                    b"".join(decided.lines), decided.ts, len(decided.lines)
+                )
+            except OSError as exc:
+                return _error(503, f"decision log not writable, nothing answered: {exc}")
         latency_ms = (time.perf_counter() - started) * 1000
         self.requests.extend(log_lines(endpoint, batch, versions, latency_ms, cold))
         return answers
@@ -229,7 +267,10 @@ class Cintel:
                 "customer_id",
             )
         ctx = _offer_context(request.channel, request.context)
-        return _json(self._answer("/profile", batch, versions, ctx, started)[0])
+        answers = self._answer(
+            "/profile", batch, versions, ctx, started, served.store.meta.get("as_of")
+        )
+        return _json(answers[0]) if isinstance(answers, list) else answers
 
     @bentoml.api(route="/profiles")
     async def profiles(self, request: ProfilesRequest, /) -> ProfilesAnswer:
@@ -247,7 +288,11 @@ class Cintel:
             return self._no_store()
         batch, versions = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
-        answers = self._answer("/profiles", batch, versions, ctx, started)
+        answers = self._answer(
+            "/profiles", batch, versions, ctx, started, served.store.meta.get("as_of")
+        )
+        if not isinstance(answers, list):
+            return answers
         return _json(
             b'{"profiles":['
             + b",".join(answers)
@@ -278,10 +323,13 @@ class Cintel:
         cid = str(row["customer_id"])
         if request.customer_id is not None:
             self._remember(request.customer_id)
-        batch = from_rows([row], [cid], self.catalogue)
+        batch = from_rows([row], [cid], self.catalogue, anonymous=request.customer_id is None)
         ctx = _offer_context(request.channel, request.context)
-        answer = self._answer("/score", batch, current.versions, ctx, started, cold=True)[0]
-        return _json(answer[:-1] + b',"missing_features":' + orjson.dumps(missing) + b"}")
+        # store_as_of null: the features came with the request
+        answers = self._answer("/score", batch, current.versions, ctx, started, None, cold=True)
+        if not isinstance(answers, list):
+            return answers
+        return _json(answers[0][:-1] + b',"missing_features":' + orjson.dumps(missing) + b"}")
 
     def _remember(self, customer_id: str) -> None:
         self.scored.pop(customer_id, None)
@@ -291,8 +339,29 @@ class Cintel:
 
     @bentoml.api(route="/feedback")
     def record_feedback(self, request: FeedbackRequest, /) -> FeedbackAnswer:
-        """Store an offer outcome durably; contact caps count it at once. The offer must be
-        in the catalogue and the customer known (the store, or scored by /score here)."""
+        """Store an offer outcome durably; contact caps count it at once. Either by decision
+        (``decision_id`` from the answer, an offer shown in it, outcome accepted, declined,
+        clicked or ignored; the same outcome twice counts once) or, the older body, by
+        customer (``customer_id`` and ``channel``; the customer known to the store or
+        scored by /score here, the offer one of the catalogue's)."""
+        if request.decision_id is not None:
+            return self._feedback_by_decision(request)
+        for name in ("customer_id", "channel"):
+            if getattr(request, name) is None:
+                return _error(
+                    400,
+                    f"{name}: required without decision_id (send the decision_id of the "
+                    "answer, or customer_id and channel)",
+                    name,
+                )
+        if request.outcome not in CUSTOMER_OUTCOMES:
+            return _error(
+                400,
+                f"outcome: {request.outcome!r} is an outcome of a decision's offer: send it "
+                f"with decision_id (by customer: {', '.join(CUSTOMER_OUTCOMES)})",
+                "outcome",
+            )
+        assert request.customer_id is not None
         if request.offer_id not in self.offer_ids:
             known = ", ".join(sorted(self.offer_ids))
             return _error(
@@ -309,10 +378,62 @@ class Cintel:
                 "scored by /score here: feedback is for customers the service answered",
                 "customer_id",
             )
-        record = request.model_dump()
-        self.feedback.write_now(record)
-        self.contacts.add(request.customer_id, request.offer_id, record["ts"])
+        record = request.model_dump(include={"customer_id", "offer_id", "channel", "outcome"})
+        self.feedback.store(record)
         return _json(orjson.dumps({"stored": True, "ts": record["ts"]}))
+
+    def _feedback_by_decision(self, request: FeedbackRequest) -> Any:
+        """Feedback naming a decision: found in the decision log (any worker, any restart)."""
+        for name in ("customer_id", "channel"):
+            if getattr(request, name) is not None:
+                return _error(
+                    400,
+                    f"{name}: not with decision_id (the customer and channel are the decision's)",
+                    name,
+                )
+        if request.outcome not in OUTCOMES:
+            return _error(
+                400,
+                f"outcome: {request.outcome!r} is not an outcome of a shown offer "
+                f"(one of {', '.join(OUTCOMES)})",
+                "outcome",
+            )
+        assert request.decision_id is not None
+        decision = self.decision_index.find(request.decision_id)
+        if decision is None:
+            return _error(
+                400,
+                f"decision_id {request.decision_id!r} is not in the decision log of the last "
+                f"{self.decision_index.days} days (CINTEL_FEEDBACK_DAYS): send the "
+                "decision_id of an answer",
+                "decision_id",
+            )
+        shown = [str(o.get("offer_id")) for o in decision.get("offers") or []]
+        if request.offer_id not in shown:
+            withheld = [
+                str(h.get("campaign"))
+                for h in decision.get("held_out") or []
+                for o in h.get("offers") or []
+                if o.get("offer_id") == request.offer_id
+            ]
+            why = f"withheld (control group of campaign {withheld[0]})" if withheld else "not shown"
+            return _error(
+                400,
+                f"offer_id {request.offer_id!r} was {why} in decision {request.decision_id}; "
+                f"it showed: {', '.join(shown) or 'no offers'}",
+                "offer_id",
+            )
+        record = {
+            "decision_id": request.decision_id,
+            "offer_id": request.offer_id,
+            "outcome": request.outcome,
+            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "customer_id": decision.get("customer_id"),
+            "channel": decision.get("channel"),
+        }
+        stored = self.feedback.store(record)
+        body = {"stored": stored, "ts": record["ts"] if stored else None, "duplicate": not stored}
+        return _json(orjson.dumps(body))
 
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:
@@ -328,6 +449,10 @@ class Cintel:
             "store_error": self.store_error,
             "requests_logged": self.requests.written,
             "requests_not_logged": self.requests.dropped,
+            "decisions": self.settings.decisions,
+            "decisions_logged": self.decision_log.written,
+            "decisions_indexed": len(self.decision_index),
+            "decision_index_bytes": self.decision_index.memory_bytes,
         }
 
     def _fresh_status(self) -> dict[str, Any]:

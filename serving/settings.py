@@ -31,6 +31,12 @@ class ServiceSettings(Settings):
     # the app log's line per rejected request: "brief" (status, endpoint, field) or "full"
     # (also the error message, which may quote the input, and BentoML's traceback)
     log_rejected: Literal["brief", "full"] = "brief"
+    # decision records (CINTEL_HOME/decisions) for every answer that ranks offers; "off"
+    # answers with decision_id null and records nothing (the benchmark's baseline)
+    decisions: Literal["on", "off"] = "on"
+    # /feedback by decision_id finds decisions of the last N days (default: the offer
+    # catalogue's longest response window); older ones are unknown
+    feedback_days: int | None = Field(default=None, ge=1, le=3660)
     # `cintel serve`: BentoML workers (with 2 or more, one can die and restart while the
     # others answer; see the README on what is per worker), and how long a stop waits for
     # requests in flight before the processes are killed
@@ -59,6 +65,10 @@ class ServiceSettings(Settings):
     @property
     def feedback_dir(self) -> Path:
         return self.home / "feedback"
+
+    @property
+    def decision_log_dir(self) -> Path:
+        return self.home / "decisions"
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,10 @@
 """``cintel materialize``: latest snapshot + every champion's outputs -> the online store.
 
 Everything that does not depend on the request context is computed here in batch, so the
-service answers from a lookup. Scoring goes in chunks to bound memory.
+service answers from a lookup. Scoring goes in chunks to bound memory. The four default
+models are required; a cintel-uplift champion, when one exists, scores the store too
+(``uplift_<arm>`` columns, its version in the meta), so campaigns ranked by uplift are a
+lookup as well; one that cannot score this data is left out with the reason.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.segments.config import LOW_ACTIVITY
-from training.tasks import FittedModel
+from training.tasks import ALL_MODELS, MODELS, FittedModel
 
 CHUNK = 50_000
 REFERENCE_ROWS = 5_000
@@ -45,10 +48,36 @@ class MaterializeResult:
     location: str
 
 
-def load_champions(settings: ServiceSettings) -> tuple[dict[str, FittedModel], dict[str, str]]:
-    """Every model's @champion, through the same cache and smoke test the service uses."""
-    manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
+def load_champions(
+    settings: ServiceSettings, optional: bool = False
+) -> tuple[dict[str, FittedModel], dict[str, str]]:
+    """Every required model's @champion (plus, with ``optional``, those of the models not
+    trained by default, when registered), through the cache and smoke test the service uses."""
+    models = ALL_MODELS if optional else MODELS
+    manager = load_all_champions(
+        settings.model_cache_dir, settings.tracking_uri, smoke_test, models
+    )
     return dict(manager.current.scorers), dict(manager.current.versions)
+
+
+def usable_optional(
+    features: pd.DataFrame,
+    scorers: dict[str, FittedModel],
+    versions: dict[str, str],
+    progress: Callable[[str], None] = lambda _m: None,
+) -> tuple[dict[str, FittedModel], dict[str, str]]:
+    """The scorers without an optional model that fails on the first rows of ``features``
+    (e.g. an uplift model trained on other families): it must not stop the publish."""
+    sample = features.head(16)
+    keep, kept = dict(scorers), dict(versions)
+    for name in [m for m in scorers if m not in MODELS]:
+        try:
+            scorers[name].predict_frame(sample)
+        except Exception as exc:  # any failure: publish without it, saying why
+            progress(f"cintel-{name} v{versions.get(name)} left out: {type(exc).__name__}: {exc}")
+            keep.pop(name)
+            kept.pop(name, None)
+    return keep, kept
 
 
 def check_catalogue(
@@ -162,12 +191,13 @@ def materialize(
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
     ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones."""
-    scorers, versions = load_champions(settings)
+    scorers, versions = load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     progress("computing the latest snapshot")
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
+    scorers, versions = usable_optional(features, scorers, versions, progress)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"

@@ -1,13 +1,23 @@
-"""Outbound campaign lists: retention or cross-sell targets in priority order, vectorised."""
+"""Outbound campaign lists: retention or cross-sell targets in priority order, vectorised.
+
+Each listed customer's offer belongs to a campaign with a control group
+(``serving.holdout``): the list keeps those customers, marked ``group = control``, so the
+campaigns report can compare; they are not to be contacted. ``cintel targets`` writes a
+decision record per listed customer (``decision_lines``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
+import orjson
 import pandas as pd
 
+from serving import decisions
 from serving.catalogue import Catalogue, Kind, default_catalogue, slug
+from serving.holdout import control_mask
 from serving.offer_table import OK, offer_table, reasons
 from serving.offers import OfferContext, request_rules
 
@@ -15,8 +25,14 @@ Campaign = Literal["retention", "cross-sell"]
 COLUMNS = [
     "rank",
     "customer_id",
+    "group",
+    "campaign",
     "offer_id",
     "score",
+    "expected_value",
+    "expected_response",
+    "uplift",
+    "ranking",
     "churn_probability",
     "clv_12m",
     "value_tier",
@@ -31,12 +47,15 @@ def campaign_targets(
     catalogue: Catalogue | None = None,
     channel: str | None = None,
 ) -> pd.DataFrame:
-    """The ``top`` customers to contact, best first, with their best offer of the campaign.
+    """The ``top`` customers, best first, with their best offer of the campaign kind.
 
-    retention: customers with at least one retention offer of positive expected value,
-    ordered by churn_probability × max(clv_12m, 0); the offer is the one with the highest
-    expected value. cross-sell: ordered by the best cross-sell offer's expected value.
-    Ties keep the input order. Contact caps are not applied here.
+    retention: customers with at least one retention offer of positive score, ordered by
+    churn_probability × max(clv_12m, 0) (by the best offer's incremental value when its
+    campaign ranks by uplift); the offer is the one with the highest score (the expected
+    value, or the incremental value under uplift ranking). cross-sell: ordered by the
+    best cross-sell offer's score. Ties keep the input order. Contact caps are not applied
+    here. ``group`` is the customer's group in the offer's campaign: ``control`` members
+    are listed (the comparison group of the same ranking) but are not to be contacted.
     """
     if campaign not in ("retention", "cross-sell"):
         raise ValueError(f"campaign must be 'retention' or 'cross-sell', got {campaign!r}")
@@ -53,24 +72,108 @@ def campaign_targets(
     chan = None if channel is None else slug(channel)
     rules = request_rules(catalogue, OfferContext(channel=chan))
     in_campaign = np.array([o.kind == kind for o in catalogue.offers]) & rules.allowed
-    good = (table.blocked == OK) & (table.ev > 0) & in_campaign
-    ev = np.where(good, table.ev, -np.inf)
-    best = np.argmax(ev, axis=1)  # first best: catalogue order on ties, as in rank_offers
-    best_ev = ev[np.arange(n), best]
+    good = (table.blocked == OK) & (table.score > 0) & in_campaign
+    scores = np.where(good, table.score, -np.inf)
+    best = np.argmax(scores, axis=1)  # first best: catalogue order on ties, as in rank_offers
+    everyone = np.arange(n)
+    best_score = scores[everyone, best]
+    by_uplift = table.by_uplift[everyone, table.offer_campaign[best]]
     churn, clv = table.churn, table.clv
-    score = churn * np.fmax(clv, 0.0) if campaign == "retention" else best_ev
+    score = best_score
+    if campaign == "retention":
+        score = np.where(by_uplift, best_score, churn * np.fmax(clv, 0.0))
     score = np.where(np.isnan(score), 0.0, score)
-    cand = np.flatnonzero(best_ev > -np.inf)
+    cand = np.flatnonzero(best_score > -np.inf)
     rows = cand[np.argsort(-score[cand], kind="stable")[:top]]
+    ids = profiles["customer_id"].to_numpy()[rows]
+    chosen = best[rows]
+    campaigns = np.array([catalogue.offers[j].campaign for j in chosen], dtype=object)
+    control = np.zeros(len(rows), dtype=bool)
+    for cid in dict.fromkeys(campaigns.tolist()):
+        members = campaigns == cid
+        control[members] = control_mask(ids[members], cid, catalogue.campaign(cid).holdout)
+    uplift = table.uplift[rows, chosen]
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(rows) + 1),
-            "customer_id": profiles["customer_id"].to_numpy()[rows],
-            "offer_id": [catalogue.offers[best[i]].id for i in rows],
+            "customer_id": ids,
+            "group": np.where(control, decisions.CONTROL, decisions.TREATED),
+            "campaign": campaigns,
+            "offer_id": [catalogue.offers[j].id for j in chosen],
             "score": score[rows],
+            "expected_value": table.ev[rows, chosen],
+            "expected_response": table.response[rows, chosen],
+            "uplift": uplift,
+            "ranking": np.where(np.isnan(uplift), "expected_value", "uplift"),
             "churn_probability": churn[rows],
             "clv_12m": clv[rows],
             "value_tier": table.tier[rows],
             "reasons": ["; ".join(reasons(table, i, int(best[i]))) for i in rows],
         }
     )
+
+
+def decision_lines(
+    targets: pd.DataFrame,
+    catalogue: Catalogue,
+    meta: Mapping[str, object],
+    ts: str,
+    channel: str | None = None,
+) -> list[bytes]:
+    """One decision record per listed customer (``endpoint: "targets"``): the offer shown
+    (rank 1) to a treated customer, withheld (``held_out``) from a control member."""
+    by_id = {o.id: o for o in catalogue.offers}
+    versions = meta.get("versions") or {}
+    head = decisions.request_head(
+        "targets",
+        None if channel is None else slug(channel),
+        None if meta.get("as_of") is None else str(meta["as_of"]),
+        versions if isinstance(versions, dict) else {},
+    )
+    ids = targets["customer_id"].astype(str).to_numpy()
+    groups = {
+        cid: control_mask(ids, cid, catalogue.campaign(cid).holdout)
+        for cid in catalogue.campaign_ids
+    }
+    lines = []
+    for i, row in enumerate(targets.itertuples(index=False)):
+        offer = by_id[str(row.offer_id)]
+        entry = orjson.dumps(
+            {
+                "offer_id": offer.id,
+                "campaign": offer.campaign,
+                "family": offer.family,
+                "kind": offer.kind,
+                "expected_response": _num(row.expected_response),
+                "expected_value": _num(row.expected_value),
+                "response_window_days": catalogue.campaign(offer.campaign).response_window_days,
+                "uplift": _num(row.uplift),
+            }
+        )
+        treated = row.group == decisions.TREATED
+        tail = orjson.dumps(
+            {
+                "assignment": {
+                    cid: decisions.CONTROL if mask[i] else decisions.TREATED
+                    for cid, mask in groups.items()
+                },
+                "ranking": {offer.campaign: str(row.ranking)},
+            }
+        )[1:]
+        lines.append(
+            decisions.record_line(
+                decisions.new_decision_id(),
+                ts,
+                head,
+                orjson.dumps(str(row.customer_id)),
+                decisions.ranked([entry[1:]]) if treated else b"",
+                b"" if treated else decisions.held_out_json(offer.campaign, [entry]),
+                tail,
+            )
+        )
+    return lines
+
+
+def _num(value: object) -> float | None:
+    number = float(value)  # type: ignore[arg-type]
+    return None if number != number else round(number, 6)

@@ -129,8 +129,9 @@ def test_openapi_documents_what_the_endpoints_send(client: TestClient) -> None:
     assert request["context"]["nullable"] is True
     churn = spec["components"]["schemas"]["Churn"]["properties"]
     assert churn["probability"]["nullable"] is True  # answers send null for unknown scores
-    offer = spec["components"]["schemas"]["FeedbackRequest"]["properties"]["offer_id"]
-    assert "xs_wine_intro" in offer["enum"]
+    for body in ("FeedbackByDecision", "FeedbackByCustomer"):
+        offer = spec["components"]["schemas"][body]["properties"]["offer_id"]
+        assert "xs_wine_intro" in offer["enum"]
     text = json.dumps(spec)
     for name in {r.rsplit("/", 1)[1] for r in _refs(spec)}:
         assert name in spec["components"]["schemas"], f"dangling $ref {name}"

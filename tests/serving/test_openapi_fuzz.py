@@ -91,6 +91,12 @@ def test_hand_written_answers_match_the_document(client: TestClient, service_env
         **{k: None for k in HISTORY},
         "frequency": 0.0, "margin_365d": 0.0, "gross_spend": 0.0, "btyd_frequency": 0.0,
     }  # fmt: skip
+    shown = client.post("/profile", json={"customer_id": cid}).json()
+    by_decision = {
+        "decision_id": shown["decision_id"],
+        "outcome": "clicked",
+        "offer_id": (shown["offers"] or [{"offer_id": "xs_wine_intro"}])[0]["offer_id"],
+    }
     cases = [
         ("/profile", {"customer_id": cid, "channel": None}, 200),
         ("/profile", {"customer_id": "nobody"}, 404),
@@ -99,6 +105,9 @@ def test_hand_written_answers_match_the_document(client: TestClient, service_env
         ("/score", {"features": {"frequency": 1.0}}, 400),
         ("/feedback", {"customer_id": cid, "offer_id": "xs_wine_intro", "channel": "web",
                        "outcome": "shown"}, 200),
+        ("/feedback", by_decision, 200 if shown["offers"] else 400),
+        ("/feedback", by_decision, 200 if shown["offers"] else 400),  # the repeat: duplicate
+        ("/feedback", {**by_decision, "decision_id": "0" * 32}, 400),
         ("/status", {}, 200),
     ]  # fmt: skip
     failures: list[str] = []

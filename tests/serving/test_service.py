@@ -122,6 +122,9 @@ def test_batch_answers_equal_single_answers(client: TestClient, service_env: Pat
     single = [
         client.post("/profile", json={"customer_id": c, "channel": "web"}).json() for c in ids
     ]
+    # the same answers, each with its own decision
+    decisions = [p.pop("decision_id") for p in [*batch["profiles"], *single]]
+    assert len(set(decisions)) == 2 * len(ids)
     assert batch["profiles"] == single
     assert sum(len(p["offers"]) for p in single) > 0
     assert client.post("/status", json={}).json()["answers_prepared"] >= len(ids)

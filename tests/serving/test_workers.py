@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from serving.contacts import ContactHistory
-from serving.feedback_tail import FeedbackTail, follow_contacts
+from serving.feedback import FeedbackStore
 from serving.jsonlog import JsonLog
 from training.data.contract import CleanData
 
@@ -84,7 +84,9 @@ def test_a_contact_recorded_by_another_worker_is_counted_within_a_second(tmp_pat
     folder = tmp_path / "feedback"
     JsonLog(folder).write_now(_feedback("7", "wine-10"))  # before this worker started
     stop = threading.Event()
-    mine = follow_contacts(folder, every_s=0.1, stop=stop)
+    store = FeedbackStore(folder)
+    store.follow(every_s=0.1, stop=stop)
+    mine = store.contacts
     try:
         assert mine.count("7", "wine-10", 0) == 1
         # another worker (its own process, the same files) records a contact
@@ -96,10 +98,9 @@ def test_a_contact_recorded_by_another_worker_is_counted_within_a_second(tmp_pat
         assert other.returncode == 0
         assert _wait_count(mine, "8", "bakery-5", 1) == 1
         # this worker's own feedback: written, counted at once, and read back only once
-        record = _feedback("7", "wine-10")
-        JsonLog(folder).write_now(record)
-        mine.add("7", "wine-10", record["ts"])  # what the /feedback endpoint does
-        time.sleep(0.4)  # a few polls of the tail
+        assert store.store(_feedback("7", "wine-10"))
+        assert mine.count("7", "wine-10", 0) == 2
+        time.sleep(0.4)  # a few polls
         assert mine.count("7", "wine-10", 0) == 2
     finally:
         stop.set()
@@ -121,11 +122,11 @@ def test_a_line_still_being_written_is_read_once_complete(tmp_path: Path) -> Non
     line = json.dumps({**_feedback("9", "fresh-2"), "ts": "2026-11-30T10:00:00+00:00"})
     path = folder / "2026-11-30.jsonl"
     path.write_text(line[:20])  # half a record, no newline yet
-    contacts = ContactHistory()
-    tail = FeedbackTail(folder, contacts)
-    assert tail.poll() == 0 and contacts.count("9", "fresh-2", 0) == 0
+    store = FeedbackStore(folder)
+    assert store.contacts.count("9", "fresh-2", 0) == 0
     with open(path, "a") as handle:
         handle.write(line[20:] + "\n" + "not json\n")
-    assert tail.poll() == 1
-    assert contacts.count("9", "fresh-2", 0) == 1 and tail.skipped == 1
-    assert tail.poll() == 0  # nothing new: nothing counted twice
+    store.refresh()
+    assert store.contacts.count("9", "fresh-2", 0) == 1
+    store.refresh()  # nothing new: nothing counted twice
+    assert store.contacts.count("9", "fresh-2", 0) == 1

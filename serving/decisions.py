@@ -1,0 +1,134 @@
+"""Decision records: which offers a customer was shown, and which were withheld (pure).
+
+One JSON object per line in ``CINTEL_HOME/decisions/<UTC day>.jsonl`` (issue 14's spec),
+written for every /profile, /profiles and /score answer and every customer of an outbound
+list (``cintel targets``)::
+
+    {"decision_id": "<32 hex>", "ts": "<ISO UTC>", "endpoint": "/profile",
+     "channel": "web", "store_as_of": "2025-12-31", "versions": {...},
+     "customer_id": "17",
+     "offers": [{"rank": 1, "offer_id": ..., "campaign": ..., "family": ..., "kind": ...,
+                 "expected_response": 0.12, "expected_value": 0.6,
+                 "response_window_days": 30, "uplift": null}],
+     "held_out": [{"campaign": "retention", "offers": [{...no rank...}]}],
+     "assignment": {"retention": "control", "cross_sell": "treated"},
+     "ranking": {"retention": "expected_value", "cross_sell": "uplift"}}
+
+``decision_id`` comes first, at a fixed place, so the index (``serving.decision_index``)
+reads it without parsing the line. The parts that do not depend on the request (each
+offer's entry, the customer's assignment and ranking) are serialized once per customer
+(``serving.answers.prepare``); a request joins bytes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from serving.holdout import in_control
+from serving.offer_table import OfferTable
+
+PREFIX = b'{"decision_id":"'
+ID_LENGTH = 32
+TREATED, CONTROL = "treated", "control"
+
+
+def new_decision_id() -> str:
+    """A random 128-bit id as 32 hex digits (a UUID4)."""
+    return uuid.uuid4().hex
+
+
+def _num(value: float) -> float | None:
+    return None if value != value else round(float(value), 6)
+
+
+def offer_entry(table: OfferTable, i: int, j: int) -> dict[str, Any]:
+    """Offer ``j`` for customer ``i`` as a decision record lists it (without ``rank``)."""
+    offer = table.offers[j]
+    _, campaign = table.campaigns[int(table.offer_campaign[j])]
+    return {
+        "offer_id": offer.id,
+        "campaign": offer.campaign,
+        "family": offer.family,
+        "kind": offer.kind,
+        "expected_response": _num(table.response[i, j]),
+        "expected_value": _num(table.ev[i, j]),
+        "response_window_days": campaign.response_window_days,
+        "uplift": _num(table.uplift[i, j]),
+    }
+
+
+def shown_tail(entry: Mapping[str, Any]) -> bytes:
+    """A shown offer's entry without its opening brace: ``ranked`` adds ``{"rank":N,``."""
+    return orjson.dumps(entry)[1:]
+
+
+def ranked(tails: Sequence[bytes]) -> bytes:
+    """The shown offers' entries, rank 1 first, as the JSON array's contents."""
+    return b",".join(b'{"rank":%d,%b' % (r, t) for r, t in enumerate(tails, 1))
+
+
+def held_out_json(campaign: str, entries: Iterable[bytes]) -> bytes:
+    """One ``held_out`` item: a campaign and the offers withheld from it."""
+    return b'{"campaign":%b,"offers":[%b]}' % (orjson.dumps(campaign), b",".join(entries))
+
+
+def assignment(table: OfferTable, customer_id: str | None) -> list[bool]:
+    """Per campaign of ``table``: is the customer in its control group (never for an
+    anonymous /score customer: nobody to follow up, so nothing to compare)."""
+    if customer_id is None:
+        return [False] * len(table.campaigns)
+    return [in_control(customer_id, cid, c.holdout) for cid, c in table.campaigns]
+
+
+def customer_tail(
+    table: OfferTable, i: int, control: Sequence[bool]
+) -> tuple[dict[str, str], bytes]:
+    """The customer's ranking per campaign and the record's closing part
+    ``"assignment":{...},"ranking":{...}}``."""
+    ids = [cid for cid, _ in table.campaigns]
+    ranking = {
+        cid: "uplift" if table.by_uplift[i, c] else "expected_value" for c, cid in enumerate(ids)
+    }
+    groups = {cid: CONTROL if control[c] else TREATED for c, cid in enumerate(ids)}
+    tail = orjson.dumps({"assignment": groups, "ranking": ranking})[1:]
+    return ranking, tail
+
+
+def request_head(
+    endpoint: str, channel: str | None, store_as_of: str | None, versions: Mapping[str, str]
+) -> bytes:
+    """What every record of one request shares: ``"endpoint":...,"versions":{...}``."""
+    return orjson.dumps(
+        {
+            "endpoint": endpoint,
+            "channel": channel,
+            "store_as_of": store_as_of,
+            "versions": versions,
+        }
+    )[1:-1]
+
+
+def record_line(
+    decision_id: str,
+    ts: str,
+    head: bytes,
+    customer_json: bytes,
+    shown: bytes,
+    held_out: bytes,
+    tail: bytes,
+) -> bytes:
+    """One record as a JSON line (newline included)."""
+    return b'%b%b","ts":"%b",%b,"customer_id":%b,"offers":[%b],"held_out":[%b],%b\n' % (
+        PREFIX,
+        decision_id.encode(),
+        ts.encode(),
+        head,
+        customer_json,
+        shown,
+        held_out,
+        tail,
+    )
