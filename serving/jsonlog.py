@@ -5,10 +5,11 @@ every batch and fsyncs it (or, with ``fsync_every_s``, at most that often; ``lin
 makes the writer wait that long after a record arrives, so it wakes once per batch), so a
 request pays a queue put, not a disk write; ``close()`` drains the queue. A process crash
 loses what is still queued, a machine crash also what was not fsynced yet, and a
-half-written last line is skipped by readers. ``write_through`` is the decision log's path: one plain ``write()``
-of complete lines to a file opened with ``O_APPEND`` before the answer goes out, so an
-acknowledged record is in the OS and survives a SIGKILL of the process (not a power cut:
-no fsync per request); several worker processes append to the same day file safely.
+half-written last line is skipped by readers. ``write_through`` is the decision log's
+path: one plain ``write()`` of complete lines to a file opened with ``O_APPEND`` before
+the answer goes out, so an acknowledged record is in the OS and survives a SIGKILL of
+the process (not a power cut: no fsync per request); several worker processes append to
+the same day file safely.
 """
 
 from __future__ import annotations
