@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,23 @@ _V4_SET = (0x4000 << 64) | (0x8000 << 48)
 def new_decision_id() -> str:
     """A random UUID4 (122 random bits) as 32 hex digits."""
     return "%032x" % ((_RNG.getrandbits(128) & _V4_CLEAR) | _V4_SET)
+
+
+_SECOND = (-1, "")  # (a second since 1970, its "YYYY-MM-DDTHH:MM:SS" in UTC)
+
+
+def utc_now() -> str:
+    """Now as ``datetime.now(UTC).isoformat(timespec="microseconds")`` writes it, at a
+    quarter of the cost (the date and time of day are formatted once per second)."""
+    global _SECOND
+    now = time.time()
+    second = int(now)
+    if second != _SECOND[0]:
+        _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    cached, text = _SECOND
+    if cached != second:  # another thread moved it on meanwhile
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{text}.{int((now - second) * 1e6):06d}+00:00"
 
 
 def _num(value: float) -> float | None:

@@ -35,7 +35,7 @@ from serving.answers import (
 )
 from serving.catalogue import load_catalogue
 from serving.decision_index import DecisionIndex
-from serving.decisions import request_head
+from serving.decisions import request_head, utc_now
 from serving.errors import error_response, install_log_policy
 from serving.feedback import FeedbackStore
 from serving.follower import PACKAGED_DIR, ModelManager
@@ -195,7 +195,7 @@ class Cintel:
         rules = request_rules(self.catalogue, ctx)
         decided = None
         if self.record_decisions:
-            ts = datetime.now(UTC).isoformat(timespec="microseconds")
+            ts = utc_now()
             decided = Decisions(request_head(endpoint, ctx.channel, store_as_of, versions), ts)
         answers = render(
             batch, self.catalogue, rules, self.contacts, versions, cold, decided=decided
