@@ -150,6 +150,15 @@ def test_cold_start_scores_a_partial_payload(client: TestClient) -> None:
 
 def test_requests_and_feedback_are_logged_durably(client: TestClient, service_env: Path) -> None:
     cid = _known_id(service_env)
+
+    def logged() -> list[dict[str, Any]]:
+        return [
+            x
+            for x in read_jsonl(service_env / "requests")
+            if x["customer_id"] == cid and x["endpoint"] == "/profile"
+        ]
+
+    before = len(logged())  # earlier tests asked for this customer too
     client.post("/profile", json={"customer_id": cid})
     r = client.post(
         "/feedback",
@@ -164,12 +173,9 @@ def test_requests_and_feedback_are_logged_durably(client: TestClient, service_en
     feedback = read_jsonl(service_env / "feedback")
     assert feedback[-1]["offer_id"] == "xs_wine_intro"
     deadline = time.time() + 5
-    while time.time() < deadline:
-        logged = [x for x in read_jsonl(service_env / "requests") if x["customer_id"] == cid]
-        if logged:
-            break
+    while time.time() < deadline and len(logged()) == before:  # the writer batches
         time.sleep(0.05)
-    record = logged[-1]
+    record = logged()[-1]
     assert record["endpoint"] == "/profile" and record["latency_ms"] > 0
     assert "churn_probability" in record["outputs"] and "recency_days" in record["features"]
     assert not any(k.startswith("attr_") for k in record["features"])  # no personal data
