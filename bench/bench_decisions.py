@@ -20,6 +20,7 @@ A missing ``--home`` is built there (synth, train, materialize: a few minutes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -45,25 +46,40 @@ request = function()
                     '{"customer_id":"' .. id .. '","channel":"web"}')
 end
 """
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * UNITS[unit]
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(found.group(1)) * UNITS[found.group(2)] if found else float("nan")
 
 
-def cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of every live process in process group ``group``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def processes(pid: int) -> list[int]:
+    """``pid`` and its descendants (BentoML's workers run in sessions of their own)."""
+    children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += children.get(out[-1], [])
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the live processes ``pids``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == group:  # pgrp; utime and stime are fields 14 and 15
-            total += int(fields[11]) + int(fields[12])
+        total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
 
 
@@ -128,6 +144,20 @@ def in_process(home: Path, ids: list[str], n: int = 20_000) -> tuple[float, floa
     return timings["off"], timings["on"]
 
 
+def _compare(a: str, b: str, results: dict[str, list[dict[str, float]]]) -> None:
+    ratios = [x["rps"] / y["rps"] for x, y in zip(results[a], results[b], strict=True)]
+    pooled = sum(x["rps"] for x in results[a]) / sum(x["rps"] for x in results[b])
+    cpu = {
+        m: sum(x["cpu_ms"] * x["n"] for x in results[m]) / sum(x["n"] for x in results[m])
+        for m in (a, b)
+    }
+    print(
+        f"{a} / {b}: /profile throughput median of rounds {statistics.median(ratios):.3f} "
+        f"(min {min(ratios):.3f}, max {max(ratios):.3f}), all rounds {pooled:.3f}; CPU per "
+        f"request {cpu[a]:.3f} / {cpu[b]:.3f} ms, CPU-bound throughput {cpu[b] / cpu[a]:.3f}"
+    )
+
+
 def _fmt(run: dict[str, float]) -> str:
     return (
         f"{run['rps']:5.0f} req/s (p50 {run['p50']:.2f} ms, p99 {run['p99']:.0f}, "
@@ -142,6 +172,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="on/off pairs")
     parser.add_argument("--seconds", type=float, default=8.0, help="per run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--aa", action="store_true", help="a second 'off' server: the spread of two equal ones"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cintel-bench-") as tmp:
         home = args.home
@@ -152,6 +185,15 @@ def main() -> None:
         run(home, args, Path(tmp))
 
 
+def _home_copy(home: Path, folder: Path) -> Path:
+    """A CINTEL_HOME of its own for one server: the store copied, the model cache shared
+    (so each server's decision and request logs are its own)."""
+    shutil.copytree(home / "store", folder / "store")
+    if (home / "model-cache").exists():
+        (folder / "model-cache").symlink_to((home / "model-cache").resolve())
+    return folder
+
+
 def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
     import pandas as pd
 
@@ -160,33 +202,34 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
     script = tmp / "profile.lua"
     script.write_text(LUA % (tmp / "ids.txt", 7))
     use_wrk = shutil.which("wrk") is not None
-    base = {**os.environ, "CINTEL_HOME": str(home), "CINTEL_POLL_SECONDS": "0"}
+    base = {**os.environ, "CINTEL_POLL_SECONDS": "0"}
     base.pop("CINTEL_API_KEY", None)
     base.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{home.resolve() / 'mlflow' / 'mlflow.db'}")
     bento = [sys.executable, "-m", "bentoml", "serve", "serving.service:Cintel"]
-    ports = {"on": _free_port(), "off": _free_port()}
-    before = sum(1 for p in (home / "decisions").glob("*.jsonl") for _ in p.open("rb"))
+    modes = ["on", "off", "off2"] if args.aa else ["on", "off"]
+    ports = {m: _free_port() for m in modes}
+    homes = {m: _home_copy(home, tmp / f"home-{m}") for m in modes}
     client = "wrk -t1" if use_wrk else "python closed loop"
     print(
         f"client: {client}, c={args.connections}, {args.seconds:g} s per run, "
-        f"{args.rounds} rounds; {len(ids):,} customers",
+        f"{args.rounds} rounds; {len(ids):,} customers; servers: {', '.join(modes)}",
         flush=True,
     )
-    with (
-        running(
-            [*bento, "--host", "127.0.0.1", "--port", str(ports["on"])],
-            {**base, "CINTEL_DECISIONS": "on"},
-            ports["on"],
-            lambda: _get_status(ports["on"]) == 200,
-        ) as server_on,
-        running(
-            [*bento, "--host", "127.0.0.1", "--port", str(ports["off"])],
-            {**base, "CINTEL_DECISIONS": "off"},
-            ports["off"],
-            lambda: _get_status(ports["off"]) == 200,
-        ) as server_off,
-    ):
-        groups = {"on": server_on.pid, "off": server_off.pid}
+    results: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+    with contextlib.ExitStack() as stack:
+        groups = {}
+        for m in modes:
+            decisions = "on" if m == "on" else "off"
+            env = {**base, "CINTEL_HOME": str(homes[m]), "CINTEL_DECISIONS": decisions}
+            server = stack.enter_context(
+                running(
+                    [*bento, "--host", "127.0.0.1", "--port", str(ports[m])],
+                    env,
+                    ports[m],
+                    lambda m=m: _get_status(ports[m]) == 200,  # type: ignore[misc]
+                )
+            )
+            groups[m] = processes(server.pid)
         for mode, port in ports.items():  # every customer once: the answers get prepared
             batches = [ids[i : i + 1000] for i in range(0, len(ids), 1000)]
 
@@ -194,10 +237,8 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
                 return json.dumps({"customer_ids": batches[i]}).encode()
 
             drive(port, "/profiles", first, 1, len(batches), 120, f"prepare {mode}")
-        results: dict[str, list[dict[str, float]]] = {"on": [], "off": []}
-        order = ["on", "off"]
         for r in range(args.rounds + 1):  # round 0 warms up and is not counted
-            for mode in order if r % 2 else order[::-1]:
+            for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:  # rotating order
                 seconds = args.seconds if r else 3
                 cpu = cpu_seconds(groups[mode])
                 if use_wrk:
@@ -210,26 +251,17 @@ def run(home: Path, args: argparse.Namespace, tmp: Path) -> None:
             if r:
                 on, off = results["on"][-1], results["off"][-1]
                 print(
-                    f"round {r}: on {_fmt(on)}  off {_fmt(off)}  on/off "
-                    f"{on['rps'] / off['rps']:.3f}",
+                    f"round {r}: "
+                    + "  ".join(f"{m} {_fmt(results[m][-1])}" for m in modes)
+                    + f"  on/off {on['rps'] / off['rps']:.3f}",
                     flush=True,
                 )
-    after = sum(1 for p in (home / "decisions").glob("*.jsonl") for _ in p.open("rb"))
-    ratios = [a["rps"] / b["rps"] for a, b in zip(results["on"], results["off"], strict=True)]
-    total_on = sum(x["rps"] for x in results["on"])
-    total_off = sum(x["rps"] for x in results["off"])
-    print(f"\ndecision records written by the 'on' server: {after - before:,}")
-    print(
-        "/profile throughput, decisions on / off: median of rounds "
-        f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
-        f"all rounds {total_on / total_off:.3f}  (target >= 0.95)"
-    )
-    cpu = {m: sum(x["cpu_ms"] * x["n"] for x in rs) / sum(x["n"] for x in rs)
-           for m, rs in results.items()}  # fmt: skip
-    print(
-        f"server CPU per request: on {cpu['on']:.3f} ms, off {cpu['off']:.3f} ms; "
-        f"CPU-bound throughput on / off = {cpu['off'] / cpu['on']:.3f}  (target >= 0.95)"
-    )
+    records = sum(1 for p in (homes["on"] / "decisions").glob("*.jsonl") for _ in p.open("rb"))
+    print(f"\ndecision records written by the 'on' server: {records:,}")
+    for other in [m for m in modes if m != "on"]:
+        _compare("on", other, results)
+    if args.aa:
+        _compare("off2", "off", results)
     off_us, on_us = in_process(home, ids)
     print(
         f"in process, per /profile answer: {off_us:.1f} µs without, {on_us:.1f} µs with its "

@@ -19,6 +19,7 @@ BENCHES = {
     "clv_accuracy": ["bench_clv_accuracy.py"],
     "materialize": ["bench_materialize.py"],
     "service": ["bench_service.py"],
+    "decisions": ["bench_decisions.py"],
     "drift": ["bench_drift.py"],
     "train": ["bench_train.py"],
     "spark": ["bench_spark.py"],

@@ -22,7 +22,9 @@ offer's entry, the customer's assignment and ranking) are serialized once per cu
 
 from __future__ import annotations
 
-import uuid
+import os
+import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -36,9 +38,33 @@ ID_LENGTH = 32
 TREATED, CONTROL = "treated", "control"
 
 
+# seeded from the OS per process: no syscall per id (os.urandom, as uuid4 calls it, is
+# one, and it hands the GIL to other threads in the middle of the request path)
+_RNG = random.Random(os.urandom(32))
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def new_decision_id() -> str:
-    """A random 128-bit id as 32 hex digits (a UUID4)."""
-    return uuid.uuid4().hex
+    """A random UUID4 (122 random bits) as 32 hex digits."""
+    return "%032x" % ((_RNG.getrandbits(128) & _V4_CLEAR) | _V4_SET)
+
+
+_SECOND = (-1, "")  # (a second since 1970, its "YYYY-MM-DDTHH:MM:SS" in UTC)
+
+
+def utc_now() -> str:
+    """Now as ``datetime.now(UTC).isoformat(timespec="microseconds")`` writes it, at a
+    quarter of the cost (the date and time of day are formatted once per second)."""
+    global _SECOND
+    now = time.time()
+    second = int(now)
+    if second != _SECOND[0]:
+        _SECOND = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    cached, text = _SECOND
+    if cached != second:  # another thread moved it on meanwhile
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{text}.{int((now - second) * 1e6):06d}+00:00"
 
 
 def _num(value: float) -> float | None:

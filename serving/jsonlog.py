@@ -1,12 +1,15 @@
 """Durable append-only JSON-lines logs (requests, feedback, decisions), one file per UTC day.
 
 Records are queued by the request path and written by one background thread that flushes
-and fsyncs every batch, so a request pays a queue put, not a disk write; ``close()``
-drains the queue. A crash can lose at most the last batch, and a half-written last line
-is skipped by readers. ``write_through`` is the decision log's path: one plain ``write()``
-of complete lines to a file opened with ``O_APPEND`` before the answer goes out, so an
-acknowledged record is in the OS and survives a SIGKILL of the process (not a power cut:
-no fsync per request); several worker processes append to the same day file safely.
+every batch and fsyncs it (or, with ``fsync_every_s``, at most that often; ``linger_s``
+makes the writer wait that long after a record arrives, so it wakes once per batch), so a
+request pays a queue put, not a disk write; ``close()`` drains the queue. A process crash
+loses what is still queued, a machine crash also what was not fsynced yet, and a
+half-written last line is skipped by readers. ``write_through`` is the decision log's
+path: one plain ``write()`` of complete lines to a file opened with ``O_APPEND`` before
+the answer goes out, so an acknowledged record is in the OS and survives a SIGKILL of
+the process (not a power cut: no fsync per request); several worker processes append to
+the same day file safely.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,9 +57,20 @@ class _Lazy:
 class JsonLog:
     """Append records to ``<folder>/<YYYY-MM-DD>.jsonl`` from a background writer."""
 
-    def __init__(self, folder: Path, batch: int = 256) -> None:
+    def __init__(
+        self, folder: Path, batch: int = 256, fsync_every_s: float = 0.0, linger_s: float = 0.0
+    ) -> None:
         self.folder = folder
         self.batch = batch
+        # the writer waits this long after a record arrives before it writes what came
+        # meanwhile: one wake-up per batch instead of one per record (a wake-up takes the
+        # GIL from the request path each time)
+        self.linger_s = linger_s
+        # the background writer fsyncs a batch at most this often (0: every batch): under
+        # load a batch is a few records, and an fsync per batch forces a journal commit
+        # that stalls every other writer of the file system (the decision log's write())
+        self.fsync_every_s = fsync_every_s
+        self._synced_at = 0.0
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -117,20 +132,27 @@ class JsonLog:
     def _path(self, ts: Any) -> Path:
         return self.folder / f"{str(ts)[:10]}.jsonl"
 
-    def _write(self, records: list[tuple[Path, bytes]]) -> None:
+    def _write(self, records: list[tuple[Path, bytes]], sync: bool = True) -> None:
         by_file: dict[Path, list[bytes]] = {}
         for path, line in records:
             by_file.setdefault(path, []).append(line)
+        now = time.monotonic()
+        sync = sync or now - self._synced_at >= self.fsync_every_s
         for path, lines in by_file.items():
             with open(path, "ab") as fh:
                 fh.write(b"\n".join(lines) + b"\n")
                 fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    os.fsync(fh.fileno())
+        if sync:
+            self._synced_at = now
         self.written += len(records)
 
     def _run(self) -> None:
         while True:
             item = self._queue.get()
+            if self.linger_s > 0 and item is not _STOP:
+                time.sleep(self.linger_s)
             items = [item]
             while len(items) < self.batch:
                 try:
@@ -151,7 +173,7 @@ class JsonLog:
                 elif item is not _STOP:
                     records.append((self._path(item["ts"]), encode(item)))
             if records:
-                self._write(records)
+                self._write(records, sync=stop)
             for _ in items:
                 self._queue.task_done()
             if stop:

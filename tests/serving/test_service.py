@@ -150,6 +150,15 @@ def test_cold_start_scores_a_partial_payload(client: TestClient) -> None:
 
 def test_requests_and_feedback_are_logged_durably(client: TestClient, service_env: Path) -> None:
     cid = _known_id(service_env)
+
+    def logged() -> list[dict[str, Any]]:
+        return [
+            x
+            for x in read_jsonl(service_env / "requests")
+            if x["customer_id"] == cid and x["endpoint"] == "/profile"
+        ]
+
+    before = len(logged())  # earlier tests asked for this customer too
     client.post("/profile", json={"customer_id": cid})
     r = client.post(
         "/feedback",
@@ -164,12 +173,9 @@ def test_requests_and_feedback_are_logged_durably(client: TestClient, service_en
     feedback = read_jsonl(service_env / "feedback")
     assert feedback[-1]["offer_id"] == "xs_wine_intro"
     deadline = time.time() + 5
-    while time.time() < deadline:
-        logged = [x for x in read_jsonl(service_env / "requests") if x["customer_id"] == cid]
-        if logged:
-            break
+    while time.time() < deadline and len(logged()) == before:  # the writer batches
         time.sleep(0.05)
-    record = logged[-1]
+    record = logged()[-1]
     assert record["endpoint"] == "/profile" and record["latency_ms"] > 0
     assert "churn_probability" in record["outputs"] and "recency_days" in record["features"]
     assert not any(k.startswith("attr_") for k in record["features"])  # no personal data
@@ -192,3 +198,41 @@ def test_api_key_guards_endpoints_but_not_health(
             headers={"x-api-key": "s3cret"},
         )
         assert ok.status_code == 200
+
+
+def test_profile_and_score_answers_are_recorded_as_decisions(
+    client: TestClient, service_env: Path
+) -> None:
+    cid = _known_id(service_env)
+    answer = client.post("/profile", json={"customer_id": cid, "channel": "web"}).json()
+    scored = client.post(
+        "/score", json={"customer_id": "cold-rec", "features": HISTORY, "channel": "phone"}
+    ).json()
+    anonymous = client.post("/score", json={"features": HISTORY}).json()
+    records = {r["decision_id"]: r for r in read_jsonl(service_env / "decisions")}
+    profile = records[answer["decision_id"]]
+    assert (profile["endpoint"], profile["customer_id"], profile["channel"]) == (
+        "/profile",
+        cid,
+        "web",
+    )
+    assert profile["store_as_of"] is not None
+    assert profile["versions"] == answer["model_versions"]
+    assert [o["offer_id"] for o in profile["offers"]] == [o["offer_id"] for o in answer["offers"]]
+    assert set(profile["assignment"]) == {"retention", "up_sell", "cross_sell"}
+    cold = records[scored["decision_id"]]
+    assert (cold["endpoint"], cold["customer_id"], cold["store_as_of"]) == (
+        "/score",
+        "cold-rec",
+        None,
+    )
+    assert cold["versions"] == scored["model_versions"]
+    assert records[anonymous["decision_id"]]["customer_id"] is None
+    assert anonymous["held_out"] == []
+    shown = [o["offer_id"] for o in scored["offers"]]
+    if shown:  # feedback on a /score decision
+        r = client.post(
+            "/feedback",
+            json={"decision_id": scored["decision_id"], "offer_id": shown[0], "outcome": "ignored"},
+        )
+        assert r.status_code == 200 and r.json()["stored"] is True

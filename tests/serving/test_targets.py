@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from serving.batch.targets import COLUMNS, campaign_targets
-from serving.catalogue import parse_catalogue
+from serving.catalogue import Campaign, parse_catalogue
+from serving.holdout import in_control
 from serving.offers import rank_offers
 
 NAN = np.nan
@@ -95,9 +96,42 @@ def test_targets_agree_with_rank_offers() -> None:
     out = campaign_targets(PROFILES, "cross-sell", top=100, catalogue=CATALOGUE)
     ordered = PROFILES.set_index("customer_id").loc[out["customer_id"]].reset_index()
     records = cast("list[dict[str, Any]]", ordered.to_dict("records"))
+    open_catalogue = CATALOGUE.model_copy(update={"campaigns": {"cross_sell": Campaign(holdout=0)}})
     for row, record in zip(out.itertuples(), records, strict=True):
-        best = next(r for r in rank_offers(record, CATALOGUE, now=0) if r.kind == "cross_sell")
+        made = rank_offers(record, open_catalogue, now=0)
+        best = next(r for r in made if r.kind == "cross_sell")
         assert (best.offer_id, best.expected_value) == (row.offer_id, row.score)
+        # with the control groups: a control member is offered nothing of the campaign
+        kinds = [r.kind for r in rank_offers(record, CATALOGUE, now=0)]
+        assert ("cross_sell" in kinds) == (row.group == "treated")
+        assert row.campaign == "cross_sell"
+        assert (row.group == "control") == in_control(row.customer_id, "cross_sell", 0.1)
+
+
+def test_control_members_are_listed_and_marked() -> None:
+    held = parse_catalogue(
+        {
+            **CATALOGUE.model_dump(exclude={"campaigns"}),
+            "campaigns": {"cross_sell": {"holdout": 0.5}},
+        }
+    )
+    many = pd.concat(
+        [
+            PROFILES.assign(customer_id=[f"{c}{k}" for c in PROFILES["customer_id"]])
+            for k in range(100)
+        ],
+        ignore_index=True,
+    )
+    out = campaign_targets(many, "cross-sell", top=600, catalogue=held)
+    assert len(out) == 600  # control members stay on the list: the comparison group
+    assert out["group"].tolist() == [
+        "control" if in_control(c, "cross_sell", 0.5) else "treated" for c in out["customer_id"]
+    ]
+    assert 0.4 < (out["group"] == "control").mean() < 0.6
+    assert set(out["expected_response"].round(6)) <= {0.8, 0.9, 0.5, 0.25, 0.3, 0.2}
+    none = campaign_targets(many, "cross-sell", top=600, catalogue=CATALOGUE.model_copy(
+        update={"campaigns": {"cross_sell": Campaign(holdout=0)}}))  # fmt: skip
+    assert set(none["group"]) == {"treated"}
 
 
 def test_bad_arguments_and_empty_input() -> None:
