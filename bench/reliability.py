@@ -97,6 +97,8 @@ def _commit() -> str:
             capture_output=True,
             text=True,
         )
+        if out.returncode != 0:
+            return "unknown (not a git checkout)"
         return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except OSError:
         return "unknown"
