@@ -98,6 +98,18 @@ def model_outputs(
     return cast(pd.DataFrame, pred.drop(columns=["customer_id"]))
 
 
+# the models read features as float32: a value beyond its range would become infinity
+FEATURE_LIMIT = float(np.finfo(np.float32).max)
+
+
+class BadFeature(ValueError):
+    """A /score feature value the models cannot take; ``name`` is the feature."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def score_features(
     scorers: Mapping[str, FittedModel],
     features: Mapping[str, Any],
@@ -116,7 +128,11 @@ def score_features(
         raise ValueError(f"unknown feature(s) {unknown}; the models take {sorted(known)}")
     for name, value in features.items():
         if isinstance(value, str) and not name.startswith("attr_"):
-            raise ValueError(f"feature {name!r} must be a number, got {value!r}")
+            raise BadFeature(name, f"feature {name!r} must be a number, got {value!r}")
+        if isinstance(value, float | int) and not abs(value) <= FEATURE_LIMIT:
+            raise BadFeature(
+                name, f"feature {name!r} is {value!r}, outside the models' range (|x| <= 3.4e38)"
+            )
     base = {c: (None if c.startswith("attr_") else math.nan) for c in columns}
     base.pop("customer_id", None)
     frame = pd.DataFrame([{"customer_id": customer_id or "cold-start", **base, **features}])

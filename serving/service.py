@@ -58,7 +58,13 @@ from serving.schemas import (
     ScoreAnswer,
     ScoreRequest,
 )
-from serving.scoring import MissingFeatures, missing_features, score_features, smoke_test
+from serving.scoring import (
+    BadFeature,
+    MissingFeatures,
+    missing_features,
+    score_features,
+    smoke_test,
+)
 from serving.settings import get_service_settings
 from serving.store import FileStore, ProfileStore, open_store
 from training.tasks import MODELS
@@ -321,6 +327,8 @@ class Cintel:
         except MissingFeatures as exc:
             field = f"features.{exc.names[0]}" if len(exc.names) == 1 else "features"
             return _error(400, f"features: {exc}", field)
+        except BadFeature as exc:
+            return _error(400, f"features: {exc}", f"features.{exc.name}")
         except (KeyError, ValueError, TypeError) as exc:
             return _error(400, f"features: {exc}", "features")
         cid = str(row["customer_id"])

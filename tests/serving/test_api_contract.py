@@ -205,6 +205,16 @@ def test_score_refuses_a_payload_without_the_required_features(client: TestClien
     assert one.status_code == 400 and _is_error(one)["field"] == "features.margin_365d"
 
 
+def test_score_refuses_numbers_beyond_the_models_range(client: TestClient) -> None:
+    """Before, 1e300 was cast to float32 infinity with an overflow warning and scored."""
+    r = client.post("/score", json={"features": {**HISTORY, "frequency": 1e300}})
+    assert r.status_code == 400, r.text
+    body = _is_error(r)
+    assert body["field"] == "features.frequency" and "range" in body["error"]
+    word = client.post("/score", json={"features": {**HISTORY, "frequency": "many"}})
+    assert word.status_code == 400 and _is_error(word)["field"] == "features.frequency"
+
+
 def test_score_tier_comes_from_the_given_margin_and_names_what_was_missing(
     client: TestClient,
 ) -> None:
