@@ -135,13 +135,6 @@ def family_mix(n_families: int, mix_drift: bool = False) -> np.ndarray:
     return cast(np.ndarray, mix / mix.sum(axis=1, keepdims=True))
 
 
-def intended_top_family(n_families: int) -> dict[str, str]:
-    """Each archetype's most likely family among those in use."""
-    names = family_names(n_families)
-    top = family_mix(n_families).argmax(axis=1)
-    return {a.name: names[t] for a, t in zip(ARCHETYPES, top, strict=True)}
-
-
 def weekly_profile() -> np.ndarray:
     """Purchase intensity per hour of the week (archetype × 168), mean 1 in every row.
 
