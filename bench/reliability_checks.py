@@ -33,6 +33,7 @@ LOADGEN = REPO / "bench" / "loadgen.py"
 MODELS = ("churn", "propensity", "segments", "clv")
 CANARY_ID = "cnry-7Q4ZK2-customer"
 CANARY_EMAIL = "cnry.7q4zk2@example.invalid"
+LOAD_ERROR_TAG = "serving.load_error"  # the service's tag on a version it cannot load
 SCHEMA_CHECKS = frozenset(
     {
         "response_schema_conformance",
@@ -505,7 +506,9 @@ def _score_payload(base: Path) -> dict[str, Any]:
 
 def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
     """Register four broken copies of the churn champion, move @champion to each in turn
-    (``cintel promote``), watch what is served, then ``cintel rollback``."""
+    (straight through the registry, past ``cintel promote``'s test-load), watch what is
+    served, whether each gets tagged ``serving.load_error`` and counted on /metrics, then
+    ``cintel rollback``."""
     from mlflow.artifacts import download_artifacts
 
     client = _client(system)
@@ -522,7 +525,6 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
     known = system.customer_ids()[0]
     metric_before = load_failure_metric(server.metrics())
     served: dict[str, int] = {}
-    promote_rc: dict[str, int] = {}
     bad_versions: dict[str, str] = {}
     answers = 0
     for kind in ("truncated", "zero bytes", "random bytes", "missing file"):
@@ -531,7 +533,10 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
         _corrupt(folder, kind)
         version = str(client.create_model_version(name, str(folder)).version)
         bad_versions[kind] = version
-        promote_rc[kind] = system.run("promote", "churn", version, timeout=120).rc
+        # moved by hand, as a careless operator or another tool would: `cintel promote`
+        # test-loads a version first and refuses (and tags) a corrupt one, so through it
+        # the service would never be asked to load one
+        client.set_registered_model_alias(name, "champion", version)
         deadline = time.monotonic() + max(4 * poll, 8.0)
         while time.monotonic() < deadline:
             named = []
@@ -548,6 +553,17 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
                     served[v] = served.get(v, 0) + 1
             time.sleep(0.5)
     champion_before_rollback = str(client.get_model_version_by_alias(name, "champion").version)
+
+    def load_errors() -> dict[str, str | None]:
+        return {
+            v: client.get_model_version(name, v).tags.get(LOAD_ERROR_TAG)
+            for v in bad_versions.values()
+        }
+
+    # the last one may still be in the service's child test-load: give it time
+    wait_until(lambda: all(load_errors().values()), 30)
+    tags = load_errors()
+    untagged = sorted(v for v, reason in tags.items() if not reason)
     rollback = system.run("rollback", "churn", timeout=120)
     after = client.get_registered_model(name).aliases
     champion_after = str(after.get("champion"))
@@ -559,7 +575,8 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
     detail = {
         "good_version": good,
         "corrupt_versions": bad_versions,
-        "promote_exit_codes": promote_rc,
+        "alias_moved_by": "MlflowClient.set_registered_model_alias (not cintel promote)",
+        "load_error_tags": {v: (r or "")[:200] for v, r in tags.items()},
         "champion_before_rollback": champion_before_rollback,
         "rollback_exit_code": rollback.rc,
         "rollback_output": rollback.output.strip()[-300:],
@@ -570,11 +587,12 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
         "metric_after": metric_after,
     }
     kept = champion_after in bad_versions.values()
+    tagged = f"{len(tags) - len(untagged)} of {len(tags)} tagged {LOAD_ERROR_TAG}"
     if metric_before is None and metric_after is None:
-        metric_figure, metric_ok = "missing", False
+        metric_figure, metric_ok = f"missing; {tagged}", False
     else:
         delta = (metric_after or 0) - (metric_before or 0)
-        metric_figure, metric_ok = f"+{delta:g}", delta >= 1
+        metric_figure, metric_ok = f"+{delta:g}; {tagged}", delta >= 1 and not untagged
     return [
         Row(
             "corrupt_never_served",
@@ -594,9 +612,9 @@ def corrupt_artifacts(system: System, server: Server, poll: float) -> list[Row]:
         ),
         Row(
             "corrupt_metric",
-            "load-failure metric on /metrics",
+            "load-failure metric on /metrics; registry tag on each corrupt version",
             metric_figure,
-            "incremented",
+            "incremented; every one tagged",
             metric_ok,
             detail,
         ),

@@ -24,6 +24,7 @@ import bentoml
 import orjson
 from starlette.responses import Response
 
+from serving import heap
 from serving.answers import (
     Batch,
     Decisions,
@@ -111,6 +112,7 @@ class Cintel:
     def __init__(self) -> None:
         settings = get_service_settings()
         self.settings = settings
+        heap.configure(settings.gc)
         install_log_policy(settings.log_rejected)
         # batched by time (a wake-up per 50 ms, an fsync per second at most): per-record
         # wake-ups took the GIL from the request path and per-batch fsyncs stalled its
@@ -145,6 +147,7 @@ class Cintel:
         self.store_stamp: Any = None
         self.store_error: str | None = None
         self._reload_store()
+        heap.settle(settings.gc)  # the long-lived heap out of the collector's full passes
         threading.Thread(target=self._follow, name="cintel-follow", daemon=True).start()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -173,6 +176,7 @@ class Cintel:
             self.models.refresh()
             self._reload_store()
             self._mark_stale()
+            heap.settle(self.settings.gc)  # a new store or models, answers prepared since
 
     def __is_ready__(self) -> bool:
         return self.served is not None and self.models.ready
@@ -456,6 +460,7 @@ class Cintel:
             "decisions_logged": self.decision_log.written,
             "decisions_indexed": len(self.decision_index),
             "decision_index_bytes": self.decision_index.memory_bytes,
+            **heap.status(),
         }
 
     def _fresh_status(self) -> dict[str, Any]:
