@@ -14,6 +14,7 @@ BentoML logs no traceback for them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ from serving.store import FileStore, ProfileStore, open_store
 from training.tasks import MODELS
 
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
+MODEL_WAIT_S = 30.0  # a request that needs the models waits for them this long at most
 
 
 def _offer_context(channel: str | None, context: Context | None) -> OfferContext:
@@ -141,7 +143,11 @@ class Cintel:
             listener=self.metrics,
             tag_served=True,
         )
-        self.models.load_cache()
+        # the models load on the follower thread (XGBoost and scikit-learn take seconds to
+        # import): /profile answers from the store at once, unless the store's versions are
+        # not those the cache holds (then it waits for them, like /score)
+        self.models_loaded = threading.Event()
+        self.cached_versions = self.models.cached_versions()
         self._fresh: FreshAnswers | None = None  # answers scored on read (serving.fresh)
         self.served: Served | None = None
         self.store_stamp: Any = None
@@ -168,6 +174,11 @@ class Cintel:
             self.store_error = f"{type(exc).__name__}: {exc}"
 
     def _follow(self) -> None:
+        try:
+            self.models.load_cache()
+        finally:
+            self.models_loaded.set()
+        heap.settle(self.settings.gc)
         self.models.refresh()
         self._mark_stale()
         interval = self.settings.poll_seconds
@@ -180,6 +191,16 @@ class Cintel:
 
     def __is_ready__(self) -> bool:
         return self.served is not None and self.models.ready
+
+    async def _store_answers_wait(self, served: Served) -> None:
+        """While the models load, wait for them if the store's answers are not theirs."""
+        if self.models_loaded.is_set():
+            return
+        if not stale_models(served.store.meta.get("versions", {}), self.cached_versions):
+            return
+        deadline = time.monotonic() + MODEL_WAIT_S
+        while not self.models_loaded.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def _no_store(self) -> Any:
         return _error(503, f"online store not loaded: {self.store_error}")
@@ -265,6 +286,7 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
+        await self._store_answers_wait(served)
         batch, versions = self._batch(served, [request.customer_id])
         if batch.missing:
             return _error(
@@ -293,6 +315,7 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
+        await self._store_answers_wait(served)
         batch, versions = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
         answers = self._answer(
@@ -314,6 +337,7 @@ class Cintel:
         The value tier, RFM and BTYD inputs are required; the answer names the features
         the payload left out (``missing_features``)."""
         started = time.perf_counter()
+        self.models_loaded.wait(MODEL_WAIT_S)
         if not self.models.ready:
             return _error(503, "models are not loaded yet; see /readyz")
         current = self.models.current
