@@ -21,8 +21,12 @@ def test_a_second_read_needs_no_mlflow_and_gives_the_same_frame(tmp_path: Path) 
 
     rng = np.random.default_rng(0)
     x = pd.DataFrame(
-        {"recency": rng.normal(size=20), "frequency": rng.integers(0, 9, size=20)}
-    ).assign(attr_region=["north", None] * 10)
+        {
+            "recency": rng.normal(size=20),
+            "frequency": rng.integers(0, 9, size=20),
+            "attr_region": pd.Series(["north", None] * 10, dtype=object),  # with missing values
+        }
+    )
     clf = xgb.XGBClassifier(n_estimators=3, max_depth=2, nthread=1).fit(
         x[["recency", "frequency"]], (x["recency"] > 0).astype(int)
     )
