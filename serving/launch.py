@@ -1,4 +1,4 @@
-"""``bentoml serve`` with a worker that died noticed within a second (``cintel serve`` runs it).
+"""``bentoml serve`` with a dead worker noticed within half a second (``cintel serve`` runs it).
 
 BentoML's process manager (circus) looks for dead workers only every ``check_delay``
 seconds, and BentoML 1.4 sets it to 10 (circus's own default is 1): after a ``kill -9``
@@ -18,7 +18,7 @@ from typing import Any
 
 from serving.standby import Standby
 
-CHECK_DELAY_S = 1.0
+CHECK_DELAY_S = 0.5
 
 
 def faster_worker_checks(check_delay: float = CHECK_DELAY_S, standby_s: float = 0.0) -> bool:
