@@ -3,13 +3,18 @@ and BentoML's per-request access log and tracing as the settings say."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.serving.conftest import known_id
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,3 +74,58 @@ def test_bentoml_access_log_and_tracing_follow_the_settings(
     env: dict[str, str], expected: dict[str, object]
 ) -> None:
     assert json.loads(_python(CONFIG, **env)) == expected
+
+
+def _held_model_load(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make the service's model load wait for the returned event (a slow import)."""
+    from serving.follower import ModelManager
+
+    release = threading.Event()
+    original = ModelManager.load_cache
+
+    def held(self: ModelManager) -> None:
+        release.wait(20)
+        original(self)
+
+    monkeypatch.setattr(ModelManager, "load_cache", held)
+    return release
+
+
+def test_profile_answers_from_the_store_while_the_models_load(
+    service_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving.schemas import ProfileRequest
+    from serving.service import Cintel
+
+    release = _held_model_load(monkeypatch)
+    started = time.monotonic()
+    service = Cintel.inner()
+    try:
+        assert time.monotonic() - started < 15  # the constructor does not wait for them
+        assert not service.__is_ready__()  # /readyz: 503 until they are loaded
+        answer = asyncio.run(service.profile(ProfileRequest(customer_id=known_id(service_env))))
+        assert answer.status_code == 200
+        store_meta = json.loads((service_env / "store" / "meta.json").read_text())
+        assert json.loads(answer.body)["model_versions"] == store_meta["versions"]
+    finally:
+        release.set()
+    assert service.models_loaded.wait(60)
+    assert service.__is_ready__()
+
+
+def test_profile_waits_for_the_models_when_the_store_is_not_theirs(
+    service_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving.schemas import ProfileRequest
+    from serving.service import Cintel
+
+    release = _held_model_load(monkeypatch)
+    service = Cintel.inner()
+    # as if the cache held another churn version than the one the store was scored with
+    service.cached_versions = {**service.cached_versions, "churn": "999"}
+    threading.Timer(1.0, release.set).start()
+    started = time.monotonic()
+    answer = asyncio.run(service.profile(ProfileRequest(customer_id=known_id(service_env))))
+    assert answer.status_code == 200
+    assert time.monotonic() - started >= 0.9  # answered once the models were loaded
+    assert service.models_loaded.is_set()
