@@ -99,7 +99,7 @@ def test_profile_answers_from_the_store_while_the_models_load(
 
     release = _held_model_load(monkeypatch)
     started = time.monotonic()
-    service = Cintel.inner()
+    service = Cintel.inner()  # type: ignore[attr-defined]  # BentoML: the class behind
     try:
         assert time.monotonic() - started < 15  # the constructor does not wait for them
         assert not service.__is_ready__()  # /readyz: 503 until they are loaded
@@ -120,7 +120,7 @@ def test_profile_waits_for_the_models_when_the_store_is_not_theirs(
     from serving.service import Cintel
 
     release = _held_model_load(monkeypatch)
-    service = Cintel.inner()
+    service = Cintel.inner()  # type: ignore[attr-defined]  # BentoML: the class behind
     # as if the cache held another churn version than the one the store was scored with
     service.cached_versions = {**service.cached_versions, "churn": "999"}
     threading.Timer(1.0, release.set).start()
