@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 POLL_S = 0.05
 MAX_HEAD = 65_536
+CLIENT_CLOSE_S = 1.0  # how long an answered caller may take to close its end
 MAX_DRAIN = 1_000_000  # a body up to CINTEL_MAX_BODY_BYTES' default is read before closing
 
 _BODY = json.dumps(
@@ -64,7 +65,12 @@ def answer_unavailable(conn: socket.socket, timeout: float = 0.5) -> None:
                 break
             left -= len(chunk)
         conn.sendall(RESPONSE)
-        conn.shutdown(socket.SHUT_WR)
+        # the caller closes first (``connection: close``), so the TIME_WAIT of the
+        # connection stays on its side, not on the service's port (where it would keep a
+        # plain bind of the port failing for a minute after the service stopped)
+        conn.settimeout(CLIENT_CLOSE_S)
+        while conn.recv(MAX_HEAD):
+            pass
     except OSError:
         pass
     finally:

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,9 +35,23 @@ def _ask(port: int, timeout: float = 5.0) -> tuple[bytes, float]:
             + body
         )
         answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
+        while b"\r\n\r\n" not in answer:  # then the body by its length, as clients do
+            answer += conn.recv(65536)
+        head = answer.split(b"\r\n\r\n")[0].lower()
+        length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(answer.split(b"\r\n\r\n", 1)[1]) < length:
+            answer += conn.recv(65536)
     return answer, time.monotonic() - started
+
+
+def _time_wait_on(port: int) -> int:
+    """Connections in TIME_WAIT whose local end is ``port`` (a plain bind then fails)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if int(local.split(":")[1], 16) == port and state == "06":
+            count += 1
+    return count
 
 
 def test_with_no_worker_a_waiting_caller_gets_a_503_soon(listening: socket.socket) -> None:
@@ -51,7 +66,9 @@ def test_with_no_worker_a_waiting_caller_gets_a_503_soon(listening: socket.socke
     assert b"retry-after: 1" in head.lower()
     assert json.loads(body)["error"].startswith("no worker of the service is running")
     assert 0.3 <= waited < 1.5
+    time.sleep(0.2)
     assert standby.answered == 1
+    assert _time_wait_on(listening.getsockname()[1]) == 0  # the port is free once closed
 
 
 def test_while_a_worker_accepts_the_standby_takes_no_connection(
