@@ -30,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import reliability_checks as checks
+from bench import reliability_concurrency, reliability_input, reliability_load, reliability_registry
 from bench.reliability_system import REPO, Server, System
 
 ROW_KEYS = (
@@ -115,16 +116,19 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
         server: Server = system.serve(poll_seconds=poll)
         if "fuzz" in only:
             _guard(
-                rows, "schemathesis", ROW_KEYS[:2], lambda: checks.fuzz(server, system, args.cases)
+                rows,
+                "schemathesis",
+                ROW_KEYS[:2],
+                lambda: reliability_input.fuzz(server, system, args.cases),
             )
         if "canary" in only:
-            _guard(rows, "canary", ("canary",), lambda: checks.canary(system, server))
+            _guard(rows, "canary", ("canary",), lambda: reliability_input.canary(system, server))
         if "load" in only:
             _guard(
                 rows,
                 "constant load",
                 ROW_KEYS[2:4],
-                lambda: checks.steady_load(system, server, rate, duration),
+                lambda: reliability_load.steady_load(system, server, rate, duration),
             )
         if "kill" in only:
             server.wait_ready(60)
@@ -132,7 +136,9 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
                 rows,
                 "kill -9 under load",
                 ROW_KEYS[4:6],
-                lambda: checks.worker_kill(system, server, rate, duration, kill_at=duration / 4),
+                lambda: reliability_load.worker_kill(
+                    system, server, rate, duration, kill_at=duration / 4
+                ),
             )
         if "corrupt" in only:
             server.wait_ready(60)
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
                 rows,
                 "corrupt artifacts",
                 ROW_KEYS[7:10],
-                lambda: checks.corrupt_artifacts(system, server, poll),
+                lambda: reliability_registry.corrupt_artifacts(system, server, poll),
             )
         rows.append(checks.stop_row(server.stop()))
         if "registry" in only:
@@ -148,7 +154,7 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
                 rows,
                 "registry unreachable",
                 ("registry_failed",),
-                lambda: checks.registry_outage(system, rate, duration),
+                lambda: reliability_registry.registry_outage(system, rate, duration),
             )
         if "logging" in only or "concurrent" in only:
             server = system.serve(poll_seconds=poll)
@@ -157,7 +163,9 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
                     rows,
                     "SIGKILL during logging",
                     ROW_KEYS[10:12],
-                    lambda: checks.kill_during_logging(system, server, rate, args.log_duration),
+                    lambda: reliability_load.kill_during_logging(
+                        system, server, rate, args.log_duration
+                    ),
                 )
             if "concurrent" in only:
                 server.wait_ready(60)
@@ -165,7 +173,7 @@ def run(args: argparse.Namespace) -> list[checks.Row]:
                     rows,
                     "concurrent train and cycle",
                     ROW_KEYS[13:16],
-                    lambda: checks.concurrent_jobs(system, server),
+                    lambda: reliability_concurrency.concurrent_jobs(system, server),
                 )
     finally:
         system.close()

@@ -194,7 +194,7 @@ def serve(
     ):
         if value is not None:
             env[name] = str(value)
-    env["BENTOML_CONFIG_OVERRIDES"] = _bentoml_overrides(env, settings.workers)
+    env["BENTOML_CONFIG_OVERRIDES"] = _bentoml_overrides(env, settings)
     auth = "X-API-Key required" if settings.api_key else "no API key"
     console.print(
         f"cintel service on http://{host}:{port} ({settings.workers} worker"
@@ -221,8 +221,14 @@ def _checked_settings(**options: Any) -> ServiceSettings:
         raise CintelError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def _bentoml_overrides(env: dict[str, str], workers: int) -> str:
-    """BENTOML_CONFIG_OVERRIDES with the worker count merged into any the user set."""
+# every request URL: BentoML's OpenTelemetry middleware then passes requests straight on
+# instead of opening a span per request (unsampled and unexported by default)
+NO_TRACED_URLS = [".*"]
+
+
+def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
+    """BENTOML_CONFIG_OVERRIDES with the worker count, BentoML's access log and its
+    per-request tracing (CINTEL_ACCESS_LOG, CINTEL_TRACING) merged into any the user set."""
     import json
 
     try:
@@ -230,7 +236,11 @@ def _bentoml_overrides(env: dict[str, str], workers: int) -> str:
     except json.JSONDecodeError as exc:
         raise CintelError(f"BENTOML_CONFIG_OVERRIDES is not JSON: {exc}") from exc
     service = overrides.setdefault("services", {}).setdefault("cintel", {})
-    service["workers"] = workers
+    service["workers"] = settings.workers
+    access = service.setdefault("logging", {}).setdefault("access", {})
+    access["enabled"] = settings.access_log == "on"
+    if settings.tracing == "off":
+        service.setdefault("tracing", {})["excluded_urls"] = NO_TRACED_URLS
     return json.dumps(overrides)
 
 

@@ -239,6 +239,18 @@ class ModelManager:
             self.load_failures[model] = self.load_failures.get(model, 0) + 1
         self.listener.failed(model, version, reason)
 
+    def cached_versions(self) -> dict[str, str]:
+        """The version of each model that ``load_cache`` would load, from the cache's
+        pointers (or the packaged folder's), without loading or importing anything."""
+        out: dict[str, str] = {}
+        for model in self.models:
+            found = _cached(self.cache, model)
+            if found is None and self.packaged is not None:
+                found = _cached(self.packaged, model)
+            if found is not None:
+                out[model] = found[0]
+        return out
+
     def load_cache(self) -> None:
         """Load whatever the local cache holds (used at start, before MLflow answers); a
         model missing from the cache comes from the ``packaged`` folder when it has one."""

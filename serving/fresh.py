@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from serving.answers import Batch, Prepared, from_rows
-from serving.batch.materialize import kept_columns
 from serving.catalogue import Catalogue
 from serving.follower import ModelSet
 from serving.scoring import REASONS_FROM, model_outputs
@@ -107,6 +106,8 @@ class FreshAnswers:
                 else list(self._outputs(name, features.iloc[:1]).columns)
                 for name in sorted(self.models.scorers)
             }
+        from serving.batch.materialize import kept_columns  # training's imports: not at start
+
         keep = kept_columns(list(features.columns))
         order = [*keep, *(c for name in sorted(self._columns) for c in self._columns[name])]
         missing = [c for c in order if c not in row and not any(c in o for o in outputs.values())]

@@ -1,9 +1,10 @@
-"""``bentoml serve`` with a worker that died noticed within a second (``cintel serve`` runs it).
+"""``bentoml serve`` with a dead worker noticed within half a second (``cintel serve`` runs it).
 
 BentoML's process manager (circus) looks for dead workers only every ``check_delay``
 seconds, and BentoML 1.4 sets it to 10 (circus's own default is 1): after a ``kill -9``
 the port then stays unanswered for up to 10 s before the restart even begins. This
-module passes ``check_delay=CHECK_DELAY_S`` to the arbiter and runs BentoML's own
+module passes ``check_delay=CHECK_DELAY_S`` to the arbiter, answers 503 for connections
+that wait unaccepted while no worker runs (``serving.standby``), and runs BentoML's own
 ``serve`` command unchanged; on a BentoML without that hook it says so and serves as is.
 
     python -m serving.launch serving.service:Cintel --host 127.0.0.1 --port 3000
@@ -15,11 +16,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-CHECK_DELAY_S = 1.0
+from serving.standby import Standby
+
+CHECK_DELAY_S = 0.5
 
 
-def faster_worker_checks(check_delay: float = CHECK_DELAY_S) -> bool:
-    """Make BentoML's arbiter check its workers every ``check_delay`` s; False if it cannot."""
+def faster_worker_checks(check_delay: float = CHECK_DELAY_S, standby_s: float = 0.0) -> bool:
+    """Make BentoML's arbiter check its workers every ``check_delay`` s and, with
+    ``standby_s`` > 0, answer 503 on its sockets for connections no worker accepted within
+    that many seconds (``serving.standby``); False if it cannot."""
     try:
         from bentoml._internal.utils import circus as circus_utils
     except ImportError:
@@ -32,6 +37,8 @@ def faster_worker_checks(check_delay: float = CHECK_DELAY_S) -> bool:
 
     def create_standalone_arbiter(watchers: list[Any], **kwargs: Any) -> Any:
         kwargs.setdefault("check_delay", check_delay)
+        if standby_s > 0 and kwargs.get("sockets"):
+            Standby(kwargs["sockets"], standby_s).start()
         return original(watchers, **kwargs)
 
     create_standalone_arbiter.cintel_check_delay = check_delay  # type: ignore[attr-defined]
@@ -40,8 +47,10 @@ def faster_worker_checks(check_delay: float = CHECK_DELAY_S) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``bentoml serve ARGS`` with the faster worker checks."""
-    if not faster_worker_checks():
+    """``bentoml serve ARGS`` with the faster worker checks and the standby 503s."""
+    from serving.settings import get_service_settings
+
+    if not faster_worker_checks(standby_s=get_service_settings().standby_503_seconds):
         print(
             "warning: this BentoML has no create_standalone_arbiter hook; a killed worker is "
             "restarted on BentoML's own schedule (up to 10 s)",

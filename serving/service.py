@@ -14,6 +14,7 @@ BentoML logs no traceback for them.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import bentoml
 import orjson
 from starlette.responses import Response
 
+from serving import heap
 from serving.answers import (
     Batch,
     Decisions,
@@ -70,6 +72,7 @@ from serving.store import FileStore, ProfileStore, open_store
 from training.tasks import MODELS
 
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
+MODEL_WAIT_S = 30.0  # a request that needs the models waits for them this long at most
 
 
 def _offer_context(channel: str | None, context: Context | None) -> OfferContext:
@@ -117,6 +120,7 @@ class Cintel:
     def __init__(self) -> None:
         settings = get_service_settings()
         self.settings = settings
+        heap.configure(settings.gc)
         install_log_policy(settings.log_rejected)
         # batched by time (a wake-up per 50 ms, an fsync per second at most): per-record
         # wake-ups took the GIL from the request path and per-batch fsyncs stalled its
@@ -145,12 +149,17 @@ class Cintel:
             listener=self.metrics,
             tag_served=True,
         )
-        self.models.load_cache()
+        # the models load on the follower thread (XGBoost and scikit-learn take seconds to
+        # import): /profile answers from the store at once, unless the store's versions are
+        # not those the cache holds (then it waits for them, like /score)
+        self.models_loaded = threading.Event()
+        self.cached_versions = self.models.cached_versions()
         self._fresh: FreshAnswers | None = None  # answers scored on read (serving.fresh)
         self.served: Served | None = None
         self.store_stamp: Any = None
         self.store_error: str | None = None
         self._reload_store()
+        heap.settle(settings.gc)  # the long-lived heap out of the collector's full passes
         threading.Thread(target=self._follow, name="cintel-follow", daemon=True).start()
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -171,6 +180,11 @@ class Cintel:
             self.store_error = f"{type(exc).__name__}: {exc}"
 
     def _follow(self) -> None:
+        try:
+            self.models.load_cache()
+        finally:
+            self.models_loaded.set()
+        heap.settle(self.settings.gc)
         self.models.refresh()
         self._mark_stale()
         interval = self.settings.poll_seconds
@@ -179,9 +193,20 @@ class Cintel:
             self.models.refresh()
             self._reload_store()
             self._mark_stale()
+            heap.settle(self.settings.gc)  # a new store or models, answers prepared since
 
     def __is_ready__(self) -> bool:
         return self.served is not None and self.models.ready
+
+    async def _store_answers_wait(self, served: Served) -> None:
+        """While the models load, wait for them if the store's answers are not theirs."""
+        if self.models_loaded.is_set():
+            return
+        if not stale_models(served.store.meta.get("versions", {}), self.cached_versions):
+            return
+        deadline = time.monotonic() + MODEL_WAIT_S
+        while not self.models_loaded.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def _no_store(self) -> Any:
         return _error(503, f"online store not loaded: {self.store_error}")
@@ -267,6 +292,7 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
+        await self._store_answers_wait(served)
         batch, versions = self._batch(served, [request.customer_id])
         if batch.missing:
             return _error(
@@ -295,6 +321,7 @@ class Cintel:
         served = self.served
         if served is None:
             return self._no_store()
+        await self._store_answers_wait(served)
         batch, versions = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
         answers = self._answer(
@@ -316,6 +343,7 @@ class Cintel:
         The value tier, RFM and BTYD inputs are required; the answer names the features
         the payload left out (``missing_features``)."""
         started = time.perf_counter()
+        self.models_loaded.wait(MODEL_WAIT_S)
         if not self.models.ready:
             return _error(503, "models are not loaded yet; see /readyz")
         current = self.models.current
@@ -464,6 +492,7 @@ class Cintel:
             "decisions_logged": self.decision_log.written,
             "decisions_indexed": len(self.decision_index),
             "decision_index_bytes": self.decision_index.memory_bytes,
+            **heap.status(),
         }
 
     def _fresh_status(self) -> dict[str, Any]:

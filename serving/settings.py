@@ -42,6 +42,18 @@ class ServiceSettings(Settings):
     # requests in flight before the processes are killed
     workers: int = Field(default=2, ge=1, le=64)
     drain_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # while no worker accepts connections (all of them died at once), the server process
+    # answers those that waited this long with 503 instead of leaving them hanging until a
+    # new worker is up (serving.standby); 0 leaves them waiting
+    standby_503_seconds: float = Field(default=1.0, ge=0, le=60)
+    # the worker's garbage collector: "on" freezes the long-lived heap after it loads and
+    # after each poll, and makes young passes rarer (serving.heap); "off": CPython's defaults
+    gc: Literal["on", "off"] = "on"
+    # BentoML's own per-request access log line (beside cintel's request log and its
+    # line per rejected request), and its OpenTelemetry span per request (created even
+    # when no trace is sampled or exported): "on" only with a tracing exporter configured
+    access_log: Literal["on", "off"] = "off"
+    tracing: Literal["on", "off"] = "off"
 
     @model_validator(mode="after")
     def _key_from_file(self) -> ServiceSettings:

@@ -17,16 +17,20 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from mlflow import MlflowClient
 
 from training.mlops.smoke_child import bundle_dir, check_outputs
 from training.tasks import FittedModel
 
+if TYPE_CHECKING:  # MLflow is imported where a registry is used: the service starts without it
+    from mlflow import MlflowClient
+
 LOAD_ERROR_TAG = "serving.load_error"
 MAX_REASON = 500
 CHILD_TIMEOUT_S = 180.0
+EXAMPLE_COPY = "cintel_input_example.parquet"  # input_example's copy beside MLmodel
 
 
 class UnusableVersionError(ValueError):
@@ -34,14 +38,32 @@ class UnusableVersionError(ValueError):
 
 
 def input_example(folder: Path) -> pd.DataFrame | None:
-    """The input example MLflow stored next to the model, if any."""
-    from mlflow.models import Model
+    """The input example MLflow stored next to the model, if any.
 
+    Parsed by MLflow once: a copy is kept beside it as Parquet (``EXAMPLE_COPY``: the same
+    frame, dtypes included), so a process that loads the model again (a restarted service
+    worker) reads that without importing MLflow, seconds of a worker's start."""
     roots = sorted(p.parent for p in Path(folder).rglob("MLmodel"))
     if not roots:
         return None
+    copy = roots[0] / EXAMPLE_COPY
+    if copy.exists():
+        try:
+            return pd.read_parquet(copy)
+        except Exception:  # a damaged copy: parse the original again
+            copy.unlink(missing_ok=True)
+    from mlflow.models import Model
+
     example = Model.load(str(roots[0])).load_input_example(str(roots[0]))
-    return example if isinstance(example, pd.DataFrame) else None
+    if not isinstance(example, pd.DataFrame):
+        return None
+    tmp = copy.with_name(f".{copy.name}.{os.getpid()}")
+    try:  # atomic: the service's workers share the model cache
+        example.to_parquet(tmp)
+        os.replace(tmp, copy)
+    except Exception:  # a read-only folder or a frame Parquet cannot hold: parse each time
+        tmp.unlink(missing_ok=True)
+    return example
 
 
 def smoke_test(model: str, scorer: FittedModel, folder: Path) -> list[str]:
@@ -134,6 +156,7 @@ def verify_version(name: str, version: str, client: MlflowClient | None = None) 
     Raises UnusableVersionError naming the version and the cause (and tags it); on
     success a stale ``serving.load_error`` tag is removed."""
     import mlflow
+    from mlflow import MlflowClient
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     client = client or MlflowClient()
