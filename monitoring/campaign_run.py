@@ -74,14 +74,9 @@ def true_effects(rows: pd.DataFrame, data_dir: Path) -> pd.Series | None:
 def data_end(data_dir: Path) -> pd.Timestamp | None:
     """How far a data folder says it is complete (``cintel.data_end`` in the footer of
     transactions.parquet, written by simulate-responses), or None."""
-    from training.data.io import read_metadata
-    from training.data.simulator.replay import DATA_END_KEY
+    from training.data.io import stated_data_end
 
-    path = data_dir / "transactions.parquet"
-    if not path.exists():
-        return None
-    value = read_metadata(path).get(DATA_END_KEY)
-    return pd.Timestamp(value) if value else None
+    return stated_data_end(data_dir)
 
 
 def _out_dir(reports_dir: Path, now: datetime) -> Path:

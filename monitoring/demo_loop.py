@@ -90,7 +90,7 @@ def close_the_loop(
     from serving.catalogue import load_catalogue
     from serving.settings import ServiceSettings
     from serving.store import PROFILES_FILE
-    from training.data.io import load_data
+    from training.data.io import load_data, stated_data_end
     from training.data.outcomes import read_decisions
     from training.data.simulator.replay import simulate_responses
     from training.pipeline import train
@@ -146,7 +146,8 @@ def close_the_loop(
         "Qini on held-out customers, gated against random rankings)")  # fmt: skip
     started = time.perf_counter()
     after = load_data(after_dir)
-    trained = train(after, models=["uplift"], inputs=TaskInputs(decisions=replay.decisions_out))
+    inputs = TaskInputs(decisions=replay.decisions_out, complete_before=stated_data_end(after_dir))
+    trained = train(after, models=["uplift"], inputs=inputs)
     done = trained[0]
     result.uplift = {
         "version": done.version,
