@@ -119,7 +119,7 @@ def run_campaigns(
     config = config or CampaignConfig()
     decisions_dir = Path(decisions_dir or settings.home / "decisions")
     feedback_dir = Path(feedback_dir or settings.home / "feedback")
-    decisions = read_decisions(decisions_dir)
+    decisions = read_decisions(decisions_dir, first_only=True)  # all responses uses
     if decisions.empty:
         raise ValueError(
             f"{decisions_dir}: no decision records with offers; the service records one per "
