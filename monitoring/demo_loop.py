@@ -4,9 +4,10 @@ After the retraining cycle the demo asks the running service about every custome
 (``/profiles``: each answer is a decision record; the demo's cross-sell campaign is a
 test with a large control group), simulates what the customers then did
 (``simulate-responses``, from the simulator's true responses), reports the campaigns
-(lift vs control with its interval, actual vs expected, ROI), trains the uplift model on
-the control groups and publishes its scores, so that the cross-sell campaign is ranked by
-uplift. Each step is the function behind its command.
+(lift vs control with its interval, actual vs expected, ROI) and trains the uplift model on
+the control groups. When its gate promotes it, its scores are published and the cross-sell
+campaign (``ranking: uplift``) is ranked by them; otherwise the campaign stays ranked by
+expected value and the demo says why. Each step is the function behind its command.
 """
 
 from __future__ import annotations
@@ -160,17 +161,21 @@ def close_the_loop(
     say(f"      cintel-uplift v{done.version or '-'}: {done.metric} {score}, {done.decision} "
         f"({done.reason}) ({_timed(result, 'uplift', started)})")  # fmt: skip
 
-    say(f"[loop 5/5] Publishing the uplift scores: the {TEST_CAMPAIGN} campaign is now ranked "
-        "by uplift × value − cost")  # fmt: skip
+    profiles_path = ServiceSettings(home=home).store_dir / PROFILES_FILE
     started = time.perf_counter()
-    service = ServiceSettings(home=home, offers_path=catalogue_path)
-    materialize(after, service)
-    profiles = pd.read_parquet(service.store_dir / PROFILES_FILE)
+    if done.decision == "promoted":
+        say(f"[loop 5/5] Publishing the uplift scores: the {TEST_CAMPAIGN} campaign is now "
+            "ranked by uplift × value − cost")  # fmt: skip
+        materialize(after, ServiceSettings(home=home, offers_path=catalogue_path))
+    else:
+        say(f"[loop 5/5] No uplift champion, so the {TEST_CAMPAIGN} campaign (ranking: uplift "
+            "in the catalogue) stays ranked by propensity × value − cost, as the answers say")  # fmt: skip
+    profiles = pd.read_parquet(profiles_path)
     ranked = campaign_targets(profiles, "cross-sell", 5, load_catalogue(catalogue_path))
     result.ranked = ranked
     for row in ranked.to_dict("records"):
-        say(f"      customer {row['customer_id']:>5}: {row['offer_id']:<22} ranked by "
-            f"{row['ranking']}, uplift {row['uplift']:+.3f}, score {row['score']:.2f} "
-            f"({row['group']})")  # fmt: skip
+        uplift = "" if pd.isna(row["uplift"]) else f", uplift {row['uplift']:+.3f}"
+        say(f"      customer {row['customer_id']:>5}: {row['offer_id']:<22} by {row['ranking']}"
+            f"{uplift}, score {row['score']:.2f} ({row['group']})")  # fmt: skip
     say(f"      ({_timed(result, 'publish', started)})")
     return result
