@@ -168,8 +168,8 @@ def close_the_loop(
             "ranked by uplift × value − cost")  # fmt: skip
         materialize(after, ServiceSettings(home=home, offers_path=catalogue_path))
     else:
-        say(f"[loop 5/5] No uplift champion, so the {TEST_CAMPAIGN} campaign (ranking: uplift "
-            "in the catalogue) stays ranked by propensity × value − cost, as the answers say")  # fmt: skip
+        say(f"[loop 5/5] No uplift champion, so the {TEST_CAMPAIGN} campaign (ranking: "
+            "uplift in the catalogue) stays ranked by propensity × value − cost")  # fmt: skip
     profiles = pd.read_parquet(profiles_path)
     ranked = campaign_targets(profiles, "cross-sell", 5, load_catalogue(catalogue_path))
     result.ranked = ranked
