@@ -103,8 +103,9 @@ def close_the_loop(
     catalogue_path = home / CATALOGUE_FILE
     share = TEST_SETTINGS["holdout"]
 
+    say("\nClosing the loop: what the decisions did, and what the next ones learn from it")
     say(
-        f"[loop 1/5] Asking the service about all {len(ids):,} customers (/profiles): every "
+        f"(loop 1/5) Asking the service about all {len(ids):,} customers (/profiles): every "
         f"answer is a decision record; {TEST_CAMPAIGN} is a test campaign with "
         f"{share:.0%} held out as its control group"
     )
@@ -115,7 +116,7 @@ def close_the_loop(
     say(f"      {result.decisions:,} decisions in the log: {_counts(decisions)} "
         f"({_timed(result, 'decide', started)})")  # fmt: skip
 
-    say("[loop 2/5] Thirty days later: what the customers did (simulate-responses, from the "
+    say("(loop 2/5) Thirty days later: what the customers did (simulate-responses, from the "
         "simulator's true responses, decisions replayed from the day the data ends)")  # fmt: skip
     started = time.perf_counter()
     after_dir = data_dir / "after"
@@ -127,7 +128,7 @@ def close_the_loop(
     say(f"      {replay.purchases:,} purchases in the response windows, {replay.feedback:,} "
         f"channel outcomes ({_timed(result, 'respond', started)})")  # fmt: skip
 
-    say("[loop 3/5] What worked: the campaigns report (treated vs control, lift with its "
+    say("(loop 3/5) What worked: the campaigns report (treated vs control, lift with its "
         "95 % interval, actual vs expected, ROI)")  # fmt: skip
     started = time.perf_counter()
     run = run_campaigns(
@@ -138,12 +139,14 @@ def close_the_loop(
     overall = run.report[run.report["breakdown"] == "all"]
     for row in overall.sort_values("treated", ascending=False).head(5).to_dict("records"):
         roi = "" if pd.isna(row["roi"]) else f"; ROI {row['roi']:+.1f}"
+        if pd.notna(row.get("true_lift")):  # the simulator knows the truth
+            roi += f" (true lift {100 * row['true_lift']:.1f} points)"
         say(f"      {row['offer_id']:<22} {row['treated']:>5,} treated {row['control']:>5,} "
             f"control: {row['verdict']}{roi}")  # fmt: skip
     say(f"      report: {run.out_dir / 'campaigns.html'} "
         f"({_timed(result, 'report', started)})")  # fmt: skip
 
-    say("[loop 4/5] Training the uplift model on the control groups (X-learner per family; "
+    say("(loop 4/5) Training the uplift model on the control groups (X-learner per family; "
         "Qini on held-out customers, gated against random rankings)")  # fmt: skip
     started = time.perf_counter()
     after = load_data(after_dir)
@@ -161,14 +164,17 @@ def close_the_loop(
     say(f"      cintel-uplift v{done.version or '-'}: {done.metric} {score}, {done.decision} "
         f"({done.reason}) ({_timed(result, 'uplift', started)})")  # fmt: skip
 
+    if done.decision != "promoted":
+        say("      the gate keeps it out: on these customers its ranking is no better than a "
+            "random one (the offers' effect is small and much the same for everyone)")  # fmt: skip
     profiles_path = ServiceSettings(home=home).store_dir / PROFILES_FILE
     started = time.perf_counter()
     if done.decision == "promoted":
-        say(f"[loop 5/5] Publishing the uplift scores: the {TEST_CAMPAIGN} campaign is now "
+        say(f"(loop 5/5) Publishing the uplift scores: the {TEST_CAMPAIGN} campaign is now "
             "ranked by uplift × value − cost")  # fmt: skip
         materialize(after, ServiceSettings(home=home, offers_path=catalogue_path))
     else:
-        say(f"[loop 5/5] No uplift champion, so the {TEST_CAMPAIGN} campaign (ranking: "
+        say(f"(loop 5/5) No uplift champion, so the {TEST_CAMPAIGN} campaign (ranking: "
             "uplift in the catalogue) stays ranked by propensity × value − cost")  # fmt: skip
     profiles = pd.read_parquet(profiles_path)
     ranked = campaign_targets(profiles, "cross-sell", 5, load_catalogue(catalogue_path))

@@ -93,7 +93,7 @@ def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert len(loop.ranked) == 5
         assert set(loop.ranked["ranking"]) == {"uplift" if promoted else "expected_value"}
         assert result["realised"] == "matured"
-        assert any(line.startswith("[loop 5/5]") for line in said)
+        assert any(line.startswith("(loop 5/5)") for line in said)
         assert any("the first publish met reality" in line for line in said)
     finally:
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
