@@ -125,7 +125,7 @@ def phases(root: Path) -> dict[str, float]:
     home, data_dir = root / "home", root / "data"
     out: dict[str, float] = {}
     t = time.perf_counter()
-    decisions = read_decisions(home / "decisions")
+    decisions = read_decisions(home / "decisions", first_only=True)  # as the command reads
     out["read_decisions"] = time.perf_counter() - t
     t = time.perf_counter()
     feedback = read_feedback(home / "feedback")

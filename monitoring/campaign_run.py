@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,13 +120,16 @@ def run_campaigns(
     config = config or CampaignConfig()
     decisions_dir = Path(decisions_dir or settings.home / "decisions")
     feedback_dir = Path(feedback_dir or settings.home / "feedback")
-    decisions = read_decisions(decisions_dir, first_only=True)  # all responses uses
-    if decisions.empty:
-        raise ValueError(
-            f"{decisions_dir}: no decision records with offers; the service records one per "
-            "answer (and `cintel targets` per listed customer)"
-        )
-    data = load_data(data_dir)
+    # the data is read and validated on a second thread while Arrow parses the log
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(load_data, data_dir)
+        decisions = read_decisions(decisions_dir, first_only=True)  # the rows responses uses
+        if decisions.empty:
+            raise ValueError(
+                f"{decisions_dir}: no decision records with offers; the service records one "
+                "per answer (and `cintel targets` per listed customer)"
+            )
+        data = loading.result()
     feedback = read_feedback(feedback_dir)
     as_of = as_of if as_of is not None else data_end(Path(data_dir))
     rows = responses(decisions, data.transactions, feedback, as_of=as_of)
