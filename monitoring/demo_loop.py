@@ -166,7 +166,7 @@ def close_the_loop(
 
     if done.decision != "promoted":
         say("      the gate keeps it out: on these customers its ranking is no better than a "
-            "random one (the offers' effect is small and much the same for everyone)")  # fmt: skip
+            "random one (the offers' true lift is small, and who it moves is mostly chance)")  # fmt: skip
     profiles_path = ServiceSettings(home=home).store_dir / PROFILES_FILE
     started = time.perf_counter()
     if done.decision == "promoted":
