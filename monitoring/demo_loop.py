@@ -165,8 +165,8 @@ def close_the_loop(
         f"({done.reason}) ({_timed(result, 'uplift', started)})")  # fmt: skip
 
     if done.decision != "promoted":
-        say("      the gate keeps it out: on these customers its ranking is no better than a "
-            "random one (the offers' true lift is small, and who it moves is mostly chance)")  # fmt: skip
+        say("      the gate keeps it out: on these customers its ranking is no better than "
+            "a random one (the true lift is small, and who it moves is mostly chance)")  # fmt: skip
     profiles_path = ServiceSettings(home=home).store_dir / PROFILES_FILE
     started = time.perf_counter()
     if done.decision == "promoted":
