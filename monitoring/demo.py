@@ -3,7 +3,9 @@
 Simulate customers with a product-mix drift part-way; train on the data before the drift;
 materialize; start the service; send traffic; monitor (quiet); let the drift arrive;
 materialize the latest data and send traffic again; monitor (drift); run the cycle
-(retrain, gate, promote, publish); watch the running service swap to the new champions.
+(retrain, gate, promote, publish); watch the running service swap to the new champions;
+then close the loop (``monitoring.demo_loop``: decisions with a control group, simulated
+responses, the campaigns report, the uplift model and its gate).
 """
 
 from __future__ import annotations
