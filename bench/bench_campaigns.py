@@ -132,7 +132,7 @@ def phases(root: Path) -> dict[str, float]:
     data = load_data(data_dir)
     out["load_data_and_feedback"] = time.perf_counter() - t
     t = time.perf_counter()
-    rows = responses(decisions, data.transactions, feedback)
+    rows = responses(decisions, data.transactions, feedback, first_only=True)
     out["responses"] = time.perf_counter() - t
     t = time.perf_counter()
     truth = true_effects(rows, data_dir)

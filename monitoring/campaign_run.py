@@ -132,7 +132,7 @@ def run_campaigns(
         data = loading.result()
     feedback = read_feedback(feedback_dir)
     as_of = as_of if as_of is not None else data_end(Path(data_dir))
-    rows = responses(decisions, data.transactions, feedback, as_of=as_of)
+    rows = responses(decisions, data.transactions, feedback, as_of=as_of, first_only=True)
     notes = [
         f"{decisions.attrs.get('records', 0):,} decision records in {decisions_dir}; "
         f"{len(rows):,} first decisions per customer, campaign and offer, "

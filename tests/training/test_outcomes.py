@@ -296,4 +296,6 @@ def test_first_only_reading_gives_the_same_responses(tmp_path: Path) -> None:
         first.reset_index(drop=True), first_decisions(everything).reset_index(drop=True)
     )
     tx, fb = _transactions(), _feedback()
-    pd.testing.assert_frame_equal(responses(first, tx, fb), responses(everything, tx, fb))
+    want = responses(everything, tx, fb)
+    pd.testing.assert_frame_equal(responses(first, tx, fb), want)
+    pd.testing.assert_frame_equal(responses(first, tx, fb, first_only=True), want)

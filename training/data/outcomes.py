@@ -114,14 +114,14 @@ def read_jsonl_table(folder: Path | str, schema: pa.Schema) -> tuple[pa.Table, i
     tables, skipped = [], 0
     for path in sorted(Path(folder).glob("*.jsonl")):
         raw = path.read_bytes()
-        if not raw.strip():
+        if raw.isspace() or not raw:  # (strip() would copy the whole file)
             continue
         try:
             table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
         except pa.ArrowInvalid:
             raw, bad = _clean_lines(raw)
             skipped += bad
-            if not raw.strip():
+            if raw.isspace() or not raw:
                 continue
             table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
         tables.append(table)
@@ -420,6 +420,7 @@ def responses(
     feedback: pd.DataFrame | None = None,
     *,
     as_of: pd.Timestamp | None = None,
+    first_only: bool = False,
 ) -> pd.DataFrame:
     """One row per (decision_id, offer_id), shown and withheld, with what happened after.
 
@@ -431,7 +432,9 @@ def responses(
     amount when the data has no margin). ``matured``: the data covers ts + window, i.e.
     ts + window <= ``as_of`` (default: the day after the latest transaction).
     ``feedback``: the last channel outcome for the decision and offer, or None.
-    Columns ``RESPONSE_COLUMNS``; ``decisions`` as ``read_decisions`` gives it.
+    Columns ``RESPONSE_COLUMNS``; ``decisions`` as ``read_decisions`` gives it
+    (``first_only``: as ``read_decisions(..., first_only=True)`` gives it, already each
+    customer's first decisions in time order, so they are not looked for again).
     """
     for column in _NEEDED:
         if column not in decisions:
@@ -439,7 +442,7 @@ def responses(
     for column in ("customer_id", "ts", "amount", "family"):
         if column not in transactions:
             raise ValueError(f"transactions: required column {column} missing")
-    rows = first_decisions(decisions)
+    rows = decisions if first_only else first_decisions(decisions)
     tx_all = transactions["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
     if as_of is None and len(transactions):
         last = pd.Timestamp(transactions["ts"].max())
