@@ -125,14 +125,14 @@ def phases(root: Path) -> dict[str, float]:
     home, data_dir = root / "home", root / "data"
     out: dict[str, float] = {}
     t = time.perf_counter()
-    decisions = read_decisions(home / "decisions")
+    decisions = read_decisions(home / "decisions", first_only=True)  # as the command reads
     out["read_decisions"] = time.perf_counter() - t
     t = time.perf_counter()
     feedback = read_feedback(home / "feedback")
     data = load_data(data_dir)
     out["load_data_and_feedback"] = time.perf_counter() - t
     t = time.perf_counter()
-    rows = responses(decisions, data.transactions, feedback)
+    rows = responses(decisions, data.transactions, feedback, first_only=True)
     out["responses"] = time.perf_counter() - t
     t = time.perf_counter()
     truth = true_effects(rows, data_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,14 +75,9 @@ def true_effects(rows: pd.DataFrame, data_dir: Path) -> pd.Series | None:
 def data_end(data_dir: Path) -> pd.Timestamp | None:
     """How far a data folder says it is complete (``cintel.data_end`` in the footer of
     transactions.parquet, written by simulate-responses), or None."""
-    from training.data.io import read_metadata
-    from training.data.simulator.replay import DATA_END_KEY
+    from training.data.io import stated_data_end
 
-    path = data_dir / "transactions.parquet"
-    if not path.exists():
-        return None
-    value = read_metadata(path).get(DATA_END_KEY)
-    return pd.Timestamp(value) if value else None
+    return stated_data_end(data_dir)
 
 
 def _out_dir(reports_dir: Path, now: datetime) -> Path:
@@ -124,16 +120,19 @@ def run_campaigns(
     config = config or CampaignConfig()
     decisions_dir = Path(decisions_dir or settings.home / "decisions")
     feedback_dir = Path(feedback_dir or settings.home / "feedback")
-    decisions = read_decisions(decisions_dir)
-    if decisions.empty:
-        raise ValueError(
-            f"{decisions_dir}: no decision records with offers; the service records one per "
-            "answer (and `cintel targets` per listed customer)"
-        )
-    data = load_data(data_dir)
+    # the data is read and validated on a second thread while Arrow parses the log
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(load_data, data_dir)
+        decisions = read_decisions(decisions_dir, first_only=True)  # the rows responses uses
+        if decisions.empty:
+            raise ValueError(
+                f"{decisions_dir}: no decision records with offers; the service records one "
+                "per answer (and `cintel targets` per listed customer)"
+            )
+        data = loading.result()
     feedback = read_feedback(feedback_dir)
     as_of = as_of if as_of is not None else data_end(Path(data_dir))
-    rows = responses(decisions, data.transactions, feedback, as_of=as_of)
+    rows = responses(decisions, data.transactions, feedback, as_of=as_of, first_only=True)
     notes = [
         f"{decisions.attrs.get('records', 0):,} decision records in {decisions_dir}; "
         f"{len(rows):,} first decisions per customer, campaign and offer, "

@@ -11,6 +11,7 @@ from training.cli.common import (
     CintelError,
     console,
     data_option,
+    decision_log_options,
     parse_date,
     status_progress,
     user_errors,
@@ -193,20 +194,7 @@ def cycle(
     help="Folder for campaigns.csv and campaigns.html. "
     "[default: CINTEL_HOME/reports/campaigns/<UTC time>]",
 )
-@click.option(
-    "--decisions",
-    "decisions_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Decision log folder. [default: CINTEL_HOME/decisions]",
-)
-@click.option(
-    "--feedback",
-    "feedback_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Channel feedback folder. [default: CINTEL_HOME/feedback]",
-)
+@decision_log_options("Channel feedback folder (what /feedback recorded).")
 @click.option(
     "--min-group",
     type=click.IntRange(min=1),

@@ -3,7 +3,9 @@
 Simulate customers with a product-mix drift part-way; train on the data before the drift;
 materialize; start the service; send traffic; monitor (quiet); let the drift arrive;
 materialize the latest data and send traffic again; monitor (drift); run the cycle
-(retrain, gate, promote, publish); watch the running service swap to the new champions.
+(retrain, gate, promote, publish); watch the running service swap to the new champions;
+then close the loop (``monitoring.demo_loop``: decisions with a control group, simulated
+responses, the campaigns report, the uplift model and its gate).
 """
 
 from __future__ import annotations
@@ -178,6 +180,17 @@ def _exit_on_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, stop)
 
 
+def _poster(svc: Service) -> Callable[[str, dict[str, Any]], Any]:
+    """POST a JSON body to the service and return its decoded answer (raising on 4xx/5xx)."""
+
+    def post(path: str, body: dict[str, Any]) -> Any:
+        r = svc.http.post(path, json=body)
+        r.raise_for_status()
+        return r.json()
+
+    return post
+
+
 def send_traffic(svc: Service, ids: list[str], n: int, seed: int = 0) -> dict[str, float]:
     """``n`` single-customer /profile calls with realistic channels and baskets."""
     rng = random.Random(seed)
@@ -208,7 +221,9 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the whole story; returns what happened (versions, statuses) for tests."""
     from monitoring.cycle import monitor_requests, run_cycle
+    from monitoring.demo_loop import close_the_loop, write_demo_catalogue
     from monitoring.policy import PolicyConfig
+    from monitoring.realised import realised_performance_of_publish
     from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
     from training.data.io import load_data
@@ -217,6 +232,7 @@ def run_demo(
     from training.settings import get_settings
 
     prepare_home(home)
+    os.environ["CINTEL_OFFERS_PATH"] = str(write_demo_catalogue(home))  # its test campaign
     _use_home(home)
     settings = get_settings()
     data_dir = home / "data"
@@ -261,6 +277,8 @@ def run_demo(
 
         say("[7/8] Months pass and the drift arrives: materializing the latest data")
         after = load_data(data_dir / "all")
+        first = realised_performance_of_publish(settings, after)  # before it is replaced
+        say(f"      the first publish met reality: {first.reason}")
         materialize(after, ServiceSettings(home=home))
         time.sleep(3)  # the service reloads the store on its next poll
         window_start = datetime.now(UTC)
@@ -305,7 +323,10 @@ def run_demo(
         else:
             versions_after = svc.status()["versions"]
             say(f"      nothing was promoted; the service keeps {versions_after}")
+        loop = close_the_loop(home, data_dir, _poster(svc), ids, say)
         result = {
+            "loop": loop,
+            "realised": first.status,
             "quiet": quiet.status,
             "drift": None if drift is None else drift.status,
             "retrained": cycle.decision.retrain,
@@ -323,7 +344,12 @@ def run_demo(
     if result.get("report"):
         say(f"  drift report:   {result['report'] / 'report.html'}")
         say(f"  report history: {settings.reports_dir / 'index.html'}")
-    say(f"  serve it again: CINTEL_HOME={home} cintel serve --port 3000")
+    if result.get("loop") is not None and result["loop"].campaigns_csv is not None:
+        say(f"  campaigns:      {result['loop'].campaigns_csv.with_suffix('.html')}")
+    say(
+        f"  serve it again: CINTEL_HOME={home} CINTEL_OFFERS_PATH={home / 'offers.yaml'} "
+        "cintel serve --port 3000"
+    )
     say(
         f"  then:           curl -s -XPOST localhost:3000/profile -H 'content-type: "
         f'application/json\' -d \'{{"customer_id": "{example}", "channel": "web"}}\''

@@ -116,6 +116,8 @@ def _say_materialized(result: MaterializeResult) -> None:
         f"Materialized {result.n_customers:,} customers as of {result.as_of:%Y-%m-%d} "
         f"({versions})\n  wrote {result.location}"
     )
+    for note in result.left_out:
+        console.print(f"[yellow]warning:[/] {note}", highlight=False)
 
 
 @click.command()

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
-from serving.holdout import in_control
 from serving.offer_table import OfferTable
+from training.data.holdout import in_control
 
 PREFIX = b'{"decision_id":"'
 ID_LENGTH = 32

@@ -2,7 +2,7 @@
 
 The static rules (tier, segment, churn, propensity, expected value) are evaluated for all
 customers at once in ``serving.offer_table``; here the request's channel, basket and
-exclusions, the contact caps and the control groups (``serving.holdout``: a customer held
+exclusions, the contact caps and the control groups (``training.data.holdout``: a customer held
 out of a campaign is not offered its offers) decide, and the offers made are ordered.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 
 from serving.catalogue import Catalogue, slug
 from serving.contacts import ContactHistory, Instant, epoch_seconds
-from serving.holdout import in_control
 from serving.offer_table import OK, OfferTable, blocked_text, columns_of, offer_table, reasons
+from training.data.holdout import in_control
 
 DAY = 86_400.0
 

@@ -4,6 +4,7 @@ is one clear message and a non-zero exit."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -82,3 +83,25 @@ def test_bad_input_is_one_message_and_a_non_zero_exit(
     assert result.exit_code != 0
     assert needle in result.output
     assert "Traceback" not in result.output
+
+
+def test_campaigns_and_simulate_responses_share_the_log_options() -> None:
+    """One decorator: the same --decisions and --feedback (alias --feedback-dir) options."""
+
+    def log_options(name: str) -> list[tuple[str | None, list[str], dict[str, Any]]]:
+        command = cli.commands[name]
+        return [
+            (p.name, p.opts, p.type.to_info_dict())
+            for p in command.params
+            if p.name in ("decisions_dir", "feedback_dir")
+        ]
+
+    shared = log_options("campaigns")
+    assert shared == log_options("simulate-responses")
+    assert [opts for _, opts, _ in shared] == [["--decisions"], ["--feedback", "--feedback-dir"]]
+    for name in ("campaigns", "simulate-responses"):
+        for flag in ("--feedback", "--feedback-dir"):
+            ctx = cli.commands[name].make_context(
+                name, ["--data", "d", "--out", "o", flag, "fb"], resilient_parsing=True
+            )
+            assert ctx.params["feedback_dir"] == Path("fb")

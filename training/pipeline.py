@@ -9,6 +9,7 @@ compares the two.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -261,7 +262,7 @@ def train(
         progress("building the training and evaluation snapshots")
         train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
     until = None if as_of is None else pd.Timestamp(as_of)
-    inputs = TaskInputs(decisions=inputs.decisions if inputs else None, until=until)
+    inputs = dataclasses.replace(inputs or TaskInputs(), until=until)
     return train_snapshots(
         train_snap,
         eval_snap,

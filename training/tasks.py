@@ -65,6 +65,10 @@ class TaskInputs:
 
     decisions: Path | None = None  # the decision log folder (``--decisions``)
     until: pd.Timestamp | None = None  # use only the data before this date (``--until``)
+    # the data is complete before this time (the folder's stated end, ``cintel.data_end``):
+    # a decision whose response window ends by then has matured; None: the day after the
+    # latest transaction
+    complete_before: pd.Timestamp | None = None
 
 
 DEFAULT_MINIMUMS = Minimums()

@@ -46,6 +46,7 @@ class MaterializeResult:
     as_of: pd.Timestamp
     versions: dict[str, str]
     location: str
+    left_out: tuple[str, ...] = ()  # champions not published, each with the reason
 
 
 def load_champions(
@@ -197,14 +198,20 @@ def materialize(
     progress("computing the latest snapshot")
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
-    scorers, versions = usable_optional(features, scorers, versions, progress)
+    left_out: list[str] = []
+
+    def leave_out(note: str) -> None:
+        left_out.append(note)
+        progress(note)
+
+    scorers, versions = usable_optional(features, scorers, versions, leave_out)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend, features)
-    return MaterializeResult(len(profiles), snap.as_of, versions, location)
+    return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))
 
 
 def store_meta(

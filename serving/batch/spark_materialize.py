@@ -5,6 +5,10 @@ the scored profiles are then collected to the driver as an Arrow table (sorted b
 and published as the pandas path publishes them (reference sample, file or Redis store),
 because both stores are written from one process. Campaign lists are ranked per Arrow
 batch on Spark and only each batch's best ``top`` rows reach the driver.
+
+The Spark engine scores the four required models only: a ``cintel-uplift`` champion is
+left out, and the result says so (``left_out``), so campaigns with ``ranking: uplift`` are
+ranked by expected value until ``cintel materialize --engine pandas`` publishes its scores.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from serving.batch.materialize import MaterializeResult, load_champions, publish
 from serving.batch.spark_score import ShippedBundles, champion_bundles, score_spark
 from serving.catalogue import Catalogue
 from serving.settings import ServiceSettings
+from training.tasks import MODELS
 
 ORDER = "_cintel_row"
 SCORE_ROWS_PER_PARTITION = 200_000  # ~100 MB of scored Arrow per task
@@ -42,7 +47,11 @@ def materialize_spark(
     from training.spark.session import persisted
     from training.spark.snapshot import build_snapshot_spark
 
-    _, versions = load_champions(settings)  # the service's cache and smoke test
+    # the service's cache and smoke test; optional champions only to name them as left out
+    _, loaded = load_champions(settings, optional=True)
+    versions, left_out = spark_models(loaded)
+    for note in left_out:
+        progress(note)
     bundles = ShippedBundles.from_folders(champion_bundles(settings.model_cache_dir, versions))
     progress("validating the data and planning the snapshot on Spark")
     snap = build_snapshot_spark(
@@ -67,7 +76,21 @@ def materialize_spark(
     meta = store_meta(profiles, snap.as_of, versions, snap.families, approx_reasons, engine="spark")
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend)
-    return MaterializeResult(len(profiles), snap.as_of, versions, location)
+    return MaterializeResult(len(profiles), snap.as_of, versions, location, left_out)
+
+
+def spark_models(versions: dict[str, str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The champions the Spark engine scores (the required ones) and, for each other one
+    (an uplift champion), a sentence saying that it is left out and what that changes."""
+    kept = {m: v for m, v in versions.items() if m in MODELS}
+    left_out = tuple(
+        f"cintel-{m} v{v} left out: the Spark engine does not score the {m} model, so the "
+        f"store has no {m}_<arm> columns and campaigns with ranking: {m} are ranked by "
+        "expected value; run `cintel materialize --engine pandas` to publish them"
+        for m, v in sorted(versions.items())
+        if m not in MODELS
+    )
+    return kept, left_out
 
 
 def targets_spark(

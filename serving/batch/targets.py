@@ -1,7 +1,7 @@
 """Outbound campaign lists: retention or cross-sell targets in priority order, vectorised.
 
 Each listed customer's offer belongs to a campaign with a control group
-(``serving.holdout``): the list keeps those customers, marked ``group = control``, so the
+(``training.data.holdout``): the list keeps those customers, marked ``group = control``, so the
 campaigns report can compare; they are not to be contacted. ``cintel targets`` writes a
 decision record per listed customer (``decision_lines``).
 """
@@ -17,9 +17,9 @@ import pandas as pd
 
 from serving import decisions
 from serving.catalogue import Catalogue, Kind, default_catalogue, slug
-from serving.holdout import control_mask
 from serving.offer_table import OK, offer_table, reasons
 from serving.offers import OfferContext, request_rules
+from training.data.holdout import control_mask
 
 Campaign = Literal["retention", "cross-sell"]
 COLUMNS = [

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from serving.catalogue import Catalogue, parse_catalogue
-from serving.holdout import in_control
+from training.data.holdout import in_control
 
 AS_OF = "2025-06-30T00:00:00"
 VERSIONS = {"churn": "3", "propensity": "2", "segments": "1", "clv": "4"}

@@ -268,6 +268,6 @@ def test_targets_mark_control_members_and_record_a_decision_each(
 
 
 def _control(campaign: str) -> set[str]:
-    from serving.holdout import in_control
+    from training.data.holdout import in_control
 
     return {f"c{i}" for i in range(200) if in_control(f"c{i}", campaign, 0.5)}

@@ -77,3 +77,16 @@ def test_uplift_scores_in_the_store_rank_an_uplift_campaign(
                 assert offer["uplift"] is None and offer["score"] == offer["expected_value"]
                 by_value += 1
     assert by_uplift > 0 and by_value > 0
+
+
+def test_the_spark_engine_names_the_uplift_champion_it_leaves_out() -> None:
+    from serving.batch.spark_materialize import spark_models
+
+    required = {"churn": "2", "propensity": "1", "segments": "1", "clv": "3"}
+    kept, left_out = spark_models({**required, "uplift": "4"})
+    assert kept == required
+    assert len(left_out) == 1
+    note = left_out[0]
+    assert note.startswith("cintel-uplift v4 left out: the Spark engine does not score")
+    assert "uplift_<arm>" in note and "--engine pandas" in note
+    assert spark_models(required) == (required, ())

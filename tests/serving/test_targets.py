@@ -10,8 +10,8 @@ import pytest
 
 from serving.batch.targets import COLUMNS, campaign_targets
 from serving.catalogue import Campaign, parse_catalogue
-from serving.holdout import in_control
 from serving.offers import rank_offers
+from training.data.holdout import in_control
 
 NAN = np.nan
 CATALOGUE = parse_catalogue(

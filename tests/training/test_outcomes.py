@@ -14,6 +14,7 @@ from training.data.holdout import assignment_u, assignment_us, control_mask, in_
 from training.data.outcomes import (
     DECISION_COLUMNS,
     RESPONSE_COLUMNS,
+    first_decisions,
     read_decisions,
     read_feedback,
     responses,
@@ -258,3 +259,43 @@ def test_responses_with_no_purchases_at_all() -> None:
     tx = _transactions()
     got = responses(_decisions(), tx[tx["amount"] < 0])
     assert not got["responded"].any() and np.all(got["response_margin"] == 0)
+
+
+def test_first_only_reading_gives_the_same_responses(tmp_path: Path) -> None:
+    """``read_decisions(first_only=True)`` (what ``cintel campaigns`` reads) keeps exactly
+    the rows ``responses`` counts: the same answers, row for row, from a log with repeats,
+    a tie in time, a later file holding an earlier decision and a decision without id."""
+    offer = {**XS, "offer_id": "xs_bakery"}
+    wine = {**XS, "offer_id": "xs_wine", "family": "wine", "response_window_days": 7}
+    ret = {**RET, "offer_id": "retain", "campaign": "retention", "response_window_days": 30}
+    day1 = [
+        _record("d1", "2026-01-01T10:00:00Z", "1", offers=[offer],
+                held_out=[{"campaign": "retention", "offers": [ret]}]),
+        _record("d3", "2026-01-02T09:00:00Z", "2", channel="store", offers=[wine],
+                held_out=[{"campaign": "cross_sell", "offers": [offer]}]),
+        # a tie in time: the shown row comes first (withheld rows follow the shown ones)
+        _record("d3b", "2026-01-02T09:00:00Z", "2", offers=[offer]),
+        _record("d4", "2026-01-03T00:00:00Z", "3", channel=None, offers=[ret]),
+        _record("dn", "2026-01-03T00:00:00Z", None, offers=[offer]),
+        _record("dn2", "2026-01-04T00:00:00Z", None, offers=[offer]),
+    ]  # fmt: skip
+    day2 = [
+        _record("d2", "2026-01-05T10:00:00Z", "1", offers=[offer]),  # later: not counted
+        _record("d0", "2025-12-31T08:00:00Z", "3", offers=[ret]),  # earlier, in a later file
+        _record("d5", "2026-01-25T00:00:00Z", "4", offers=[offer]),
+    ]
+    _write(tmp_path, "2026-01-01.jsonl", day1)
+    _write(tmp_path, "2026-01-05.jsonl", day2)
+    everything = read_decisions(tmp_path)
+    first = read_decisions(tmp_path, first_only=True)
+    assert list(first.columns) == DECISION_COLUMNS
+    assert first.attrs == everything.attrs == {"skipped": 0, "records": 9}
+    assert len(everything) == 11 and len(first) == 7
+    assert set(first["decision_id"]) == {"d1", "d3", "d3b", "d0", "dn", "d5"}
+    pd.testing.assert_frame_equal(
+        first.reset_index(drop=True), first_decisions(everything).reset_index(drop=True)
+    )
+    tx, fb = _transactions(), _feedback()
+    want = responses(everything, tx, fb)
+    pd.testing.assert_frame_equal(responses(first, tx, fb), want)
+    pd.testing.assert_frame_equal(responses(first, tx, fb, first_only=True), want)

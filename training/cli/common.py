@@ -85,6 +85,31 @@ def as_of_option(help_text: str) -> Callable[[F], F]:
     return click.option("--as-of", "as_of", default=None, help=help_text)
 
 
+def decision_log_options(feedback_help: str) -> Callable[[F], F]:
+    """The shared ``--decisions DIR`` and ``--feedback DIR`` options of the commands that
+    read the decision log and the channel feedback (``campaigns``, ``simulate-responses``);
+    both default to CINTEL_HOME's folders (None here, resolved by the command)."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--feedback",
+            "--feedback-dir",
+            "feedback_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=f"{feedback_help} [default: CINTEL_HOME/feedback]",
+        )(func)
+        return click.option(
+            "--decisions",
+            "decisions_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Decision log folder (YYYY-MM-DD.jsonl files). [default: CINTEL_HOME/decisions]",
+        )(func)
+
+    return decorate
+
+
 ENGINES = ("pandas", "spark")
 SPARK_MASTER_ENV = "CINTEL_SPARK_MASTER"
 

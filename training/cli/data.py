@@ -11,6 +11,7 @@ from training.cli.common import (
     as_of_option,
     console,
     data_option,
+    decision_log_options,
     engine_options,
     parse_date,
     require_spark,
@@ -280,19 +281,7 @@ def _snapshot_spark(
     required=True,
     help="New data folder: the transactions plus the response-window purchases.",
 )
-@click.option(
-    "--decisions",
-    "decisions_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Decision log folder. [default: CINTEL_HOME/decisions]",
-)
-@click.option(
-    "--feedback-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where the feedback records go. [default: CINTEL_HOME/feedback]",
-)
+@decision_log_options("Where the simulated feedback records go.")
 @click.option(
     "--drift",
     type=click.FloatRange(min=0, min_open=True),

@@ -135,13 +135,16 @@ def train(
     both snapshots. A model that could not be trained is listed with its reason and
     makes the exit code 1; the others still train."""
     import training.pipeline
-    from training.data.io import load_data
+    from training.data.io import load_data, stated_data_end
     from training.tasks import TaskInputs
 
     if models is None:
         models = ",".join([*MODELS, "uplift"] if decisions_dir is not None else MODELS)
     selected = [m.strip() for m in models.split(",") if m.strip()]
-    inputs = TaskInputs(decisions=decisions_dir or _default_decisions())
+    inputs = TaskInputs(
+        decisions=decisions_dir or _default_decisions(),
+        complete_before=stated_data_end(data_dir),  # simulate-responses states its end
+    )
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")
     if as_of is not None:

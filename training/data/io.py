@@ -74,3 +74,20 @@ def read_metadata(path: Path) -> dict[str, str]:
 
     meta = pq.read_schema(path).metadata or {}
     return {k.decode(): v.decode() for k, v in meta.items() if k != b"pandas"}
+
+
+# transactions.parquet footer key: the data is complete up to this time (exclusive); written
+# by `cintel simulate-responses`, whose last response window may end after its last purchase
+DATA_END_KEY = "cintel.data_end"
+
+
+def stated_data_end(data_dir: Path | str) -> pd.Timestamp | None:
+    """How far a data folder says it is complete (``DATA_END_KEY`` in the footer of its
+    transactions.parquet), or None (no such file or statement, or not a local folder)."""
+    if "://" in str(data_dir):
+        return None
+    path = Path(data_dir) / "transactions.parquet"
+    if not path.exists():
+        return None
+    value = read_metadata(path).get(DATA_END_KEY)
+    return pd.Timestamp(value) if value else None

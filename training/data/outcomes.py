@@ -114,14 +114,14 @@ def read_jsonl_table(folder: Path | str, schema: pa.Schema) -> tuple[pa.Table, i
     tables, skipped = [], 0
     for path in sorted(Path(folder).glob("*.jsonl")):
         raw = path.read_bytes()
-        if not raw.strip():
+        if raw.isspace() or not raw:  # (strip() would copy the whole file)
             continue
         try:
             table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
         except pa.ArrowInvalid:
             raw, bad = _clean_lines(raw)
             skipped += bad
-            if not raw.strip():
+            if raw.isspace() or not raw:
                 continue
             table = pj.read_json(io.BytesIO(raw), read_options=read, parse_options=options)
         tables.append(table)
@@ -174,9 +174,33 @@ def _offer_rows(offers: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Stru
     return parent, pc.list_flatten(offers)
 
 
-def decisions_frame(table: pa.Table) -> pd.DataFrame:
+def _arrow_codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Dictionary codes of an Arrow column (-1 for null) and the number of distinct values."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, len(encoded.dictionary)
+
+
+def _first_rows(
+    customer: np.ndarray, campaign: pa.Array, offer: pa.Array, ts: np.ndarray
+) -> np.ndarray:
+    """Positions of each (customer, campaign, offer)'s earliest row, in time order (ties:
+    the earlier row): what ``first_decisions`` keeps, computed on Arrow's codes."""
+    key = customer + 1
+    for codes, n in (_arrow_codes(campaign), _arrow_codes(offer)):
+        key = key * (n + 1) + (codes + 1)
+    order = np.argsort(ts, kind="stable")
+    _, first = np.unique(key[order], return_index=True)
+    return cast(np.ndarray, order[np.sort(first)])
+
+
+def decisions_frame(table: pa.Table, first_only: bool = False) -> pd.DataFrame:
     """Explode decision records (Arrow, ``DECISION_SCHEMA``) to one row per shown offer
-    (group ``treated``) and per withheld offer (group ``control``)."""
+    (group ``treated``) and per withheld offer (group ``control``); with ``first_only``
+    only the rows ``first_decisions`` keeps (each customer's first per campaign and offer,
+    in time order), chosen before any Python object is made."""
     shown_parent, shown = _offer_rows(table.column("offers"))
     held_parent, held_items = _offer_rows(table.column("held_out"))
     inner_parent, withheld = _offer_rows(held_items.field("offers"))
@@ -188,6 +212,14 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
         [pa.nulls(n_shown, pa.string()), held_items.field("campaign").take(inner_parent)]
     )
     campaign = pc.coalesce(offers.field("campaign"), held_campaign, offers.field("kind"))
+    ts = _utc_naive(table.column("ts"))
+    treated = np.arange(len(parent)) < n_shown
+    if first_only:
+        customers, _ = _arrow_codes(table.column("customer_id"))
+        keep = _first_rows(customers[parent], campaign, offers.field("offer_id"), ts[parent])
+        parent, treated = parent[keep], treated[keep]
+        picked = pa.array(keep)
+        offers, campaign = offers.take(picked), campaign.take(picked)
     window = offers.field("response_window_days").fill_null(float(DEFAULT_WINDOW_DAYS))
     rank = offers.field("rank")
 
@@ -197,7 +229,7 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "decision_id": _strings(table.column("decision_id"), parent, distinct=True),
-            "ts": _utc_naive(table.column("ts"))[parent],
+            "ts": ts[parent],
             "endpoint": _strings(table.column("endpoint"), parent),
             "customer_id": _strings(table.column("customer_id"), parent),
             "channel": _strings(table.column("channel"), parent),
@@ -213,21 +245,23 @@ def decisions_frame(table: pa.Table) -> pd.DataFrame:
             "expected_response": numbers("expected_response"),
             "expected_value": numbers("expected_value"),
             "response_window_days": np.asarray(window.to_numpy(zero_copy_only=False), np.float64),
-            "group": np.where(np.arange(len(parent)) < n_shown, TREATED, CONTROL).astype(object),
+            "group": np.where(treated, TREATED, CONTROL).astype(object),
         },
         copy=False,  # fresh arrays; consolidating ten object columns would copy them all
     )
     return frame
 
 
-def read_decisions(folder: Path | str) -> pd.DataFrame:
+def read_decisions(folder: Path | str, first_only: bool = False) -> pd.DataFrame:
     """The decision log under ``folder`` (``YYYY-MM-DD.jsonl`` files), offers exploded to
     one row each with ``group`` treated (shown) or control (withheld); columns
     ``DECISION_COLUMNS``. A missing or empty folder gives an empty frame; unreadable lines
     (a torn last line after a crash) are skipped, and counted in ``frame.attrs["skipped"]``.
+    ``first_only``: only the rows ``responses`` uses (``first_decisions``), which it
+    gives the same answers from, much faster on a long log.
     """
     table, skipped = read_jsonl_table(folder, DECISION_SCHEMA)
-    frame = decisions_frame(table)
+    frame = decisions_frame(table, first_only)
     frame.attrs["skipped"] = skipped
     frame.attrs["records"] = table.num_rows
     return frame
@@ -386,6 +420,7 @@ def responses(
     feedback: pd.DataFrame | None = None,
     *,
     as_of: pd.Timestamp | None = None,
+    first_only: bool = False,
 ) -> pd.DataFrame:
     """One row per (decision_id, offer_id), shown and withheld, with what happened after.
 
@@ -397,7 +432,9 @@ def responses(
     amount when the data has no margin). ``matured``: the data covers ts + window, i.e.
     ts + window <= ``as_of`` (default: the day after the latest transaction).
     ``feedback``: the last channel outcome for the decision and offer, or None.
-    Columns ``RESPONSE_COLUMNS``; ``decisions`` as ``read_decisions`` gives it.
+    Columns ``RESPONSE_COLUMNS``; ``decisions`` as ``read_decisions`` gives it
+    (``first_only``: as ``read_decisions(..., first_only=True)`` gives it, already each
+    customer's first decisions in time order, so they are not looked for again).
     """
     for column in _NEEDED:
         if column not in decisions:
@@ -405,7 +442,7 @@ def responses(
     for column in ("customer_id", "ts", "amount", "family"):
         if column not in transactions:
             raise ValueError(f"transactions: required column {column} missing")
-    rows = first_decisions(decisions)
+    rows = decisions if first_only else first_decisions(decisions)
     tx_all = transactions["ts"].to_numpy(dtype="datetime64[ms]").astype(np.int64)
     if as_of is None and len(transactions):
         last = pd.Timestamp(transactions["ts"].max())

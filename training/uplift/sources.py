@@ -63,7 +63,10 @@ def build_tables(
     tx = data.transactions
     if inputs.until is not None:
         tx = tx[tx["ts"] < inputs.until]
-    table = responses(decisions, tx)
+    complete = inputs.complete_before
+    if complete is not None and inputs.until is not None:
+        complete = min(complete, inputs.until)
+    table = responses(decisions, tx, as_of=complete)
     return tables_from_responses(data, table, config, decisions=decisions, until=inputs.until)
 
 

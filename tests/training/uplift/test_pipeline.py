@@ -105,3 +105,34 @@ def test_cintel_train_uplift_from_a_decision_log(mlflow_home: Settings, tmp_path
     version = MlflowClient().get_model_version("cintel-uplift", "1")
     metrics = MlflowClient().get_run(version.run_id).data.metrics
     assert metrics["mean_qini"] > metrics["mean_qini_propensity"] + 0.1
+
+
+def test_cintel_train_uplift_reads_the_folders_stated_end(
+    mlflow_home: Settings, tmp_path: Path
+) -> None:
+    """A folder from `cintel simulate-responses` states how far it is complete
+    (``cintel.data_end``): its last purchases may come well before the last response window
+    ends, and those decisions have matured all the same."""
+    from training.data.io import DATA_END_KEY, write_table
+
+    syn = synthetic(2000, seed=2, end=f"{STORE_AS_OF - pd.Timedelta(days=1):%Y-%m-%d}")
+    data_dir, decisions = tmp_path / "data", tmp_path / "decisions"
+    decisions.mkdir()
+    with (decisions / f"{STORE_AS_OF:%Y-%m-%d}.jsonl").open("w") as fh:
+        for record in decision_records(syn):
+            fh.write(json.dumps(record) + "\n")
+    decided = pd.to_datetime(syn.responses["ts"], utc=True).dt.tz_convert(None).max()
+    tx = with_response_purchases(syn)
+    tx = tx[tx["ts"] < decided + pd.Timedelta(days=10)]  # no purchase in the windows' last days
+    args = ["train", "--data", str(data_dir), "--models", "uplift", "--decisions", str(decisions)]
+
+    write_table(tx, data_dir / "transactions.parquet")
+    syn.data.customers.to_parquet(data_dir / "customers.parquet")
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code != 0 and "no matured outcomes" in out.output, out.output
+
+    stated = {DATA_END_KEY: f"{decided + pd.Timedelta(days=31):%Y-%m-%dT%H:%M:%S}"}
+    write_table(tx, data_dir / "transactions.parquet", stated)
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert registry.champion_version("uplift") == "1", out.output

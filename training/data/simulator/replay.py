@@ -18,15 +18,14 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from training.data.io import find_table, load_data, write_table
+from training.data.io import DATA_END_KEY, find_table, load_data, write_table
 from training.data.labels import data_end
 from training.data.outcomes import read_decisions
 from training.data.simulator.responses import drifted, simulate_outcomes
 
 TRUTH_FILE = "ground_truth_responses.parquet"
 TRUTH_FILES = ("ground_truth.parquet", TRUTH_FILE)
-# transactions.parquet footer key: the data is complete up to this time (exclusive)
-DATA_END_KEY = "cintel.data_end"
+__all__ = ["DATA_END_KEY", "ReplayResult", "simulate_responses"]
 
 
 @dataclass(frozen=True)
