@@ -78,7 +78,7 @@ def test_no_costs_file_means_zero_costs(tmp_path: Path) -> None:
 )
 def test_bad_costs_file_names_the_key(tmp_path: Path, text: str, names: str) -> None:
     (tmp_path / "costs.yaml").write_text(text)
-    with pytest.raises(CostsError, match="costs.yaml") as err:
+    with pytest.raises(CostsError, match=r"costs\.yaml") as err:
         load_costs(tmp_path)
     assert names in str(err.value)
 
