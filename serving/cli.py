@@ -75,6 +75,7 @@ def materialize(
     segment id the segments champion does not have."""
     import serving.batch.materialize
     from training.data.io import load_data
+    from training.economics.costs import COSTS_FILE, load_costs
 
     cutoff = parse_date(as_of, "--as-of")
     if engine == "spark":
@@ -99,6 +100,12 @@ def materialize(
             return
         data = load_data(Path(data_dir))
         show_report(data.report)
+        costs = load_costs(data_dir)
+        if costs.source is None:
+            console.print(
+                f"no {COSTS_FILE} in {data_dir}: every cost is 0 "
+                "(net contribution = margin - returns)"
+            )
         result = serving.batch.materialize.materialize(
             data,
             _service_settings(store),
@@ -106,6 +113,7 @@ def materialize(
             store,
             progress=status_progress(status),
             approx_reasons=reasons == "approx",
+            costs=costs,
         )
     _say_materialized(result)
 

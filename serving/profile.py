@@ -99,6 +99,31 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
         },
         "segment": {"name": segment, "id": segment_id, "probabilities": memberships},
         "propensity": propensity,
+        "economics": _economics(row),
+        "potential": {
+            "value_12m": _num(row.get("potential_value_12m")),
+            "share_of_wallet": _num(row.get("share_of_wallet")),
+            "headroom": _num(row.get("potential_headroom")),
+        },
+        "lifecycle": {"stage": row.get("lifecycle_stage"), "since": row.get("lifecycle_since")},
+    }
+
+
+def _economics(row: dict[str, Any]) -> dict[str, Any]:
+    """The P&L of the last 12 months; ``costs`` says where the costs came from."""
+    source = row.get("costs_file")
+    if source is None:  # a store from before the economics, or a /score customer
+        costs = None
+    else:
+        costs = source or "none: no costs.yaml in the data folder, every cost is 0"
+    return {
+        "net_contribution_12m": _num(row.get("net_contribution_12m")),
+        "margin_12m": _num(row.get("margin_12m")),
+        "returns_12m": _num(row.get("returns_12m")),
+        "cost_to_serve_12m": _num(row.get("cost_to_serve_12m")),
+        "contact_cost_12m": _num(row.get("contact_cost_12m")),
+        "acquisition_cost": _num(row.get("acquisition_cost")),
+        "costs": costs,
     }
 
 

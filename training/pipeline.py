@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ class TrainResult:
     champion_after: str | None
     decision: str
     reason: str
+    # figures against the simulator's ground truth (potential: rank correlations)
+    truth: dict[str, float] = field(default_factory=dict)
 
 
 def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -191,6 +193,7 @@ def train_one(
     fit: Fitter | None = None,
     extra_params: dict[str, Any] | None = None,
     minimums: Minimums | None = None,
+    ground_truth: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Check the evidence, fit, evaluate, log, register as @challenger and gate one model.
 
@@ -208,6 +211,10 @@ def train_one(
     except ValueError as exc:
         why = str(exc)
         return TrainResult(model, None, parts.main_metric, None, before, before, "skipped", why)
+    truth: dict[str, float] = {}
+    if parts.truth_metrics is not None and ground_truth is not None:
+        truth = _finite(dict(parts.truth_metrics(fitted, evaluation, ground_truth)))
+        metrics = {**metrics, **truth}
     config = getattr(fitted, "config", None)
     transactions = None if data is None else data.transactions
     uri = _log_run(
@@ -235,6 +242,7 @@ def train_one(
         champion_after=registry.champion_version(model),
         decision="promoted" if decision.promote else "rejected",
         reason=decision.reason,
+        truth=truth,
     )
 
 
@@ -261,7 +269,11 @@ def train(
         progress("building the training and evaluation snapshots")
         train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
     until = None if as_of is None else pd.Timestamp(as_of)
-    inputs = TaskInputs(decisions=inputs.decisions if inputs else None, until=until)
+    inputs = TaskInputs(
+        decisions=inputs.decisions if inputs else None,
+        until=until,
+        ground_truth=inputs.ground_truth if inputs else None,
+    )
     return train_snapshots(
         train_snap,
         eval_snap,
@@ -312,6 +324,7 @@ def train_snapshots(
                 fitters.get(model),
                 extra_params,
                 minimums,
+                None if inputs is None else inputs.ground_truth,
             )
         )
     if all(r.decision == "skipped" for r in results):

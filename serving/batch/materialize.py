@@ -29,6 +29,7 @@ from serving.settings import ServiceSettings
 from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
+from training.economics import Costs, contact_events, economics_columns
 from training.segments.config import LOW_ACTIVITY
 from training.tasks import ALL_MODELS, MODELS, FittedModel
 
@@ -186,11 +187,14 @@ def materialize(
     backend: str | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     approx_reasons: bool = False,
+    costs: Costs | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
-    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones."""
+    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
+    ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
+    per-customer P&L stored beside the model outputs, with the lifecycle stage."""
     scorers, versions = load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
@@ -199,12 +203,34 @@ def materialize(
     features = snap.frame[["customer_id", *snap.feature_columns]]
     scorers, versions = usable_optional(features, scorers, versions, progress)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+    progress("computing the customer economics and lifecycle stages")
+    profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend, features)
     return MaterializeResult(len(profiles), snap.as_of, versions, location)
+
+
+def with_economics(
+    profiles: pd.DataFrame,
+    data: CleanData,
+    as_of: pd.Timestamp,
+    costs: Costs,
+    settings: ServiceSettings,
+) -> pd.DataFrame:
+    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
+    contacts come from the decision log only when a contact has a price."""
+    contacts = None
+    if not costs.per_contact.zero:
+        from training.data.outcomes import read_decisions
+
+        contacts = contact_events(read_decisions(settings.decision_log_dir))
+    ids = pd.Index(profiles["customer_id"].to_numpy())
+    churn = profiles["churn_probability"].to_numpy() if "churn_probability" in profiles else None
+    extra = economics_columns(data, ids, as_of, costs, contacts, churn)
+    return pd.concat([profiles, extra], axis=1)
 
 
 def store_meta(

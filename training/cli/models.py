@@ -22,7 +22,7 @@ from training.cli.common import (
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
-from training.tasks import ALL_MODELS, MODELS
+from training.tasks import ALL_MODELS, DEFAULT_MODELS
 
 
 @click.command()
@@ -56,7 +56,7 @@ from training.tasks import ALL_MODELS, MODELS
     "--models",
     default=None,
     help=f"Comma-separated models to train, of {','.join(ALL_MODELS)}. "
-    f"[default: {','.join(MODELS)}, plus uplift with --decisions]",
+    f"[default: {','.join(DEFAULT_MODELS)}, plus uplift with --decisions]",
 )
 @click.option(
     "--decisions",
@@ -139,9 +139,13 @@ def train(
     from training.tasks import TaskInputs
 
     if models is None:
-        models = ",".join([*MODELS, "uplift"] if decisions_dir is not None else MODELS)
+        models = ",".join(
+            [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
+        )
     selected = [m.strip() for m in models.split(",") if m.strip()]
-    inputs = TaskInputs(decisions=decisions_dir or _default_decisions())
+    inputs = TaskInputs(
+        decisions=decisions_dir or _default_decisions(), ground_truth=_ground_truth(data_dir)
+    )
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")
     if as_of is not None:
@@ -200,6 +204,16 @@ def fail_on_skipped(results: list[Any]) -> None:
         raise CintelError(f"not trained: {names}")
 
 
+def _ground_truth(data_dir: str) -> Any:
+    """The simulator's ``ground_truth.parquet`` of the data folder (a DataFrame), or None."""
+    path = Path(data_dir) / "ground_truth.parquet"
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    return pd.read_parquet(path)
+
+
 def _default_decisions() -> Path:
     """Where the service and ``cintel targets`` write the decision log."""
     from training.settings import get_settings
@@ -237,6 +251,11 @@ def print_results(results: list[Any]) -> None:
         )
     out = Console()
     Console(width=max(out.width, 160)).print(table)
+    for r in results:
+        for name, value in getattr(r, "truth", {}).items():
+            if not name.startswith("truth_n"):
+                label = name.removeprefix("truth_")
+                console.print(f"{r.model}: {label} vs the simulator's truth = {value:.3f}")
 
 
 @click.command()
