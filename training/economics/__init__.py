@@ -41,6 +41,6 @@ def economics_columns(
     pnl = customer_pnl(data.transactions, data.customers, ids, as_of, costs, contacts)
     signup = data.customers.set_index("customer_id")["signup_date"]
     stage = lifecycle(data.transactions, signup, ids, as_of, churn, rules)
-    out = pnl.join(stage).reset_index(drop=True)
+    out = pnl.round(2).join(stage).reset_index(drop=True)  # money in cents
     out["costs_file"] = costs.source or ""
     return out
