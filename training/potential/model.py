@@ -9,7 +9,10 @@ almost all, of their wallet from us; the quantile is their envelope. How *much* 
 often a customer buys with us is deliberately left out of the inputs: it is what the share
 of wallet measures, so it cannot also set the potential.
 
-share_of_wallet = spend_365d / potential (in [0, 1]); headroom = potential − spend_365d.
+Spend is the yearly rate: spend_365d × 365 ÷ the days of the last year the customer has
+been a customer (at least ``min_tenure_days``), so a customer of four months is compared
+with peers by what they spend a year, not by a third of it.
+share_of_wallet = yearly spend / potential (in [0, 1]); headroom = potential − yearly spend.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class PotentialConfig:
     learning_rate: float = 0.08
     max_depth: int = 4
     min_child_weight: float = 20.0
-    min_tenure_days: float = 365.0
+    min_tenure_days: float = 90.0
     nthread: int = 1
     seed: int = 0
 
@@ -58,9 +61,21 @@ def input_columns(snapshot_columns: list[str]) -> list[str]:
 
 
 def training_rows(frame: pd.DataFrame, config: PotentialConfig) -> pd.DataFrame:
-    """Customers with a full year of tenure who spent something with us in it."""
+    """Customers of at least ``min_tenure_days`` who spent something with us in the year."""
     keep = (frame["tenure_days"] >= config.min_tenure_days) & (frame[SPEND] > 0)
     return frame.loc[keep]
+
+
+def yearly_spend(frame: pd.DataFrame, min_days: float) -> np.ndarray:
+    """spend_365d as a yearly rate: divided by the share of the year the customer was one
+    (tenure between ``min_days`` and 365 days); never negative, NaN as 0."""
+    spend = pd.to_numeric(frame[SPEND]).to_numpy(dtype="float64")
+    spend = np.nan_to_num(np.clip(spend, 0, None), nan=0.0)
+    if "tenure_days" not in frame.columns:
+        return spend
+    tenure = pd.to_numeric(frame["tenure_days"]).to_numpy(dtype="float64")
+    days = np.clip(np.nan_to_num(tenure, nan=365.0), min_days, 365.0)
+    return spend * 365.0 / days
 
 
 @dataclass
@@ -81,12 +96,11 @@ class PotentialModel:
         return np.asarray(self.booster.predict(dmatrix(self.encoding, x)), dtype="float64")
 
     def predict_frame(self, features: pd.DataFrame) -> pd.DataFrame:
-        """customer_id, potential_value_12m (money a year, >= what they spend with us),
-        share_of_wallet (spend_365d / potential, in [0, 1]) and potential_headroom."""
+        """customer_id, potential_value_12m (money a year, >= what they spend with us a
+        year), share_of_wallet (yearly spend / potential, in [0, 1]) and potential_headroom."""
         if "customer_id" not in features.columns or SPEND not in features.columns:
             raise ValueError(f"features need customer_id and {SPEND} columns")
-        spend = np.clip(pd.to_numeric(features[SPEND]).to_numpy(dtype="float64"), 0, None)
-        spend = np.nan_to_num(spend, nan=0.0)
+        spend = yearly_spend(features, self.config.min_tenure_days)
         potential = np.maximum(np.clip(self.raw(features), 0, None), spend)
         share = np.divide(spend, potential, out=np.zeros(len(spend)), where=potential > 0)
         return pd.DataFrame(
@@ -137,7 +151,7 @@ def fit(snapshot: Snapshot, config: PotentialConfig | None = None) -> PotentialM
             "tenure and spend in the last year; need at least 50"
         )
     enc = fit_encoding(rows, input_columns(snapshot.feature_columns))
-    y = rows[SPEND].to_numpy(dtype="float64")
+    y = yearly_spend(rows, config.min_tenure_days)
     params = {
         "objective": "reg:quantileerror",
         "quantile_alpha": config.quantile_alpha,

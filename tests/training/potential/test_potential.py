@@ -16,13 +16,14 @@ from training.data.snapshot import Snapshot
 from training.pipeline import build_snapshots, train
 from training.potential import TRUTH_TARGET, PotentialConfig, PotentialModel, evaluate, fit
 from training.potential.metrics import truth_metrics
+from training.potential.model import yearly_spend
 from training.settings import Settings
 from training.tasks import DEFAULT_MODELS, MODELS, TaskInputs
 
 
 def _hand_built(n: int = 4000) -> Snapshot:
     """Region a spends uniformly in [0, 100) a year, region b in [0, 1000): the 0.9
-    quantiles are 90 and 900. A newcomer (tenure 100) is left out of the fit."""
+    quantiles are 90 and 900. A newcomer of 30 days is left out of the fit."""
     rng = np.random.default_rng(0)
     region = np.where(np.arange(n) % 2 == 0, "a", "b")
     spend = rng.uniform(0, 1, n) * np.where(region == "a", 100.0, 1000.0)
@@ -32,7 +33,7 @@ def _hand_built(n: int = 4000) -> Snapshot:
             "attr_region": region,
             "fam_share__x": rng.uniform(0, 1, n),  # noise the model should ignore
             "spend_365d": spend,
-            "tenure_days": np.where(np.arange(n) == 0, 100.0, 400.0),
+            "tenure_days": np.where(np.arange(n) == 0, 30.0, 400.0),
         }
     )
     return Snapshot(frame, pd.Timestamp("2025-01-01"), 90, False, ("x",), ("store",))
@@ -46,10 +47,14 @@ def test_potential_is_the_upper_quantile_of_similar_customers(tmp_path: Path) ->
     a = snap.frame["attr_region"].eq("a").to_numpy()
     assert np.median(raw[a]) == pytest.approx(90, rel=0.15)
     assert np.median(raw[~a]) == pytest.approx(900, rel=0.15)
-    spend = snap.frame["spend_365d"].to_numpy()
+    spend = snap.frame["spend_365d"].to_numpy().copy()
+    spend[0] *= 365 / 90  # the newcomer's spend as a yearly rate (at least 90 days)
+    np.testing.assert_allclose(yearly_spend(snap.frame, 90.0), spend)
     assert (out["potential_value_12m"] >= spend - 1e-9).all()  # never below own spend
     assert out["share_of_wallet"].between(0, 1).all()
-    np.testing.assert_allclose(out["potential_headroom"], out["potential_value_12m"] - spend)
+    np.testing.assert_allclose(
+        out["potential_headroom"], out["potential_value_12m"] - spend, atol=1e-9
+    )
     np.testing.assert_allclose(out["share_of_wallet"], spend / out["potential_value_12m"])
     metrics = evaluate(model, snap)
     assert metrics["coverage"] == pytest.approx(0.9, abs=0.05)
