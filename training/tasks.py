@@ -70,6 +70,7 @@ class TaskInputs:
     decisions: Path | None = None  # the decision log folder (``--decisions``)
     until: pd.Timestamp | None = None  # use only the data before this date (``--until``)
     ground_truth: pd.DataFrame | None = None  # the simulator's truth, when the data has it
+    costs: Any = None  # the data folder's costs.yaml (training.economics.Costs) or None
 
 
 DEFAULT_MINIMUMS = Minimums()

@@ -143,8 +143,12 @@ def train(
             [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
         )
     selected = [m.strip() for m in models.split(",") if m.strip()]
+    from training.economics.costs import load_costs
+
     inputs = TaskInputs(
-        decisions=decisions_dir or _default_decisions(), ground_truth=_ground_truth(data_dir)
+        decisions=decisions_dir or _default_decisions(),
+        ground_truth=_ground_truth(data_dir),
+        costs=load_costs(data_dir),
     )
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")
