@@ -7,14 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
 
 from training import segments
 from training.data.contract import validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.economics.costs import Costs
 from training.economics.lifecycle import STAGES
-from training.pipeline import build_snapshots
+from training.pipeline import build_snapshots, train
 from training.segments.economics_report import value_frame
+from training.settings import Settings
 
 
 def test_segments_report_has_transitions_and_concentration(tmp_path: Path) -> None:
@@ -45,3 +47,17 @@ def test_segments_report_has_transitions_and_concentration(tmp_path: Path) -> No
     # without costs, net contribution is margin minus returns: never above the margin
     net = table[(table["breakdown"] == "all") & (table["measure"] == "net_contribution_12m")]
     assert net["total"].iloc[0] <= overall["total"]
+
+
+def test_segments_run_logs_the_economics_artifacts(mlflow_home: Settings) -> None:
+    sim = synthesize(SynthConfig(n_customers=1500, seed=4))
+    data = validate(sim.transactions, sim.customers)
+    (result,) = train(data, models=["segments"])
+    assert result.version == "1"
+    run_id = MlflowClient().get_model_version("cintel-segments", "1").run_id
+    logged = {a.path for a in MlflowClient().list_artifacts(run_id, "report")}
+    assert {
+        "report/lifecycle_transitions.csv",
+        "report/concentration.csv",
+        "report/lorenz.png",
+    } <= logged
