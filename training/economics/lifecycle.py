@@ -90,7 +90,8 @@ def lifecycle(
     codes, day = codes[ok].astype(np.int64), ts[keep][ok] // NS_PER_DAY
     amount = tx["amount"].to_numpy()[keep][ok]
 
-    key = np.unique(codes * 1_000_000 + (day - (day.min() if len(day) else 0)))
+    key = np.sort(codes * 1_000_000 + (day - (day.min() if len(day) else 0)))
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key  # sort, not hash
     ucode, uday = key // 1_000_000, key % 1_000_000 + (day.min() if len(day) else 0)
     n_days = np.bincount(ucode, minlength=n)
     bought = n_days > 0

@@ -34,6 +34,37 @@ def _priced(channels: np.ndarray, prices: ByChannel) -> np.ndarray:
     return table[np.where(cats.codes < 0, len(cats.categories), cats.codes)]
 
 
+def _channel_codes(channel: pd.Series) -> tuple[np.ndarray, list[object]]:
+    """Integer codes of the channel column (-1: missing) and its categories."""
+    cats = (
+        channel.astype("category")
+        if not isinstance(channel.dtype, pd.CategoricalDtype)
+        else channel
+    )
+    return cats.cat.codes.to_numpy(dtype=np.int64), list(cats.cat.categories)
+
+
+def _price_table(categories: list[object], prices: ByChannel) -> np.ndarray:
+    """Price per channel code, the default last (for code -1)."""
+    return np.array([prices.of(c) for c in categories] + [prices.default])
+
+
+def _distinct_orders(codes: np.ndarray, ts: np.ndarray, chan: np.ndarray, start: int) -> np.ndarray:
+    """Row positions of one line of each distinct (customer, second, channel); ``ts`` in
+    ns within the year from ``start``. One int64 key sorted (a lexsort of three is ~15x
+    slower): customer x 2^31 seconds x 64 channels, for fewer than 2^26 customers."""
+    sec = (ts - start) // 10**9
+    if len(codes) and (codes.max() >= 2**26 or chan.max() >= 63):
+        order = np.lexsort((chan, sec, codes))
+        c, t, h = codes[order], sec[order], chan[order]
+        first = np.r_[True, (c[1:] != c[:-1]) | (t[1:] != t[:-1]) | (h[1:] != h[:-1])]
+        return order[first]
+    key = (codes.astype(np.int64) * 2**31 + sec) * 64 + (chan + 1)
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    return order[np.r_[True, k[1:] != k[:-1]]] if len(k) else order
+
+
 def _codes(ids: pd.Index, customer_ids: np.ndarray) -> np.ndarray:
     """Positions of ``customer_ids`` in ``ids`` (-1: not a customer of the index)."""
     codes = ids.get_indexer(pd.Index(customer_ids))
@@ -80,19 +111,18 @@ def customer_pnl(
     codes = codes[known]
     amount = tx["amount"].to_numpy()[window][known]
     margin = tx["margin"].to_numpy()[window][known].astype(float)
-    channel = tx["channel"].to_numpy()[window][known]
+    chan_all, categories = _channel_codes(tx["channel"])
+    chan = chan_all[window][known]
     bought = amount >= 0
 
     margin_12m = np.bincount(codes[bought], margin[bought], n)
     returns_12m = -np.bincount(codes[~bought], margin[~bought], n)
     n_returns = np.bincount(codes[~bought], minlength=n).astype(float)
-    orders = pd.DataFrame(
-        {"c": codes[bought], "t": ts[window][known][bought], "ch": channel[bought]}
-    ).drop_duplicates()
-    n_orders = np.bincount(orders["c"].to_numpy(), minlength=n).astype(float)
-    order_cost = np.bincount(
-        orders["c"].to_numpy(), _priced(orders["ch"].to_numpy(), costs.per_order), n
-    )
+    o_codes, o_ts, o_chan = codes[bought], ts[window][known][bought], chan[bought]
+    first = _distinct_orders(o_codes, o_ts, o_chan, start)
+    n_orders = np.bincount(o_codes[first], minlength=n).astype(float)
+    price = _price_table(categories, costs.per_order)[o_chan[first]]  # -1: the default
+    order_cost = np.bincount(o_codes[first], price, n)
     serve = order_cost + costs.per_return * n_returns
 
     contact = np.zeros(n)
@@ -102,7 +132,7 @@ def customer_pnl(
         ccodes = _codes(ids, contacts["customer_id"].to_numpy()[in_year])
         ok = ccodes >= 0
         prices = _priced(contacts["channel"].to_numpy()[in_year][ok], costs.per_contact)
-        contact = np.bincount(ccodes[ok], prices, n)
+        contact = np.bincount(ccodes[ok], prices, n).astype("float64")
 
     return pd.DataFrame(
         {

@@ -69,13 +69,14 @@ def training_rows(frame: pd.DataFrame, config: PotentialConfig) -> pd.DataFrame:
 def yearly_spend(frame: pd.DataFrame, min_days: float) -> np.ndarray:
     """spend_365d as a yearly rate: divided by the share of the year the customer was one
     (tenure between ``min_days`` and 365 days); never negative, NaN as 0."""
-    spend = pd.to_numeric(frame[SPEND]).to_numpy(dtype="float64")
+    spend: np.ndarray = pd.to_numeric(frame[SPEND]).to_numpy(dtype="float64")
     spend = np.nan_to_num(np.clip(spend, 0, None), nan=0.0)
     if "tenure_days" not in frame.columns:
         return spend
     tenure = pd.to_numeric(frame["tenure_days"]).to_numpy(dtype="float64")
     days = np.clip(np.nan_to_num(tenure, nan=365.0), min_days, 365.0)
-    return spend * 365.0 / days
+    yearly: np.ndarray = spend * 365.0 / days
+    return yearly
 
 
 @dataclass

@@ -308,7 +308,8 @@ def _wallet(rng: np.random.Generator, cust: Customers, spend_12m: np.ndarray) ->
     per_spend = np.array([sa.WALLET_PER_SPEND[a] for a in sa.ARCHETYPE_NAMES])
     need = per_spend[cust.archetype] * cust.spend
     need = need * np.exp(sa.WALLET_NOISE * rng.standard_normal(len(need)))
-    return np.round(np.maximum(need, spend_12m), 2)
+    wallet: np.ndarray = np.round(np.maximum(need, spend_12m), 2)
+    return wallet
 
 
 def _ground_truth(
