@@ -72,7 +72,12 @@ def materialize(
     With --engine spark the snapshot and the scoring run on Spark; the scored profiles are
     collected to this machine to write the file or Redis store. Nothing is written, and the
     exit code is 1, when the offer catalogue (CINTEL_OFFERS_PATH or the default) names a
-    segment id the segments champion does not have."""
+    segment id the segments champion does not have.
+
+    With the pandas engine the store also gets each customer's 12-month P&L, priced by
+    costs.yaml in the data folder (without it every cost is 0; a bad file is an error
+    naming the key), the lifecycle stage, and a cintel-potential champion's potential
+    value and share of wallet."""
     import serving.batch.materialize
     from training.data.io import load_data
     from training.economics.costs import COSTS_FILE, load_costs

@@ -124,6 +124,12 @@ def train(
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
     has no basket rules). Spark Connect cannot train: use a classic --spark-master.
 
+    The potential model (potential value, share of wallet) is trained by default but is
+    optional: the service does not require it. With ground_truth.parquet in the data folder
+    (cintel synth) its rank correlations with the true share of wallet are logged and
+    printed. The segments run logs lifecycle transitions and value concentration, with net
+    contribution priced by the data folder's costs.yaml when there is one.
+
     The uplift model learns from the decision log and the matured outcomes in the data
     (purchases in each offer's response window), not from the snapshots: it is trained when
     named in --models or when --decisions is given, and skipped with the reason when there
