@@ -22,7 +22,7 @@ from training.cli.common import (
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
-from training.tasks import ALL_MODELS, DEFAULT_MODELS
+from training.tasks import ALL_MODELS, DEFAULT_MODELS, TASKS
 
 
 @click.command()
@@ -144,6 +144,7 @@ def train(
     from training.data.io import load_data
     from training.tasks import TaskInputs
 
+    named = models is not None
     if models is None:
         models = ",".join(
             [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
@@ -187,7 +188,7 @@ def train(
                 driver_rows=driver_rows,
             )
         print_results(results)
-        fail_on_skipped(results)
+        fail_on_skipped(results, named)
         return
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
@@ -203,12 +204,17 @@ def train(
             minimums=minimums,
         )
     print_results(results)
-    fail_on_skipped(results)
+    fail_on_skipped(results, named)
 
 
-def fail_on_skipped(results: list[Any]) -> None:
-    """Exit 1 naming every model that was asked for and could not be trained."""
-    skipped = [r for r in results if r.decision == "skipped"]
+def fail_on_skipped(results: list[Any], named: bool = True) -> None:
+    """Exit 1 naming every model that was asked for and could not be trained; an optional
+    model (potential) trained only by default (``named`` False) is a warning instead."""
+    optional = {t.name for t in TASKS if t.optional}
+    for r in results:
+        if r.decision == "skipped" and not named and r.model in optional:
+            console.print(f"[yellow]warning:[/] optional model {r.model} not trained: {r.reason}")
+    skipped = [r for r in results if r.decision == "skipped" and (named or r.model not in optional)]
     if skipped:
         names = "; ".join(f"{r.model} ({r.reason})" for r in skipped)
         raise CintelError(f"not trained: {names}")

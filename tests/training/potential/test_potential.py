@@ -109,3 +109,28 @@ def test_registered_with_truth_metrics(simulated: tuple, mlflow_home: Settings) 
         result.truth["truth_spearman_share_of_wallet"]
     )
     assert {"pinball_loss_rel", "coverage", "mean_share_of_wallet"} <= set(metrics)
+
+
+def test_train_by_default_warns_when_the_optional_model_cannot_train(
+    mlflow_home: Settings, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from monitoring.entry import cli
+    from training.data.simulator.simulate import write_synth
+
+    sim = synthesize(SynthConfig(n_customers=2500, start="2024-01-01", end="2025-06-30", seed=3))
+    write_synth(sim, tmp_path / "data")
+    # 486 churned customers in the training window: every model on the activity labels
+    # (churn, segments, clv, potential) is short of 500; propensity still trains
+    args = ["train", "--data", str(tmp_path / "data"), "--min-positives", "500"]
+    result = CliRunner().invoke(cli, args)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "warning: optional model potential not trained" in text
+    named = text[text.index("not trained: ") :]
+    assert "churn (" in named and "clv (" in named and "potential (" not in named
+    named_run = CliRunner().invoke(cli, [*args, "--models", "propensity,potential"])
+    assert named_run.exit_code == 1 and "not trained: potential (" in " ".join(
+        named_run.output.split()
+    )
