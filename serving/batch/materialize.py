@@ -30,7 +30,8 @@ from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns
-from training.segments.config import LOW_ACTIVITY
+from training.segments import tiers
+from training.segments.config import LOW_ACTIVITY, SegmentsConfig
 from training.tasks import ALL_MODELS, MODELS, FittedModel
 
 CHUNK = 50_000
@@ -204,7 +205,11 @@ def materialize(
     scorers, versions = usable_optional(features, scorers, versions, progress)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
     progress("computing the customer economics and lifecycle stages")
-    profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings)
+    config = getattr(segments, "config", None)
+    shares = (
+        config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
+    )
+    profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
@@ -219,9 +224,11 @@ def with_economics(
     as_of: pd.Timestamp,
     costs: Costs,
     settings: ServiceSettings,
+    shares: tuple[float, float, float] = SegmentsConfig().tier_shares,
 ) -> pd.DataFrame:
     """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
-    contacts come from the decision log only when a contact has a price."""
+    contacts come from the decision log only when a contact has a price. With
+    ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
     contacts = None
     if not costs.per_contact.zero:
         from training.data.outcomes import read_decisions
@@ -230,7 +237,18 @@ def with_economics(
     ids = pd.Index(profiles["customer_id"].to_numpy())
     churn = profiles["churn_probability"].to_numpy() if "churn_probability" in profiles else None
     extra = economics_columns(data, ids, as_of, costs, contacts, churn)
-    return pd.concat([profiles, extra], axis=1)
+    out = pd.concat([profiles, extra], axis=1)
+    if settings.tier_value == "net_contribution" and "value_tier" in out:
+        out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)
+    return out
+
+
+def net_contribution_tiers(net: np.ndarray, shares: tuple[float, float, float]) -> np.ndarray:
+    """Value tiers cut on net contribution (CINTEL_TIER_VALUE=net_contribution): the same
+    shares of the customers with a positive value as the segments model's margin tiers;
+    net contribution <= 0 is a value destroyer."""
+    frame = pd.DataFrame({tiers.MARGIN_COLUMN: net})
+    return tiers.assign(frame, tiers.fit_cuts(frame, shares))
 
 
 def store_meta(

@@ -132,3 +132,16 @@ def test_bad_costs_file_stops_materialize_naming_the_key(
     text = " ".join(result.output.split())
     assert "per_order.store must be a number" in text and "costs.yaml" in text
     assert not (tmp_path / "home" / "store").exists()
+
+
+def test_tiers_can_be_cut_on_net_contribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from serving.batch.materialize import net_contribution_tiers
+
+    # 20 customers with a positive net contribution 1..20, two at 0 or below
+    net = np.r_[np.arange(1.0, 21.0), 0.0, -5.0]
+    got = net_contribution_tiers(net, (0.05, 0.15, 0.30))
+    # top 5 % of 20 = 1 platinum, next 15 % = 3 gold, next 30 % = 6 silver, 10 bronze
+    expected = ["bronze"] * 10 + ["silver"] * 6 + ["gold"] * 3 + ["platinum"]
+    assert got.tolist() == [*expected, "value_destroyer", "value_destroyer"]
+    monkeypatch.setenv("CINTEL_TIER_VALUE", "net_contribution")
+    assert ServiceSettings().tier_value == "net_contribution"
