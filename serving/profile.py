@@ -13,7 +13,10 @@ from typing import Any
 import orjson
 
 from serving.catalogue import slug
+from training.economics.lifecycle import LifecycleRules
 
+AT_RISK_CHURN = LifecycleRules().at_risk_churn
+CHURN_MOVES = frozenset({"active", "developing", "won back"})  # stages after rule 3
 PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
 SEGMENT_PROB = "segment_prob__"
 REASON_SEPARATOR = "; "
@@ -105,8 +108,18 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
             "share_of_wallet": _num(row.get("share_of_wallet")),
             "headroom": _num(row.get("potential_headroom")),
         },
-        "lifecycle": {"stage": row.get("lifecycle_stage"), "since": row.get("lifecycle_since")},
+        "lifecycle": _lifecycle(row, churn),
     }
+
+
+def _lifecycle(row: dict[str, Any], churn: float | None) -> dict[str, Any]:
+    """The stored stage, with the churn rule of ``training.economics.lifecycle`` applied to
+    the churn score of this answer: active, developing and won-back customers whose churn
+    risk reaches ``at_risk_churn`` are at risk since the store's as_of."""
+    stage, since = row.get("lifecycle_stage"), row.get("lifecycle_since")
+    if stage in CHURN_MOVES and churn is not None and churn >= AT_RISK_CHURN:
+        stage, since = "at risk", row.get("lifecycle_as_of", since)
+    return {"stage": stage, "since": since}
 
 
 def _economics(row: dict[str, Any]) -> dict[str, Any]:

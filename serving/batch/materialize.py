@@ -235,8 +235,7 @@ def with_economics(
 
         contacts = contact_events(read_decisions(settings.decision_log_dir))
     ids = pd.Index(profiles["customer_id"].to_numpy())
-    churn = profiles["churn_probability"].to_numpy() if "churn_probability" in profiles else None
-    extra = economics_columns(data, ids, as_of, costs, contacts, churn)
+    extra = economics_columns(data, ids, as_of, costs, contacts)  # churn rule: at answer time
     out = pd.concat([profiles, extra], axis=1)
     if settings.tier_value == "net_contribution" and "value_tier" in out:
         out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)

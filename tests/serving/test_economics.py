@@ -145,3 +145,28 @@ def test_tiers_can_be_cut_on_net_contribution(monkeypatch: pytest.MonkeyPatch) -
     assert got.tolist() == [*expected, "value_destroyer", "value_destroyer"]
     monkeypatch.setenv("CINTEL_TIER_VALUE", "net_contribution")
     assert ServiceSettings().tier_value == "net_contribution"
+
+
+@pytest.mark.parametrize(
+    ("stored", "churn", "expected"),
+    [
+        ("active", 0.8, ("at risk", "2025-06-30")),  # the churn rule, since the store's as_of
+        ("won back", 0.7, ("at risk", "2025-06-30")),
+        ("active", 0.69, ("active", "2024-03-01")),
+        ("lapsed", 0.9, ("lapsed", "2024-03-01")),  # rule 2 comes before the churn rule
+        ("new", 0.9, ("new", "2024-03-01")),
+        ("active", None, ("active", "2024-03-01")),
+    ],
+)
+def test_profile_applies_the_churn_rule_to_the_stage(
+    stored: str, churn: float | None, expected: tuple[str, str]
+) -> None:
+    row = {
+        "customer_id": "7",
+        "churn_probability": churn,
+        "lifecycle_stage": stored,
+        "lifecycle_since": "2024-03-01",
+        "lifecycle_as_of": "2025-06-30",
+    }
+    lifecycle = build_profile(row)["lifecycle"]
+    assert (lifecycle["stage"], lifecycle["since"]) == expected

@@ -37,10 +37,14 @@ def economics_columns(
 ) -> pd.DataFrame:
     """The store's economics columns for ``ids`` (rows in that order, no index): the
     P&L, ``costs_file`` (the costs.yaml used; "" when every cost is the zero default) and
-    the lifecycle stage and since date."""
+    the lifecycle stage and since date. The store keeps the stage without the churn rule
+    (``churn`` None) and ``lifecycle_as_of``: the answer applies the rule to the churn
+    score it shows (``serving.profile``), so a new churn champion scored on read moves the
+    stage exactly as a new materialize would."""
     pnl = customer_pnl(data.transactions, data.customers, ids, as_of, costs, contacts)
     signup = data.customers.set_index("customer_id")["signup_date"]
     stage = lifecycle(data.transactions, signup, ids, as_of, churn, rules)
     out = pnl.round(2).join(stage).reset_index(drop=True)  # money in cents
+    out["lifecycle_as_of"] = f"{as_of:%Y-%m-%d}"
     out["costs_file"] = costs.source or ""
     return out
