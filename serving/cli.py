@@ -72,9 +72,15 @@ def materialize(
     With --engine spark the snapshot and the scoring run on Spark; the scored profiles are
     collected to this machine to write the file or Redis store. Nothing is written, and the
     exit code is 1, when the offer catalogue (CINTEL_OFFERS_PATH or the default) names a
-    segment id the segments champion does not have."""
+    segment id the segments champion does not have.
+
+    With the pandas engine the store also gets each customer's 12-month P&L, priced by
+    costs.yaml in the data folder (without it every cost is 0; a bad file is an error
+    naming the key), the lifecycle stage, and a cintel-potential champion's potential
+    value and share of wallet."""
     import serving.batch.materialize
     from training.data.io import load_data
+    from training.economics.costs import COSTS_FILE, load_costs
 
     cutoff = parse_date(as_of, "--as-of")
     if engine == "spark":
@@ -99,6 +105,12 @@ def materialize(
             return
         data = load_data(Path(data_dir))
         show_report(data.report)
+        costs = load_costs(data_dir)
+        if costs.source is None:
+            console.print(
+                f"no {COSTS_FILE} in {data_dir}: every cost is 0 "
+                "(net contribution = margin - returns)"
+            )
         result = serving.batch.materialize.materialize(
             data,
             _service_settings(store),
@@ -106,6 +118,7 @@ def materialize(
             store,
             progress=status_progress(status),
             approx_reasons=reasons == "approx",
+            costs=costs,
         )
     _say_materialized(result)
 

@@ -82,7 +82,9 @@ class FreshAnswers:
             values = dict(row)
             for model_rows in records:
                 values.update(model_rows[i])
-            fresh.append({k: values.get(k) for k in layout} | {"customer_id": cid})
+            # the layout's columns re-scored; the store's other columns (the customer
+            # economics and lifecycle of materialize) kept as published
+            fresh.append(values | {k: values.get(k) for k in layout} | {"customer_id": cid})
         batch = from_rows(fresh, [c for c, _ in found], self.catalogue)
         if len(self._kept) + len(batch.customer_ids) > MAX_KEPT:
             self._kept.clear()

@@ -13,7 +13,10 @@ from typing import Any
 import orjson
 
 from serving.catalogue import slug
+from training.economics.lifecycle import LifecycleRules
 
+AT_RISK_CHURN = LifecycleRules().at_risk_churn
+CHURN_MOVES = frozenset({"active", "developing", "won back"})  # stages after rule 3
 PROB_ANY, PROB_FIRST = "propensity_any__", "propensity_first__"
 SEGMENT_PROB = "segment_prob__"
 REASON_SEPARATOR = "; "
@@ -99,6 +102,41 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
         },
         "segment": {"name": segment, "id": segment_id, "probabilities": memberships},
         "propensity": propensity,
+        "economics": _economics(row),
+        "potential": {
+            "value_12m": _num(row.get("potential_value_12m")),
+            "share_of_wallet": _num(row.get("share_of_wallet")),
+            "headroom": _num(row.get("potential_headroom")),
+        },
+        "lifecycle": _lifecycle(row, churn),
+    }
+
+
+def _lifecycle(row: dict[str, Any], churn: float | None) -> dict[str, Any]:
+    """The stored stage, with the churn rule of ``training.economics.lifecycle`` applied to
+    the churn score of this answer: active, developing and won-back customers whose churn
+    risk reaches ``at_risk_churn`` are at risk since the store's as_of."""
+    stage, since = row.get("lifecycle_stage"), row.get("lifecycle_since")
+    if stage in CHURN_MOVES and churn is not None and churn >= AT_RISK_CHURN:
+        stage, since = "at risk", row.get("lifecycle_as_of", since)
+    return {"stage": stage, "since": since}
+
+
+def _economics(row: dict[str, Any]) -> dict[str, Any]:
+    """The P&L of the last 12 months; ``costs`` says where the costs came from."""
+    source = row.get("costs_file")
+    if source is None:  # a store from before the economics, or a /score customer
+        costs = None
+    else:
+        costs = source or "none: no costs.yaml in the data folder, every cost is 0"
+    return {
+        "net_contribution_12m": _num(row.get("net_contribution_12m")),
+        "margin_12m": _num(row.get("margin_12m")),
+        "returns_12m": _num(row.get("returns_12m")),
+        "cost_to_serve_12m": _num(row.get("cost_to_serve_12m")),
+        "contact_cost_12m": _num(row.get("contact_cost_12m")),
+        "acquisition_cost": _num(row.get("acquisition_cost")),
+        "costs": costs,
     }
 
 

@@ -123,6 +123,49 @@ class Propensity(_Answer):
     first_time: float | None
 
 
+class Economics(_Answer):
+    """The customer's own P&L over the 12 months before the store's as_of (money in the
+    transactions' currency); costs priced by the data folder's costs.yaml."""
+
+    net_contribution_12m: float | None = Field(
+        description="margin_12m - returns_12m - cost_to_serve_12m - contact_cost_12m"
+    )
+    margin_12m: float | None = Field(description="margin of the purchases")
+    returns_12m: float | None = Field(description="margin given back on returns (>= 0)")
+    cost_to_serve_12m: float | None = Field(
+        description="orders x per-order cost of their channel + returns x per-return cost"
+    )
+    contact_cost_12m: float | None = Field(
+        description="recorded contacts (decisions that showed offers) x per-contact cost"
+    )
+    acquisition_cost: float | None = Field(
+        description="one-off: the customers table's own column, else by acquisition channel"
+    )
+    costs: str | None = Field(
+        description="the costs.yaml used, or a note that there was none (every cost 0)"
+    )
+
+
+class Potential(_Answer):
+    """cintel-potential: what the customer could spend with us a year (money a year)."""
+
+    value_12m: float | None = Field(
+        description="upper-quantile (0.9) yearly spend of similar customers, at least the "
+        "customer's own spend of the last 12 months"
+    )
+    share_of_wallet: float | None = Field(
+        description="spend of the last 12 months / value_12m, in [0, 1]"
+    )
+    headroom: float | None = Field(description="value_12m - spend of the last 12 months")
+
+
+class Lifecycle(_Answer):
+    stage: Literal["new", "active", "developing", "at risk", "lapsed", "won back"] | None = Field(
+        description="by the rules of training/economics/lifecycle.py (README)"
+    )
+    since: str | None = Field(description="the date the customer entered the stage (ISO)")
+
+
 class RankedOfferAnswer(_Answer):
     offer_id: str
     campaign: str = Field(description="the campaign the offer belongs to (offer catalogue)")
@@ -154,6 +197,9 @@ class ProfileAnswer(_Answer):
     rfm: Rfm
     segment: Segment
     propensity: dict[str, Propensity]
+    economics: Economics
+    potential: Potential
+    lifecycle: Lifecycle
     held_out: list[str] = Field(
         description="campaigns whose control group the customer is in: their offers are "
         "withheld (do not make them by hand either)"

@@ -41,6 +41,9 @@ class ServiceSettings(Settings):
     # others answer; see the README on what is per worker), and how long a stop waits for
     # requests in flight before the processes are killed
     workers: int = Field(default=2, ge=1, le=64)
+    # value tiers of the published store: by the segments model's margin_365d ("margin"),
+    # or re-cut at materialize on the 12-month net contribution of costs.yaml, same shares
+    tier_value: Literal["margin", "net_contribution"] = "margin"
     drain_seconds: float = Field(default=10.0, gt=0, le=3600)
     # while no worker accepts connections (all of them died at once), the server process
     # answers those that waited this long with 503 instead of leaving them hanging until a

@@ -15,7 +15,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ class TrainResult:
     champion_after: str | None
     decision: str
     reason: str
+    # figures against the simulator's ground truth (potential: rank correlations)
+    truth: dict[str, float] = field(default_factory=dict)
 
 
 def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -93,6 +95,7 @@ def _log_run(
     metrics: dict[str, float],
     transactions: pd.DataFrame | None,
     extra_params: dict[str, Any] | None = None,
+    costs: Any = None,
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
@@ -116,7 +119,12 @@ def _log_run(
         eval_features = evaluation.frame[["customer_id", *evaluation.feature_columns]]
         log_snapshot_input(eval_features, evaluation.as_of, evaluation.digest, "evaluation")
         with tempfile.TemporaryDirectory() as tmp:
-            kwargs = {"transactions": transactions} if model == "propensity" else {}
+            kwargs: dict[str, Any] = {}
+            if model == "propensity":
+                kwargs = {"transactions": transactions}
+            elif model == "segments" and transactions is not None:
+                # lifecycle transitions and value concentration (training.economics)
+                kwargs = {"transactions": transactions, "costs": costs}
             parts.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
             mlflow.log_artifacts(tmp, artifact_path="report")
         # the same seeded sample for every model, so references join on customer_id; scoring
@@ -192,6 +200,7 @@ def train_one(
     fit: Fitter | None = None,
     extra_params: dict[str, Any] | None = None,
     minimums: Minimums | None = None,
+    inputs: TaskInputs | None = None,
 ) -> TrainResult:
     """Check the evidence, fit, evaluate, log, register as @challenger and gate one model.
 
@@ -209,10 +218,24 @@ def train_one(
     except ValueError as exc:
         why = str(exc)
         return TrainResult(model, None, parts.main_metric, None, before, before, "skipped", why)
+    truth: dict[str, float] = {}
+    ground_truth = None if inputs is None else inputs.ground_truth
+    if parts.truth_metrics is not None and ground_truth is not None:
+        truth = _finite(dict(parts.truth_metrics(fitted, evaluation, ground_truth)))
+        metrics = {**metrics, **truth}
     config = getattr(fitted, "config", None)
     transactions = None if data is None else data.transactions
     uri = _log_run(
-        model, parts, fitted, config, train, evaluation, metrics, transactions, extra_params
+        model,
+        parts,
+        fitted,
+        config,
+        train,
+        evaluation,
+        metrics,
+        transactions,
+        extra_params,
+        None if inputs is None else inputs.costs,
     )
     version = registry.register_challenger(model, uri).version
     champion_metrics, unusable = judge_champion(model, parts, before, evaluation)
@@ -236,6 +259,7 @@ def train_one(
         champion_after=registry.champion_version(model),
         decision="promoted" if decision.promote else "rejected",
         reason=decision.reason,
+        truth=truth,
     )
 
 
@@ -313,6 +337,7 @@ def train_snapshots(
                 fitters.get(model),
                 extra_params,
                 minimums,
+                inputs,
             )
         )
     if all(r.decision == "skipped" for r in results):

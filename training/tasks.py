@@ -9,8 +9,10 @@ only when a task's parts are first needed, so ``cintel --help`` stays fast.
 Most models are fitted and judged on the two snapshots of the data (``cintel train``'s
 out-of-time protocol). A task with ``needs`` (uplift: the decision log) builds its own
 training and evaluation tables from the data and those inputs (``TaskParts.tables``); it is
-trained only when named (``ALL_MODELS``), and ``MODELS``, the default list that the service
-and the retraining cycle require, holds only the tasks without needs.
+trained only when named (``ALL_MODELS``), and ``MODELS``, the list that the service and the
+retraining cycle require, holds only the tasks without needs; an ``optional`` task
+(potential) is trained by ``cintel train`` by default (``DEFAULT_MODELS``) and published
+when it has a champion, but nothing requires it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class TaskParts:
 
     # a fit that applies the run's minimums inside the model too (propensity: per family)
     fit_minimums: Callable[[Snapshot, Minimums], FittedModel] | None = None
+    # metrics against the simulator's ground truth (logged and printed when it is there)
+    truth_metrics: Callable[[Any, Snapshot, pd.DataFrame], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class TaskInputs:
     # a decision whose response window ends by then has matured; None: the day after the
     # latest transaction
     complete_before: pd.Timestamp | None = None
+    ground_truth: pd.DataFrame | None = None  # the simulator's truth, when the data has it
+    costs: Any = None  # the data folder's costs.yaml (training.economics.Costs) or None
 
 
 DEFAULT_MINIMUMS = Minimums()
@@ -107,6 +113,8 @@ class Task:
     labels: Callable[[Snapshot], list[str]] = activity_labels
     require: str = "all"
     minimums: Minimums = DEFAULT_MINIMUMS
+    # trained by default, but the service and the cycle do not require its champion
+    optional: bool = False
 
     @property
     def registered_name(self) -> str:
@@ -219,6 +227,22 @@ def _uplift() -> TaskParts:
     )
 
 
+@cache
+def _potential() -> TaskParts:
+    from training import potential
+
+    return TaskParts(
+        potential.fit,
+        potential.evaluate,
+        potential.write_artifacts,
+        potential.PotentialModel.load,
+        potential.MAIN_METRIC,
+        potential.GREATER_IS_BETTER,
+        potential.FLOORS,
+        truth_metrics=potential.truth_metrics,
+    )
+
+
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task(
@@ -232,6 +256,12 @@ TASKS: tuple[Task, ...] = (
     Task("segments", "value tiers, RFM and behavioural segments", _segments),
     Task("clv", "customer lifetime value with an interval", _clv, _clv_spark),
     Task(
+        "potential",
+        "potential value and share of wallet (upper-quantile spend of similar customers)",
+        _potential,
+        optional=True,
+    ),
+    Task(
         "uplift",
         "offer uplift per family from the decision log",
         _uplift,
@@ -240,8 +270,10 @@ TASKS: tuple[Task, ...] = (
         require="any",
     ),
 )
-# trained by default, required by the service and the cycle: the tasks without needs
-MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
+# required by the service and the cycle: the tasks without needs that are not optional
+MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs and not t.optional)
+# what ``cintel train`` trains by default: the tasks without needs
+DEFAULT_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
 ALL_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
 _BY_NAME = {t.name: t for t in TASKS}
 

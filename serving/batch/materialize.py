@@ -29,7 +29,9 @@ from serving.settings import ServiceSettings
 from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
-from training.segments.config import LOW_ACTIVITY
+from training.economics import Costs, contact_events, economics_columns
+from training.segments import tiers
+from training.segments.config import LOW_ACTIVITY, SegmentsConfig
 from training.tasks import ALL_MODELS, MODELS, FittedModel
 
 CHUNK = 50_000
@@ -187,11 +189,14 @@ def materialize(
     backend: str | None = None,
     progress: Callable[[str], None] = lambda _m: None,
     approx_reasons: bool = False,
+    costs: Costs | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
-    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones."""
+    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
+    ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
+    per-customer P&L stored beside the model outputs, with the lifecycle stage."""
     scorers, versions = load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
@@ -206,12 +211,50 @@ def materialize(
 
     scorers, versions = usable_optional(features, scorers, versions, leave_out)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+    progress("computing the customer economics and lifecycle stages")
+    config = getattr(segments, "config", None)
+    shares = (
+        config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
+    )
+    profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend, features)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))
+
+
+def with_economics(
+    profiles: pd.DataFrame,
+    data: CleanData,
+    as_of: pd.Timestamp,
+    costs: Costs,
+    settings: ServiceSettings,
+    shares: tuple[float, float, float] = SegmentsConfig().tier_shares,
+) -> pd.DataFrame:
+    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
+    contacts come from the decision log only when a contact has a price. With
+    ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
+    contacts = None
+    if not costs.per_contact.zero:
+        from training.data.outcomes import read_decisions
+
+        contacts = contact_events(read_decisions(settings.decision_log_dir))
+    ids = pd.Index(profiles["customer_id"].to_numpy())
+    extra = economics_columns(data, ids, as_of, costs, contacts)  # churn rule: at answer time
+    out = pd.concat([profiles, extra], axis=1)
+    if settings.tier_value == "net_contribution" and "value_tier" in out:
+        out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)
+    return out
+
+
+def net_contribution_tiers(net: np.ndarray, shares: tuple[float, float, float]) -> np.ndarray:
+    """Value tiers cut on net contribution (CINTEL_TIER_VALUE=net_contribution): the same
+    shares of the customers with a positive value as the segments model's margin tiers;
+    net contribution <= 0 is a value destroyer."""
+    frame = pd.DataFrame({tiers.MARGIN_COLUMN: net})
+    return tiers.assign(frame, tiers.fit_cuts(frame, shares))
 
 
 def store_meta(

@@ -104,7 +104,7 @@ def test_answers_follow_promote_and_rollback_and_name_their_versions(
     fresh = answers(client, ids)
     for cid in ids:  # scored on read with exactly the versions the answer names
         assert fresh[cid]["model_versions"] == {**before[cid]["model_versions"], "churn": new}
-        for part in ("propensity", "segment", "clv", "value_tier", "rfm"):
+        for part in ("propensity", "segment", "clv", "value_tier", "rfm", "economics"):
             assert fresh[cid][part] == before[cid][part]  # the other models: same scores
     changed = [c for c in ids if fresh[c]["churn"] != before[c]["churn"]]
     assert changed, "the new churn model should score some customer differently"

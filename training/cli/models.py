@@ -22,7 +22,7 @@ from training.cli.common import (
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
-from training.tasks import ALL_MODELS, MODELS
+from training.tasks import ALL_MODELS, DEFAULT_MODELS, TASKS
 
 
 @click.command()
@@ -56,7 +56,7 @@ from training.tasks import ALL_MODELS, MODELS
     "--models",
     default=None,
     help=f"Comma-separated models to train, of {','.join(ALL_MODELS)}. "
-    f"[default: {','.join(MODELS)}, plus uplift with --decisions]",
+    f"[default: {','.join(DEFAULT_MODELS)}, plus uplift with --decisions]",
 )
 @click.option(
     "--decisions",
@@ -124,6 +124,12 @@ def train(
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
     has no basket rules). Spark Connect cannot train: use a classic --spark-master.
 
+    The potential model (potential value, share of wallet) is trained by default but is
+    optional: the service does not require it. With ground_truth.parquet in the data folder
+    (cintel synth) its rank correlations with the true share of wallet are logged and
+    printed. The segments run logs lifecycle transitions and value concentration, with net
+    contribution priced by the data folder's costs.yaml when there is one.
+
     The uplift model learns from the decision log and the matured outcomes in the data
     (purchases in each offer's response window), not from the snapshots: it is trained when
     named in --models or when --decisions is given, and skipped with the reason when there
@@ -138,12 +144,19 @@ def train(
     from training.data.io import load_data, stated_data_end
     from training.tasks import TaskInputs
 
+    named = models is not None
     if models is None:
-        models = ",".join([*MODELS, "uplift"] if decisions_dir is not None else MODELS)
+        models = ",".join(
+            [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
+        )
     selected = [m.strip() for m in models.split(",") if m.strip()]
+    from training.economics.costs import load_costs
+
     inputs = TaskInputs(
         decisions=decisions_dir or _default_decisions(),
         complete_before=stated_data_end(data_dir),  # simulate-responses states its end
+        ground_truth=_ground_truth(data_dir),
+        costs=load_costs(data_dir),
     )
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")
@@ -176,7 +189,7 @@ def train(
                 driver_rows=driver_rows,
             )
         print_results(results)
-        fail_on_skipped(results)
+        fail_on_skipped(results, named)
         return
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
@@ -192,15 +205,30 @@ def train(
             minimums=minimums,
         )
     print_results(results)
-    fail_on_skipped(results)
+    fail_on_skipped(results, named)
 
 
-def fail_on_skipped(results: list[Any]) -> None:
-    """Exit 1 naming every model that was asked for and could not be trained."""
-    skipped = [r for r in results if r.decision == "skipped"]
+def fail_on_skipped(results: list[Any], named: bool = True) -> None:
+    """Exit 1 naming every model that was asked for and could not be trained; an optional
+    model (potential) trained only by default (``named`` False) is a warning instead."""
+    optional = {t.name for t in TASKS if t.optional}
+    for r in results:
+        if r.decision == "skipped" and not named and r.model in optional:
+            console.print(f"[yellow]warning:[/] optional model {r.model} not trained: {r.reason}")
+    skipped = [r for r in results if r.decision == "skipped" and (named or r.model not in optional)]
     if skipped:
         names = "; ".join(f"{r.model} ({r.reason})" for r in skipped)
         raise CintelError(f"not trained: {names}")
+
+
+def _ground_truth(data_dir: str) -> Any:
+    """The simulator's ``ground_truth.parquet`` of the data folder (a DataFrame), or None."""
+    path = Path(data_dir) / "ground_truth.parquet"
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    return pd.read_parquet(path)
 
 
 def _default_decisions() -> Path:
@@ -240,6 +268,11 @@ def print_results(results: list[Any]) -> None:
         )
     out = Console()
     Console(width=max(out.width, 160)).print(table)
+    for r in results:
+        for name, value in getattr(r, "truth", {}).items():
+            if not name.startswith("truth_n"):
+                label = name.removeprefix("truth_")
+                console.print(f"{r.model}: {label} vs the simulator's truth = {value:.3f}")
 
 
 @click.command()

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 
 from training.data.snapshot import Snapshot
+from training.economics.costs import Costs
 from training.segments import rfm, tiers
 from training.segments.config import LOW_ACTIVITY
+from training.segments.economics_report import write_economics
 from training.segments.model import SegmentsModel
 
 
@@ -41,8 +43,16 @@ def identity_table(model: SegmentsModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["segment_id", "segment", "status", "match_distance"])
 
 
-def write_artifacts(model: SegmentsModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
-    """CSV tables and PNG plots describing the model on ``snapshot``; returns the paths."""
+def write_artifacts(
+    model: SegmentsModel,
+    snapshot: Snapshot,
+    out_dir: Path,
+    transactions: pd.DataFrame | None = None,
+    costs: Costs | None = None,
+) -> list[Path]:
+    """CSV tables and PNG plots describing the model on ``snapshot``; returns the paths.
+    With ``transactions``, also the lifecycle transitions and the value concentration
+    (``economics_report.write_economics``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -105,4 +115,9 @@ def write_artifacts(model: SegmentsModel, snapshot: Snapshot, out_dir: Path) -> 
     fig.tight_layout()
     fig.savefig(paths["rfm"], dpi=110)
     plt.close(fig)
-    return list(paths.values())
+    extra = (
+        []
+        if transactions is None
+        else write_economics(model, snapshot, out_dir, transactions, costs)
+    )
+    return [*paths.values(), *extra]

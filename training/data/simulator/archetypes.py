@@ -99,6 +99,18 @@ ARCHETYPES: tuple[Archetype, ...] = (
     ),
 )  # fmt: skip
 ARCHETYPE_NAMES = tuple(a.name for a in ARCHETYPES)
+# the true wallet: a customer's yearly spend in our categories (with us and elsewhere) is
+# this x their basket-size trait x lognormal noise (WALLET_NOISE); about the archetype's
+# 85th percentile of the yearly spend with us per unit of the trait, so most customers buy
+# part of their wallet from us and a few (the envelope) all of it
+WALLET_PER_SPEND = {
+    "fresh_food_family": 780.0,
+    "bulk_shopper": 970.0,
+    "online_convenience": 1140.0,
+    "weekend_treats": 560.0,
+    "bargain_hunter": 330.0,
+}
+WALLET_NOISE = 0.25
 
 # value destroyers: a discount above every family's margin rate, and many returns
 DESTROYER_DISCOUNT = (0.52, 0.62)

@@ -228,8 +228,9 @@ def _synthesize_block(
     config: SynthConfig, times: _Times, first_id: int, seed: np.random.SeedSequence
 ) -> SynthData:
     """Customers ``first_id + 1`` to ``first_id + CHUNK_CUSTOMERS`` and their rows."""
-    # a 7th stream for the response truth: spawn(7) starts with the same 6 children
-    streams = [np.random.default_rng(s) for s in seed.spawn(7)]
+    # a 7th stream for the response truth, an 8th for the wallet: spawn(n) starts with the
+    # same children as spawn(n - 1), so adding a stream changes none of the others
+    streams = [np.random.default_rng(s) for s in seed.spawn(8)]
     n = min(CHUNK_CUSTOMERS, config.n_customers - first_id)
     cust = _draw_customers(streams[0], n)
     arch = cust.archetype.astype(np.int64)
@@ -281,6 +282,10 @@ def _synthesize_block(
     truth["oracle_churn_prob"] = np.where(
         truth["alive_at_end"].to_numpy(), np.exp(-rate_op * (op_future - op_end)), 1.0
     )
+    spend_12m = _spend_12m(observed, first_id, n, times.end)
+    wallet = _wallet(streams[7], cust, spend_12m)
+    truth["true_wallet_12m"] = wallet
+    truth["true_share_of_wallet"] = np.where(wallet > 0, np.clip(spend_12m / wallet, 0, 1), 0.0)
     alive = truth["alive_at_end"].to_numpy()
     responses = true_responses(
         streams[6], cust.archetype, cust.rate_per_year, cust.discount, cust.destroyer, alive,
@@ -288,6 +293,23 @@ def _synthesize_block(
     )  # fmt: skip
     responses["customer_id"] += first_id
     return SynthData(transactions, customers, truth, responses)
+
+
+def _spend_12m(observed: dict[str, np.ndarray], first_id: int, n: int, end: int) -> np.ndarray:
+    """Each customer's net spend with us in the 365 days up to ``end`` (>= 0)."""
+    recent = observed["seconds"] > end - 365 * 86_400
+    who = observed["customer"][recent] - first_id - 1
+    return np.clip(np.bincount(who, weights=observed["amount"][recent], minlength=n), 0, None)
+
+
+def _wallet(rng: np.random.Generator, cust: Customers, spend_12m: np.ndarray) -> np.ndarray:
+    """The true yearly wallet: the archetype's need per unit of basket size x the customer's
+    basket-size trait x lognormal noise, and never less than what they spent with us."""
+    per_spend = np.array([sa.WALLET_PER_SPEND[a] for a in sa.ARCHETYPE_NAMES])
+    need = per_spend[cust.archetype] * cust.spend
+    need = need * np.exp(sa.WALLET_NOISE * rng.standard_normal(len(need)))
+    wallet: np.ndarray = np.round(np.maximum(need, spend_12m), 2)
+    return wallet
 
 
 def _ground_truth(

@@ -1,0 +1,55 @@
+"""Artifacts of a potential model: potential, spend and share of wallet by decile, and a plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.data.snapshot import Snapshot
+from training.potential.model import SPEND, PotentialModel
+
+
+def decile_table(model: PotentialModel, snapshot: Snapshot) -> pd.DataFrame:
+    """Customers who bought in the year, by decile of potential: means and counts."""
+    frame = snapshot.frame[snapshot.frame[SPEND] > 0]
+    pred = model.predict_frame(frame).assign(spend_365d=frame[SPEND].to_numpy())
+    ranks = pred["potential_value_12m"].rank(method="first")
+    pred["decile"] = np.ceil(10 * ranks / max(len(pred), 1)).astype(int)
+    return (
+        pred.groupby("decile")
+        .agg(
+            customers=("customer_id", "size"),
+            potential_value_12m=("potential_value_12m", "mean"),
+            spend_365d=("spend_365d", "mean"),
+            share_of_wallet=("share_of_wallet", "mean"),
+            headroom_total=("potential_headroom", "sum"),
+        )
+        .reset_index()
+    )
+
+
+def write_artifacts(model: PotentialModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
+    """``potential_deciles.csv`` and ``potential_vs_spend.png``; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = decile_table(model, snapshot)
+    csv, png = out_dir / "potential_deciles.csv", out_dir / "potential_vs_spend.png"
+    table.to_csv(csv, index=False)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar(table["decile"], table["potential_value_12m"], color="tab:gray", label="potential")
+    ax.bar(table["decile"], table["spend_365d"], color="tab:blue", label="spend with us")
+    ax.set_xlabel("decile of potential value")
+    ax.set_ylabel("mean per customer, last 12 months")
+    ax.set_title("Potential value and spend with us (the gap is the headroom)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return [csv, png]
