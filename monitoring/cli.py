@@ -13,6 +13,7 @@ from training.cli.common import (
     data_option,
     parse_date,
     status_progress,
+    stdout,
     user_errors,
 )
 
@@ -77,18 +78,18 @@ def show_monitor(result: MonitorResult) -> None:
     s = result.summary
     colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")
     share = "" if s.drift_share is None else f", drift share {s.drift_share:.0%}"
-    console.print(
+    stdout.print(
         f"[bold {colour}]{s.status}[/]{share} ({s.n_current:,} current rows vs "
         f"{s.n_reference:,} reference): {s.reason}"
     )
     if s.drifted_columns:
-        console.print(
+        stdout.print(
             "  drifted: "
             + ", ".join(s.drifted_columns[:15])
             + (" …" if len(s.drifted_columns) > 15 else "")
         )
-    console.print(f"  report: {result.run_dir / 'report.html'}")
-    console.print(f"  history: {result.run_dir.parent / 'index.html'}")
+    stdout.print(f"  report: {result.run_dir / 'report.html'}")
+    stdout.print(f"  history: {result.run_dir.parent / 'index.html'}")
 
 
 @click.command()
@@ -159,22 +160,22 @@ def cycle(
                 )
         except CycleLockedError as exc:
             raise CintelError(str(exc)) from exc
-        console.print(result.judged, highlight=False)
+        stdout.print(result.judged, highlight=False)
         if result.monitor is not None:
             show_monitor(result.monitor)
         if result.realised is not None:
-            console.print(result.realised.reason, highlight=False)
+            stdout.print(result.realised.reason, highlight=False)
         verdict = "retrain" if result.decision.retrain else "no retrain"
-        console.print(f"[bold]{verdict}[/]: {result.decision.reason}")
+        stdout.print(f"[bold]{verdict}[/]: {result.decision.reason}")
         for r in result.trained:
-            console.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
+            stdout.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
         changed = {
             m: (result.before[m], result.after[m])
             for m in result.before
             if result.before[m] != result.after[m]
         }
         if changed:
-            console.print(
+            stdout.print(
                 "  champions: "
                 + ", ".join(f"{m} {a or '-'} -> {b}" for m, (a, b) in changed.items())
             )
@@ -259,16 +260,16 @@ def campaigns(
         )
     overall = result.report[result.report["breakdown"] == "all"]
     for row in overall.to_dict("records"):
-        console.print(
+        stdout.print(
             f"  [bold]{row['campaign']} / {row['offer_id']}[/]: {row['treated']:,} treated, "
             f"{row['control']:,} control; {row['verdict']}; {row['expectation']}",
             highlight=False,
         )
     if overall.empty:
-        console.print("  no matured decisions yet: the data does not cover a response window")
+        stdout.print("  no matured decisions yet: the data does not cover a response window")
     for note in result.notes[:1] + result.notes[3:]:
-        console.print(f"  [dim]{note}[/]", highlight=False)
-    console.print(f"  report: {result.out_dir / 'campaigns.html'}")
+        stdout.print(f"  [dim]{note}[/]", highlight=False)
+    stdout.print(f"  report: {result.out_dir / 'campaigns.html'}")
 
 
 COMMANDS = (monitor, cycle, campaigns)

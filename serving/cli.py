@@ -21,6 +21,7 @@ from training.cli.common import (
     show_report,
     spark_table,
     status_progress,
+    stdout,
     user_errors,
 )
 
@@ -112,7 +113,7 @@ def materialize(
 
 def _say_materialized(result: MaterializeResult) -> None:
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(result.versions.items()))
-    console.print(
+    stdout.print(
         f"Materialized {result.n_customers:,} customers as of {result.as_of:%Y-%m-%d} "
         f"({versions})\n  wrote {result.location}"
     )
@@ -196,7 +197,7 @@ def serve(
             env[name] = str(value)
     env["BENTOML_CONFIG_OVERRIDES"] = _bentoml_overrides(env, settings.workers)
     auth = "X-API-Key required" if settings.api_key else "no API key"
-    console.print(
+    stdout.print(
         f"cintel service on http://{host}:{port} ({settings.workers} worker"
         f"{'s' if settings.workers > 1 else ''}, {auth}; OpenAPI at /docs)"
     )
@@ -291,7 +292,7 @@ def targets(
     else:
         table.to_csv(out, index=False)
     control = int((table["group"] == "control").sum()) if len(table) else 0
-    console.print(
+    stdout.print(
         f"{len(table):,} {campaign} targets written to {out}: {len(table) - control:,} to "
         f"contact, {control:,} in a control group (group = control: do not contact)"
     )
@@ -301,7 +302,7 @@ def targets(
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
         lines = decision_lines(table, catalogue, meta, ts, channel)
         JsonLog(settings.decision_log_dir).write_through(b"".join(lines), ts, len(lines))
-        console.print(f"  {len(lines):,} decision records in {settings.decision_log_dir}")
+        stdout.print(f"  {len(lines):,} decision records in {settings.decision_log_dir}")
 
 
 COMMANDS = (materialize, serve, targets)

@@ -19,6 +19,7 @@ from training.cli.common import (
     show_report,
     spark_table,
     status_progress,
+    stdout,
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
@@ -235,8 +236,7 @@ def print_results(results: list[Any]) -> None:
             r.decision,
             r.reason,
         )
-    out = Console()
-    Console(width=max(out.width, 160)).print(table)
+    Console(file=stdout.file, width=max(stdout.width, 160)).print(table)
 
 
 @click.command()
@@ -257,7 +257,7 @@ def promote(model: str, version: str) -> None:
     registry.record_decision(
         model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
     )
-    console.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
+    stdout.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
 
 
 @click.command()
@@ -274,7 +274,7 @@ def rollback(model: str) -> None:
 
     configure_tracking()
     version = registry.rollback(model)
-    console.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
+    stdout.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
 
 
 @click.command()
