@@ -56,19 +56,21 @@ def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> No
 
     settings = get_settings()
     configure_tracking(settings)
-    with console.status("Building the drift report…"):
+    with console.status("Building the drift report…") as status:
+        step = status_progress(status)
         if data_dir is None:
             result = monitor_requests(
-                settings, window_days, drift=DriftConfig(drift_share=drift_share)
+                settings, window_days, drift=DriftConfig(drift_share=drift_share), progress=step
             )
         else:
             from training.data.io import load_data
             from training.data.snapshot import build_snapshot
 
+            step("reading the data and computing its latest snapshot")
             snap = build_snapshot(load_data(data_dir), None, horizon_days=1)
             current = snap.frame[["customer_id", *snap.feature_columns]]
             result = monitor_frame(
-                settings, current, "snapshot", DriftConfig(drift_share=drift_share)
+                settings, current, "snapshot", DriftConfig(drift_share=drift_share), step
             )
     show_monitor(result)
 

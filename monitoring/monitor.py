@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,7 @@ def run_monitor(
     track: bool = True,
     now: datetime | None = None,
     note: str = "",
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> MonitorResult:
     """Compare ``current`` with ``reference`` and record the result.
 
@@ -79,18 +81,23 @@ def run_monitor(
     full snapshot, loadable with ``evidently.core.report.Snapshot.load``; absent when not
     judged) and summary.json; regenerates ``reports_dir/index.html``; and, when ``track``,
     logs one run to the MLflow experiment ``cintel-monitoring``. ``note`` is appended to the
-    summary's reason (e.g. which requests were left out of the window).
+    summary's reason (e.g. which requests were left out of the window). ``progress`` hears
+    each step.
     """
     now = now or datetime.now(UTC)
+    progress(f"computing drift with Evidently ({len(current):,} rows vs {len(reference):,})")
     summary, snapshot = drift_report(current, reference, config)
     if note:
         summary = replace(summary, reason=summary.reason + note)
     run_dir = _run_dir(Path(settings.reports_dir), now)
+    progress("writing the report")
     if snapshot is not None:
         snapshot.save_html(str(run_dir / "report.html"))
         _write(run_dir / "snapshot.json", snapshot.dumps())
     else:
         _write(run_dir / "report.html", _placeholder_html(label, summary))
+    if track:
+        progress("logging the run to MLflow")
     run_id = _track(summary, label, now, run_dir, settings) if track else None
     record = {
         "label": label,
@@ -143,6 +150,7 @@ def _track(
     metrics = [Metric(k, v, stamp, 0) for k, v in metrics_of(summary).items()]
     client.log_batch(run.info.run_id, metrics=metrics, tags=[RunTag("cintel.kind", "monitor")])
     client.log_dict(run.info.run_id, summary.to_dict(), "summary.json")
+    client.log_artifact(run.info.run_id, str(run_dir / "report.html"))  # the drift report
     client.set_terminated(run.info.run_id)
     return str(run.info.run_id)
 
