@@ -42,13 +42,28 @@ drift_share_option = click.option(
 )
 @data_option("Compare this data's latest snapshot instead of the request log.", required=False)
 @drift_share_option
+@click.option(
+    "--ui",
+    "open_ui",
+    is_flag=True,
+    help="Instead of a run: serve Evidently's UI on the workspace of the runs so far "
+    "(loopback; Ctrl+C stops it).",
+)
+@click.option("--ui-port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @user_errors
-def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> None:
+def monitor(
+    window_days: float, data_dir: Path | None, drift_share: float, open_ui: bool, ui_port: int
+) -> None:
     """Drift of inputs and predictions against the champions' reference (Evidently report).
 
     Writes CINTEL_HOME/reports/<timestamp>/ (report.html, snapshot.json, summary.json),
-    refreshes reports/index.html and logs key figures to the MLflow experiment
-    cintel-monitoring. Windows under 1,000 rows are not judged (noise alarms)."""
+    refreshes reports/index.html, adds the run to the Evidently workspace
+    CINTEL_HOME/evidently (project "cintel monitoring", with a dashboard; --ui shows it)
+    and logs key figures and the report to the MLflow experiment cintel-monitoring.
+    Windows under 1,000 rows are not judged (noise alarms)."""
+    if open_ui:
+        _serve_ui(ui_port)
+        return
     from monitoring.cycle import monitor_frame, monitor_requests
     from monitoring.reports import DriftConfig
     from training.mlops.tracking import configure_tracking
@@ -75,6 +90,22 @@ def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> No
     show_monitor(result)
 
 
+def _serve_ui(port: int) -> None:
+    """``evidently ui`` on the monitoring workspace, stopped with its processes on Ctrl+C."""
+    import os
+    import sys
+
+    from monitoring.workspace import ui_args, workspace_dir
+    from training.cli.supervise import run_supervised
+    from training.settings import get_settings
+
+    home = get_settings().home
+    if not workspace_dir(home).is_dir():
+        raise CintelError(f"{workspace_dir(home)}: no monitoring run yet; run `cintel monitor`")
+    stdout.print(f"Evidently UI on http://127.0.0.1:{port} (workspace {workspace_dir(home)})")
+    sys.exit(run_supervised(ui_args(home, "127.0.0.1", port), dict(os.environ), 10.0))
+
+
 def show_monitor(result: MonitorResult) -> None:
     """One paragraph ops can act on."""
     s = result.summary
@@ -92,6 +123,8 @@ def show_monitor(result: MonitorResult) -> None:
         )
     stdout.print(f"  report: {result.run_dir / 'report.html'}")
     stdout.print(f"  history: {result.run_dir.parent / 'index.html'}")
+    if (result.run_dir / "snapshot.json").exists():
+        stdout.print("  dashboard: cintel monitor --ui (Evidently UI, project 'cintel monitoring')")
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -94,6 +95,9 @@ def run_monitor(
     if snapshot is not None:
         snapshot.save_html(str(run_dir / "report.html"))
         _write(run_dir / "snapshot.json", snapshot.dumps())
+        if track:
+            progress("adding the run to the Evidently workspace")
+            _to_workspace(settings, snapshot, label, summary.status, now)
     else:
         _write(run_dir / "report.html", _placeholder_html(label, summary))
     if track:
@@ -108,6 +112,19 @@ def run_monitor(
     _write(run_dir / "summary.json", json.dumps(record, indent=2, default=str))
     write_index(Path(settings.reports_dir))
     return MonitorResult(run_dir, summary, label, now, run_id)
+
+
+def _to_workspace(
+    settings: Settings, snapshot: Any, label: str, status: str, now: datetime
+) -> None:
+    """The run in Evidently's workspace (``cintel monitor --ui``); a workspace that cannot
+    take it costs the UI that run, never the monitoring itself."""
+    from monitoring.workspace import add_run
+
+    try:
+        add_run(settings.home, snapshot, label, status, now)
+    except Exception as exc:  # any failure of a UI store is reported, not fatal
+        logging.getLogger(__name__).warning("Evidently workspace: run not added (%s)", exc)
 
 
 def metrics_of(summary: DriftSummary) -> dict[str, float]:
