@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from monitoring.policy import WindowSummary
+from monitoring.report_page import header_html, with_header
 from monitoring.reports import DriftConfig, DriftSummary, drift_report
 from training.settings import Settings
 
@@ -93,7 +94,10 @@ def run_monitor(
     run_dir = _run_dir(Path(settings.reports_dir), now)
     progress("writing the report")
     if snapshot is not None:
-        snapshot.save_html(str(run_dir / "report.html"))
+        head = header_html(
+            label, summary, config or DriftConfig(), reference.attrs.get("versions"), now
+        )
+        _write(run_dir / "report.html", with_header(snapshot.get_html_str(as_iframe=False), head))
         _write(run_dir / "snapshot.json", snapshot.dumps())
         if track:
             progress("adding the run to the Evidently workspace")

@@ -43,6 +43,10 @@ def test_each_judged_window_is_a_run_of_the_workspace_project(mlflow_home: Setti
     panels = [p.title for p in project.dashboard.model().panels]
     assert panels[1:] == ["Share of drifted columns", "Prediction drift per model"]
 
+    page = (second.run_dir / "report.html").read_text()
+    assert "cintel drift report: daily, 2026-11-21 12:00 UTC — drift" in page
+    assert page.index("cintel-summary") < page.index("Evidently's report of every column")
+
     # the MLflow run carries the report people open without the UI
     for result in (first, second, too_few):
         assert result.mlflow_run_id is not None
