@@ -16,7 +16,7 @@ import pytest
 from mlflow import MlflowClient
 
 from monitoring.monitor import run_monitor
-from monitoring.workspace import PROJECT, workspace_dir
+from monitoring.workspace import PROJECT, add_decision, workspace_dir
 from tests.monitoring.conftest import make_frame
 from training.settings import Settings
 
@@ -41,7 +41,12 @@ def test_each_judged_window_is_a_run_of_the_workspace_project(mlflow_home: Setti
     names = sorted(workspace.get_run(project.id, r).name for r in workspace.list_runs(project.id))
     assert names == ["daily 2026-11-20 12:00 (ok)", "daily 2026-11-21 12:00 (drift)"]
     panels = [p.title for p in project.dashboard.model().panels]
-    assert panels[1:] == ["Share of drifted columns", "Prediction drift per model"]
+    assert panels[1:] == [
+        "Share of drifted columns",
+        "Prediction drift per model",
+        "Retraining decisions",
+        "Realised performance of the published champions",
+    ]
 
     page = (second.run_dir / "report.html").read_text()
     assert "cintel drift report: daily, 2026-11-21 12:00 UTC — drift" in page
@@ -80,3 +85,25 @@ def test_monitor_ui_serves_the_workspace(mlflow_home: Settings) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_cycles_decision_is_a_run_beside_the_windows(mlflow_home: Settings) -> None:
+    from evidently.ui.workspace import Workspace
+
+    figures = {"drift_share": 0.4, "realised_churn_roc_auc": 0.81, "performance_drop": None}
+    add_decision(mlflow_home.home, True, "drift in 2 windows in a row", figures, NOW)
+    add_decision(mlflow_home.home, False, "no drift", {"drift_share": float("nan")}, NOW)
+    workspace = Workspace(str(workspace_dir(mlflow_home.home)))
+    (project,) = workspace.search_project(PROJECT)
+    runs = {workspace.get_run(project.id, r).name: r for r in workspace.list_runs(project.id)}
+    assert sorted(runs) == [
+        "cycle 2026-11-20 12:00: no retrain - no drift",
+        "cycle 2026-11-20 12:00: retrain - drift in 2 windows in a row",
+    ]
+    run = workspace.get_run(project.id, runs[sorted(runs)[1]])
+    assert run is not None and "cycle" in run.tags and "retrain" in run.tags
+    means = {
+        r.metric_value_location.metric.params["column"]: r.value
+        for r in run.metric_results.values()
+    }
+    assert means == {"retrain": 1.0, "drift_share": 0.4, "realised_churn_roc_auc": 0.81}
