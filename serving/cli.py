@@ -285,7 +285,8 @@ def targets(
             spark = get_spark(spark_master)
             table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel)
     else:
-        table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
+        with console.status("Ranking the store's customers…"):
+            table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)

@@ -129,7 +129,8 @@ def cdnow(out_dir: Path, sample: bool) -> None:
     CDNOW has one product family ("music"): cross-sell steps are skipped on it."""
     from training.data.cdnow import write_cdnow
 
-    paths = write_cdnow(out_dir, sample=sample)
+    with console.status("Converting CDNOW…"):
+        paths = write_cdnow(out_dir, sample=sample)
     for path in paths:
         stdout.print(f"  wrote {path}")
 
