@@ -324,6 +324,9 @@ def run_demo(
     if result.get("report"):
         say(f"  drift report:   {result['report'] / 'report.html'}")
         say(f"  report history: {settings.reports_dir / 'index.html'}")
+        say(
+            f"  Evidently UI:   CINTEL_HOME={home} cintel monitor --ui   (then http://127.0.0.1:8000)"
+        )
     say(f"  serve it again: CINTEL_HOME={home} cintel serve --port 3000")
     say("  API page:       http://127.0.0.1:3000/docs")
     say(
