@@ -14,6 +14,7 @@ from training.cli.common import (
     decision_log_options,
     parse_date,
     status_progress,
+    stdout,
     user_errors,
 )
 
@@ -42,13 +43,28 @@ drift_share_option = click.option(
 )
 @data_option("Compare this data's latest snapshot instead of the request log.", required=False)
 @drift_share_option
+@click.option(
+    "--ui",
+    "open_ui",
+    is_flag=True,
+    help="Instead of a run: serve Evidently's UI on the workspace of the runs so far "
+    "(loopback; Ctrl+C stops it).",
+)
+@click.option("--ui-port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @user_errors
-def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> None:
+def monitor(
+    window_days: float, data_dir: Path | None, drift_share: float, open_ui: bool, ui_port: int
+) -> None:
     """Drift of inputs and predictions against the champions' reference (Evidently report).
 
     Writes CINTEL_HOME/reports/<timestamp>/ (report.html, snapshot.json, summary.json),
-    refreshes reports/index.html and logs key figures to the MLflow experiment
-    cintel-monitoring. Windows under 1,000 rows are not judged (noise alarms)."""
+    refreshes reports/index.html, adds the run to the Evidently workspace
+    CINTEL_HOME/evidently (project "cintel monitoring", with a dashboard; --ui shows it)
+    and logs key figures and the report to the MLflow experiment cintel-monitoring.
+    Windows under 1,000 rows are not judged (noise alarms)."""
+    if open_ui:
+        _serve_ui(ui_port)
+        return
     from monitoring.cycle import monitor_frame, monitor_requests
     from monitoring.reports import DriftConfig
     from training.mlops.tracking import configure_tracking
@@ -56,21 +72,39 @@ def monitor(window_days: float, data_dir: Path | None, drift_share: float) -> No
 
     settings = get_settings()
     configure_tracking(settings)
-    with console.status("Building the drift report…"):
+    with console.status("Building the drift report…") as status:
+        step = status_progress(status)
         if data_dir is None:
             result = monitor_requests(
-                settings, window_days, drift=DriftConfig(drift_share=drift_share)
+                settings, window_days, drift=DriftConfig(drift_share=drift_share), progress=step
             )
         else:
             from training.data.io import load_data
             from training.data.snapshot import build_snapshot
 
+            step("reading the data and computing its latest snapshot")
             snap = build_snapshot(load_data(data_dir), None, horizon_days=1)
             current = snap.frame[["customer_id", *snap.feature_columns]]
             result = monitor_frame(
-                settings, current, "snapshot", DriftConfig(drift_share=drift_share)
+                settings, current, "snapshot", DriftConfig(drift_share=drift_share), step
             )
     show_monitor(result)
+
+
+def _serve_ui(port: int) -> None:
+    """``evidently ui`` on the monitoring workspace, stopped with its processes on Ctrl+C."""
+    import os
+    import sys
+
+    from monitoring.workspace import ui_args, workspace_dir
+    from training.cli.supervise import run_supervised
+    from training.settings import get_settings
+
+    home = get_settings().home
+    if not workspace_dir(home).is_dir():
+        raise CintelError(f"{workspace_dir(home)}: no monitoring run yet; run `cintel monitor`")
+    stdout.print(f"Evidently UI on http://127.0.0.1:{port} (workspace {workspace_dir(home)})")
+    sys.exit(run_supervised(ui_args(home, "127.0.0.1", port), dict(os.environ), 10.0))
 
 
 def show_monitor(result: MonitorResult) -> None:
@@ -78,18 +112,20 @@ def show_monitor(result: MonitorResult) -> None:
     s = result.summary
     colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")
     share = "" if s.drift_share is None else f", drift share {s.drift_share:.0%}"
-    console.print(
+    stdout.print(
         f"[bold {colour}]{s.status}[/]{share} ({s.n_current:,} current rows vs "
         f"{s.n_reference:,} reference): {s.reason}"
     )
     if s.drifted_columns:
-        console.print(
+        stdout.print(
             "  drifted: "
             + ", ".join(s.drifted_columns[:15])
             + (" …" if len(s.drifted_columns) > 15 else "")
         )
-    console.print(f"  report: {result.run_dir / 'report.html'}")
-    console.print(f"  history: {result.run_dir.parent / 'index.html'}")
+    stdout.print(f"  report: {result.run_dir / 'report.html'}")
+    stdout.print(f"  history: {result.run_dir.parent / 'index.html'}")
+    if (result.run_dir / "snapshot.json").exists():
+        stdout.print("  dashboard: cintel monitor --ui (Evidently UI, project 'cintel monitoring')")
 
 
 @click.command()
@@ -160,22 +196,22 @@ def cycle(
                 )
         except CycleLockedError as exc:
             raise CintelError(str(exc)) from exc
-        console.print(result.judged, highlight=False)
+        stdout.print(result.judged, highlight=False)
         if result.monitor is not None:
             show_monitor(result.monitor)
         if result.realised is not None:
-            console.print(result.realised.reason, highlight=False)
+            stdout.print(result.realised.reason, highlight=False)
         verdict = "retrain" if result.decision.retrain else "no retrain"
-        console.print(f"[bold]{verdict}[/]: {result.decision.reason}")
+        stdout.print(f"[bold]{verdict}[/]: {result.decision.reason}")
         for r in result.trained:
-            console.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
+            stdout.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
         changed = {
             m: (result.before[m], result.after[m])
             for m in result.before
             if result.before[m] != result.after[m]
         }
         if changed:
-            console.print(
+            stdout.print(
                 "  champions: "
                 + ", ".join(f"{m} {a or '-'} -> {b}" for m, (a, b) in changed.items())
             )
@@ -247,16 +283,16 @@ def campaigns(
         )
     overall = result.report[result.report["breakdown"] == "all"]
     for row in overall.to_dict("records"):
-        console.print(
+        stdout.print(
             f"  [bold]{row['campaign']} / {row['offer_id']}[/]: {row['treated']:,} treated, "
             f"{row['control']:,} control; {row['verdict']}; {row['expectation']}",
             highlight=False,
         )
     if overall.empty:
-        console.print("  no matured decisions yet: the data does not cover a response window")
+        stdout.print("  no matured decisions yet: the data does not cover a response window")
     for note in result.notes[:1] + result.notes[3:]:
-        console.print(f"  [dim]{note}[/]", highlight=False)
-    console.print(f"  report: {result.out_dir / 'campaigns.html'}")
+        stdout.print(f"  [dim]{note}[/]", highlight=False)
+    stdout.print(f"  report: {result.out_dir / 'campaigns.html'}")
 
 
 COMMANDS = (monitor, cycle, campaigns)

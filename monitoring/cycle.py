@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,12 +111,14 @@ def monitor_requests(
     now: datetime | None = None,
     since: datetime | None = None,
     drift: DriftConfig | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> MonitorResult:
     """Compare the request log of the last ``window_days`` (or from ``since``) with the
     reference of the current publish, judging only the requests that publish answered:
     those answered by earlier model versions are left out (and counted in the reason)."""
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=window_days)
+    progress("reading the request log")
     current = read_requests(settings.request_log_dir, since=start)
     reference = load_reference(settings)
     versions = reference.attrs.get("versions")
@@ -130,7 +133,7 @@ def monitor_requests(
                 f"than the current publish's ({named}) and were left out)"
             )
         current = served
-    return run_monitor(current, reference, settings, LABEL, drift, note=note)
+    return run_monitor(current, reference, settings, LABEL, drift, note=note, progress=progress)
 
 
 def load_reference(settings: Settings) -> pd.DataFrame:
@@ -152,10 +155,14 @@ def load_reference(settings: Settings) -> pd.DataFrame:
 
 
 def monitor_frame(
-    settings: Settings, current: pd.DataFrame, label: str, drift: DriftConfig | None = None
+    settings: Settings,
+    current: pd.DataFrame,
+    label: str,
+    drift: DriftConfig | None = None,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> MonitorResult:
     """Compare any frame (e.g. the latest snapshot's features) with the reference."""
-    return run_monitor(current, load_reference(settings), settings, label, drift)
+    return run_monitor(current, load_reference(settings), settings, label, drift, progress=progress)
 
 
 def _has_requests(settings: Settings) -> bool:
@@ -171,6 +178,7 @@ def _monitor_step(
     now: datetime,
     since: datetime | None,
     drift: DriftConfig | None,
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> tuple[MonitorResult | None, str]:
     """Drift of the request log, or (no request log: a batch-only deployment, or cron before
     traffic) of the data's latest snapshot, against the champions' reference; and in words
@@ -180,11 +188,12 @@ def _monitor_step(
     if not any(champions_now.values()):
         return None, "nothing to judge for drift: no champion, so no reference yet"
     if _has_requests(settings):
-        result = monitor_requests(settings, window_days, now, since, drift)
+        result = monitor_requests(settings, window_days, now, since, drift, progress)
         return result, f"judged the request log ({result.summary.n_current:,} requests) for drift"
+    progress("computing the data's latest snapshot")
     snap = build_snapshot(data, None, horizon_days=1)
     current = snap.frame[["customer_id", *snap.feature_columns]]
-    result = monitor_frame(settings, current, SNAPSHOT_LABEL, drift)
+    result = monitor_frame(settings, current, SNAPSHOT_LABEL, drift, progress)
     return result, (
         f"no request log in {settings.request_log_dir}: judged the data's latest snapshot "
         f"(as of {snap.as_of:%Y-%m-%d}, {len(current):,} customers) for drift"
@@ -210,6 +219,9 @@ def _record(result: CycleResult, settings: Settings) -> None:
     )
     if result.monitor is not None:
         client.set_tag(rid, "report_dir", str(result.monitor.run_dir))
+        report = result.monitor.run_dir / "report.html"
+        if report.exists():
+            client.log_artifact(rid, str(report))  # the drift report the decision read
         if result.monitor.summary.drift_share is not None:
             client.log_metric(rid, "drift_share", result.monitor.summary.drift_share)
     client.set_tag(rid, "judged", result.judged[:5000])
@@ -244,8 +256,11 @@ def run_cycle(
     with cycle_lock(settings.home):
         now = datetime.now(UTC)
         before = champions()
+        progress("reading the data")
         data = load_data(data_dir)
-        monitored, judged = _monitor_step(settings, data, before, window_days, now, since, drift)
+        monitored, judged = _monitor_step(
+            settings, data, before, window_days, now, since, drift, progress
+        )
         progress(judged)
         realised = None
         if any(before.values()):
@@ -277,7 +292,25 @@ def run_cycle(
                 materialize(data, ServiceSettings(home=settings.home), progress=progress)
                 result.materialized = True
         _record(result, settings)
+        _workspace_decision(result, settings, now)
         return result
+
+
+def _workspace_decision(result: CycleResult, settings: Settings, now: datetime) -> None:
+    """The decision in Evidently's workspace beside the windows (``cintel monitor --ui``);
+    a workspace that cannot take it costs the dashboard a point, never the cycle."""
+    from monitoring.workspace import add_decision
+
+    figures: dict[str, float | None] = {}
+    if result.monitor is not None:
+        figures["drift_share"] = result.monitor.summary.drift_share
+    if result.realised is not None:
+        figures["performance_drop"] = result.realised.performance_drop
+        figures.update({f"realised_{k}": v for k, v in result.realised.realised.items()})
+    try:
+        add_decision(settings.home, result.decision.retrain, result.decision.reason, figures, now)
+    except Exception as exc:  # any failure of a UI store is reported, not fatal
+        logging.getLogger(__name__).warning("Evidently workspace: decision not added (%s)", exc)
 
 
 def parse_every(text: str) -> float:

@@ -269,11 +269,9 @@ def run_demo(
                 **send_traffic(svc, ids, requests)
             )
         )
+        say("[6/8] Monitoring before the drift (Evidently)")
         quiet = monitor_requests(settings, window_days=1)
-        say(
-            f"[6/8] Monitoring before the drift: {quiet.status} "
-            f"(drift share {quiet.summary.drift_share or 0:.0%})"
-        )
+        say(f"      {quiet.status} (drift share {quiet.summary.drift_share or 0:.0%})")
 
         say("[7/8] Months pass and the drift arrives: materializing the latest data")
         after = load_data(data_dir / "all")
@@ -340,16 +338,23 @@ def run_demo(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     say("\nWhere to look:")
-    say(f"  MLflow UI:      CINTEL_HOME={home} cintel ui   (then http://127.0.0.1:5000)")
+    say(
+        f"  MLflow UI:      CINTEL_HOME={home} cintel ui   (then "
+        "http://127.0.0.1:5000/#/experiments?workflowType=machine_learning)"
+    )
     if result.get("report"):
         say(f"  drift report:   {result['report'] / 'report.html'}")
         say(f"  report history: {settings.reports_dir / 'index.html'}")
+        say(
+            f"  Evidently UI:   CINTEL_HOME={home} cintel monitor --ui   (then http://127.0.0.1:8000)"
+        )
     if result.get("loop") is not None and result["loop"].campaigns_csv is not None:
         say(f"  campaigns:      {result['loop'].campaigns_csv.with_suffix('.html')}")
     say(
         f"  serve it again: CINTEL_HOME={home} CINTEL_OFFERS_PATH={home / 'offers.yaml'} "
         "cintel serve --port 3000"
     )
+    say("  API page:       http://127.0.0.1:3000/docs")
     say(
         f"  then:           curl -s -XPOST localhost:3000/profile -H 'content-type: "
         f'application/json\' -d \'{{"customer_id": "{example}", "channel": "web"}}\''

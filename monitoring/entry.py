@@ -7,6 +7,7 @@ Training's commands (synth, cdnow, snapshot, train, promote, rollback, ui) live 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -14,17 +15,27 @@ import click
 from monitoring import cli as monitoring_cli
 from serving import cli as serving_cli
 from training import cli as training_cli
-from training.cli.common import CintelError, console, user_errors
+from training.cli.common import CintelError, console, stdout, user_errors
+from training.cli.output import configure_output
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="cintel")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show the libraries' own logs and warnings (MLflow, alembic, Starlette), which are "
+    "off by default.",
+)
+def cli(verbose: bool) -> None:
     """cintel: churn, cross-sell, value tiers, segments, CLV and next-best offer from your own
     transactions, tracked in MLflow, served by BentoML, monitored with Evidently.
 
     State lives under CINTEL_HOME (default ./.cintel); MLFLOW_TRACKING_URI points at a
-    tracking server instead of the embedded sqlite store."""
+    tracking server instead of the embedded sqlite store. Results go to stdout, progress and
+    messages to stderr."""
+    configure_output(verbose)
 
 
 @click.command()
@@ -55,12 +66,20 @@ def demo(home: Path, customers: int, n_requests: int, port: int | None) -> None:
     """Run the whole loop end to end on the embedded default and say where to look."""
     from monitoring.demo import run_demo
 
-    started = __import__("time").time()
-    try:
-        run_demo(home, customers, n_requests, port, say=lambda m: console.print(m, highlight=False))
-    except TimeoutError as exc:  # the service did not start, or did not swap, in time
-        raise CintelError(str(exc)) from exc
-    console.print(f"\nDemo finished in {__import__('time').time() - started:.0f} s.")
+    started = time.time()
+    with console.status("Starting the demo…") as status:
+
+        def say(message: str) -> None:
+            """The story to stdout; each step's heading also on the progress line."""
+            stdout.print(message, highlight=False)
+            if message.startswith("["):
+                status.update(message.split("\n")[0] + "…")
+
+        try:
+            run_demo(home, customers, n_requests, port, say=say)
+        except TimeoutError as exc:  # the service did not start, or did not swap, in time
+            raise CintelError(str(exc)) from exc
+    stdout.print(f"\nDemo finished in {time.time() - started:.0f} s.")
 
 
 for _command in (

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from monitoring.policy import WindowSummary
+from monitoring.report_page import header_html, with_header
 from monitoring.reports import DriftConfig, DriftSummary, drift_report
 from training.settings import Settings
 
@@ -71,6 +74,7 @@ def run_monitor(
     track: bool = True,
     now: datetime | None = None,
     note: str = "",
+    progress: Callable[[str], None] = lambda _m: None,
 ) -> MonitorResult:
     """Compare ``current`` with ``reference`` and record the result.
 
@@ -79,18 +83,29 @@ def run_monitor(
     full snapshot, loadable with ``evidently.core.report.Snapshot.load``; absent when not
     judged) and summary.json; regenerates ``reports_dir/index.html``; and, when ``track``,
     logs one run to the MLflow experiment ``cintel-monitoring``. ``note`` is appended to the
-    summary's reason (e.g. which requests were left out of the window).
+    summary's reason (e.g. which requests were left out of the window). ``progress`` hears
+    each step.
     """
     now = now or datetime.now(UTC)
+    progress(f"computing drift with Evidently ({len(current):,} rows vs {len(reference):,})")
     summary, snapshot = drift_report(current, reference, config)
     if note:
         summary = replace(summary, reason=summary.reason + note)
     run_dir = _run_dir(Path(settings.reports_dir), now)
+    progress("writing the report")
     if snapshot is not None:
-        snapshot.save_html(str(run_dir / "report.html"))
+        head = header_html(
+            label, summary, config or DriftConfig(), reference.attrs.get("versions"), now
+        )
+        _write(run_dir / "report.html", with_header(snapshot.get_html_str(as_iframe=False), head))
         _write(run_dir / "snapshot.json", snapshot.dumps())
+        if track:
+            progress("adding the run to the Evidently workspace")
+            _to_workspace(settings, snapshot, label, summary.status, now)
     else:
         _write(run_dir / "report.html", _placeholder_html(label, summary))
+    if track:
+        progress("logging the run to MLflow")
     run_id = _track(summary, label, now, run_dir, settings) if track else None
     record = {
         "label": label,
@@ -101,6 +116,19 @@ def run_monitor(
     _write(run_dir / "summary.json", json.dumps(record, indent=2, default=str))
     write_index(Path(settings.reports_dir))
     return MonitorResult(run_dir, summary, label, now, run_id)
+
+
+def _to_workspace(
+    settings: Settings, snapshot: Any, label: str, status: str, now: datetime
+) -> None:
+    """The run in Evidently's workspace (``cintel monitor --ui``); a workspace that cannot
+    take it costs the UI that run, never the monitoring itself."""
+    from monitoring.workspace import add_run
+
+    try:
+        add_run(settings.home, snapshot, label, status, now)
+    except Exception as exc:  # any failure of a UI store is reported, not fatal
+        logging.getLogger(__name__).warning("Evidently workspace: run not added (%s)", exc)
 
 
 def metrics_of(summary: DriftSummary) -> dict[str, float]:
@@ -143,6 +171,7 @@ def _track(
     metrics = [Metric(k, v, stamp, 0) for k, v in metrics_of(summary).items()]
     client.log_batch(run.info.run_id, metrics=metrics, tags=[RunTag("cintel.kind", "monitor")])
     client.log_dict(run.info.run_id, summary.to_dict(), "summary.json")
+    client.log_artifact(run.info.run_id, str(run_dir / "report.html"))  # the drift report
     client.set_terminated(run.info.run_id)
     return str(run.info.run_id)
 

@@ -21,6 +21,7 @@ from training.cli.common import (
     show_report,
     spark_table,
     status_progress,
+    stdout,
     user_errors,
 )
 
@@ -125,7 +126,7 @@ def materialize(
 
 def _say_materialized(result: MaterializeResult) -> None:
     versions = ", ".join(f"{k} v{v}" for k, v in sorted(result.versions.items()))
-    console.print(
+    stdout.print(
         f"Materialized {result.n_customers:,} customers as of {result.as_of:%Y-%m-%d} "
         f"({versions})\n  wrote {result.location}"
     )
@@ -211,7 +212,7 @@ def serve(
             env[name] = str(value)
     env["BENTOML_CONFIG_OVERRIDES"] = _bentoml_overrides(env, settings)
     auth = "X-API-Key required" if settings.api_key else "no API key"
-    console.print(
+    stdout.print(
         f"cintel service on http://{host}:{port} ({settings.workers} worker"
         f"{'s' if settings.workers > 1 else ''}, {auth}; OpenAPI at /docs)"
     )
@@ -309,14 +310,15 @@ def targets(
             spark = get_spark(spark_master)
             table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel)
     else:
-        table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
+        with console.status("Ranking the store's customers…"):
+            table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)
     else:
         table.to_csv(out, index=False)
     control = int((table["group"] == "control").sum()) if len(table) else 0
-    console.print(
+    stdout.print(
         f"{len(table):,} {campaign} targets written to {out}: {len(table) - control:,} to "
         f"contact, {control:,} in a control group (group = control: do not contact)"
     )
@@ -326,7 +328,7 @@ def targets(
         ts = datetime.now(UTC).isoformat(timespec="microseconds")
         lines = decision_lines(table, catalogue, meta, ts, channel)
         JsonLog(settings.decision_log_dir).write_through(b"".join(lines), ts, len(lines))
-        console.print(f"  {len(lines):,} decision records in {settings.decision_log_dir}")
+        stdout.print(f"  {len(lines):,} decision records in {settings.decision_log_dir}")
 
 
 COMMANDS = (materialize, serve, targets)

@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from serving.api_page import HTML, PAGE, PAGE_PATHS
 from serving.errors import error_body, log_rejected, normalize
 from serving.settings import get_service_settings
 
@@ -28,8 +29,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON = "application/json"
 
 
-async def _reply(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
+async def _reply(send: Send, status: int, body: bytes, media: str = JSON) -> None:
+    headers = [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -134,8 +135,9 @@ class GuardMiddleware:
                 self._document = self.openapi()
             await _reply(send, 200, self._document)
             return
-        if method == "GET" and path == "/docs":  # the API page BentoML serves at /
-            scope = {**scope, "path": "/", "raw_path": b"/"}
+        if method == "GET" and path in PAGE_PATHS:  # BentoML's page at / replaced
+            await _reply(send, 200, PAGE, HTML)
+            return
         if method in BODY_METHODS:
             media = _media_type(headers)
             if media not in ("", JSON):

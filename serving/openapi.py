@@ -1,11 +1,13 @@
 """The OpenAPI document of the service (``/docs.json``), true to what the endpoints send.
 
-BentoML's generated document is kept for its frame (info, health endpoints) but every
-endpoint of ours gets its request body (required, except /status's), its answer and one
-documented error answer (``ErrorAnswer``) per status it can send, all built from
-``serving.schemas``. pydantic's JSON Schema is rewritten to OpenAPI 3.0: ``X | None`` is
-``nullable: true`` (BentoML's own conversion dropped the null, so a null answer field
-broke its schema), ``const`` is a one-value ``enum``, and keywords 3.0 lacks are dropped.
+BentoML's generated document is kept for its frame (health endpoints) but its info is
+cintel's (name, version, description with the units) and every endpoint of ours gets its
+request body (required, except /status's), its answer, an example of each
+(``serving.api_examples``) and one documented error answer (``ErrorAnswer``) per status it
+can send, all built from ``serving.schemas``. pydantic's JSON Schema is rewritten to
+OpenAPI 3.0: ``X | None`` is ``nullable: true`` (BentoML's own conversion dropped the
+null, so a null answer field broke its schema), ``const`` is a one-value ``enum``, and
+keywords 3.0 lacks are dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import orjson
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from serving.api_examples import EXAMPLES
 from serving.catalogue import Catalogue
 from serving.schemas import (
     ErrorAnswer,
@@ -52,6 +55,39 @@ ERRORS: dict[int, str] = {
     504: "The request took longer than the service's timeout",
 }
 COMMON = (400, 401, 413, 415, 429, 500, 504)
+DESCRIPTION = """Customer intelligence from your own transactions: churn risk, probability
+alive, expected purchases, customer lifetime value with an interval, value tier, RFM,
+behavioural segment, cross-sell propensities and the next-best offers, for a customer id
+(`/profile`, `/profiles`) or a feature payload (`/score`); offer outcomes go back to
+`/feedback`.
+
+**Units.** Probabilities are in [0, 1]. Money (CLV, expected values, offer scores) is in the
+currency of the data's transactions (their `amount` and `margin`). Durations are in days.
+H is the label horizon the models were trained with (`cintel train --horizon-days`,
+default 90 days); every horizon starts at the answer's `as_of`, the point in time the
+online store's features describe. `model_versions` names the registered model versions
+(`cintel-churn`, ...) that produced the answer.
+
+**Errors** are `{"error": "...", "field": "..."}` with the request field at fault. This page
+is at `/docs`, its document at `/docs.json`."""
+TAGS = [
+    {"name": "Service APIs", "description": "Profiles, scores and offer feedback."},
+    {"name": "Infrastructure", "description": "Health (/livez, /readyz) and /metrics."},
+]
+
+
+def _info() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("cintel")
+    except PackageNotFoundError:  # a source tree that is not installed
+        release = "0+unknown"
+    return {
+        "title": "cintel customer intelligence API",
+        "version": release,
+        "description": DESCRIPTION,
+    }
 
 
 @dataclass(frozen=True)
@@ -124,6 +160,8 @@ def _score_description() -> str:
 def api_document(generated: dict[str, Any], catalogue: Catalogue) -> bytes:
     """``generated`` (BentoML's document as a dict) with our endpoints described truly."""
     spec = copy.deepcopy(generated)
+    spec["info"] = _info()  # BentoML's: version "None", its own links and contact
+    spec["tags"] = TAGS
     schemas, refs = _components()
     for body in (FeedbackByDecision, FeedbackByCustomer):
         schemas[refs[body]]["properties"]["offer_id"]["enum"] = [o.id for o in catalogue.offers]
@@ -145,12 +183,16 @@ def api_document(generated: dict[str, Any], catalogue: Catalogue) -> bytes:
             answer: dict[str, Any] = {"type": "object", "additionalProperties": True}
         else:
             answer = _ref(refs[op.answer])
+        request, example = EXAMPLES[path]
         post["requestBody"] = {
             "required": op.body_required,
-            "content": {JSON: {"schema": _ref(refs[op.request])}},
+            "content": {JSON: {"schema": _ref(refs[op.request]), "example": request}},
         }
+        ok: dict[str, Any] = {"schema": answer}
+        if example is not None:
+            ok["example"] = example
         post["responses"] = {
-            "200": {"description": "Successful Response", "content": {JSON: {"schema": answer}}},
+            "200": {"description": "Successful Response", "content": {JSON: ok}},
             **{
                 str(status): {
                     "description": ERRORS[status],

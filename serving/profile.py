@@ -151,13 +151,17 @@ def splice_answer(
     cold: bool,
     offers_json: bytes,
     decision_id: str | None = None,
+    as_of_json: bytes = b"null",
 ) -> bytes:
-    """One whole answer: the rendered profile plus what this request adds."""
+    """One whole answer: the rendered profile plus what this request adds (``as_of_json``:
+    the store's as_of as JSON, null for features sent with the request)."""
     return b"".join(
         (
             profile_json[:-1],
             b',"model_versions":',
             versions_json,
+            b',"as_of":',
+            as_of_json,
             b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
             offers_json,
             b',"decision_id":null}'

@@ -84,43 +84,91 @@ class StatusRequest(BaseModel):
 
 
 # ---- answers: documented in the OpenAPI page; the handlers send pre-serialized JSON ----
+# Units throughout: probabilities in [0, 1]; money in the currency of the data's
+# transactions (their amount and margin columns); durations in days. H is the label horizon
+# the models were trained with (`cintel train --horizon-days`, default 90 days), counted
+# from the store's as_of. null: not known for this customer (e.g. no purchase yet).
+HORIZON = "the next H days after as_of (H: `cintel train --horizon-days`, default 90)"
+MONEY = "in the currency of the data's transactions"
+
+
+def _doc(text: str) -> str:
+    return " ".join(text.split())
+
+
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Churn(_Answer):
-    probability: float | None
-    reasons: list[str] = Field(description="top drivers in words (churn risk >= 0.3 only)")
+    """Churn risk from cintel-churn (XGBoost, isotonic-calibrated)."""
+
+    probability: float | None = Field(
+        description=_doc(
+            f"""probability that the customer makes no purchase in {HORIZON}, calibrated on
+            past outcomes (a model trained on the partial-churn target: that their spend
+            there falls below half of the previous H days'); null when not scored"""
+        )
+    )
+    reasons: list[str] = Field(
+        description="the top drivers of the risk in words (only when probability >= 0.3)"
+    )
 
 
 class Clv(_Answer):
-    value_3m: float | None
-    value_6m: float | None
-    value_12m: float | None
-    p10_12m: float | None
-    p90_12m: float | None
-    model: str | None
+    """Customer lifetime value: expected future margin, discounted, from cintel-clv."""
+
+    value_3m: float | None = Field(
+        description=f"expected margin over the next 3 months after as_of, {MONEY}"
+    )
+    value_6m: float | None = Field(description=f"the same over 6 months, {MONEY}")
+    value_12m: float | None = Field(description=f"the same over 12 months, {MONEY}")
+    p10_12m: float | None = Field(
+        description=f"10th percentile of the 12-month value (a p10-p90 interval), {MONEY}"
+    )
+    p90_12m: float | None = Field(description=f"90th percentile of the 12-month value, {MONEY}")
+    model: str | None = Field(
+        description='which model gave the values: "learned" (an XGBoost correction of '
+        'BG/NBD x Gamma-Gamma) or "btyd" (BG/NBD x Gamma-Gamma alone), whichever '
+        "validated better at training"
+    )
 
 
 class Rfm(_Answer):
-    recency: int | None
-    frequency: int | None
-    monetary: int | None
+    """Recency, frequency and monetary scores 1-5: quintiles of the buyers at training
+    (a customer without a purchase is 1-1-1)."""
+
+    recency: int | None = Field(description="1-5, 5 = bought most recently")
+    frequency: int | None = Field(description="1-5, 5 = the most purchases")
+    monetary: int | None = Field(description="1-5, 5 = the highest spend")
     score: str | None = Field(description='R, F and M digits, e.g. "545"')
 
 
 class Segment(_Answer):
+    """Behavioural segment from cintel-segments (spend mix and activity)."""
+
     name: str | None = Field(description='display name, e.g. "weekend wine"')
     id: str | None = Field(
         description="stable segment id (lowercase, underscores), kept across retrains; what "
         "the offer catalogue's eligible.segments names"
     )
-    probabilities: dict[str, float | None] = Field(description="membership by segment id")
+    probabilities: dict[str, float | None] = Field(
+        description="probability of membership by segment id (they sum to 1)"
+    )
 
 
 class Propensity(_Answer):
-    any: float | None
-    first_time: float | None
+    """Cross-sell propensity of one product family, from cintel-propensity."""
+
+    any: float | None = Field(
+        description=f"probability that the customer buys this family in {HORIZON}"
+    )
+    first_time: float | None = Field(
+        description=_doc(
+            f"""probability of a first purchase of this family in {HORIZON}; null when
+            the customer has bought it before"""
+        )
+    )
 
 
 class Economics(_Answer):
@@ -167,36 +215,76 @@ class Lifecycle(_Answer):
 
 
 class RankedOfferAnswer(_Answer):
-    offer_id: str
+    """One next-best offer, best first (offer catalogue + the customer's scores)."""
+
+    offer_id: str = Field(description="the offer's id in the offer catalogue")
     campaign: str = Field(description="the campaign the offer belongs to (offer catalogue)")
-    kind: Literal["cross_sell", "retention", "up_sell"]
-    family: str | None
-    score: float = Field(
-        description="what the offers are ranked by: the expected value, or the incremental "
-        "value (uplift x value - cost) when the campaign ranks by uplift (see ranking)"
+    kind: Literal["cross_sell", "retention", "up_sell"] = Field(
+        description="cross_sell (a product family), retention (keep a customer at risk) or "
+        "up_sell (a bigger purchase)"
     )
-    expected_value: float
+    family: str | None = Field(description="the product family offered; null for retention")
+    score: float = Field(
+        description=_doc(
+            f"""what the offers are ranked by, {MONEY}: the expected value, or the
+            incremental value (uplift x value - cost) when the campaign ranks by uplift
+            (see ranking)"""
+        )
+    )
+    expected_value: float = Field(
+        description=_doc(
+            f"""expected margin from making the offer, {MONEY}: the probability of a
+            response (a purchase of the family in {HORIZON}, or staying for a retention
+            offer) times the value at stake, less the offer's cost"""
+        )
+    )
     uplift: float | None = Field(
         description="P(response | offered) - P(response | not offered) from cintel-uplift "
         "when the campaign ranks by uplift, else null"
     )
     priority: bool = Field(description="a retention offer for a high-value, high-risk customer")
-    reasons: list[str]
+    reasons: list[str] = Field(description="why this offer, in words")
 
 
 class ProfileAnswer(_Answer):
-    """One customer: model outputs from the store (or scored) and offers for this request."""
+    """One customer: model outputs from the store (or scored) and offers for this request.
+    Probabilities in [0, 1]; money in the currency of the data's transactions; H the
+    models' label horizon (default 90 days) after as_of."""
 
     customer_id: str
-    model_versions: dict[str, str]
+    model_versions: dict[str, str] = Field(
+        description="the registered version of each model that produced the answer, e.g. "
+        '{"churn": "3"} for cintel-churn version 3'
+    )
+    as_of: str | None = Field(
+        description=_doc(
+            """the point in time the online store's features describe (ISO 8601): only
+            events before it are known, horizons start there; null for /score (the
+            features came with the request)"""
+        )
+    )
     churn: Churn
-    prob_alive: float | None
-    expected_purchases: float | None
+    prob_alive: float | None = Field(
+        description=_doc(
+            """probability that the customer is still active (has not silently dropped
+            out) at as_of, from the purchase history (BTYD model); never below 1 -
+            churn.probability"""
+        )
+    )
+    expected_purchases: float | None = Field(
+        description=f"expected number of purchase days in {HORIZON}"
+    )
     clv: Clv
-    value_tier: str | None
+    value_tier: str | None = Field(
+        description=_doc(
+            """platinum, gold, silver or bronze by net margin over the 365 days before
+            as_of among customers with positive margin; value_destroyer for a margin of 0
+            or less"""
+        )
+    )
     rfm: Rfm
     segment: Segment
-    propensity: dict[str, Propensity]
+    propensity: dict[str, Propensity] = Field(description="by product family")
     economics: Economics
     potential: Potential
     lifecycle: Lifecycle
@@ -207,8 +295,10 @@ class ProfileAnswer(_Answer):
     ranking: dict[str, Literal["expected_value", "uplift"]] = Field(
         description="per campaign, how its offers were ranked for this customer"
     )
-    cold_start: bool
-    offers: list[RankedOfferAnswer]
+    cold_start: bool = Field(
+        description="true when scored from the request's features (/score), not the store"
+    )
+    offers: list[RankedOfferAnswer] = Field(description="next-best offers, best first")
     decision_id: str | None = Field(
         description="the id of this answer's decision record (32 hex digits): send it back "
         "with the outcome to POST /feedback. null when decision logging is off"
@@ -226,12 +316,12 @@ class ScoreAnswer(ProfileAnswer):
 
 
 class ProfilesAnswer(_Answer):
-    profiles: list[ProfileAnswer]
-    not_found: list[str]
+    profiles: list[ProfileAnswer] = Field(description="the customers found, in request order")
+    not_found: list[str] = Field(description="the ids the online store does not know")
 
 
 class FeedbackAnswer(_Answer):
-    stored: bool
+    stored: bool = Field(description="true when the outcome was stored durably")
     ts: str | None = Field(default=None, description="when it was stored (UTC, ISO 8601)")
     duplicate: bool = Field(
         default=False,

@@ -271,7 +271,14 @@ class Cintel:
             ts = utc_now()
             decided = Decisions(request_head(endpoint, ctx.channel, store_as_of, versions), ts)
         answers = render(
-            batch, self.catalogue, rules, self.contacts, versions, cold, decided=decided
+            batch,
+            self.catalogue,
+            rules,
+            self.contacts,
+            versions,
+            cold,
+            decided=decided,
+            as_of=store_as_of,
         )
         if decided is not None and decided.lines:
             try:

@@ -143,3 +143,14 @@ def spark_connect(spark_connect_url: str, monkeypatch: pytest.MonkeyPatch) -> It
         yield session
     finally:
         session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _output_environment_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cintel` (training.cli.output) sets these for the processes it starts; each test
+    starts from the environment it was given."""
+    for name in ("CINTEL_VERBOSE", "MLFLOW_LOGGING_LEVEL", "PYTHONWARNINGS"):
+        was = os.environ.get(name)
+        monkeypatch.setenv(name, was or "")
+        if was is None:
+            monkeypatch.delenv(name)

@@ -28,6 +28,7 @@ from training.minimums import Minimums, evidence_shortfall
 from training.mlops import registry
 from training.mlops.judging import judge_champion
 from training.mlops.modellog import as_params, download_bundle, example_rows, log_bundle_model
+from training.mlops.notes import NOTE_TAG, log_comparison, run_description
 from training.mlops.promotion import run_gate
 from training.mlops.tracking import (
     configure_tracking,
@@ -99,6 +100,7 @@ def _log_run(
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
+        mlflow.set_tag(NOTE_TAG, run_description(model, task(model).summary, train, evaluation))
         mlflow.log_params(
             {
                 "train_as_of": f"{train.as_of:%Y-%m-%d}",
@@ -237,19 +239,26 @@ def train_one(
         extra_params,
         None if inputs is None else inputs.costs,
     )
-    version = registry.register_challenger(model, uri).version
+    registered = registry.register_challenger(model, uri)
+    version = registered.version
     champion_metrics, unusable = judge_champion(model, parts, before, evaluation)
+    champion_figures = None if champion_metrics is None else _finite(champion_metrics)
     decision = run_gate(
         model,
         version,
         _finite(metrics),
-        None if champion_metrics is None else _finite(champion_metrics),
+        champion_figures,
         parts.main_metric,
         parts.greater_is_better,
         tolerance,
         parts.floors,
         champion_unusable=unusable,
     )
+    verdict = f"{'promoted' if decision.promote else 'rejected'}: {decision.reason}"
+    if registered.run_id:
+        log_comparison(
+            registered.run_id, _finite(metrics), champion_figures, parts.main_metric, verdict
+        )
     return TrainResult(
         model=model,
         version=str(version),

@@ -42,7 +42,8 @@ def test_ui_with_a_tracking_server_only_prints_its_url(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
     get_settings.cache_clear()
     assert ui_command() == 0
-    assert "http://127.0.0.1:9" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:9/#/experiments?workflowType=machine_learning" in out
 
 
 @pytest.mark.slow
@@ -84,3 +85,31 @@ def test_a_stopped_ui_stops_mlflow_and_its_uvicorn(mlflow_home: Settings, sig: i
         for p in seen.values():
             if _alive(p):
                 p.kill()
+
+
+def test_the_links_open_mlflows_model_training_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.mlops.ui import MODEL_VIEW, model_view_links
+
+    links = model_view_links("http://127.0.0.1:5000", "7")
+    assert links["runs"] == "http://127.0.0.1:5000/#/experiments/7?workflowType=machine_learning"
+    assert links["models"].endswith("/#/models?workflowType=machine_learning")
+    # the installed MLflow UI reads that parameter (MLflow 3 opens in its GenAI view without)
+    import mlflow
+
+    bundle = Path(mlflow.__file__).parent / "server" / "js" / "build" / "static" / "js"
+    name, value = MODEL_VIEW.split("=")
+    assert any(
+        f'get("{name}")' in js.read_text() and f'"{value}"' in js.read_text()
+        for js in bundle.glob("main.*.js")
+    )
+
+
+def test_the_server_is_quiet_unless_verbose(
+    mlflow_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CINTEL_VERBOSE", "0")
+    quiet = server_args("127.0.0.1", 5123, mlflow_home)
+    assert quiet[quiet.index("--uvicorn-opts") + 1] == "--log-level warning --no-access-log"
+    assert quiet[quiet.index("--registry-store-uri") + 1] == mlflow_home.tracking_uri
+    monkeypatch.setenv("CINTEL_VERBOSE", "1")
+    assert "--uvicorn-opts" not in server_args("127.0.0.1", 5123, mlflow_home)

@@ -16,6 +16,7 @@ from training.cli.common import (
     parse_date,
     show_report,
     status_progress,
+    stdout,
     user_errors,
 )
 from training.tasks import MODELS
@@ -57,8 +58,7 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
                 text += f"±{_format(sd[i, j])}"
             cells.append(text)
         table.add_row(str(task_name), str(metric), *cells)
-    out = Console()
-    Console(width=max(out.width, 240)).print(table)
+    Console(file=stdout.file, width=max(stdout.width, 240)).print(table)
 
 
 @click.command()
@@ -130,13 +130,13 @@ def backtest(
         tx = data.transactions
         plans = plan_all(tx["ts"].min(), data_end(tx), horizon_days, dates, every_days)
         for w in plans:
-            console.print(f"[bold]cutoff {w.cutoff:%Y-%m-%d}[/]")
+            stdout.print(f"[bold]cutoff {w.cutoff:%Y-%m-%d}[/]")
             for line in w.lines():
-                console.print(f"  {line}")
+                stdout.print(f"  {line}")
         truth_path = Path(data_dir) / "ground_truth.parquet"
         truth = pd.read_parquet(truth_path) if truth_path.exists() else None
         if truth is not None:
-            console.print(f"ground truth: {truth_path} (oracle churn, archetypes)")
+            stdout.print(f"ground truth: {truth_path} (oracle churn, archetypes)")
         result = run_backtest(data, plans, selected, truth, progress=status_progress(status))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         folder = out_dir or get_settings().home / "backtests" / stamp
@@ -151,7 +151,7 @@ def backtest(
         }
         run_id = log_backtest(result, params, folder)
     for cut in result.cutoffs:
-        console.print(
+        stdout.print(
             f"cutoff {cut.windows.cutoff:%Y-%m-%d}: alive model by holdout log-likelihood: "
             f"[bold]{cut.alive_model}[/]"
         )
@@ -164,6 +164,6 @@ def backtest(
         else f"Backtest at {result.cutoffs[0].windows.cutoff:%Y-%m-%d}, horizon {horizon_days} days"
     )
     print_table(overall(result), result.summary if several else None, title)
-    console.print(f"wrote {folder}/backtest.csv; MLflow run {run_id} in {EXPERIMENT}")
+    stdout.print(f"wrote {folder}/backtest.csv; MLflow run {run_id} in {EXPERIMENT}")
     if not result.cutoffs:
         raise CintelError("no cutoff to backtest")

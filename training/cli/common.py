@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 
 import click
 import pandas as pd
-from rich.console import Console
 
+from training.cli.output import console, stdout
 from training.data.contract import DataValidationError, ValidationReport
 
 F = TypeVar("F", bound=Callable[..., Any])
-console = Console(stderr=True, soft_wrap=True)
+__all__ = ["CintelError", "console", "stdout", "user_errors"]
 
 
 class CintelError(click.ClickException):

@@ -17,6 +17,7 @@ from training.cli.common import (
     require_spark,
     show_report,
     spark_table,
+    stdout,
     user_errors,
 )
 
@@ -99,13 +100,13 @@ def synth(
     with console.status(f"Simulating {n_customers:,} customers…"):
         data = synthesize(config)
         paths = write_synth(data, out_dir)
-    console.print(
+    stdout.print(
         f"Simulated {len(data.customers):,} customers and {len(data.transactions):,} "
         f"transactions from {start} to {end}"
         + (f", {drift} drift from {drift_start}" if drift else "")
     )
     for path in paths:
-        console.print(f"  wrote {path}")
+        stdout.print(f"  wrote {path}")
 
 
 @click.command()
@@ -129,9 +130,10 @@ def cdnow(out_dir: Path, sample: bool) -> None:
     CDNOW has one product family ("music"): cross-sell steps are skipped on it."""
     from training.data.cdnow import write_cdnow
 
-    paths = write_cdnow(out_dir, sample=sample)
+    with console.status("Converting CDNOW…"):
+        paths = write_cdnow(out_dir, sample=sample)
     for path in paths:
-        console.print(f"  wrote {path}")
+        stdout.print(f"  wrote {path}")
 
 
 @click.command()
@@ -229,7 +231,7 @@ def _say_snapshot(snap: Snapshot | SparkSnapshot, n: int, out: str) -> None:
         if snap.labelled
         else "no labels (the data does not cover the horizon)"
     )
-    console.print(
+    stdout.print(
         f"Snapshot as of {snap.as_of:%Y-%m-%d}: {n:,} customers, "
         f"{len(snap.feature_columns)} features, "
         f"{labels}\n  wrote {out}"
@@ -325,16 +327,16 @@ def simulate_responses(
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     moved = "" if result.shift is None else f", re-timed by {result.shift.days:+,} days"
-    console.print(
+    stdout.print(
         f"Simulated {result.rows:,} decision rows of {result.records:,} records{moved}: "
         f"{result.purchases:,} purchases, {result.feedback:,} feedback records"
         + (f" (drift ×{drift:g})" if drift != 1.0 else "")
     )
-    console.print(f"  wrote {result.out_dir}")
+    stdout.print(f"  wrote {result.out_dir}")
     if result.decisions_out is not None:
-        console.print(
+        stdout.print(
             f"  re-timed decisions: {result.decisions_out} "
             f"(report with `cintel campaigns --decisions {result.decisions_out}`)"
         )
     for path in result.feedback_files:
-        console.print(f"  feedback: {path}")
+        stdout.print(f"  feedback: {path}")

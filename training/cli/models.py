@@ -19,6 +19,7 @@ from training.cli.common import (
     show_report,
     spark_table,
     status_progress,
+    stdout,
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
@@ -266,13 +267,12 @@ def print_results(results: list[Any]) -> None:
             r.decision,
             r.reason,
         )
-    out = Console()
-    Console(width=max(out.width, 160)).print(table)
+    Console(file=stdout.file, width=max(stdout.width, 160)).print(table)
     for r in results:
         for name, value in getattr(r, "truth", {}).items():
             if not name.startswith("truth_n"):
                 label = name.removeprefix("truth_")
-                console.print(f"{r.model}: {label} vs the simulator's truth = {value:.3f}")
+                stdout.print(f"{r.model}: {label} vs the simulator's truth = {value:.3f}")
 
 
 @click.command()
@@ -293,7 +293,7 @@ def promote(model: str, version: str) -> None:
     registry.record_decision(
         model, version, {"decision": "promoted", "reason": "promoted by hand (cintel promote)"}
     )
-    console.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
+    stdout.print(f"cintel-{model}@champion -> version {version} (test-loaded)")
 
 
 @click.command()
@@ -310,7 +310,7 @@ def rollback(model: str) -> None:
 
     configure_tracking()
     version = registry.rollback(model)
-    console.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
+    stdout.print(f"cintel-{model}@champion -> version {version} (rolled back, test-loaded)")
 
 
 @click.command()

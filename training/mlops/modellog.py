@@ -10,7 +10,6 @@ not in the model's requirements).
 from __future__ import annotations
 
 import tempfile
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -19,10 +18,12 @@ import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
+from mlflow.types import ColSpec, DataType, Schema
 
 from training.mlops.tracking import model_name
 
 BUNDLE_ARTIFACT = "bundle"
+ID = "customer_id"
 
 
 class SavableModel(Protocol):
@@ -37,13 +38,9 @@ def _requirements() -> list[str]:
 
 def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
     """Save ``model`` to a temporary bundle and log it as ``model`` in the active run."""
-    outputs = model.predict_frame(example)
-    with warnings.catch_warnings():
-        # "integer columns cannot represent missing values": customer_id never is missing
-        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.types.utils")
-        signature: ModelSignature = infer_signature(example, _json_safe(outputs))
-    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
-        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.types.utils")
+    outputs = _json_safe(model.predict_frame(example))
+    signature = ModelSignature(inputs=declared_schema(example), outputs=declared_schema(outputs))
+    with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / BUNDLE_ARTIFACT
         model.save(bundle)
         return cast(
@@ -57,6 +54,26 @@ def log_bundle_model(model: SavableModel, example: pd.DataFrame) -> ModelInfo:
                 input_example=example,
             ),
         )
+
+
+def declared_schema(frame: pd.DataFrame) -> Schema:
+    """The frame's MLflow schema with integer columns declared as doubles (a count that may
+    be missing arrives as a float), but ``customer_id``: the key, never missing, stays long
+    (MLflow refuses to turn an int64 id into a double). Inferring it from the doubles keeps
+    MLflow's "integer columns cannot represent missing values" hint away: its cause is gone.
+    """
+    ints = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c].dtype)]
+    schema: Schema = infer_signature(frame.astype({c: "float64" for c in ints})).inputs
+    if ID not in ints:
+        return schema
+    return Schema(
+        [
+            ColSpec(DataType.long, ID, required=spec.required)
+            if isinstance(spec, ColSpec) and spec.name == ID
+            else spec
+            for spec in schema.inputs
+        ]
+    )
 
 
 def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -46,7 +46,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-from training.mlops.tracking import model_name
+from training.mlops.tracking import model_name, registry_prints_quiet
 from training.mlops.verify import LOAD_ERROR_TAG, UnusableVersionError, verify_version
 
 __all__ = ["LOAD_ERROR_TAG", "UnusableVersionError", "promote", "rollback", "verify_version"]
@@ -102,7 +102,8 @@ def register_challenger(
     client = client or MlflowClient()
     name = model_name(model)
     # mlflow.register_model resolves runs:/ and models:/<model_id> URIs (a server needs the id)
-    version = mlflow.register_model(model_uri, name, tags=tags)
+    with registry_prints_quiet():
+        version = mlflow.register_model(model_uri, name, tags=tags)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return client.get_model_version(name, version.version)
 

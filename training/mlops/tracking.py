@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -22,6 +23,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from training.settings import Settings, get_settings
 
 REFERENCE_ARTIFACT = "reference/reference.parquet"
+INTEGER_HINT = "Hint: Inferred schema contains integer column"  # MLflow's UserWarning
 
 # A dead tracking server should fail in seconds: MLflow's defaults retry for minutes.
 _HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
@@ -42,6 +44,24 @@ def pip_requirements(*packages: str) -> list[str]:
     subprocess and costs ~5 s per ``log_model``.
     """
     return [f"{name}=={importlib.metadata.version(name)}" for name in packages]
+
+
+@contextmanager
+def registry_prints_quiet() -> Iterator[None]:
+    """MLflow's registry prints ("Successfully registered model", "Created version") are
+    silent, like its info logs, while ``MLFLOW_LOGGING_LEVEL`` is WARNING or above (the
+    command line's default; ``cintel -v`` shows them)."""
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM, get_mlflow_log_level
+
+    if get_mlflow_log_level() not in ("WARNING", "ERROR", "CRITICAL"):
+        yield
+        return
+    was = MLFLOW_LOGGING_STREAM.enabled
+    MLFLOW_LOGGING_STREAM.enabled = False
+    try:
+        yield
+    finally:
+        MLFLOW_LOGGING_STREAM.enabled = was
 
 
 def is_remote(tracking_uri: str) -> bool:
@@ -168,6 +188,11 @@ def log_snapshot_input(
     """
     _require_active_run()
     as_of_text = as_of if isinstance(as_of, str) else as_of.isoformat()
-    dataset = from_pandas(df, name=f"{name}@{as_of_text}", digest=digest)
-    mlflow.log_input(dataset, context=context, tags={"as_of": as_of_text})
+    with warnings.catch_warnings():
+        # the dataset's schema: its integer columns (customer_id, counts) are what the
+        # snapshot holds; "cannot represent missing values" concerns model signatures only
+        # (modellog.declared_schema declares those as doubles)
+        warnings.filterwarnings("ignore", INTEGER_HINT, UserWarning)
+        dataset = from_pandas(df, name=f"{name}@{as_of_text}", digest=digest)
+        mlflow.log_input(dataset, context=context, tags={"as_of": as_of_text})
     mlflow.set_tag(f"cintel.{context}.as_of", as_of_text)

@@ -1,0 +1,152 @@
+"""Monitoring runs in Evidently's own workspace and UI (``cintel monitor --ui``).
+
+Each judged window's Evidently snapshot is added to the project ``cintel monitoring`` of a
+local workspace under ``CINTEL_HOME/evidently``, named by its label, time and status; each
+retraining cycle adds a small run of its own (tag ``cycle``) holding its decision (retrain
+1/0), the drift share it read and the realised performance of the published champions,
+named by the decision and its reason. The project's dashboard, made once, charts the share
+of drifted columns over time, the drift score of each model's main prediction, the
+decisions and the realised churn AUC; ``evidently ui`` on loopback shows it with every
+report. The static ``report.html`` of each run stays beside it for people without
+the UI.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+PROJECT = "cintel monitoring"
+DESCRIPTION = (
+    "Drift of what the service sees against what the champions were published with: one "
+    "run per monitored window (cintel monitor, cintel cycle)."
+)
+# the main prediction of each model, as the request log and the reference name them
+PREDICTIONS = {
+    "churn": "churn_probability",
+    "clv": "clv_12m",
+    "alive": "prob_alive",
+    "purchases": "expected_purchases",
+}
+DRIFTED_SHARE = "DriftedColumnsCount"
+CYCLE_TAG = "cycle"
+RETRAIN = "retrain"
+
+
+def workspace_dir(home: Path) -> Path:
+    return Path(home) / "evidently"
+
+
+def _panels() -> list[Any]:
+    from evidently.sdk.models import PanelMetric
+    from evidently.sdk.panels import bar_plot_panel, line_plot_panel, text_panel
+
+    return [
+        text_panel(
+            "cintel: drift of the served inputs and predictions",
+            "One point per monitored window (cintel monitor / cycle). A window is drifted "
+            "when the share of drifted input columns reaches --drift-share (0.3); the "
+            "retraining decision and its reason are in the MLflow experiment cintel-cycles.",
+        ),
+        line_plot_panel(
+            "Share of drifted columns",
+            [
+                PanelMetric(
+                    legend="share drifted (inputs; predictions)",
+                    metric=DRIFTED_SHARE,
+                    metric_labels={"value_type": "share"},
+                )
+            ],
+            "Input columns and prediction columns, each against the reference.",
+            size="half",
+        ),
+        line_plot_panel(
+            "Prediction drift per model",
+            [
+                PanelMetric(legend=model, metric="ValueDrift", metric_labels={"column": column})
+                for model, column in PREDICTIONS.items()
+            ],
+            "Drift score of each model's main prediction (Wasserstein distance, normed).",
+            size="half",
+        ),
+        bar_plot_panel(
+            "Retraining decisions",
+            [PanelMetric(legend="retrain", metric="MeanValue", metric_labels={"column": RETRAIN})],
+            "One bar per cintel cycle: 1 = retrain, 0 = not; each run's name gives the reason.",
+            size="half",
+        ),
+        line_plot_panel(
+            "Realised performance of the published champions",
+            [
+                PanelMetric(legend=name, metric="MeanValue", metric_labels={"column": name})
+                for name in ("realised_churn_roc_auc", "performance_drop")
+            ],
+            "Churn ROC AUC on the outcomes once they matured, and its drop from training.",
+            size="half",
+        ),
+    ]
+
+
+def _project(workspace: Any) -> Any:
+    from evidently.ui.workspace import Project
+
+    found = workspace.search_project(PROJECT)
+    if found:
+        return found[0]
+    project: Project = workspace.create_project(PROJECT, description=DESCRIPTION)
+    for panel in _panels():
+        project.dashboard.add_panel(panel)
+    return project
+
+
+def add_run(home: Path, snapshot: Any, label: str, status: str, at: datetime) -> str:
+    """Add ``snapshot`` to the workspace's project; returns the run's id."""
+    from evidently.ui.workspace import Workspace
+
+    workspace = Workspace(str(workspace_dir(home)))
+    project = _project(workspace)
+    ref = workspace.add_run(project.id, snapshot, name=f"{label} {at:%Y-%m-%d %H:%M} ({status})")
+    return str(ref.id)
+
+
+def add_decision(
+    home: Path, retrain: bool, reason: str, figures: dict[str, float | None], at: datetime
+) -> str:
+    """One cycle's decision as a run of the project: ``retrain`` (1/0) and ``figures``
+    (drift share, realised performance; None and NaN left out) as one-row means."""
+    import math
+
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import MeanValue
+    from evidently.ui.workspace import Workspace
+
+    values = {RETRAIN: float(retrain)}
+    values.update({k: float(v) for k, v in figures.items() if v is not None and math.isfinite(v)})
+    frame = pd.DataFrame([values])
+    definition = DataDefinition(numerical_columns=list(values))
+    data = Dataset.from_pandas(frame, data_definition=definition)
+    verdict = "retrain" if retrain else "no retrain"
+    report = Report([MeanValue(column=c) for c in values], tags=[CYCLE_TAG, verdict])
+    snapshot = report.run(data, None)
+    workspace = Workspace(str(workspace_dir(home)))
+    name = f"cycle {at:%Y-%m-%d %H:%M}: {verdict} - {reason}"[:250]
+    return str(workspace.add_run(_project(workspace).id, snapshot, name=name).id)
+
+
+def ui_args(home: Path, host: str, port: int) -> list[str]:
+    """``evidently ui`` on the workspace (it creates nothing until a run is added)."""
+    return [
+        sys.executable,
+        "-m",
+        "evidently.cli",
+        "ui",
+        "--workspace",
+        str(workspace_dir(home)),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]

@@ -1,0 +1,110 @@
+"""One example request and answer per endpoint, shown on the API page (``/docs``).
+
+Written by hand from a demo store (4,000 simulated customers, the default catalogue), so
+a channel developer sees real shapes and magnitudes; ``tests/serving/test_api_page.py``
+checks each against its schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERSIONS = {"churn": "3", "propensity": "3", "segments": "2", "clv": "3"}
+DECISION_ID = "5f0c2a9e8d7b4c1f9a3e6d2b7c8f1a04"
+
+PROFILE: dict[str, Any] = {
+    "customer_id": "17",
+    "churn": {
+        "probability": 0.62,
+        "reasons": ["42 days since the last purchase, 3x the usual gap"],
+    },
+    "prob_alive": 0.71,
+    "expected_purchases": 1.8,
+    "clv": {
+        "value_3m": 21.4,
+        "value_6m": 38.9,
+        "value_12m": 66.2,
+        "p10_12m": 31.0,
+        "p90_12m": 118.5,
+        "model": "learned",
+    },
+    "value_tier": "gold",
+    "rfm": {"recency": 2, "frequency": 4, "monetary": 4, "score": "244"},
+    "segment": {
+        "name": "weekend wine",
+        "id": "weekend_wine",
+        "probabilities": {"weekend_wine": 0.81, "fresh_daily": 0.12, "bargain_bulk": 0.07},
+    },
+    "propensity": {
+        "bakery": {"any": 0.55, "first_time": None},
+        "wine": {"any": 0.34, "first_time": 0.21},
+    },
+    "held_out": [],
+    "ranking": {"retention": "expected_value", "cross_sell": "expected_value"},
+    "model_versions": VERSIONS,
+    "as_of": "2025-12-31T00:00:00",
+    "cold_start": False,
+    "offers": [
+        {
+            "offer_id": "retain_voucher",
+            "campaign": "retention",
+            "kind": "retention",
+            "family": None,
+            "score": 3.96,
+            "expected_value": 3.96,
+            "uplift": None,
+            "priority": False,
+            "reasons": ["churn risk 0.62", "12-month value 66.20"],
+        },
+        {
+            "offer_id": "xs_wine_intro",
+            "campaign": "cross_sell",
+            "kind": "cross_sell",
+            "family": "wine",
+            "score": 0.6,
+            "expected_value": 0.6,
+            "uplift": None,
+            "priority": False,
+            "reasons": ["first-time wine propensity 0.21"],
+        },
+    ],
+    "decision_id": DECISION_ID,
+}
+
+SCORED = {
+    **PROFILE,
+    "customer_id": "new-2931",
+    "as_of": None,
+    "cold_start": True,
+    "missing_features": ["share_wine", "weekend_share"],
+}
+
+FEATURES = {
+    "recency_days": 12.0,
+    "frequency": 2.0,
+    "margin_365d": 20.0,
+    "gross_spend": 60.0,
+    "monetary_mean": 30.0,
+    "btyd_frequency": 1.0,
+    "btyd_recency": 20.0,
+    "btyd_T": 40.0,
+    "btyd_monetary": 30.0,
+}
+
+# path -> (request body, 200 answer); /status's answer is free-form
+EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
+    "/profile": (
+        {"customer_id": "17", "channel": "web", "context": {"basket_families": ["bakery"]}},
+        PROFILE,
+    ),
+    "/profiles": (
+        {"customer_ids": ["17", "unknown-1"], "channel": "shop"},
+        {"profiles": [PROFILE], "not_found": ["unknown-1"]},
+    ),
+    "/score": ({"features": FEATURES, "customer_id": "new-2931", "channel": "web"}, SCORED),
+    "/feedback": (
+        {"decision_id": DECISION_ID, "offer_id": "xs_wine_intro", "outcome": "accepted"},
+        {"stored": True, "ts": "2026-01-05T10:31:07.123456+00:00", "duplicate": False},
+    ),
+    "/status": ({}, None),
+}
