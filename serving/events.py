@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from serving.answers import Batch
 from serving.event_history import History
-from serving.event_input import Layout
+from serving.event_input import Event, Layout, validate_events
 from serving.event_log import EventLog
 from serving.incremental import (
     StoreLayout,
@@ -118,6 +119,15 @@ class EventUpdates:
 
     # ---- threads -----------------------------------------------------------------------
     def start(self) -> None:
+        """Take in the rows computed so far, queue the customers they leave uncovered
+        (events acknowledged by a process that died, or logged since the publish), and
+        start the updater and follower threads."""
+        self.follow()
+        with self._lock:
+            for cid, events in self.log.events.items():
+                row = self.rows.get(cid)
+                if row is None or row.covers < len(events):
+                    self._queue[cid] = None
         threading.Thread(target=self._update_loop, name="cintel-events", daemon=True).start()
         threading.Thread(target=self._follow_loop, name="cintel-events-follow", daemon=True).start()
 
@@ -243,3 +253,51 @@ class EventUpdates:
             "event_rows_followed": self.followed,
             "event_update_error": self.error,
         }
+
+
+def receive(updates: EventUpdates, events: Sequence[Event]) -> dict[str, Any]:
+    """``POST /events``: validate (``EventError`` names the row and field), store the new
+    events durably, queue their customers; the answer counts them (no ids)."""
+    records = validate_events(events, updates.input_layout)
+    now = time.time()
+    fresh = updates.accept([{**r, "received": now} for r in records])
+    return {
+        "accepted": len(fresh),
+        "duplicates": len(records) - len(fresh),
+        "customers": len({r["customer_id"] for r in fresh}),
+    }
+
+
+def overlay(
+    updates: EventUpdates | None,
+    meta: Mapping[str, Any],
+    batch: Batch,
+    versions: dict[str, str],
+    customer_ids: Sequence[str],
+) -> tuple[Batch, dict[str, str]]:
+    """``batch`` with the customers updated by events answered from their new rows: all of
+    them when every id asked for has one (their versions answer), otherwise those scored
+    by the batch's ``versions`` (an answer names one set of versions)."""
+    if updates is None or not updates.rows or meta.get("events", {}).get("history") != (
+        updates.history.name
+    ):
+        return batch, versions
+    hits = {c: r for c in customer_ids if (r := updates.rows.get(c)) is not None}
+    hits = {c: r for c, r in hits.items() if r.prepared is not None}
+    if not hits:
+        return batch, versions
+    one_set = len({tuple(sorted(r.versions.items())) for r in hits.values()}) == 1
+    if len(hits) == len(set(customer_ids)) and one_set:
+        versions = next(iter(hits.values())).versions
+    else:
+        hits = {c: r for c, r in hits.items() if r.versions == versions}
+    base = dict(zip(batch.customer_ids, batch.prepared, strict=True))
+    found, prepared, missing = [], [], []
+    for cid in customer_ids:
+        p = hits[cid].prepared if cid in hits else base.get(cid)
+        if p is None:
+            missing.append(cid)
+        else:
+            found.append(cid)
+            prepared.append(p)
+    return Batch(found, prepared, missing), versions

@@ -76,6 +76,8 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
     churn = _num(row.get("churn_probability"))
     return {
         "customer_id": str(row["customer_id"]),
+        # the customer's own as_of: the store's, or the day after their latest event
+        "as_of": row.get("as_of"),
         "churn": {
             "probability": churn,
             "reasons": _reasons(row.get("churn_reasons")),

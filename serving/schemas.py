@@ -145,6 +145,11 @@ class ProfileAnswer(_Answer):
     """One customer: model outputs from the store (or scored) and offers for this request."""
 
     customer_id: str
+    as_of: str | None = Field(
+        default=None,
+        description="features use events before this time: the store's as_of, or for a "
+        "customer updated by POST /events the day after their latest event",
+    )
     model_versions: dict[str, str]
     churn: Churn
     prob_alive: float | None

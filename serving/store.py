@@ -219,6 +219,13 @@ class RedisStore:
         """None: the Redis store keeps no model inputs (re-materialize after a promotion)."""
         return None
 
+    def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the rows of these customers (``POST /events`` updates), pipelined."""
+        pipe = self._redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.set(self._key(str(row["customer_id"])), json.dumps(row, separators=(",", ":")))
+        pipe.execute()
+
 
 def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:
     cols = [c for c in frame.columns if c != "customer_id"]
