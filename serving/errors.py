@@ -24,7 +24,8 @@ REJECTED = logging.getLogger("cintel.rejected")
 # what the log may name: a method or path outside these is the client's text
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 KNOWN_PATHS = frozenset(
-    {"/", "/docs", "/docs.json", "/profile", "/profiles", "/score", "/feedback", "/events", "/status"}
+    {"/", "/docs", "/docs.json", "/profile", "/profiles", "/score", "/feedback", "/status"}
+    | {"/events"}
 )
 # BentoML logs "Exception on <path> [POST]" with the traceback of every failed call here
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"

@@ -23,7 +23,6 @@ from serving.event_log import folded_events
 from training.data.contract import CleanData
 
 
-
 def fold_events(data: CleanData, folder: Path) -> tuple[CleanData, int]:
     """``data`` plus the logged events it lacks (by ``event_id`` when the transactions
     have that column), new customers added with their first purchase as sign-up, as
@@ -167,7 +166,8 @@ class History:
                 parts.append(self._tx.slice(start, end - start))
                 owners.extend([cid] * (end - start))
         table = pa.concat_tables(parts) if parts else self._tx.slice(0, 0)
-        return table.to_pandas().assign(customer_id=np.array(owners, dtype=object))
+        frame: pd.DataFrame = table.to_pandas()
+        return frame.assign(customer_id=np.array(owners, dtype=object))
 
     def customers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Sign-up date and attributes of the known customers."""

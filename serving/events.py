@@ -33,6 +33,7 @@ from serving.incremental import (
     features_at,
     scored_rows,
 )
+from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
 REPAIR_S = 2.0  # an event this old without a covering row is recomputed by any reader
@@ -94,6 +95,9 @@ class EventUpdates:
         self.models = models
         self.prepare = prepare
         self.redis_write = redis_write
+        # the models the store was published with (an optional one materialize left out
+        # is left out here too) and the required ones
+        self.model_names = frozenset(meta.get("versions", {})) | frozenset(MODELS)
         self.rows: dict[str, Row] = {}
         self.updated = 0  # rows computed here
         self.followed = 0  # rows taken from other processes
@@ -176,14 +180,14 @@ class EventUpdates:
         process that accepted it died before updating), or whose row names other models."""
         self.log.refresh()
         self.follow()
-        versions = dict(self.models.current.versions)
+        versions = self._champions()[1]
         cutoff = time.time() - REPAIR_S
         out = []
         for cid, events in list(self.log.events.items()):
             row = self.rows.get(cid)
-            if row is not None and row.versions != versions:
-                out.append(cid)
-            elif (row is None or row.covers < len(events)) and events[-1]["received"] < cutoff:
+            if (row is not None and row.versions != versions) or (
+                (row is None or row.covers < len(events)) and events[-1]["received"] < cutoff
+            ):
                 out.append(cid)
         return out
 
@@ -196,13 +200,12 @@ class EventUpdates:
         events = {c: e for c, e in events.items() if e}
         if not events:
             return []
-        current = self.models.current
+        scorers, versions = self._champions()
         try:
-            rows = self.compute(events, current.scorers)
+            rows = self.compute(events, scorers)
         except Exception as exc:  # the events are logged; the next repair retries
             self.error = f"{type(exc).__name__}: {exc}"
             return []
-        versions = {str(k): str(v) for k, v in current.versions.items()}
         records = [
             {
                 "customer_id": row["customer_id"],
@@ -224,6 +227,13 @@ class EventUpdates:
         self.updated += len(rows)
         self.error = None
         return rows
+
+    def _champions(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The loaded champions of the store's models, and their versions."""
+        current = self.models.current
+        scorers = {m: s for m, s in current.scorers.items() if m in self.model_names}
+        versions = {str(m): str(v) for m, v in current.versions.items() if m in scorers}
+        return scorers, versions
 
     def compute(
         self, events: Mapping[str, list[dict[str, Any]]], scorers: Mapping[str, Any]
@@ -278,8 +288,10 @@ def overlay(
     """``batch`` with the customers updated by events answered from their new rows: all of
     them when every id asked for has one (their versions answer), otherwise those scored
     by the batch's ``versions`` (an answer names one set of versions)."""
-    if updates is None or not updates.rows or meta.get("events", {}).get("history") != (
-        updates.history.name
+    if (
+        updates is None
+        or not updates.rows
+        or meta.get("events", {}).get("history") != (updates.history.name)
     ):
         return batch, versions
     hits = {c: r for c in customer_ids if (r := updates.rows.get(c)) is not None}

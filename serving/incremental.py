@@ -81,8 +81,10 @@ def features_at(
     first purchase and has no attributes, as validation treats an unknown buyer)."""
     first = tx.groupby("customer_id", sort=False)["ts"].min()
     parts = []
-    for as_of, ids in pd.Series(as_ofs).groupby(lambda c: as_ofs[c]):
-        wanted = list(ids.index)
+    groups: dict[pd.Timestamp, list[str]] = {}
+    for cid, day in as_ofs.items():
+        groups.setdefault(day, []).append(cid)
+    for as_of, wanted in groups.items():
         signup = [
             customers[c]["signup_date"] if c in customers else first.get(c, pd.NaT) for c in wanted
         ]
@@ -91,7 +93,7 @@ def features_at(
         )
         mine = tx.loc[tx["customer_id"].isin(wanted)]
         part = compute_features(
-            mine, people, pd.Timestamp(as_of), families=layout.families, channels=layout.channels
+            mine, people, as_of, families=layout.families, channels=layout.channels
         )
         parts.append(part.set_index("customer_id").reindex(wanted))
     frame = pd.concat(parts).reindex(list(as_ofs))

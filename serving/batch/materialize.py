@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from serving.event_history import fold_events, write_history
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
+from serving.event_history import fold_events, write_history
 from serving.follower import load_all_champions
 from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings

@@ -153,9 +153,11 @@ def test_a_customer_the_store_does_not_know_gets_a_profile(
     answer = client.post("/events", json={"events": [event("t4-a", "new-customer-1", store)]})
     assert answer.status_code == 200
     body = wait_until(
-        lambda: (r := client.post("/profile", json={"customer_id": "new-customer-1"})).status_code
-        == 200
-        and r.json()
+        lambda: (
+            (r := client.post("/profile", json={"customer_id": "new-customer-1"})).status_code
+            == 200
+            and r.json()
+        )
     )
     assert body["as_of"] == "2025-07-03T00:00:00"
     assert body["value_tier"] is not None
@@ -183,7 +185,9 @@ def _records(store: FileStore, cid: str, n: int, tag: str) -> list[dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def worker_home(events_home: tuple[Path, CleanData], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def worker_home(
+    events_home: tuple[Path, CleanData], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A home of its own for the tests that run EventUpdates directly (as workers do)."""
     source, data = events_home
     home = tmp_path_factory.mktemp("workers") / "home"
