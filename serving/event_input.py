@@ -91,13 +91,13 @@ def validate_events(
     raw = pd.DataFrame([e.model_dump() for e in events])
     report = ValidationReport()
     ids = parse_ids(raw["customer_id"], NAME, False, report).astype(str)
-    ts = parse_dates(raw["ts"], NAME, "ts", False, report, False)
+    ts = parse_dates(_utc(raw["ts"]), NAME, "ts", False, report, False)
     amount = parse_number(raw["amount"], NAME, "amount", False, report, True)
     parse_category(raw["family"], NAME, "family", False, report)
     margin = parse_number(raw["margin"], NAME, "margin", False, report, False)
     quantity = parse_number(raw["quantity"], NAME, "quantity", False, report, False)
     _raise_first(report, raw)
-    now = pd.Timestamp.now() if now is None else now
+    now = pd.Timestamp.now("UTC").tz_localize(None) if now is None else now
     future = (ts > now + MAX_FUTURE).to_numpy()
     if future.any():
         i = _first_row(future)
@@ -132,6 +132,22 @@ def validate_events(
         }
         for i, e in enumerate(events)
     ]
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Each time as naive UTC: a body may mix zones and zone-less times (UTC), which one
+    column parse refuses; what does not parse is left as it is for the contract's check."""
+
+    def one(value: Any) -> Any:
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            return value
+        if stamp is pd.NaT:
+            return value
+        return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
+
+    return pd.Series([one(v) for v in values], index=values.index, dtype=object)
 
 
 def _raise_first(report: ValidationReport, raw: pd.DataFrame) -> None:

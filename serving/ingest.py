@@ -67,7 +67,9 @@ class Ingest:
 
         self.settings, self.stream, self.group, self.consumer = settings, stream, group, consumer
         self.say = say
-        self.client: Any = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=2)
+        self.client: Any = redis.Redis.from_url(
+            redis_url, socket_timeout=10, socket_connect_timeout=2
+        )
         try:
             self.client.xgroup_create(stream, group, id="0", mkstream=True)
         except redis.ResponseError as exc:

@@ -490,6 +490,8 @@ class Cintel:
             body = receive(updates, request.events)
         except EventError as exc:
             return _error(400, str(exc), exc.field)
+        except (ValueError, TypeError, OverflowError) as exc:  # a value no check foresaw
+            return _error(400, f"events: {exc}", "events")
         except OSError as exc:
             return _error(503, f"event log not writable, nothing stored: {exc}")
         return _json(orjson.dumps(body))

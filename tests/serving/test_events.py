@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from serving.batch.materialize import load_champions, materialize
 from serving.event_history import fold_events
+from serving.event_input import Event, Layout, validate_events
 from serving.events import EventUpdates
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import FileStore
@@ -144,6 +145,20 @@ def test_a_bad_event_is_a_400_naming_its_row_and_field(
     assert words in answer.json()["error"]
     log = events_env / "events" / "events.jsonl"
     assert not log.exists() or b"t3-ok" not in log.read_bytes()  # nothing of a bad body
+
+
+def test_times_with_and_without_a_zone_in_one_body_are_utc() -> None:
+    layout = Layout(("wine",), ("unknown",))
+    events = [
+        Event(event_id="z1", customer_id=7, ts="2025-07-02T10:00:00Z", amount=1, family="wine"),
+        Event(event_id="z2", customer_id="7", ts="2025-07-02T12:00:00+02:00", amount="2.5",
+              family="wine"),
+        Event(event_id="z3", customer_id="7", ts="2025-07-02 10:00", amount=3, family="wine"),
+    ]  # fmt: skip
+    clean = validate_events(events, layout)
+    assert [e["ts"] for e in clean] == ["2025-07-02T10:00:00"] * 3
+    assert [e["customer_id"] for e in clean] == ["7"] * 3
+    assert [(e["margin"], e["channel"], e["quantity"]) for e in clean][1] == (2.5, "unknown", 1.0)
 
 
 def test_a_customer_the_store_does_not_know_gets_a_profile(
