@@ -99,7 +99,7 @@ def load(port: int, ids: list[str], meta: dict[str, Any], rate: float) -> dict[s
 
     def poll() -> None:
         while not done.is_set() or len(seen) < len(acked):
-            pending = [c for c in sched if c not in seen]
+            pending = [c for c in list(sched) if c not in seen]
             if pending:
                 now_profiles = profiles(port, pending)
                 t = time.perf_counter()

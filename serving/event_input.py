@@ -9,8 +9,11 @@ numbers"), here with the row and field of the body. Pure: no I/O.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -29,6 +32,9 @@ from training.data.checks import (
 EventId = Annotated[str, Text(min_length=1, max_length=128, strip_whitespace=True)]
 Scalar = StrictStr | StrictInt | StrictFloat | None
 NAME = "events"  # the "file" the contract's messages name
+PLAIN_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?"
+)
 MAX_FUTURE = pd.Timedelta(minutes=5)  # clock skew allowed between a till and this server
 
 
@@ -87,7 +93,77 @@ def validate_events(
     events: Sequence[Event], layout: Layout, now: pd.Timestamp | None = None
 ) -> list[dict[str, Any]]:
     """The events as clean records (``ts`` a naive UTC ISO string, numbers as floats,
-    ``customer_id`` a string); raise ``EventError`` naming the first bad row and field."""
+    ``customer_id`` a string); raise ``EventError`` naming the first bad row and field.
+
+    Plain values (ISO times, numbers, known categories) take a pure-Python path of a few
+    microseconds; anything else goes through the contract's own parsers (~10 ms of pandas),
+    which accept what a file would and word every refusal as for a file."""
+    limit = (pd.Timestamp.now("UTC").tz_localize(None) if now is None else now) + MAX_FUTURE
+    fast = [_plain(e, layout, limit.to_pydatetime()) for e in events]
+    if all(r is not None for r in fast):
+        return [r for r in fast if r is not None]
+    return _contract(events, layout, now)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON number or a plain decimal text; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and value.strip() and value.strip()[-1].isdigit():
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _plain(event: Event, layout: Layout, limit: datetime) -> dict[str, Any] | None:
+    """The clean record of an event whose every value is plain; None to take the contract
+    path (which parses the rest as a file would, or names what is wrong)."""
+    if not PLAIN_TIME.fullmatch(event.ts):
+        return None
+    try:
+        stamp = datetime.fromisoformat(event.ts)
+    except ValueError:
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    amount = _number(event.amount)
+    margin = amount if event.margin is None else _number(event.margin)
+    quantity = 1.0 if event.quantity is None else _number(event.quantity)
+    channel = event.channel
+    if channel is None and layout.channels == ("unknown",):
+        channel = "unknown"
+    ok = (
+        stamp <= limit
+        and amount is not None
+        and margin is not None
+        and quantity is not None
+        and event.family in layout.families
+        and channel in layout.channels
+    )
+    if not ok:
+        return None
+    return {
+        "event_id": event.event_id,
+        "customer_id": str(event.customer_id),
+        "ts": pd.Timestamp(stamp).isoformat(),
+        "amount": amount,
+        "family": event.family,
+        "channel": channel,
+        "margin": margin,
+        "quantity": quantity,
+    }
+
+
+def _contract(
+    events: Sequence[Event], layout: Layout, now: pd.Timestamp | None
+) -> list[dict[str, Any]]:
+    """``validate_events`` with the contract's parsers (every value, every message)."""
     raw = pd.DataFrame([e.model_dump() for e in events])
     report = ValidationReport()
     ids = parse_ids(raw["customer_id"], NAME, False, report).astype(str)

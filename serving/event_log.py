@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,16 @@ def read_lines(path: Path, start: int) -> tuple[list[bytes], int]:
     return data[:end].splitlines(), start + end
 
 
+@dataclass
+class _Ticket:
+    """One caller's records in a group commit, and what became of them."""
+
+    records: list[dict[str, Any]]
+    fresh: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+    error: OSError | None = None
+
+
 class EventLog:
     """The event and row files of one folder, with every event id already stored.
 
@@ -50,6 +61,9 @@ class EventLog:
         self._events_to = 0
         self._rows_to = 0
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._pending: list[_Ticket] = []
         with self._lock:
             self._sync_events()
 
@@ -63,23 +77,45 @@ class EventLog:
         return self._events_to
 
     def append(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store the records whose event id is new (durably, before returning); returns them."""
-        with self._lock, self._exclusive():
-            self._sync_events()
-            fresh: list[dict[str, Any]] = []
-            seen: set[str] = set()
-            for record in records:
-                eid = record["event_id"]
-                if eid not in self.ids and eid not in seen:
-                    seen.add(eid)
-                    fresh.append(record)
-            if fresh:
-                with open(self.events_path, "ab") as fh:
-                    fh.write(b"".join(orjson.dumps(r) + b"\n" for r in fresh))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                self._sync_events()  # takes in our own lines like everyone else's
-        return fresh
+        """Store the records whose event id is new (durably, before returning); returns them.
+
+        Group commit: the records of every thread that calls while a write is under way are
+        written by the next one with a single fsync (an fsync costs 4-11 ms here)."""
+        ticket = _Ticket(records)
+        with self._queue_lock:
+            self._pending.append(ticket)
+        with self._write_lock:
+            if not ticket.done:
+                with self._queue_lock:
+                    batch, self._pending = self._pending, []
+                self._commit(batch)
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.fresh
+
+    def _commit(self, batch: list[_Ticket]) -> None:
+        try:
+            with self._lock, self._exclusive():
+                self._sync_events()
+                seen: set[str] = set()
+                for ticket in batch:
+                    for record in ticket.records:
+                        eid = record["event_id"]
+                        if eid not in self.ids and eid not in seen:
+                            seen.add(eid)
+                            ticket.fresh.append(record)
+                lines = [orjson.dumps(r) + b"\n" for t in batch for r in t.fresh]
+                if lines:
+                    with open(self.events_path, "ab") as fh:
+                        fh.write(b"".join(lines))
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                    self._sync_events()  # takes in our own lines like everyone else's
+        except OSError as exc:
+            for ticket in batch:
+                ticket.fresh, ticket.error = [], exc
+        for ticket in batch:
+            ticket.done = True
 
     def refresh(self) -> bool:
         """Take in events other processes appended; returns whether there were any."""

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from serving.batch.materialize import load_champions, materialize
 from serving.event_history import fold_events
+from serving import event_input
 from serving.event_input import Event, Layout, validate_events
 from serving.events import EventUpdates
 from serving.settings import ServiceSettings, get_service_settings
@@ -159,6 +160,8 @@ def test_times_with_and_without_a_zone_in_one_body_are_utc() -> None:
     assert [e["ts"] for e in clean] == ["2025-07-02T10:00:00"] * 3
     assert [e["customer_id"] for e in clean] == ["7"] * 3
     assert [(e["margin"], e["channel"], e["quantity"]) for e in clean][1] == (2.5, "unknown", 1.0)
+    # the pure-Python path gives what the contract's parsers give
+    assert clean == event_input._contract(events, layout, None)
 
 
 def test_a_customer_the_store_does_not_know_gets_a_profile(
