@@ -85,8 +85,14 @@ def load(port: int, ids: list[str], meta: dict[str, Any], rate: float) -> dict[s
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        event = {"event_id": f"bench-{time.time_ns()}-{i}", "customer_id": cid,
-                 "ts": f"{day}T09:00:00", "amount": 40.0, "family": family, "channel": channel}  # fmt: skip
+        event = {
+            "event_id": f"bench-{time.time_ns()}-{i}",
+            "customer_id": cid,
+            "ts": f"{day}T09:00:00",
+            "amount": 40.0,
+            "family": family,
+            "channel": channel,
+        }
         t0 = time.perf_counter()
         try:
             post(port, "/events", {"events": [event]}, conn)
@@ -173,7 +179,8 @@ def main() -> None:
     post_ms = [v * 1e3 for v in posted.values()]
     missing = len([c for c in acked if c not in seen])
     print(f"\nfull publish (cintel materialize, {len(all_ids):,} customers): {publish_s:.1f} s")
-    print(f"{len(sched)} events at {len(sched) / result['elapsed']:.0f}/s for {result['elapsed']:.1f} s "
+    rate = len(sched) / result["elapsed"]
+    print(f"{len(sched)} events at {rate:.0f}/s for {result['elapsed']:.1f} s "
           f"({args.workers} workers): {len(acked)} acknowledged, {len(result['errors'])} errors, "
           f"{missing} never shown")  # fmt: skip
     for name, values in (

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from starlette.testclient import TestClient
 
+from serving import event_input
 from serving.batch.materialize import load_champions, materialize
 from serving.event_history import fold_events
-from serving import event_input
 from serving.event_input import Event, Layout, validate_events
 from serving.events import EventUpdates
 from serving.settings import ServiceSettings, get_service_settings

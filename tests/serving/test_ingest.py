@@ -46,7 +46,7 @@ def settings(
     get_service_settings.cache_clear()
 
 
-def entry(store: FileStore, eid: str, cid: str, **over: Any) -> dict[str, str]:
+def entry(store: FileStore, eid: str, cid: str, **over: Any) -> Any:
     fields = {
         "event_id": eid,
         "customer_id": cid,
