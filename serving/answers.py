@@ -103,7 +103,6 @@ class StoreAnswers:
 
     def __init__(self, store: FileStore, catalogue: Catalogue) -> None:
         self.store = store
-        self.as_of = store.meta.get("as_of")
         self.table = offer_table(store.columns(), catalogue, len(store))
         self._prepared: list[Prepared | None] = [None] * len(store)
         self.prepared = 0  # customers prepared so far (/status shows it: memory grows with it)
@@ -111,9 +110,7 @@ class StoreAnswers:
     def get(self, i: int) -> Prepared:
         prepared = self._prepared[i]
         if prepared is None:
-            row = self.store.row(i)
-            row.setdefault("as_of", self.as_of)
-            prepared = self._prepared[i] = prepare(self.table, i, row)
+            prepared = self._prepared[i] = prepare(self.table, i, self.store.row(i))
             self.prepared += 1
         return prepared
 

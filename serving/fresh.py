@@ -83,7 +83,9 @@ class FreshAnswers:
             values = dict(row)
             for model_rows in records:
                 values.update(model_rows[i])
-            fresh.append({k: values.get(k) for k in layout} | {"customer_id": cid})
+            fresh.append(
+                {k: values.get(k) for k in layout} | {"customer_id": cid, "as_of": row.get("as_of")}
+            )
         batch = from_rows(fresh, [c for c, _ in found], self.catalogue)
         if len(self._kept) + len(batch.customer_ids) > MAX_KEPT:
             self._kept.clear()

@@ -255,10 +255,6 @@ class Cintel:
             batch = from_store(served.answers, customer_ids)
             return overlay(self.events, served.store.meta, batch, versions, customer_ids)
         rows = served.store.get_many(customer_ids)
-        as_of = served.store.meta.get("as_of")
-        for row in rows:
-            if row is not None:
-                row.setdefault("as_of", as_of)
         return from_rows(rows, customer_ids, self.catalogue), versions
 
     def _answer(

@@ -280,8 +280,8 @@ def test_the_event_path_gives_the_profile_a_full_materialize_gives(
     for cid in (known, "brand-new"):
         expected, got = batch.get(cid), rows[cid]
         assert expected is not None
-        assert got["as_of"] == batch.meta["as_of"]
-        assert set(got) - {"as_of"} == set(expected)
+        assert got["as_of"] == expected["as_of"] == batch.meta["as_of"]
+        assert set(got) == set(expected)
         for key, value in expected.items():
             if isinstance(value, float):
                 assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
