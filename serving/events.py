@@ -13,8 +13,10 @@ covers; a row covering fewer than the log holds is recomputed by whoever reads i
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
 REPAIR_S = 2.0  # an event this old without a covering row is recomputed by any reader
+LAGS_KEPT = 20_000
 BATCH = 256  # customers recomputed in one scoring call at most
 
 
@@ -102,6 +105,7 @@ class EventUpdates:
         self.updated = 0  # rows computed here
         self.followed = 0  # rows taken from other processes
         self.error: str | None = None  # the last failed update
+        self.lags: deque[float] = deque(maxlen=LAGS_KEPT)
         self._queue: dict[str, None] = {}
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -171,6 +175,7 @@ class EventUpdates:
                 continue
             row = Row(record["row"], int(record["covers"]), record["versions"], record["history"])
             self._keep(cid, row)
+            self._lag(record)
             taken += 1
         self.followed += taken
         return taken
@@ -212,18 +217,20 @@ class EventUpdates:
                 "covers": len(events[row["customer_id"]]),
                 "versions": versions,
                 "history": self.history.name,
+                "received": max(float(e.get("received", 0)) for e in events[row["customer_id"]]),
                 "row": row,
             }
             for row in rows
         ]
         if self.redis_write is not None:
             self.redis_write(rows)
+        self.log.write_rows(records)  # first: the other workers prepare theirs meanwhile
         for record in records:
             self._keep(
                 record["customer_id"],
                 Row(record["row"], record["covers"], versions, self.history.name),
             )
-        self.log.write_rows(records)
+            self._lag(record)
         self.updated += len(rows)
         self.error = None
         return rows
@@ -255,8 +262,27 @@ class EventUpdates:
             if have is None or have.covers <= row.covers:
                 self.rows[customer_id] = row
 
+    def _lag(self, record: Mapping[str, Any]) -> None:
+        """How long after the newest covered event was accepted its row became servable here."""
+        received = record.get("received")
+        if isinstance(received, int | float) and received > 0:
+            self.lags.append((time.time() - received) * 1000)
+
+    def lag_summary(self) -> dict[str, float | int | None]:
+        """Accepted -> servable in this process, over the last ``LAGS_KEPT`` rows (ms)."""
+        values = sorted(self.lags)
+        if not values:
+            return {"n": 0, "p50": None, "p99": None, "max": None}
+
+        def q(p: float) -> float:
+            return round(values[min(len(values) - 1, int(p * len(values)))], 1)
+
+        return {"n": len(values), "p50": q(0.5), "p99": q(0.99), "max": round(values[-1], 1)}
+
     def status(self) -> dict[str, Any]:
         return {
+            "event_pid": os.getpid(),
+            "event_lag_ms": self.lag_summary(),
             "events_logged": len(self.log.ids),
             "customers_updated_by_events": len(self.rows),
             "event_rows_computed": self.updated,
