@@ -38,7 +38,7 @@ from serving.incremental import (
 from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
-REPAIR_S = 2.0  # an event this old without a covering row is recomputed by any reader
+REPAIR_S = 10.0  # an event this old without a covering row is recomputed by any reader
 LAGS_KEPT = 20_000
 BATCH = 256  # customers recomputed in one scoring call at most
 
