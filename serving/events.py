@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,8 @@ class EventUpdates:
         self.followed = 0  # rows taken from other processes
         self.error: str | None = None  # the last failed update
         self.lags: deque[float] = deque(maxlen=LAGS_KEPT)
+        self.pid = os.getpid()
+        self.origin = f"{self.pid}-{uuid.uuid4().hex[:8]}"  # whose rows are whose
         self._queue: dict[str, None] = {}
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -167,8 +170,8 @@ class EventUpdates:
         """Take in rows other processes computed; returns how many were newer."""
         taken = 0
         for record in self.log.new_rows():
-            if record.get("history") != self.history.name:
-                continue
+            if record.get("history") != self.history.name or record.get("by") == self.origin:
+                continue  # another publish's row, or one of ours (kept when computed)
             cid = str(record["customer_id"])
             have = self.rows.get(cid)
             if have is not None and have.covers >= int(record["covers"]):
@@ -217,6 +220,7 @@ class EventUpdates:
                 "covers": len(events[row["customer_id"]]),
                 "versions": versions,
                 "history": self.history.name,
+                "by": self.origin,
                 "received": max(float(e.get("received", 0)) for e in events[row["customer_id"]]),
                 "row": row,
             }
@@ -281,7 +285,7 @@ class EventUpdates:
 
     def status(self) -> dict[str, Any]:
         return {
-            "event_pid": os.getpid(),
+            "event_pid": self.pid,
             "event_lag_ms": self.lag_summary(),
             "events_logged": len(self.log.ids),
             "customers_updated_by_events": len(self.rows),
