@@ -16,8 +16,8 @@ prints each worker's p50 / p99 / max. From outside, a poller asks ``/profiles`` 
 may answer; a customer is updated when its profile differs from the one before the run),
 and prints the latency from the scheduled send (what the till waits, including the POST)
 and from the acknowledgement, the POST latency, the rate achieved, and the ratio of the
-worst worker's p99 to the full publish. The client runs on the same two cores as the server. The target (issue
-17): p99 from accepted to profile updated <= 50 ms at 200 events/s.
+worst worker's p99 to the full publish. The client runs on the same two cores as the
+server. The target (issue 17): p99 from accepted to profile updated <= 50 ms at 200/s.
 
 A missing ``--root`` is built (synth, train: a few minutes); the event log is removed and
 the store re-published before each run, so runs start alike.
