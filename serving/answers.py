@@ -168,16 +168,13 @@ def render(
     cold: bool = False,
     now_s: float | None = None,
     decided: Decisions | None = None,
-    as_of: str | None = None,
 ) -> list[bytes]:
     """One JSON answer per customer found (``schemas.ProfileAnswer``). With ``decided``,
     each answer gets a new ``decision_id`` and its record is appended to ``decided.lines``;
-    without, ``decision_id`` is null (decision logging off). ``as_of``: the store's (null
-    when the features came with the request)."""
+    without, ``decision_id`` is null (decision logging off)."""
     allowed = rules.allowed.tolist()
     known = contacts.customers() if contacts is not None else {}.keys()
     versions_json = orjson.dumps(versions)
-    as_of_json = orjson.dumps(as_of)
     out = []
     for cid, prepared in zip(batch.customer_ids, batch.prepared, strict=True):
         offers = [(js, dec) for j, js, dec in prepared.offers if allowed[j]]
@@ -192,16 +189,10 @@ def render(
             offers = [(js, dec) for j, js, dec in prepared.offers if ok(j)]
         offers_json = b"[%b]" % b",".join(js for js, _ in offers)
         if decided is None:
-            out.append(
-                splice_answer(prepared.profile, versions_json, cold, offers_json, None, as_of_json)
-            )
+            out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, None))
             continue
         decision_id = decisions.new_decision_id()
-        out.append(
-            splice_answer(
-                prepared.profile, versions_json, cold, offers_json, decision_id, as_of_json
-            )
-        )
+        out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, decision_id))
         check = ok if capped else allowed.__getitem__
         held = b",".join(
             decisions.held_out_json(campaign, (e for j, e in entries if check(j)))

@@ -25,6 +25,7 @@ REJECTED = logging.getLogger("cintel.rejected")
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 KNOWN_PATHS = frozenset(
     {"/", "/docs", "/docs.json", "/profile", "/profiles", "/score", "/feedback", "/status"}
+    | {"/events"}
 )
 # BentoML logs "Exception on <path> [POST]" with the traceback of every failed call here
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
@@ -83,11 +84,12 @@ def normalize(body: bytes) -> tuple[str, str | None]:
 @cache
 def _field_names() -> frozenset[str]:
     """Every field name the request schemas know (and the required /score features)."""
-    from serving import schemas
+    from serving import event_input, schemas
     from serving.scoring import REQUIRED_FEATURES
 
     models: list[type[BaseModel]] = [schemas.ProfileRequest, schemas.ProfilesRequest]
     models += [schemas.ScoreRequest, schemas.FeedbackRequest, schemas.Context]
+    models += [event_input.EventsRequest, event_input.Event]
     return frozenset(n for m in models for n in m.model_fields) | frozenset(REQUIRED_FEATURES)
 
 

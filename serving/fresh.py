@@ -84,7 +84,11 @@ class FreshAnswers:
                 values.update(model_rows[i])
             # the layout's columns re-scored; the store's other columns (the customer
             # economics and lifecycle of materialize) kept as published
-            fresh.append(values | {k: values.get(k) for k in layout} | {"customer_id": cid})
+            fresh.append(
+                values
+                | {k: values.get(k) for k in layout}
+                | {"customer_id": cid, "as_of": row.get("as_of")}
+            )
         batch = from_rows(fresh, [c for c, _ in found], self.catalogue)
         if len(self._kept) + len(batch.customer_ids) > MAX_KEPT:
             self._kept.clear()

@@ -22,6 +22,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from serving.api_examples import EXAMPLES
 from serving.catalogue import Catalogue
+from serving.event_input import EventsAnswer, EventsRequest
 from serving.schemas import (
     ErrorAnswer,
     FeedbackAnswer,
@@ -103,6 +104,7 @@ OPERATIONS: dict[str, Operation] = {
     "/profiles": Operation(ProfilesRequest, ProfilesAnswer, (*COMMON, 503)),
     "/score": Operation(ScoreRequest, ScoreAnswer, (*COMMON, 503)),
     "/feedback": Operation(FeedbackRequest, FeedbackAnswer, (*COMMON, 503)),
+    "/events": Operation(EventsRequest, EventsAnswer, (*COMMON, 503)),
     "/status": Operation(StatusRequest, BaseModel, COMMON, body_required=False),
 }
 

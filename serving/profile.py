@@ -79,6 +79,8 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
     churn = _num(row.get("churn_probability"))
     return {
         "customer_id": str(row["customer_id"]),
+        # the customer's own as_of: the store's, or the day after their latest event
+        "as_of": row.get("as_of"),
         "churn": {
             "probability": churn,
             "reasons": _reasons(row.get("churn_reasons")),
@@ -151,17 +153,14 @@ def splice_answer(
     cold: bool,
     offers_json: bytes,
     decision_id: str | None = None,
-    as_of_json: bytes = b"null",
 ) -> bytes:
-    """One whole answer: the rendered profile plus what this request adds (``as_of_json``:
-    the store's as_of as JSON, null for features sent with the request)."""
+    """One whole answer: the rendered profile (with the customer's own as_of) plus what
+    this request adds."""
     return b"".join(
         (
             profile_json[:-1],
             b',"model_versions":',
             versions_json,
-            b',"as_of":',
-            as_of_json,
             b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
             offers_json,
             b',"decision_id":null}'

@@ -257,11 +257,13 @@ class ProfileAnswer(_Answer):
         '{"churn": "3"} for cintel-churn version 3'
     )
     as_of: str | None = Field(
+        default=None,
         description=_doc(
-            """the point in time the online store's features describe (ISO 8601): only
-            events before it are known, horizons start there; null for /score (the
+            """the point in time the features describe (ISO 8601): only events before it
+            are known, horizons start there. The store's as_of, or for a customer updated
+            by POST /events the day after their latest event; null for /score (the
             features came with the request)"""
-        )
+        ),
     )
     churn: Churn
     prob_alive: float | None = Field(

@@ -39,6 +39,8 @@ from serving.catalogue import load_catalogue
 from serving.decision_index import DecisionIndex
 from serving.decisions import request_head, utc_now
 from serving.errors import error_response, install_log_policy
+from serving.event_input import EventError, EventsAnswer, EventsRequest
+from serving.events import EventUpdates, NoHistory, overlay, receive
 from serving.feedback import FeedbackStore
 from serving.follower import PACKAGED_DIR, ModelManager
 from serving.fresh import FreshAnswers, stale_models
@@ -68,7 +70,7 @@ from serving.scoring import (
     smoke_test,
 )
 from serving.settings import get_service_settings
-from serving.store import FileStore, ProfileStore, open_store
+from serving.store import FileStore, ProfileStore, RedisStore, open_store
 from training.tasks import MODELS
 
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
@@ -158,6 +160,8 @@ class Cintel:
         self.served: Served | None = None
         self.store_stamp: Any = None
         self.store_error: str | None = None
+        self.events: EventUpdates | None = None  # POST /events on this store (serving.events)
+        self.events_error: str | None = "no online store loaded"
         self._reload_store()
         heap.settle(settings.gc)  # the long-lived heap out of the collector's full passes
         threading.Thread(target=self._follow, name="cintel-follow", daemon=True).start()
@@ -173,11 +177,39 @@ class Cintel:
         try:
             store = open_store(s.store, s.store_dir, s.redis_url, s.redis_prefix)
             answers = StoreAnswers(store, self.catalogue) if isinstance(store, FileStore) else None
+            self._open_events(store)
             self.served = Served(store, answers)
             self.store_stamp = stamp
             self.store_error = None
         except Exception as exc:  # keep the last good store
             self.store_error = f"{type(exc).__name__}: {exc}"
+
+    def _open_events(self, store: ProfileStore) -> None:
+        """Events applied to this store (its history, the event log since its publish)."""
+        old, s = self.events, self.settings
+        if old is not None and old.history.name == store.meta.get("events", {}).get("history"):
+            return  # the same publish (the Redis store is re-opened at every poll)
+        redis_write = store.put_many if isinstance(store, RedisStore) else None
+        try:
+            updates = EventUpdates(
+                s.events_dir,
+                s.store_dir,
+                store.meta,
+                self.models,
+                prepare=self._prepare_row,
+                redis_write=redis_write,
+            )
+        except (NoHistory, OSError, KeyError, ValueError) as exc:
+            self.events, self.events_error = None, f"{type(exc).__name__}: {exc}"
+        else:
+            updates.start()
+            self.events, self.events_error = updates, None
+        if old is not None:
+            old.stop()
+
+    def _prepare_row(self, row: dict[str, Any]) -> Any:
+        """An event-updated row rendered for every later answer (serving.answers)."""
+        return from_rows([row], [str(row["customer_id"])], self.catalogue).prepared[0]
 
     def _follow(self) -> None:
         try:
@@ -218,6 +250,8 @@ class Cintel:
         served = self.served
         if served is None:
             return False
+        if self.events is not None and customer_id in self.events.rows:
+            return True
         if isinstance(served.store, FileStore):
             return served.store.position(customer_id) is not None
         return served.store.get(customer_id) is not None
@@ -246,10 +280,11 @@ class Cintel:
         fresh = self._fresh_answers(served)
         batch = None if fresh is None else fresh.batch(customer_ids)
         if fresh is not None and batch is not None:
-            return batch, fresh.versions
+            return overlay(self.events, served.store.meta, batch, fresh.versions, customer_ids)
         versions = served.store.meta.get("versions", {})
         if served.answers is not None:
-            return from_store(served.answers, customer_ids), versions
+            batch = from_store(served.answers, customer_ids)
+            return overlay(self.events, served.store.meta, batch, versions, customer_ids)
         rows = served.store.get_many(customer_ids)
         return from_rows(rows, customer_ids, self.catalogue), versions
 
@@ -278,7 +313,6 @@ class Cintel:
             versions,
             cold,
             decided=decided,
-            as_of=store_as_of,
         )
         if decided is not None and decided.lines:
             try:
@@ -481,6 +515,25 @@ class Cintel:
         body = {"stored": stored, "ts": record["ts"] if stored else None, "duplicate": not stored}
         return _json(orjson.dumps(body))
 
+    @bentoml.api(route="/events")
+    def post_events(self, request: EventsRequest, /) -> EventsAnswer:
+        """New transactions (one or a batch, the data contract's columns plus an event_id),
+        stored durably before the answer; the same event_id twice is stored once. Each
+        customer's features are recomputed from their history and events, rescored with
+        the loaded champions and served by the next /profile, with their own as_of."""
+        updates = self.events
+        if updates is None:
+            return _error(503, f"events cannot be applied to this store: {self.events_error}")
+        try:
+            body = receive(updates, request.events)
+        except EventError as exc:
+            return _error(400, str(exc), exc.field)
+        except (ValueError, TypeError, OverflowError) as exc:  # a value no check foresaw
+            return _error(400, f"events: {exc}", "events")
+        except OSError as exc:
+            return _error(503, f"event log not writable, nothing stored: {exc}")
+        return _json(orjson.dumps(body))
+
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:
         """Loaded model versions, store size and as-of, failure counters."""
@@ -500,6 +553,7 @@ class Cintel:
             "decisions_indexed": len(self.decision_index),
             "decision_index_bytes": self.decision_index.memory_bytes,
             **heap.status(),
+            **(self.events.status() if self.events else {"events_error": self.events_error}),
         }
 
     def _fresh_status(self) -> dict[str, Any]:

@@ -82,6 +82,10 @@ class ServiceSettings(Settings):
         return self.home / "feedback"
 
     @property
+    def events_dir(self) -> Path:
+        return self.home / "events"
+
+    @property
     def decision_log_dir(self) -> Path:
         return self.home / "decisions"
 

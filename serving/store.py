@@ -104,6 +104,7 @@ class FileStore:
         out.update(zip(self._int_names, self._ints[i].tolist(), strict=True))
         for name, values in self._columns:
             out[name] = _py(values[i])
+        out.setdefault("as_of", self.meta.get("as_of"))  # the customer's features' as_of
         return out
 
     def get(self, customer_id: str) -> dict[str, Any] | None:
@@ -207,17 +208,31 @@ class RedisStore:
     def __len__(self) -> int:
         return int(self.meta.get("n_customers", 0))
 
+    def _row(self, raw: bytes | str | None) -> dict[str, Any] | None:
+        """A stored document; its as_of is the store's unless an event gave it its own."""
+        if raw is None:
+            return None
+        row: dict[str, Any] = json.loads(raw)
+        row.setdefault("as_of", self.meta.get("as_of"))
+        return row
+
     def get(self, customer_id: str) -> dict[str, Any] | None:
-        raw = self._redis.get(self._key(str(customer_id)))
-        return None if raw is None else json.loads(raw)
+        return self._row(self._redis.get(self._key(str(customer_id))))
 
     def get_many(self, customer_ids: Sequence[str]) -> list[dict[str, Any] | None]:
         raws = self._redis.mget([self._key(str(c)) for c in customer_ids])
-        return [None if r is None else json.loads(r) for r in raws]
+        return [self._row(r) for r in raws]
 
     def features(self, customer_ids: Sequence[str]) -> pd.DataFrame | None:
         """None: the Redis store keeps no model inputs (re-materialize after a promotion)."""
         return None
+
+    def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Replace the rows of these customers (``POST /events`` updates), pipelined."""
+        pipe = self._redis.pipeline(transaction=False)
+        for row in rows:
+            pipe.set(self._key(str(row["customer_id"])), json.dumps(row, separators=(",", ":")))
+        pipe.execute()
 
 
 def _records(frame: pd.DataFrame) -> Iterable[tuple[str, str]]:

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
+from serving.event_history import fold_events, write_history
 from serving.follower import load_all_champions
 from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
@@ -200,6 +201,7 @@ def materialize(
     scorers, versions = load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
+    data, folded = fold_events(data, settings.events_dir)  # every acknowledged event
     progress("computing the latest snapshot")
     snap = build_snapshot(data, as_of, horizon_days=1)
     features = snap.frame[["customer_id", *snap.feature_columns]]
@@ -220,6 +222,13 @@ def materialize(
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
+    progress("writing the transaction history (for POST /events)")
+    meta["events"] = {
+        "history": write_history(data, features, Path(settings.store_dir)),
+        "folded": folded,
+        "channels": list(snap.channels),
+        "columns": list(features.columns),
+    }
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend, features)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))

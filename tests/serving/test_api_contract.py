@@ -21,7 +21,7 @@ from tests.serving.conftest import (
     send_canary_requests,
 )
 
-ENDPOINTS = ("/profile", "/profiles", "/score", "/feedback", "/status")
+ENDPOINTS = ("/profile", "/profiles", "/score", "/feedback", "/events", "/status")
 
 
 def _is_error(r: Any) -> dict[str, Any]:

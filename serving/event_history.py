@@ -1,0 +1,178 @@
+"""Each customer's transactions beside the store, and the event log folded into a publish.
+
+``cintel materialize`` folds the event log into the validated data (``fold_events``: the
+next full publish holds every acknowledged event) and writes, beside the store, the
+transactions and customer rows the store was computed from (``write_history``): an Arrow
+file of transactions in the store's customer order and one of customers (sign-up, the
+row range of their transactions, their ``attr_*`` features). The service memory-maps
+both (``History``) to recompute one customer's features when an event arrives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from serving.event_log import folded_events
+from training.data.contract import CleanData
+
+
+def fold_events(data: CleanData, folder: Path) -> tuple[CleanData, int]:
+    """``data`` plus the logged events it lacks (by ``event_id`` when the transactions
+    have that column), new customers added with their first purchase as sign-up, as
+    validation adds them; and the byte offset of the event log folded."""
+    records, end = folded_events(folder)
+    if not records:
+        return data, end
+    tx = data.transactions
+    if "event_id" in tx.columns:
+        have = set(tx["event_id"].dropna().astype(str))
+        records = [r for r in records if str(r["event_id"]) not in have]
+    if not records:
+        return data, end
+    ev = pd.DataFrame.from_records(records)
+    ids = ev["customer_id"].astype(str)
+    data_ids, cust_ids = tx["customer_id"], data.customers["customer_id"]
+    if pd.api.types.is_integer_dtype(data_ids) and ids.str.fullmatch(r"-?\d+").all():
+        ev_ids: pd.Series = ids.astype("int64")
+    else:
+        ev_ids, data_ids, cust_ids = ids, data_ids.astype(str), cust_ids.astype(str)
+    families = _categories(tx["family"], ev["family"])
+    channels = _categories(tx["channel"], ev["channel"])
+    new = pd.DataFrame(
+        {
+            "customer_id": ev_ids.to_numpy(),
+            "ts": pd.to_datetime(ev["ts"]).astype("datetime64[ns]").to_numpy(),
+            "amount": ev["amount"].astype("float64").to_numpy(),
+            "family": pd.Categorical(ev["family"], categories=families),
+            "channel": pd.Categorical(ev["channel"], categories=channels),
+            "margin": ev["margin"].astype("float64").to_numpy(),
+            "quantity": ev["quantity"].astype("float64").to_numpy(),
+            "event_id": ev["event_id"].astype(str).to_numpy(),
+        }
+    )
+    old = tx.assign(
+        customer_id=data_ids.to_numpy(),
+        family=tx["family"].cat.set_categories(families),
+        channel=tx["channel"].cat.set_categories(channels),
+    )
+    all_tx = pd.concat([old, new], ignore_index=True)
+    customers = data.customers.assign(customer_id=cust_ids.to_numpy())
+    unknown = new.loc[~new["customer_id"].isin(customers["customer_id"])]
+    if len(unknown):
+        first = unknown.groupby("customer_id", sort=False)["ts"].min()
+        added = pd.DataFrame({"customer_id": first.index.to_numpy(), "signup_date": first})
+        customers = pd.concat([customers, added.reset_index(drop=True)], ignore_index=True)
+    return CleanData(all_tx, customers, data.report), end
+
+
+def _categories(old: pd.Series, new: pd.Series) -> list[str]:
+    known = list(old.cat.categories)
+    return known + sorted(set(new.astype(str)) - set(known))
+
+
+def write_history(data: CleanData, features: pd.DataFrame, folder: Path) -> str:
+    """Write the transactions and customer rows of the store's customers (``features``:
+    the store's rows, in order) under a new name; returns the name (the store's meta
+    keeps it, so a service holding the previous store keeps the previous files)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"history-{uuid.uuid4().hex[:12]}"
+    raw_ids = pd.Index(features["customer_id"])
+    ids = pd.Index(raw_ids.astype(str))
+    tx = data.transactions
+    codes = raw_ids.get_indexer(tx["customer_id"])
+    keep = codes >= 0
+    order = np.lexsort((tx["ts"].to_numpy()[keep], codes[keep]))
+    rows = np.flatnonzero(keep)[order]
+    counts = np.bincount(codes[keep], minlength=len(ids))
+    ends = np.cumsum(counts)
+    history = pd.DataFrame(
+        {
+            "ts": tx["ts"].to_numpy()[rows],
+            "amount": tx["amount"].to_numpy()[rows],
+            "margin": tx["margin"].to_numpy()[rows],
+            "family": _take(tx["family"], rows),
+            "channel": _take(tx["channel"], rows),
+        }
+    )
+    signup = data.customers.set_index("customer_id")["signup_date"].reindex(raw_ids)
+    attrs = [c for c in features.columns if str(c).startswith("attr_")]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "signup_date": signup.to_numpy(),
+            "start": ends - counts,
+            "end": ends,
+        }
+    )
+    for col in attrs:
+        customers[col] = features[col].to_numpy()
+    _write_arrow(history, folder / f"{name}-tx.arrow")
+    _write_arrow(customers, folder / f"{name}-customers.arrow")
+    for old in folder.glob("history-*.arrow"):
+        if not old.name.startswith(name):
+            old.unlink(missing_ok=True)  # a reader holding one keeps its open mapping
+    return name
+
+
+def _take(column: pd.Series, rows: np.ndarray) -> pd.Categorical:
+    """Rows of a categorical column without making an object per value."""
+    codes = column.cat.codes.to_numpy()[rows]
+    return pd.Categorical.from_codes(codes, categories=column.cat.categories)
+
+
+def _write_arrow(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    tmp = path.with_suffix(".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    tmp.replace(path)
+
+
+class History:
+    """The memory-mapped history of one store: a customer's transactions and row."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        def table(part: str) -> pa.Table:
+            return pa.ipc.open_file(pa.memory_map(str(folder / f"{name}-{part}.arrow"))).read_all()
+
+        self.name = name
+        self._tx = table("tx")
+        customers = table("customers")
+        self._customers = customers
+        ids = customers.column("customer_id").to_numpy(zero_copy_only=False)
+        self._index = {str(c): i for i, c in enumerate(ids)}
+        self._start = customers.column("start").to_numpy()
+        self._end = customers.column("end").to_numpy()
+        self.attributes = [c for c in customers.column_names if c.startswith("attr_")]
+
+    def __contains__(self, customer_id: str) -> bool:
+        return customer_id in self._index
+
+    def transactions(self, customer_ids: Sequence[str]) -> pd.DataFrame:
+        """The known customers' stored transactions with their ``customer_id`` (unknown
+        ids have none)."""
+        parts, owners = [], []
+        for cid in customer_ids:
+            i = self._index.get(cid)
+            if i is not None:
+                start, end = int(self._start[i]), int(self._end[i])
+                parts.append(self._tx.slice(start, end - start))
+                owners.extend([cid] * (end - start))
+        table = pa.concat_tables(parts) if parts else self._tx.slice(0, 0)
+        frame: pd.DataFrame = table.to_pandas()
+        return frame.assign(customer_id=np.array(owners, dtype=object))
+
+    def customers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Sign-up date and attributes of the known customers."""
+        rows = [self._index[c] for c in customer_ids if c in self._index]
+        if not rows:
+            return {}
+        frame = self._customers.take(pa.array(rows, pa.int64())).to_pandas()
+        return {str(r["customer_id"]): r for r in frame.to_dict("records")}
