@@ -7,18 +7,20 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from training.churn.btyd import btyd_features, logit_offset
 from training.churn.calibration import apply_isotonic
 from training.churn.config import ChurnConfig
 from training.churn.encoding import Encoding, design_matrix, dmatrix
 from training.churn.reasons import ReasonTable, explain
 from training.churn.rows import TARGETS
+from training.clv.btyd_part import BtydParams
 from training.mlops.manifest import read_manifest, write_manifest
 
 KIND = "cintel-churn"
@@ -38,13 +40,29 @@ class ChurnModel:
     calib_y: np.ndarray
     reason_table: ReasonTable
     info: dict
+    # BTYD purchase model behind the btyd_* features (None: a model without them)
+    btyd: BtydParams | None = None
+    btyd_days: int = 0  # the window of btyd_p_no_purchase / btyd_expected_purchases
+    offset_fallback: float = 0.5  # base rate: the base margin of rows without a history
+    horizon: dict = field(default_factory=dict)  # see training/churn/horizon.py
 
     @property
     def label_column(self) -> str:
         return TARGETS[self.config.target]
 
+    def with_derived(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` plus the BTYD columns the booster takes (unchanged without them)."""
+        if self.btyd is None:
+            return features
+        return features.assign(**btyd_features(self.btyd, features, self.btyd_days))
+
     def _dmatrix(self, features: pd.DataFrame) -> xgb.DMatrix:
-        return dmatrix(self.encoding, design_matrix(self.encoding, features))
+        frame = self.with_derived(features)
+        dm = dmatrix(self.encoding, design_matrix(self.encoding, frame))
+        if self.btyd is not None and self.config.btyd_offset:
+            p0 = frame["btyd_p_no_purchase"].to_numpy(dtype="float64")
+            dm.set_base_margin(logit_offset(p0, self.offset_fallback))
+        return dm
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated booster probability (what the calibration map takes)."""
@@ -71,7 +89,7 @@ class ChurnModel:
         top = self.config.reason_top if top is None else top
         names = list(self.encoding.feature_names)
         contribs = self.contributions(features, approx)
-        return explain(contribs, features, names, self.reason_table, top)
+        return explain(contribs, self.with_derived(features), names, self.reason_table, top)
 
     def predict_frame(
         self, features: pd.DataFrame, reasons_from: float = 0.0, approx_reasons: bool = False
@@ -121,6 +139,10 @@ class ChurnModel:
                 "drivers are features with contribution > 0, largest first",
                 **self.reason_table.to_dict(),
             },
+            "btyd": None if self.btyd is None else asdict(self.btyd),
+            "btyd_days": self.btyd_days,
+            "offset_fallback": self.offset_fallback,
+            "horizon": self.horizon,
             "info": self.info,
         }
 
@@ -152,7 +174,16 @@ class ChurnModel:
             calib_y=np.asarray(manifest["calibration"]["y"], dtype="float64"),
             reason_table=ReasonTable(table.labels, medians, table.templates, table.derived),
             info=manifest["info"],
+            btyd=None if manifest.get("btyd") is None else _btyd_params(manifest["btyd"]),
+            btyd_days=int(manifest.get("btyd_days", 0)),
+            offset_fallback=float(manifest.get("offset_fallback", 0.5)),
+            horizon=dict(manifest.get("horizon") or {}),
         )
+
+
+def _btyd_params(stored: dict) -> BtydParams:
+    """BtydParams from a manifest (JSON lists back to tuples)."""
+    return BtydParams(**{**stored, "alive_params": tuple(stored.get("alive_params", ()))})
 
 
 def reasons(model: ChurnModel, features: pd.DataFrame, top: int = 3) -> list[list[str]]:

@@ -1,0 +1,64 @@
+"""BTYD outputs as churn features: P(alive), P(no purchase in the label window) and
+expected purchases, from a BG/NBD, MBG/NBD or Pareto/NBD fitted on the training snapshot.
+
+The purchase models need no labels, so their parameters are fitted on the training
+snapshot's histories and stored in the churn bundle; every row (training or scoring) gets
+the outputs conditional on its own (frequency, recency, T). Rows without a purchase get
+NaN, which the booster treats as missing.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import numpy as np
+import pandas as pd
+
+from training.clv.btyd_part import BTYD_COLUMNS, BtydParams, fit_btyd, has_purchase
+from training.clv.holdout import probability_no_purchase
+
+BTYD_FEATURES = (
+    "btyd_prob_alive",
+    "btyd_p_no_purchase",
+    "btyd_expected_purchases",
+    "recency_over_gap",
+    "purchase_rate",
+)
+P_CLIP = 1e-6
+
+
+def fit_churn_btyd(frame: pd.DataFrame) -> BtydParams:
+    """BG/NBD and the alive model with the best calibration log-likelihood, on spend."""
+    return fit_btyd(frame, "spend", "auto")
+
+
+def btyd_features(params: BtydParams, features: pd.DataFrame, days: int) -> pd.DataFrame:
+    """The BTYD_FEATURES of every row over the next ``days``; NaN without a purchase."""
+    n = len(features)
+    out = {name: np.full(n, np.nan) for name in BTYD_FEATURES}
+    ok = has_purchase(features)
+    if ok.any():
+        hist = [
+            pd.to_numeric(features.loc[ok, c], errors="coerce").to_numpy(dtype="float64")
+            for c in BTYD_COLUMNS[:3]
+        ]
+        alive = params.alive()
+        out["btyd_prob_alive"][ok] = alive.conditional_probability_alive(*hist)
+        out["btyd_p_no_purchase"][ok] = probability_no_purchase(alive, days, *hist)
+        out["btyd_expected_purchases"][ok] = alive.conditional_expected_purchases(days, *hist)
+    # scale-free shapes of the history, which carry over between training and scoring
+    # dates although the customers have aged: days since the last purchase in usual gaps,
+    # and purchase days per day of history
+    num = lambda c: pd.to_numeric(features[c], errors="coerce").to_numpy(dtype="float64")  # noqa: E731
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["recency_over_gap"] = num("recency_days") / num("ipt_mean_days")
+        out["purchase_rate"] = num("n_purchase_days") / (num("btyd_T") + 1.0)
+    return pd.DataFrame(out, index=features.index)
+
+
+def logit_offset(p_no_purchase: np.ndarray, fallback: float) -> np.ndarray:
+    """The booster's base margin: logit of the BTYD churn probability (``fallback``, the
+    training base rate, for rows without one), so the trees learn a correction of BTYD."""
+    p = np.where(np.isfinite(p_no_purchase), p_no_purchase, fallback)
+    p = np.clip(p, P_CLIP, 1.0 - P_CLIP)
+    return cast(np.ndarray, np.log(p) - np.log1p(-p))
