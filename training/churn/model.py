@@ -7,7 +7,7 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import xgboost as xgb
 
 from training.churn.btyd import btyd_features, logit_offset
 from training.churn.calibration import apply_isotonic
+from training.churn.horizon import METHOD, rescale
 from training.churn.config import ChurnConfig
 from training.churn.encoding import Encoding, design_matrix, dmatrix
 from training.churn.reasons import ReasonTable, explain
@@ -68,9 +69,32 @@ class ChurnModel:
         """Uncalibrated booster probability (what the calibration map takes)."""
         return self.booster.predict(self._dmatrix(features)).astype("float64")
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated churn probability per row."""
-        return apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+    @property
+    def label_days(self) -> int:
+        """The label window the booster learned (the training snapshot's horizon)."""
+        return int(self.info.get("horizon_days") or self.btyd_days or 0)
+
+    @property
+    def served_days(self) -> int:
+        """The horizon ``predict_proba`` answers for by default (see ``at_horizon``)."""
+        return int(self.horizon.get("served_days") or self.label_days)
+
+    def at_horizon(self, days: int) -> ChurnModel:
+        """This model answering for ``days`` by default (``cintel train`` with a label
+        window shorter than its horizon); the rescaling is in training/churn/horizon.py."""
+        if days < 1:
+            raise ValueError(f"a churn horizon must be at least 1 day, got {days}")
+        served = {"served_days": int(days), "label_days": self.label_days, "method": METHOD}
+        return replace(self, horizon=served)
+
+    def predict_proba(self, features: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
+        """Calibrated P(no purchase in the next ``horizon_days``) per row (default:
+        ``served_days``); other horizons than the label window are rescaled."""
+        p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+        days = self.served_days if horizon_days is None else int(horizon_days)
+        if days == self.label_days or not self.label_days:
+            return p
+        return rescale(p, self.label_days, days, features.reset_index(drop=True), self.btyd)
 
     def contributions(self, features: pd.DataFrame, approx: bool = False) -> np.ndarray:
         """Per-row, per-feature log-odds contributions; the last column is the bias.
