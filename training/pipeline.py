@@ -5,8 +5,8 @@ transaction) and H the horizon, every model is fitted on the snapshot at t0 = t1
 (labels in [t0, t1)) and evaluated on the snapshot at t1 = as_of − H (labels in
 [t1, as_of)); L = H when the history allows, else the longest window that fits
 (``training.train_windows``), and churn then answers for H (``ChurnModel.at_horizon``).
-``origins`` > 1 stacks training snapshots L days apart. The current champion is evaluated on the same t1 snapshot, and the gate
-compares the two.
+``origins`` > 1 stacks training snapshots L days apart. The current champion is evaluated
+on the same t1 snapshot, and the gate compares the two.
 """
 
 from __future__ import annotations

@@ -170,6 +170,8 @@ def test_brier_per_horizon_for_cintel_and_the_btyd_models(result: BacktestResult
 def test_backtest_refuses_training_labels_in_the_holdout(synth: SynthData, tmp_path: Path) -> None:
     write_synth(synth, tmp_path / "d")
     args = ["backtest", "--data", str(tmp_path / "d"), "--horizon-days", str(HORIZON)]
-    result = CliRunner().invoke(cli, [*args, "--cutoff", "2025-01-01", "--holdout-from", "2024-12-15"])
+    result = CliRunner().invoke(
+        cli, [*args, "--cutoff", "2025-01-01", "--holdout-from", "2024-12-15"]
+    )
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "run to 2024-12-31, inside the holdout that starts on 2024-12-15" in result.output

@@ -27,9 +27,9 @@ from training.backtest.baselines import (
 )
 from training.backtest.truth import oracle_no_purchase
 from training.backtest.windows import Windows
+from training.clv.holdout import probability_no_purchase
 from training.clv.metrics import decile_table
 from training.data.contract import CleanData
-from training.clv.holdout import probability_no_purchase
 from training.data.snapshot import Snapshot, build_snapshot, stack_snapshots
 from training.tasks import MODELS, task
 
@@ -233,7 +233,10 @@ def backtest_cutoff(
     notes: list[str] = []
     progress(f"building the snapshots for the cutoff {windows.cutoff:%Y-%m-%d}")
     train = stack_snapshots(
-        [build_snapshot(data, d, windows.label_days, require_labels=True) for d in windows.fit_origins]
+        [
+            build_snapshot(data, d, windows.label_days, require_labels=True)
+            for d in windows.fit_origins
+        ]
     )
     score = build_snapshot(data, windows.cutoff, windows.horizon_days, require_labels=True)
     fitted = _fit_models(train, models, notes, progress)

@@ -36,12 +36,9 @@ def btyd_features(params: BtydParams, features: pd.DataFrame, days: int) -> pd.D
     """The BTYD_FEATURES of every row over the next ``days``; NaN without a purchase."""
     n = len(features)
     out = {name: np.full(n, np.nan) for name in BTYD_FEATURES}
-    ok = has_purchase(features)
-    if ok.any():
-        hist = [
-            pd.to_numeric(features.loc[ok, c], errors="coerce").to_numpy(dtype="float64")
-            for c in BTYD_COLUMNS[:3]
-        ]
+    ok = has_purchase(features) if set(BTYD_COLUMNS[:3]) <= set(features.columns) else None
+    if ok is not None and ok.any():
+        hist = [_column(features, c)[ok] for c in BTYD_COLUMNS[:3]]
         alive = params.alive()
         out["btyd_prob_alive"][ok] = alive.conditional_probability_alive(*hist)
         out["btyd_p_no_purchase"][ok] = probability_no_purchase(alive, days, *hist)
@@ -49,11 +46,19 @@ def btyd_features(params: BtydParams, features: pd.DataFrame, days: int) -> pd.D
     # scale-free shapes of the history, which carry over between training and scoring
     # dates although the customers have aged: days since the last purchase in usual gaps,
     # and purchase days per day of history
-    num = lambda c: pd.to_numeric(features[c], errors="coerce").to_numpy(dtype="float64")  # noqa: E731
+    num = lambda c: _column(features, c)  # noqa: E731
     with np.errstate(divide="ignore", invalid="ignore"):
         out["recency_over_gap"] = num("recency_days") / num("ipt_mean_days")
         out["purchase_rate"] = num("n_purchase_days") / (num("btyd_T") + 1.0)
     return pd.DataFrame(out, index=features.index)
+
+
+def _column(features: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as floats; all NaN when the input lacks it (the booster's missing
+    column check then names it)."""
+    if name not in features.columns:
+        return np.full(len(features), np.nan)
+    return cast(np.ndarray, pd.to_numeric(features[name], errors="coerce").to_numpy("float64"))
 
 
 def logit_offset(p_no_purchase: np.ndarray, fallback: float) -> np.ndarray:

@@ -11,13 +11,13 @@ from sklearn.model_selection import train_test_split
 
 from training.churn.btyd import BTYD_FEATURES, btyd_features, fit_churn_btyd, logit_offset
 from training.churn.calibration import fit_isotonic
-from training.clv.btyd_part import BTYD_COLUMNS, BtydParams
 from training.churn.config import ChurnConfig
 from training.churn.encoding import Encoding, design_matrix, dmatrix, fit_encoding
 from training.churn.model import ChurnModel
 from training.churn.reasons import ReasonTable
 from training.churn.rows import TARGETS, check_labels, labelled_rows
 from training.churn.templates import DERIVED, TEMPLATES, readable_labels
+from training.clv.btyd_part import BTYD_COLUMNS, BtydParams
 from training.data.snapshot import Snapshot
 
 MIN_REPEAT_BUYERS = 20  # fewer repeat buyers: no BTYD features (as cintel-clv's minimum)

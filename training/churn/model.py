@@ -16,9 +16,9 @@ import xgboost as xgb
 
 from training.churn.btyd import btyd_features, logit_offset
 from training.churn.calibration import apply_isotonic
-from training.churn.horizon import METHOD, rescale
 from training.churn.config import ChurnConfig
 from training.churn.encoding import Encoding, design_matrix, dmatrix
+from training.churn.horizon import METHOD, rescale
 from training.churn.reasons import ReasonTable, explain
 from training.churn.rows import TARGETS
 from training.clv.btyd_part import BtydParams

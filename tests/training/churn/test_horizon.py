@@ -35,9 +35,7 @@ def test_constant_hazard_without_a_history_model() -> None:
     p = np.array([0.81, 0.5, 1.0, 0.0])
     no_history = pd.DataFrame({"btyd_T": [np.nan] * 4})
     np.testing.assert_allclose(rescale(p, 30, 60, no_history, None), [0.6561, 0.25, 1.0, 0.0])
-    np.testing.assert_allclose(
-        rescale(p, 30, 15, no_history, None), [0.9, np.sqrt(0.5), 1.0, 0.0]
-    )
+    np.testing.assert_allclose(rescale(p, 30, 15, no_history, None), [0.9, np.sqrt(0.5), 1.0, 0.0])
     assert rescale(p, 30, 30, no_history, None) is not None
     np.testing.assert_array_equal(rescale(p, 30, 30, no_history, None), p)
 
