@@ -14,7 +14,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from training.clv.btyd_part import BTYD_COLUMNS, BtydParams, fit_btyd, has_purchase
+from training.clv.btyd_part import BTYD_COLUMNS, BtydParams, fit_btyd
 from training.clv.holdout import probability_no_purchase
 
 BTYD_FEATURES = (
@@ -36,9 +36,11 @@ def btyd_features(params: BtydParams, features: pd.DataFrame, days: int) -> pd.D
     """The BTYD_FEATURES of every row over the next ``days``; NaN without a purchase."""
     n = len(features)
     out = {name: np.full(n, np.nan) for name in BTYD_FEATURES}
-    ok = has_purchase(features) if set(BTYD_COLUMNS[:3]) <= set(features.columns) else None
-    if ok is not None and ok.any():
-        hist = [_column(features, c)[ok] for c in BTYD_COLUMNS[:3]]
+    columns = {c: _column(features, c) for c in BTYD_COLUMNS[:3]}
+    t = columns["btyd_T"]
+    ok = np.isfinite(t) & (t >= 0)  # as clv.btyd_part.has_purchase: T = 0 included
+    if ok.any():
+        hist = [columns[c][ok] for c in BTYD_COLUMNS[:3]]
         alive = params.alive()
         out["btyd_prob_alive"][ok] = alive.conditional_probability_alive(*hist)
         out["btyd_p_no_purchase"][ok] = probability_no_purchase(alive, days, *hist)
@@ -58,7 +60,11 @@ def _column(features: pd.DataFrame, name: str) -> np.ndarray:
     column check then names it)."""
     if name not in features.columns:
         return np.full(len(features), np.nan)
-    return cast(np.ndarray, pd.to_numeric(features[name], errors="coerce").to_numpy("float64"))
+    values = features[name].to_numpy()
+    try:
+        return cast(np.ndarray, values.astype("float64"))
+    except (TypeError, ValueError):
+        return cast(np.ndarray, pd.to_numeric(features[name], errors="coerce").to_numpy("float64"))
 
 
 def logit_offset(p_no_purchase: np.ndarray, fallback: float) -> np.ndarray:
