@@ -1,10 +1,12 @@
 """``cintel train``: out-of-time training, MLflow logging, registration and the gate.
 
 Protocol: with ``as_of`` the end of the evaluation window (default: the day after the last
-transaction) and H the horizon, every model is fitted on the snapshot at t0 = as_of − 2H
-(labels in [t0, t0 + H)) and evaluated on the snapshot at t1 = as_of − H (labels in
-[t1, as_of)). The current champion is evaluated on the same t1 snapshot, and the gate
-compares the two.
+transaction) and H the horizon, every model is fitted on the snapshot at t0 = t1 − L
+(labels in [t0, t1)) and evaluated on the snapshot at t1 = as_of − H (labels in
+[t1, as_of)); L = H when the history allows, else the longest window that fits
+(``training.train_windows``), and churn then answers for H (``ChurnModel.at_horizon``).
+``origins`` > 1 stacks training snapshots L days apart. The current champion is evaluated
+on the same t1 snapshot, and the gate compares the two.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import mlflow
 import pandas as pd
 
 from training.data.contract import CleanData
-from training.data.snapshot import Snapshot, build_snapshot, default_as_of
+from training.data.snapshot import Snapshot, build_snapshot, default_as_of, stack_snapshots
 from training.minimums import Minimums, evidence_shortfall
 from training.mlops import registry
 from training.mlops.judging import judge_champion
@@ -37,6 +39,7 @@ from training.mlops.tracking import (
     training_run,
 )
 from training.tasks import MODELS, Task, TaskInputs, TaskParts, task, task_snapshots
+from training.train_windows import TrainWindows, plan_train
 
 DEFAULT_TOLERANCE = 0.005
 REFERENCE_ROWS = 5000
@@ -59,27 +62,45 @@ class TrainResult:
 
 
 def windows(as_of: pd.Timestamp, horizon_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """(t0, t1): the training and the evaluation snapshot dates."""
+    """(t0, t1) of the full protocol (L = H): the training and the evaluation snapshot dates."""
     h = pd.Timedelta(days=horizon_days)
     return as_of - 2 * h, as_of - h
 
 
-def build_snapshots(
-    data: CleanData, as_of: pd.Timestamp | None, horizon_days: int
-) -> tuple[Snapshot, Snapshot]:
-    """Training and evaluation snapshots; clear errors when the data is too short."""
+def plan_windows(
+    data: CleanData,
+    as_of: pd.Timestamp | None,
+    horizon_days: int,
+    holdout_from: pd.Timestamp | None = None,
+) -> TrainWindows:
+    """The run's windows (``training.train_windows``): clear errors when they do not fit."""
     end = default_as_of(data) if as_of is None else pd.Timestamp(as_of)
-    t0, t1 = windows(end, horizon_days)
-    first = data.transactions["ts"].min()
-    if t0 <= first:
-        raise ValueError(
-            f"the data starts on {first:%Y-%m-%d}, but training with --horizon-days "
-            f"{horizon_days} up to {end:%Y-%m-%d} needs history before {t0:%Y-%m-%d} "
-            f"(two horizons before as_of); use a shorter horizon or more data"
-        )
-    train = build_snapshot(data, t0, horizon_days, require_labels=True)
-    evaluation = build_snapshot(data, t1, horizon_days, require_labels=True)
-    return train, evaluation
+    return plan_train(data.transactions["ts"].min(), end, horizon_days, holdout_from)
+
+
+def training_origins(w: TrainWindows, origins: int) -> list[pd.Timestamp]:
+    """Up to ``origins`` training snapshot dates, ``w.label_days`` apart from t0 back, each
+    with at least one label window of history before it (the rest are dropped)."""
+    step = pd.Timedelta(days=w.label_days)
+    dates = [w.fit_as_of - k * step for k in range(max(origins, 1))]
+    return [d for d in dates if d == w.fit_as_of or d - w.data_start >= step]
+
+
+def build_snapshots(
+    data: CleanData,
+    as_of: pd.Timestamp | None,
+    horizon_days: int,
+    holdout_from: pd.Timestamp | None = None,
+    origins: int = 1,
+) -> tuple[Snapshot, Snapshot]:
+    """Training (L-day labels, ``origins`` stacked) and evaluation (H-day) snapshots."""
+    w = plan_windows(data, as_of, horizon_days, holdout_from)
+    stacked = [
+        build_snapshot(data, t, w.label_days, require_labels=True)
+        for t in training_origins(w, origins)
+    ]
+    evaluation = build_snapshot(data, w.eval_as_of, horizon_days, require_labels=True)
+    return stack_snapshots(stacked), evaluation
 
 
 def _finite(metrics: dict[str, float]) -> dict[str, float]:
@@ -105,7 +126,9 @@ def _log_run(
             {
                 "train_as_of": f"{train.as_of:%Y-%m-%d}",
                 "eval_as_of": f"{evaluation.as_of:%Y-%m-%d}",
-                "horizon_days": train.horizon_days,
+                "horizon_days": evaluation.horizon_days,
+                "label_days": train.horizon_days,
+                "n_origins": train.n_origins,
                 "n_train_customers": len(train.frame),
                 "n_eval_customers": len(evaluation.frame),
                 "families": ",".join(train.families),
@@ -190,6 +213,8 @@ def _fit(
         fitted = parts.fit_minimums(train, minimums)
     else:
         fitted = (fit or _own_fit(spec.name, parts))(train)
+    if hasattr(fitted, "at_horizon"):  # churn: answer for the horizon asked, not L
+        fitted = fitted.at_horizon(evaluation.horizon_days)
     return fitted, dict(parts.evaluate(fitted, evaluation))
 
 
@@ -281,6 +306,8 @@ def train(
     progress: Callable[[str], None] = lambda _msg: None,
     minimums: Minimums | None = None,
     inputs: TaskInputs | None = None,
+    holdout_from: pd.Timestamp | None = None,
+    origins: int = 1,
 ) -> list[TrainResult]:
     """Train the selected models; a model that cannot be trained is skipped with its reason
     and changes nothing in the registry (``minimums`` replaces every model's table entry).
@@ -293,7 +320,7 @@ def train(
     train_snap = eval_snap = None
     if any(not task(m).needs for m in models):
         progress("building the training and evaluation snapshots")
-        train_snap, eval_snap = build_snapshots(data, as_of, horizon_days)
+        train_snap, eval_snap = build_snapshots(data, as_of, horizon_days, holdout_from, origins)
     until = None if as_of is None else pd.Timestamp(as_of)
     inputs = dataclasses.replace(inputs or TaskInputs(), until=until)
     return train_snapshots(

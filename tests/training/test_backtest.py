@@ -150,3 +150,28 @@ def test_bad_input_is_one_message_and_a_non_zero_exit(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0
     assert needle in result.output and "Traceback" not in result.output
+
+
+def test_brier_per_horizon_for_cintel_and_the_btyd_models(result: BacktestResult) -> None:
+    from training.backtest.run import brier_horizons
+
+    cut = result.cutoffs[0]
+    assert brier_horizons(cut.windows) == [30, 60]  # half the horizon and the horizon (= L)
+    for days in (30, 60):
+        for method in ("cintel", "bgnbd", "mbgnbd", "pareto_nbd"):
+            assert 0 < cut.value("churn", f"brier_{days}d", method) < 0.25
+        assert 0 < cut.value("churn", f"rate_{days}d", "actual") < 1
+    # at the evaluation horizon the Brier row is the one of the main churn figures
+    assert cut.value("churn", "brier_60d", "cintel") == pytest.approx(
+        cut.value("churn", "brier", "cintel")
+    )
+
+
+def test_backtest_refuses_training_labels_in_the_holdout(synth: SynthData, tmp_path: Path) -> None:
+    write_synth(synth, tmp_path / "d")
+    args = ["backtest", "--data", str(tmp_path / "d"), "--horizon-days", str(HORIZON)]
+    result = CliRunner().invoke(
+        cli, [*args, "--cutoff", "2025-01-01", "--holdout-from", "2024-12-15"]
+    )
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "run to 2024-12-31, inside the holdout that starts on 2024-12-15" in result.output

@@ -32,6 +32,9 @@ class Baselines:
         }
 
 
+BTYD_HISTORY = BTYD_COLUMNS[:3]  # (frequency, recency, T) columns of Baselines.frame
+
+
 def _history(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, t_x, t = (frame[c].to_numpy(dtype="float64") for c in BTYD_COLUMNS[:3])
     return x, t_x, t

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from training.backtest import metrics as bm
 from training.backtest.baselines import (
     ALIVE_MODELS,
+    BTYD_HISTORY,
     Baselines,
     buyers,
     fit_baselines,
@@ -26,9 +27,10 @@ from training.backtest.baselines import (
 )
 from training.backtest.truth import oracle_no_purchase
 from training.backtest.windows import Windows
+from training.clv.holdout import probability_no_purchase
 from training.clv.metrics import decile_table
 from training.data.contract import CleanData
-from training.data.snapshot import Snapshot, build_snapshot
+from training.data.snapshot import Snapshot, build_snapshot, stack_snapshots
 from training.tasks import MODELS, task
 
 CONTRADICTION_MARGIN = 0.05  # P(dead) above P(no purchase) by more than this is impossible
@@ -107,6 +109,30 @@ def _churn(s: _Split, truth: pd.DataFrame | None) -> tuple[list[bm.Row], pd.Data
         [bm.calibration_table(y, p).assign(method=m) for m, p in probs.items()], ignore_index=True
     )
     return out, calibration
+
+
+def brier_horizons(w: Windows) -> list[int]:
+    """The horizons of the Brier-per-horizon rows: the training label window, half the
+    horizon and the horizon (those the evaluation window covers)."""
+    return sorted({d for d in (w.label_days, w.horizon_days // 2, w.horizon_days) if d >= 1})
+
+
+def _brier_by_horizon(s: _Split, data: CleanData, features: pd.DataFrame) -> list[bm.Row]:
+    """Brier of P(no purchase in the next h days) for every h of ``brier_horizons``: cintel
+    rescaled from its label window (training/churn/horizon.py) and each BTYD model's own."""
+    keep = s.rows["label_churn"].notna().to_numpy()
+    hist = [s.base.frame[c].to_numpy(dtype="float64")[keep] for c in BTYD_HISTORY]
+    ids = s.rows.loc[keep, "customer_id"]
+    out: list[bm.Row] = []
+    for h in brier_horizons(s.windows):
+        y = (purchase_days(data.transactions, ids, s.windows.cutoff, h) == 0).astype("float64")
+        probs = {m: probability_no_purchase(s.base.models[m], h, *hist) for m in ALIVE_MODELS}
+        if "churn" in s.fitted:
+            probs["cintel"] = s.fitted["churn"].predict_proba(features.loc[keep], h)
+        for method, p in probs.items():
+            out += bm.rows("churn", method, {f"brier_{h}d": float(np.mean((p - y) ** 2))})
+        out += bm.rows("churn", "actual", {f"rate_{h}d": float(y.mean())})
+    return out
 
 
 def _purchases(s: _Split) -> tuple[list[bm.Row], pd.DataFrame]:
@@ -206,7 +232,12 @@ def backtest_cutoff(
     """One split: fit at ``windows.fit_as_of``, score at the cutoff, compare with the horizon."""
     notes: list[str] = []
     progress(f"building the snapshots for the cutoff {windows.cutoff:%Y-%m-%d}")
-    train = build_snapshot(data, windows.fit_as_of, windows.label_days, require_labels=True)
+    train = stack_snapshots(
+        [
+            build_snapshot(data, d, windows.label_days, require_labels=True)
+            for d in windows.fit_origins
+        ]
+    )
     score = build_snapshot(data, windows.cutoff, windows.horizon_days, require_labels=True)
     fitted = _fit_models(train, models, notes, progress)
     progress("fitting the baselines and scoring every customer at the cutoff")
@@ -220,13 +251,18 @@ def backtest_cutoff(
         base=fit_baselines(rows, windows.horizon_days, target),
         fitted=fitted,
         clv=clv,
-        churn=fitted["churn"].predict_proba(features) if "churn" in fitted else None,
+        churn=(
+            fitted["churn"].predict_proba(features, windows.horizon_days)
+            if "churn" in fitted
+            else None
+        ),
         counts=purchase_days(
             data.transactions, rows["customer_id"], windows.cutoff, windows.horizon_days
         ),
         target=target,
     )
     table, calibration = _churn(split, ground_truth)
+    table += _brier_by_horizon(split, data, features)
     purchase_rows, purchases = _purchases(split)
     alive_rows, chosen = _alive(split)
     clv_rows, deciles = _clv(split)

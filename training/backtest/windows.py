@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from training.train_windows import check_holdout
+
 MIN_LABEL_DAYS = 14
 DAY = pd.Timedelta(days=1)
 
@@ -27,6 +29,14 @@ class Windows:
     cutoff: pd.Timestamp
     horizon_days: int
     label_days: int  # L
+    origins: int = 1  # training snapshots stacked, L days apart (those with L days before)
+
+    @property
+    def fit_origins(self) -> list[pd.Timestamp]:
+        """The training snapshot dates, latest first."""
+        step = pd.Timedelta(days=self.label_days)
+        dates = [self.fit_as_of - k * step for k in range(max(self.origins, 1))]
+        return [d for d in dates if d == self.fit_as_of or d - self.data_start >= step]
 
     @property
     def fit_as_of(self) -> pd.Timestamp:
@@ -45,10 +55,16 @@ class Windows:
             if self.label_days < self.horizon_days
             else ""
         )
+        stacked = self.fit_origins[1:]
+        extra = [
+            f"stacked origins    {', '.join(f'{d:{f}}' for d in stacked)} (labels "
+            f"{self.label_days} days after each; the same customers at earlier dates)"
+        ]
         return [
             f"training features  [{self.data_start:{f}}, {self.fit_as_of:{f}})",
             f"training labels    [{self.fit_as_of:{f}}, {self.cutoff:{f}})  "
             f"{self.label_days} days{shorter}",
+            *(extra if stacked else []),
             f"scoring features   [{self.data_start:{f}}, {self.cutoff:{f}})  (BTYD baselines "
             "fit on the same)",
             f"evaluation         [{self.cutoff:{f}}, {self.evaluation_end:{f}})  "
@@ -63,11 +79,17 @@ class Windows:
             "label_days": self.label_days,
             "horizon_days": self.horizon_days,
             "evaluation_end": f"{self.evaluation_end:{f}}",
+            "n_origins": len(self.fit_origins),
         }
 
 
 def plan(
-    data_start: pd.Timestamp, data_end: pd.Timestamp, cutoff: pd.Timestamp, horizon_days: int
+    data_start: pd.Timestamp,
+    data_end: pd.Timestamp,
+    cutoff: pd.Timestamp,
+    horizon_days: int,
+    holdout_from: pd.Timestamp | None = None,
+    origins: int = 1,
 ) -> Windows:
     """The windows at ``cutoff``; ValueError saying what to change when they do not fit."""
     start, end = pd.Timestamp(data_start).normalize(), pd.Timestamp(data_end).normalize()
@@ -99,7 +121,8 @@ def plan(
             f"{start:{f}}, and a fit needs at least {2 * MIN_LABEL_DAYS} ({MIN_LABEL_DAYS} of "
             f"features, {MIN_LABEL_DAYS} of labels); choose a cutoff on or after {earliest:{f}}"
         )
-    return Windows(start, end, cutoff, horizon_days, label_days)
+    check_holdout(cutoff, holdout_from, f"the training labels before --cutoff {cutoff:{f}}")
+    return Windows(start, end, cutoff, horizon_days, label_days, origins)
 
 
 def rolling_cutoffs(
@@ -130,6 +153,8 @@ def plan_all(
     horizon_days: int,
     cutoffs: list[pd.Timestamp],
     every_days: int | None = None,
+    holdout_from: pd.Timestamp | None = None,
+    origins: int = 1,
 ) -> list[Windows]:
     """The splits of ``cintel backtest``: the given cutoffs, or every ``every_days`` (from
     the first given cutoff, if any), or the latest cutoff the horizon allows; sorted."""
@@ -141,4 +166,4 @@ def plan_all(
     elif not cutoffs:
         cutoffs = [pd.Timestamp(data_end).normalize() + DAY - pd.Timedelta(days=horizon_days)]
     unique = sorted(set(pd.Timestamp(c) for c in cutoffs))
-    return [plan(data_start, data_end, c, horizon_days) for c in unique]
+    return [plan(data_start, data_end, c, horizon_days, holdout_from, origins) for c in unique]

@@ -25,6 +25,10 @@ class ChurnConfig:
     nthread: int = 1  # 2 threads on a busy 2-core box measured 16x slower (OpenMP spin)
     seed: int = 0
     reason_top: int = 3
+    # BTYD outputs (P(alive), P(no purchase), expected purchases) as features, and the
+    # BTYD churn probability as the booster's base margin (see training/churn/btyd.py)
+    btyd_features: bool = True
+    btyd_offset: bool = True
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:

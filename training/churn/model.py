@@ -7,18 +7,21 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from training.churn.btyd import btyd_features, logit_offset
 from training.churn.calibration import apply_isotonic
 from training.churn.config import ChurnConfig
 from training.churn.encoding import Encoding, design_matrix, dmatrix
+from training.churn.horizon import METHOD, rescale
 from training.churn.reasons import ReasonTable, explain
 from training.churn.rows import TARGETS
+from training.clv.btyd_part import BtydParams
 from training.mlops.manifest import read_manifest, write_manifest
 
 KIND = "cintel-churn"
@@ -38,21 +41,60 @@ class ChurnModel:
     calib_y: np.ndarray
     reason_table: ReasonTable
     info: dict
+    # BTYD purchase model behind the btyd_* features (None: a model without them)
+    btyd: BtydParams | None = None
+    btyd_days: int = 0  # the window of btyd_p_no_purchase / btyd_expected_purchases
+    offset_fallback: float = 0.5  # base rate: the base margin of rows without a history
+    horizon: dict = field(default_factory=dict)  # see training/churn/horizon.py
 
     @property
     def label_column(self) -> str:
         return TARGETS[self.config.target]
 
+    def with_derived(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` plus the BTYD columns the booster takes (unchanged without them)."""
+        if self.btyd is None:
+            return features
+        return features.assign(**btyd_features(self.btyd, features, self.btyd_days))
+
     def _dmatrix(self, features: pd.DataFrame) -> xgb.DMatrix:
-        return dmatrix(self.encoding, design_matrix(self.encoding, features))
+        frame = self.with_derived(features)
+        dm = dmatrix(self.encoding, design_matrix(self.encoding, frame))
+        if self.btyd is not None and self.config.btyd_offset:
+            p0 = frame["btyd_p_no_purchase"].to_numpy(dtype="float64")
+            dm.set_base_margin(logit_offset(p0, self.offset_fallback))
+        return dm
 
     def raw_score(self, features: pd.DataFrame) -> np.ndarray:
         """Uncalibrated booster probability (what the calibration map takes)."""
         return self.booster.predict(self._dmatrix(features)).astype("float64")
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated churn probability per row."""
-        return apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+    @property
+    def label_days(self) -> int:
+        """The label window the booster learned (the training snapshot's horizon)."""
+        return int(self.info.get("horizon_days") or self.btyd_days or 0)
+
+    @property
+    def served_days(self) -> int:
+        """The horizon ``predict_proba`` answers for by default (see ``at_horizon``)."""
+        return int(self.horizon.get("served_days") or self.label_days)
+
+    def at_horizon(self, days: int) -> ChurnModel:
+        """This model answering for ``days`` by default (``cintel train`` with a label
+        window shorter than its horizon); the rescaling is in training/churn/horizon.py."""
+        if days < 1:
+            raise ValueError(f"a churn horizon must be at least 1 day, got {days}")
+        served = {"served_days": int(days), "label_days": self.label_days, "method": METHOD}
+        return replace(self, horizon=served)
+
+    def predict_proba(self, features: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
+        """Calibrated P(no purchase in the next ``horizon_days``) per row (default:
+        ``served_days``); other horizons than the label window are rescaled."""
+        p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+        days = self.served_days if horizon_days is None else int(horizon_days)
+        if days == self.label_days or not self.label_days:
+            return p
+        return rescale(p, self.label_days, days, features.reset_index(drop=True), self.btyd)
 
     def contributions(self, features: pd.DataFrame, approx: bool = False) -> np.ndarray:
         """Per-row, per-feature log-odds contributions; the last column is the bias.
@@ -71,7 +113,7 @@ class ChurnModel:
         top = self.config.reason_top if top is None else top
         names = list(self.encoding.feature_names)
         contribs = self.contributions(features, approx)
-        return explain(contribs, features, names, self.reason_table, top)
+        return explain(contribs, self.with_derived(features), names, self.reason_table, top)
 
     def predict_frame(
         self, features: pd.DataFrame, reasons_from: float = 0.0, approx_reasons: bool = False
@@ -121,6 +163,10 @@ class ChurnModel:
                 "drivers are features with contribution > 0, largest first",
                 **self.reason_table.to_dict(),
             },
+            "btyd": None if self.btyd is None else asdict(self.btyd),
+            "btyd_days": self.btyd_days,
+            "offset_fallback": self.offset_fallback,
+            "horizon": self.horizon,
             "info": self.info,
         }
 
@@ -152,7 +198,16 @@ class ChurnModel:
             calib_y=np.asarray(manifest["calibration"]["y"], dtype="float64"),
             reason_table=ReasonTable(table.labels, medians, table.templates, table.derived),
             info=manifest["info"],
+            btyd=None if manifest.get("btyd") is None else _btyd_params(manifest["btyd"]),
+            btyd_days=int(manifest.get("btyd_days", 0)),
+            offset_fallback=float(manifest.get("offset_fallback", 0.5)),
+            horizon=dict(manifest.get("horizon") or {}),
         )
+
+
+def _btyd_params(stored: dict) -> BtydParams:
+    """BtydParams from a manifest (JSON lists back to tuples)."""
+    return BtydParams(**{**stored, "alive_params": tuple(stored.get("alive_params", ()))})
 
 
 def reasons(model: ChurnModel, features: pd.DataFrame, top: int = 3) -> list[list[str]]:

@@ -144,7 +144,7 @@ def write_artifacts(model: ChurnModel, snapshot: Snapshot, out_dir: Path) -> lis
         written += _curves(y, prob, raw, out)
     written += _importance(model, rows, out)
     high = top_decile_mask(prob, raw)
-    profile = churner_profile(model, rows, high)
+    profile = churner_profile(model, model.with_derived(rows), high)
     profile.to_csv(out / "churner_profile.csv", index=False)
     written += [out / "churner_profile.csv", plot_profile(profile, out / "churner_profile.png")]
     riskiest = rows.iloc[np.argsort(-prob, kind="stable")[:N_REASON_SAMPLE]]

@@ -109,6 +109,9 @@ LABELS: dict[str, str] = {
     "btyd_monetary": "average repeat-day spend",
     "ipt_mean_days": "usual gap between purchases (days)",
     "ipt_std_days": "variation of the gap between purchases (days)",
+    "btyd_prob_alive": "chance of still being an active customer",
+    "btyd_p_no_purchase": "chance of no purchase in the horizon from the buying pattern",
+    "btyd_expected_purchases": "expected purchases from the buying pattern",
 }
 
 

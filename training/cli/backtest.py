@@ -86,6 +86,20 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
     help="Length of the window after each cutoff the predictions are compared with.",
 )
 @click.option(
+    "--holdout-from",
+    "holdout_from",
+    default=None,
+    help="Refuse a cutoff whose training labels reach DATE or later (the evaluation window "
+    "may: that is what a holdout is for).",
+)
+@click.option(
+    "--origins",
+    type=click.IntRange(min=1, max=12),
+    default=1,
+    show_default=True,
+    help="Stack up to N training snapshots, one label window apart, for more training rows.",
+)
+@click.option(
     "--models",
     default=",".join(MODELS),
     show_default=True,
@@ -104,6 +118,8 @@ def backtest(
     cutoffs: tuple[str, ...],
     every_days: int | None,
     horizon_days: int,
+    holdout_from: str | None,
+    origins: int,
     models: str,
     out_dir: Path | None,
 ) -> None:
@@ -128,7 +144,10 @@ def backtest(
         data = load_data(Path(data_dir))
         show_report(data.report)
         tx = data.transactions
-        plans = plan_all(tx["ts"].min(), data_end(tx), horizon_days, dates, every_days)
+        holdout = parse_date(holdout_from, "--holdout-from")
+        plans = plan_all(
+            tx["ts"].min(), data_end(tx), horizon_days, dates, every_days, holdout, origins
+        )
         for w in plans:
             stdout.print(f"[bold]cutoff {w.cutoff:%Y-%m-%d}[/]")
             for line in w.lines():
@@ -148,6 +167,8 @@ def backtest(
             "horizon_days": horizon_days,
             "models": ",".join(selected),
             "ground_truth": truth is not None,
+            "origins": origins,
+            "holdout_from": holdout_from or "",
         }
         run_id = log_backtest(result, params, folder)
     for cut in result.cutoffs:

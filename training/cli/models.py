@@ -75,6 +75,20 @@ from training.tasks import ALL_MODELS, DEFAULT_MODELS, TASKS
     help="The challenger may be this much worse than the champion on the main "
     "metric and still be promoted.",
 )
+@click.option(
+    "--holdout-from",
+    "holdout_from",
+    default=None,
+    help="Refuse the run when a label window (training or evaluation) reaches DATE or "
+    "later: the data from DATE on stays untouched for a final test.",
+)
+@click.option(
+    "--origins",
+    type=click.IntRange(min=1, max=12),
+    default=1,
+    show_default=True,
+    help="Stack up to N training snapshots, one label window apart, for more training rows.",
+)
 @engine_options("Compute the snapshots and fit churn, propensity and CLV")
 @click.option(
     "--driver-rows",
@@ -107,6 +121,8 @@ def train(
     models: str | None,
     decisions_dir: Path | None,
     tolerance: float,
+    holdout_from: str | None,
+    origins: int,
     engine: str,
     spark_master: str | None,
     driver_rows: int,
@@ -117,7 +133,9 @@ def train(
 
     Fits on the snapshot two horizons before --until, evaluates challenger and champion on
     the snapshot one horizon before it, and promotes only a challenger that is no worse
-    (within --tolerance) and passes the absolute floors.
+    (within --tolerance) and passes the absolute floors. When the history is too short for
+    two horizons, the training labels take the longest window that fits (stated) and churn
+    probabilities are rescaled to --horizon-days. The windows are printed first.
 
     With --engine spark both snapshots are computed on Spark, and churn, propensity and
     CLV are fitted with xgboost.spark on the whole training snapshot. A seeded sample of
@@ -143,7 +161,7 @@ def train(
     makes the exit code 1; the others still train."""
     import training.pipeline
     from training.data.io import load_data, stated_data_end
-    from training.tasks import TaskInputs
+    from training.tasks import TaskInputs, task
 
     named = models is not None
     if models is None:
@@ -172,6 +190,8 @@ def train(
     if engine == "spark":
         if minimums is not None:
             raise CintelError("--min-positives/--min-negatives: not available with --engine spark")
+        if holdout_from is not None or origins > 1:
+            raise CintelError("--holdout-from/--origins: not available with --engine spark")
         require_spark(spark_master)
         tx_path, cu_path = spark_table(data_dir, "transactions"), spark_table(data_dir, "customers")
         from training.spark.session import get_spark
@@ -192,9 +212,18 @@ def train(
         print_results(results)
         fail_on_skipped(results, named)
         return
+    holdout = parse_date(holdout_from, "--holdout-from")
     with console.status("Reading and validating data…") as status:
         data = load_data(Path(data_dir))
         show_report(data.report)
+        if any(not task(m).needs for m in selected):
+            plan = training.pipeline.plan_windows(data, cutoff, horizon_days, holdout)
+            for line in plan.lines():
+                console.print(f"  {line}")
+            stacked = training.pipeline.training_origins(plan, origins)
+            if len(stacked) > 1:
+                dates = ", ".join(f"{d:%Y-%m-%d}" for d in stacked)
+                console.print(f"  training origins     {dates} (stacked)")
         results = training.pipeline.train(
             data,
             cutoff,
@@ -204,6 +233,8 @@ def train(
             progress=status_progress(status),
             inputs=inputs,
             minimums=minimums,
+            holdout_from=holdout,
+            origins=origins,
         )
     print_results(results)
     fail_on_skipped(results, named)

@@ -26,6 +26,9 @@ class ClvConfig:
     early_stopping_rounds: int = 30
     min_negatives: int = 30
     btyd_offset: bool = True  # positive booster corrects BTYD multiplicatively
+    # the horizon value is (1 − w) × boosters + w × BG/NBD × Gamma-Gamma: the boosters rank
+    # better, BTYD extrapolates its level better to a later date (backtest, README)
+    btyd_weight: float = 0.5
     monthly_discount: float = 0.01
     # the model behind prob_alive: bgnbd, mbgnbd, pareto_nbd or auto (the best calibration
     # log-likelihood; the backtest reports the holdout log-likelihood of each)
@@ -41,5 +44,7 @@ class ClvConfig:
             raise ValueError("tweedie_variance_power must be in (1, 2)")
         if self.alive_model not in ALIVE_CHOICES:
             raise ValueError(f"alive_model must be one of {', '.join(ALIVE_CHOICES)}")
+        if not 0.0 <= self.btyd_weight <= 1.0:
+            raise ValueError(f"btyd_weight must be between 0 and 1, got {self.btyd_weight}")
         if not 0.05 <= self.valid_fraction <= 0.5:
             raise ValueError("valid_fraction must be between 0.05 and 0.5")

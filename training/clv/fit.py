@@ -20,7 +20,7 @@ from training.clv.btyd_part import (
 )
 from training.clv.config import ClvConfig
 from training.clv.metrics import normalized_gini
-from training.clv.model import ClvModel
+from training.clv.model import ClvModel, blend
 from training.clv.outputs import CLV_MONTHS
 from training.data.snapshot import Snapshot
 
@@ -66,6 +66,12 @@ def training_rows(snapshot: Snapshot, target: str) -> pd.DataFrame:
     repeat = int(((rows["btyd_frequency"] > 0) & (rows["btyd_monetary"] > 0)).sum())
     check_rows(len(rows), repeat, bool((rows[column] > 0).any()), column)
     return rows.reset_index(drop=True)
+
+
+def training_rows_of(frame: pd.DataFrame, config: ClvConfig) -> pd.DataFrame:
+    """The labelled customers with a history among ``frame``'s rows."""
+    column = f"future_{config.target}"
+    return frame.loc[has_history(frame) & frame[column].notna().to_numpy()]
 
 
 def offset_bounds(mean_positive: float) -> dict[str, float]:
@@ -118,7 +124,9 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     """Everything ClvModel holds besides the config (see model.py for the design)."""
     rows = training_rows(snapshot, config.target)
     y = rows[f"future_{config.target}"].to_numpy(dtype="float64")
-    params = fit_btyd(rows, config.target, config.alive_model)
+    # BTYD on the latest origin only (stacked origins repeat customers at earlier dates)
+    latest = rows if snapshot.n_latest is None else training_rows_of(snapshot.latest, config)
+    params = fit_btyd(latest, config.target, config.alive_model)
     btyd = btyd_frame(
         params, rows, snapshot.horizon_days, config.monthly_discount, config.n_draws, config.seed
     )
@@ -163,8 +171,11 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
     if n_neg >= config.min_negatives:
         negative = part(losses, min(3, config.max_depth), config.negative_estimators, False)
     constant = float(losses[tr].mean())
-    learned_va = positive.predict(matrix(va, None, True)) - (
-        negative.predict(matrix(va, None, False)) if negative else constant
+    learned_va = blend(
+        positive.predict(matrix(va, None, True))
+        - (negative.predict(matrix(va, None, False)) if negative else constant),
+        btyd["btyd_clv_horizon"].to_numpy()[va],
+        config.btyd_weight,
     )
     gini_learned = normalized_gini(y[va], learned_va)
     gini_btyd = normalized_gini(y[va], btyd["btyd_clv_horizon"].to_numpy()[va])

@@ -116,7 +116,7 @@ class ClvModel:
             if self.negative is not None
             else np.full(len(features), self.negative_constant)
         )
-        return cast(np.ndarray, pos - neg)
+        return blend(pos - neg, btyd["btyd_clv_horizon"].to_numpy(), self.config.btyd_weight)
 
     def predict_frame(
         self, features: pd.DataFrame, horizon_days: int | None = None
@@ -182,7 +182,8 @@ class ClvModel:
             "negative_constant": self.negative_constant,
             "prediction": "horizon value = positive.predict(base_margin = ln max(btyd value, "
             "offset_floor) if config.btyd_offset) - (negative.predict or negative_constant); "
-            "clv_Nm = horizon value * shape_Nm",
+            "horizon value = (1 - config.btyd_weight) * that + config.btyd_weight * btyd value "
+            "where the btyd value is finite; clv_Nm = horizon value * shape_Nm",
             "fallback": self.fallback,
             "info": self.info,
         }
@@ -201,7 +202,8 @@ class ClvModel:
         """Restore a model written by ``save``."""
         path = Path(path)
         manifest = read_manifest(path, KIND, SCHEMA_VERSION)
-        config = ClvConfig(**manifest["config"])
+        # bundles from before the blend were pure boosters
+        config = ClvConfig(**{"btyd_weight": 0.0, **manifest["config"]})
 
         def booster(name: str | None) -> xgb.Booster | None:
             if name is None:
@@ -225,6 +227,14 @@ class ClvModel:
             fallback={k: float(v) for k, v in manifest["fallback"].items()},
             info=manifest["info"],
         )
+
+
+def blend(learned: np.ndarray, btyd_value: np.ndarray, weight: float) -> np.ndarray:
+    """(1 − weight) × learned + weight × the BTYD value, where that is finite."""
+    if weight == 0.0:
+        return learned
+    mixed = (1.0 - weight) * learned + weight * btyd_value
+    return cast(np.ndarray, np.where(np.isfinite(btyd_value), mixed, learned))
 
 
 def _btyd_params(stored: dict) -> BtydParams:

@@ -31,6 +31,15 @@ class Snapshot:
     labelled: bool
     families: tuple[str, ...]
     channels: tuple[str, ...]
+    # stacked training origins (``stack_snapshots``): rows [0, n_latest) are the snapshot
+    # at ``as_of``, the rest earlier origins with the same label window; None: one origin
+    n_latest: int | None = None
+    n_origins: int = 1
+
+    @property
+    def latest(self) -> pd.DataFrame:
+        """The rows of the latest origin (all rows of an unstacked snapshot)."""
+        return self.frame if self.n_latest is None else self.frame.iloc[: self.n_latest]
 
     @property
     def feature_columns(self) -> list[str]:
@@ -105,6 +114,25 @@ def build_snapshot(
         )
         frame = features.merge(labels, on="customer_id", how="left", validate="one_to_one")
     return Snapshot(frame, as_of, horizon_days, labelled, tuple(families), tuple(channels))
+
+
+def stack_snapshots(snapshots: list[Snapshot]) -> Snapshot:
+    """One training snapshot from several origins with the same label window, latest
+    first: more labelled rows (a customer appears once per origin). Features stay
+    point-in-time per row: each origin's features and labels are relative to its as_of."""
+    if not snapshots:
+        raise ValueError("stack_snapshots needs at least one snapshot")
+    ordered = sorted(snapshots, key=lambda s: s.as_of, reverse=True)
+    if len(ordered) == 1:
+        return ordered[0]
+    latest = ordered[0]
+    if len({s.horizon_days for s in ordered}) > 1:
+        raise ValueError("stacked snapshots need the same horizon_days")
+    frame = pd.concat([s.frame for s in ordered], ignore_index=True)
+    return Snapshot(
+        frame, latest.as_of, latest.horizon_days, all(s.labelled for s in ordered),
+        latest.families, latest.channels, n_latest=len(latest.frame), n_origins=len(ordered),
+    )  # fmt: skip
 
 
 def write_snapshot(snapshot: Snapshot, path: Path) -> Path:
