@@ -15,6 +15,7 @@ BentoML logs no traceback for them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ from serving.settings import get_service_settings
 from serving.store import FileStore, ProfileStore, RedisStore, open_store
 from training.tasks import MODELS
 
+logger = logging.getLogger(__name__)
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
 MODEL_WAIT_S = 30.0  # a request that needs the models waits for them this long at most
 
@@ -124,10 +126,11 @@ class Cintel:
         self.settings = settings
         heap.configure(settings.gc)
         install_log_policy(settings.log_rejected)
-        # batched by time (a wake-up per 50 ms, an fsync per second at most): per-record
-        # wake-ups took the GIL from the request path and per-batch fsyncs stalled its
-        # decision write() on journal commits (bench/bench_decisions.py)
-        self.requests = JsonLog(settings.request_log_dir, fsync_every_s=1.0, linger_s=0.05)
+        # each answer's lines go to the OS with one write() in the request (_answer), as
+        # the decision records do: no writer thread to wake per record (that took the GIL
+        # from the request path) and no fsync per batch (journal commits stalled the
+        # decision write(); bench/bench_decisions.py)
+        self.requests = JsonLog(settings.request_log_dir)
         # every worker's feedback (and its de-duplication) is followed within a second
         self.feedback = FeedbackStore(settings.feedback_dir)
         self.feedback.follow(every_s=1.0)
@@ -299,7 +302,7 @@ class Cintel:
         cold: bool = False,
     ) -> list[bytes] | Any:
         """The answers, their decision records in the OS (or a 503 when that fails) and
-        their request-log records queued (built on the log thread)."""
+        their request-log records, all in the OS before the answer goes out."""
         rules = request_rules(self.catalogue, ctx)
         decided = None
         if self.record_decisions:
@@ -322,7 +325,16 @@ class Cintel:
             except OSError as exc:
                 return _error(503, f"decision log not writable, nothing answered: {exc}")
         latency_ms = (time.perf_counter() - started) * 1000
-        self.requests.extend(log_lines(endpoint, batch, versions, latency_ms, cold))
+        # in the OS before the answer goes out, like the decision record: a SIGKILL of the
+        # worker loses no answered request's line (queued for a writer thread, up to its
+        # 50 ms linger of lines were lost); a failed write is counted, not a failed answer
+        ts = decided.ts if decided is not None else utc_now()
+        lines = log_lines(endpoint, batch, versions, latency_ms, cold)(ts)
+        try:
+            self.requests.write_through(b"\n".join(lines) + b"\n", ts, len(lines))
+        except OSError as exc:
+            self.requests.dropped += len(lines)
+            logger.warning("request log not writable (%d lines not logged): %s", len(lines), exc)
         return answers
 
     # ---- endpoints ---------------------------------------------------------------------
