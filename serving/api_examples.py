@@ -39,6 +39,17 @@ PROFILE: dict[str, Any] = {
         "bakery": {"any": 0.55, "first_time": None},
         "wine": {"any": 0.34, "first_time": 0.21},
     },
+    "economics": {
+        "net_contribution_12m": 148.3,
+        "margin_12m": 171.0,
+        "returns_12m": 4.2,
+        "cost_to_serve_12m": 16.5,
+        "contact_cost_12m": 2.0,
+        "acquisition_cost": 25.0,
+        "costs": "costs.yaml",
+    },
+    "potential": {"value_12m": 910.0, "share_of_wallet": 0.62, "headroom": 345.8},
+    "lifecycle": {"stage": "at risk", "since": "2025-12-31"},
     "held_out": [],
     "ranking": {"retention": "expected_value", "cross_sell": "expected_value"},
     "model_versions": VERSIONS,
@@ -75,6 +86,9 @@ SCORED = {
     **PROFILE,
     "customer_id": "new-2931",
     "as_of": None,
+    "economics": {k: None for k in PROFILE["economics"]},
+    "potential": {"value_12m": None, "share_of_wallet": None, "headroom": None},
+    "lifecycle": {"stage": None, "since": None},
     "cold_start": True,
     "missing_features": ["share_wine", "weekend_share"],
 }
@@ -105,6 +119,23 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     "/feedback": (
         {"decision_id": DECISION_ID, "offer_id": "xs_wine_intro", "outcome": "accepted"},
         {"stored": True, "ts": "2026-01-05T10:31:07.123456+00:00", "duplicate": False},
+    ),
+    "/events": (
+        {
+            "events": [
+                {
+                    "event_id": "pos-7731-0042",
+                    "customer_id": "17",
+                    "ts": "2026-01-05T10:31:07Z",
+                    "amount": 42.5,
+                    "family": "bakery",
+                    "channel": "shop",
+                    "margin": 12.0,
+                    "quantity": 3,
+                }
+            ]
+        },
+        {"accepted": 1, "duplicates": 0, "customers": 1},
     ),
     "/status": ({}, None),
 }

@@ -64,8 +64,8 @@ class EventsRequest(BaseModel):
 class EventsAnswer(BaseModel):
     """What was stored: new events, and repeats of stored event ids (stored once)."""
 
-    accepted: int
-    duplicates: int
+    accepted: int = Field(description="events stored now (in the event log before this answer)")
+    duplicates: int = Field(description="events whose event_id was already stored (kept once)")
     customers: int = Field(description="customers whose profile the new events update")
 
 

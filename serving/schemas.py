@@ -208,6 +208,8 @@ class Potential(_Answer):
 
 
 class Lifecycle(_Answer):
+    """Where the customer is in the lifecycle (rules in the README: Customer economics)."""
+
     stage: Literal["new", "active", "developing", "at risk", "lapsed", "won back"] | None = Field(
         description="by the rules of training/economics/lifecycle.py (README)"
     )
@@ -257,7 +259,6 @@ class ProfileAnswer(_Answer):
         '{"churn": "3"} for cintel-churn version 3'
     )
     as_of: str | None = Field(
-        default=None,
         description=_doc(
             """the point in time the features describe (ISO 8601): only events before it
             are known, horizons start there. The store's as_of, or for a customer updated
