@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.batch.materialize import score_all
 from serving.store import python_value
 from training.data.features import compute_features
 from training.tasks import FittedModel
@@ -110,6 +109,8 @@ def scored_rows(
     approx_reasons: bool,
 ) -> list[dict[str, Any]]:
     """Store rows (materialize's columns, Python values) plus each customer's ``as_of``."""
+    from serving.batch.materialize import score_all  # training.segments: scikit-learn
+
     profiles = score_all(features, dict(scorers), threads=1, approx_reasons=approx_reasons)
     columns = list(profiles.columns)
     arrays = [profiles[c].to_numpy() for c in columns]

@@ -31,6 +31,7 @@ from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns
+from training.economics.costs import costs_to_json
 from training.segments import tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
 from training.tasks import ALL_MODELS, MODELS, FittedModel
@@ -222,6 +223,7 @@ def materialize(
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
+    meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     progress("writing the transaction history (for POST /events)")
     meta["events"] = {
         "history": write_history(data, features, Path(settings.store_dir)),

@@ -125,3 +125,30 @@ def load_costs(data_dir: Path | str) -> Costs:
     except yaml.YAMLError as exc:
         raise CostsError(f"{path}: not valid YAML ({exc})") from None
     return parse_costs(raw, str(path))
+
+
+def costs_to_json(costs: Costs) -> dict[str, Any]:
+    """``costs`` as plain JSON (the store's meta keeps them for the event path)."""
+    from dataclasses import asdict
+
+    return asdict(costs)
+
+
+def costs_from_json(raw: Mapping[str, Any] | None) -> Costs:
+    """The inverse of ``costs_to_json``; None (a store from before) gives the zero defaults."""
+    if not raw:
+        return Costs()
+
+    def by(name: str) -> ByChannel:
+        value = raw[name]
+        return ByChannel(float(value["default"]), dict(value["channels"]))
+
+    return Costs(
+        per_order=by("per_order"),
+        per_return=float(raw["per_return"]),
+        per_contact=by("per_contact"),
+        acquisition_by=str(raw["acquisition_by"]),
+        acquisition=by("acquisition"),
+        acquisition_column=str(raw["acquisition_column"]),
+        source=raw.get("source"),
+    )

@@ -95,3 +95,16 @@ def test_contact_events_are_decisions_that_showed_offers() -> None:
     )
     events = contact_events(decisions)
     assert events["customer_id"].tolist() == ["A", "C"]
+
+
+def test_costs_survive_the_stores_meta() -> None:
+    """The store's meta keeps the publish's costs as JSON, so the event path prices a
+    customer as materialize did."""
+    import json
+
+    from training.economics.costs import costs_from_json, costs_to_json
+
+    costs = parse_costs(COSTS, "costs.yaml")
+    back = costs_from_json(json.loads(json.dumps(costs_to_json(costs))))
+    assert back == costs and not back.per_order.zero
+    assert costs_from_json(None) == Costs()
