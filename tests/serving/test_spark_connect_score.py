@@ -63,7 +63,8 @@ def test_materialize_and_targets_over_connect_agree_with_pandas(
         for campaign in ("retention", "cross-sell"):
             expected = campaign_targets(want, campaign, 40, catalogue)
             ranked = targets_spark(str(path), campaign, 40, catalogue, spark_connect)
-            assert len(expected) == 40
+            # at most 40: the retention list takes only customers at risk
+            assert 20 <= len(expected) <= 40
             pd.testing.assert_frame_equal(ranked, expected)
     finally:
         spark_connect.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")

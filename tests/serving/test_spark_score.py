@@ -91,5 +91,6 @@ def test_spark_targets_agree_with_pandas(
         got = targets_spark(str(path), campaign, 40, catalogue, spark_session)  # type: ignore[arg-type]
     finally:
         spark_session.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
-    assert len(want) == 40
+    # at most 40: the retention list takes only customers at risk
+    assert 20 <= len(want) <= 40
     pd.testing.assert_frame_equal(got, want)
