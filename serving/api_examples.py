@@ -106,5 +106,21 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
         {"decision_id": DECISION_ID, "offer_id": "xs_wine_intro", "outcome": "accepted"},
         {"stored": True, "ts": "2026-01-05T10:31:07.123456+00:00", "duplicate": False},
     ),
+    "/events": (
+        {
+            "events": [
+                {
+                    "event_id": "till-7-000123",
+                    "customer_id": "17",
+                    "ts": "2025-12-31T17:45:00Z",
+                    "amount": 42.5,
+                    "family": "bakery",
+                    "channel": "shop",
+                    "margin": 12.0,
+                }
+            ]
+        },
+        {"accepted": 1, "duplicates": 0, "customers": 1},
+    ),
     "/status": ({}, None),
 }
