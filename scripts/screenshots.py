@@ -126,7 +126,9 @@ def _start(args: list[str], env: dict[str, str], ready: str, log: Path) -> subpr
     deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"cintel {args[0]} exited {proc.returncode}: {log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"cintel {args[0]} exited {proc.returncode}: {log.read_text()[-3000:]}"
+            )
         try:
             if httpx.get(ready, timeout=2).status_code == 200:
                 return proc
@@ -193,7 +195,11 @@ def main() -> int:
             print(f"screenshots: building a home of {options.customers} customers", file=sys.stderr)
             build_home(home, options.customers)
         with running_uis(home.resolve(), Path(tmp) / "logs") as urls:
-            for name, url in (("evidently", urls.evidently), ("mlflow", urls.mlflow), ("api", urls.api)):
+            for name, url in (
+                ("evidently", urls.evidently),
+                ("mlflow", urls.mlflow),
+                ("api", urls.api),
+            ):
                 target = options.out / f"{name}.png"
                 browse(url, screenshot=target)
                 print(f"{target} ({target.stat().st_size // 1024} KB) <- {url}")
