@@ -33,6 +33,8 @@ OUT = REPO / "docs" / "screenshots"
 CINTEL = str(Path(sys.executable).parent / "cintel")
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = "1400,900"
+# the Evidently dashboard is taller: all four panels, down to the realised performance
+WINDOWS = {"evidently": "1400,1400"}
 
 
 def chromium() -> str | None:
@@ -40,9 +42,12 @@ def chromium() -> str | None:
     return next((path for b in BROWSERS if (path := shutil.which(b))), None)
 
 
-def browse(url: str, screenshot: Path | None = None, budget_ms: int = 15000) -> str:
-    """The page's DOM after its JavaScript ran (``--dump-dom``); with ``screenshot``, also a
-    PNG of a 1400x900 window. A fresh profile each time, so parallel runs never share one."""
+def browse(
+    url: str, screenshot: Path | None = None, budget_ms: int = 15000, window: str = WINDOW
+) -> str:
+    """The page's DOM after its JavaScript ran (``--dump-dom``); with ``screenshot``, a PNG of
+    a ``window``-sized page ("width,height") instead. A fresh profile each time, so parallel
+    runs never share one."""
     binary = chromium()
     if binary is None:
         raise RuntimeError("no chromium on PATH: apt-get install chromium chromium-driver")
@@ -60,7 +65,7 @@ def browse(url: str, screenshot: Path | None = None, budget_ms: int = 15000) -> 
             "--disable-sync",
             f"--user-data-dir={profile}",
             f"--virtual-time-budget={budget_ms}",
-            f"--window-size={WINDOW}",
+            f"--window-size={window}",
             "--hide-scrollbars",
         ]
         if screenshot is not None:
@@ -89,6 +94,8 @@ def environment(home: Path) -> dict[str, str]:
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("CINTEL_API_KEY", None)
     env.pop("CINTEL_API_KEY_FILE", None)
+    if (home / "offers.yaml").exists():  # the catalogue `cintel demo` writes and serves
+        env["CINTEL_OFFERS_PATH"] = str(home / "offers.yaml")
     return env
 
 
@@ -201,7 +208,7 @@ def main() -> int:
                 ("api", urls.api),
             ):
                 target = options.out / f"{name}.png"
-                browse(url, screenshot=target)
+                browse(url, screenshot=target, window=WINDOWS.get(name, WINDOW))
                 print(f"{target} ({target.stat().st_size // 1024} KB) <- {url}")
     return 0
 
