@@ -15,11 +15,16 @@ from bench.reliability_system import Server, System, wait_until
 
 # ---- concurrency -------------------------------------------------------------------------
 def _aliases(system: System) -> dict[str, dict[str, str]]:
+    """Every cintel model's aliases: the four required ones, and an optional one
+    (potential, uplift) once it is registered."""
     client = _client(system)
     out = {}
-    for model in MODELS:
+    names = {m.name for m in client.search_registered_models()}
+    optional = sorted(n.removeprefix("cintel-") for n in names if n.startswith("cintel-"))
+    for model in (*MODELS, *(m for m in optional if m not in MODELS)):
         aliases = client.get_registered_model(f"cintel-{model}").aliases
-        out[model] = {k: str(v) for k, v in aliases.items()}
+        if aliases or model in MODELS:
+            out[model] = {k: str(v) for k, v in aliases.items()}
     return out
 
 
