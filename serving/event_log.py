@@ -10,16 +10,15 @@ row scored by one process is served by all. Readers take complete lines only.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from serving.jsonlog import folder_lock
 
 EVENTS_FILE = "events.jsonl"
 ROWS_FILE = "rows.jsonl"
@@ -95,7 +94,7 @@ class EventLog:
 
     def _commit(self, batch: list[_Ticket]) -> None:
         try:
-            with self._lock, self._exclusive():
+            with self._lock, folder_lock(self.folder):
                 self._sync_events()
                 seen: set[str] = set()
                 for ticket in batch:
@@ -129,7 +128,7 @@ class EventLog:
         if not rows:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        with self._exclusive(), open(self.folder / ROWS_FILE, "ab") as fh:
+        with folder_lock(self.folder), open(self.folder / ROWS_FILE, "ab") as fh:
             fh.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
 
     def new_rows(self) -> list[dict[str, Any]]:
@@ -142,16 +141,6 @@ class EventLog:
             except orjson.JSONDecodeError:
                 continue  # a torn line counts for nothing
         return out
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "ab") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _sync_events(self) -> None:
         start = self._events_to

@@ -12,11 +12,8 @@ come from the decision record) and the older one by customer (``{"customer_id",
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from typing import Any
 import orjson
 
 from serving.contacts import ContactHistory
+from serving.jsonlog import folder_lock
 
 Key = tuple[str, str, str]  # (decision_id, offer_id, outcome)
 
@@ -52,7 +50,7 @@ class FeedbackStore:
         the same decision and offer; returns whether it was stored."""
         record.setdefault("ts", datetime.now(UTC).isoformat(timespec="microseconds"))
         key = _key(record)
-        with self._lock, self._exclusive():
+        with self._lock, folder_lock(self.folder):
             self._sync()
             if key is not None and key in self._seen:
                 return False
@@ -79,16 +77,6 @@ class FeedbackStore:
                 self.refresh()
 
         threading.Thread(target=run, name="cintel-feedback-follow", daemon=True).start()
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with open(self.folder / ".lock", "ab") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _sync(self) -> None:
         """Take in the complete lines appended to any day file since the last call."""

@@ -15,13 +15,14 @@ the same day file safely.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,19 @@ def encode(record: dict[str, Any]) -> bytes:
     """One JSON line; NaN and infinities become null (orjson's rule), so every line is
     strict JSON."""
     return orjson.dumps(record, default=_default, option=_OPTIONS)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``<folder>/.lock`` exclusively: one process at a time appends to, or takes in,
+    the folder's shared files (the feedback store, the event log)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
