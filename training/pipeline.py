@@ -318,7 +318,7 @@ def train(
         task(model)  # unknown names fail before any work
     configure_tracking()
     train_snap = eval_snap = None
-    if any(not task(m).needs for m in models):
+    if any(not task(m).needs and not task(m).own_tables for m in models):
         progress("building the training and evaluation snapshots")
         train_snap, eval_snap = build_snapshots(data, as_of, horizon_days, holdout_from, origins)
     until = None if as_of is None else pd.Timestamp(as_of)

@@ -12,7 +12,10 @@ training and evaluation tables from the data and those inputs (``TaskParts.table
 trained only when named (``ALL_MODELS``), and ``MODELS``, the list that the service and the
 retraining cycle require, holds only the tasks without needs; an ``optional`` task
 (potential) is trained by ``cintel train`` by default (``DEFAULT_MODELS``) and published
-when it has a champion, but nothing requires it.
+when it has a champion, but nothing requires it. A task with ``own_tables`` (prospect:
+signup cohorts) builds its tables from the data alone; a task that is not ``store``
+(prospect) scores people without a history on request, so materialize, /profile and
+/score leave it out (``STORE_MODELS``).
 """
 
 from __future__ import annotations
@@ -115,6 +118,12 @@ class Task:
     minimums: Minimums = DEFAULT_MINIMUMS
     # trained by default, but the service and the cycle do not require its champion
     optional: bool = False
+    # fitted and judged on tables its package builds from the data alone (TaskParts.tables,
+    # e.g. signup cohorts), not on the shared snapshots
+    own_tables: bool = False
+    # its outputs are per-customer store columns (materialize, /profile, /score); False: it
+    # scores people without a history on request (prospect: POST /prospect, cintel prospects)
+    store: bool = True
 
     @property
     def registered_name(self) -> str:
@@ -243,6 +252,28 @@ def _potential() -> TaskParts:
     )
 
 
+@cache
+def _prospect() -> TaskParts:
+    from training import prospect
+
+    return TaskParts(
+        prospect.fit,
+        prospect.evaluate,
+        prospect.write_artifacts,
+        prospect.ProspectModel.load,
+        prospect.MAIN_METRIC,
+        prospect.GREATER_IS_BETTER,
+        prospect.FLOORS,
+        tables=prospect.build_tables,
+        truth_metrics=prospect.truth_metrics,
+    )
+
+
+def top_tier_labels(_snapshot: Snapshot) -> list[str]:
+    """Became a top-tier customer within a year of signing up (0/1)."""
+    return ["label_top_tier"]
+
+
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task(
@@ -262,6 +293,15 @@ TASKS: tuple[Task, ...] = (
         optional=True,
     ),
     Task(
+        "prospect",
+        "look-alike score, first-year value and first offer of people from attributes alone",
+        _prospect,
+        labels=top_tier_labels,
+        optional=True,
+        own_tables=True,
+        store=False,
+    ),
+    Task(
         "uplift",
         "offer uplift per family from the decision log",
         _uplift,
@@ -275,6 +315,8 @@ MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs and not t.o
 # what ``cintel train`` trains by default: the tasks without needs
 DEFAULT_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
 ALL_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
+# whose outputs the store, /profile and /score carry (the service follows the others apart)
+STORE_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if t.store)
 _BY_NAME = {t.name: t for t in TASKS}
 
 
@@ -296,6 +338,13 @@ def task_snapshots(
     pair, or the pair a task with ``needs`` builds from the data and its inputs.
     ValueError (the pipeline then skips the model, saying why) when an input is missing."""
     t = task(model)
+    if t.own_tables:
+        if data is None:
+            raise ValueError(f"{model} trains on the pandas engine only (it builds its own tables)")
+        own = t.parts.tables
+        if own is None:
+            raise ValueError(f"{model}: the task builds its own tables but its package has none")
+        return own(data, inputs or TaskInputs())
     if not t.needs:
         if shared is None:
             raise ValueError(f"{model} is trained on the data's snapshots, and none were built")

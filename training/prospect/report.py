@@ -1,0 +1,59 @@
+"""Artifacts of a prospect model: the evaluation cohort by decile of look-alike score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training.data.snapshot import Snapshot
+from training.prospect.cohort import LABEL, MARGIN
+from training.prospect.model import ProspectModel
+
+
+def decile_table(model: ProspectModel, snapshot: Snapshot) -> pd.DataFrame:
+    """Evaluation cohort by decile of score (10 = most alike the best): counts, the
+    predicted and the actual top-tier rate, expected and actual first-year margin."""
+    frame = snapshot.frame
+    pred = model.predict_frame(frame).assign(
+        top_tier=frame[LABEL].to_numpy(), first_year_margin=frame[MARGIN].to_numpy()
+    )
+    ranks = pred["lookalike_score"].rank(method="first")
+    pred["decile"] = np.ceil(10 * ranks / max(len(pred), 1)).astype(int)
+    return (
+        pred.groupby("decile")
+        .agg(
+            customers=("customer_id", "size"),
+            lookalike_score=("lookalike_score", "mean"),
+            top_tier_rate=("top_tier", "mean"),
+            expected_first_year_value=("expected_first_year_value", "mean"),
+            first_year_margin=("first_year_margin", "mean"),
+        )
+        .reset_index()
+    )
+
+
+def write_artifacts(model: ProspectModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
+    """``prospect_deciles.csv`` and ``prospect_lift.png``; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = decile_table(model, snapshot)
+    csv, png = out_dir / "prospect_deciles.csv", out_dir / "prospect_lift.png"
+    table.to_csv(csv, index=False)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar(table["decile"], table["top_tier_rate"], color="tab:blue", label="actual")
+    ax.plot(table["decile"], table["lookalike_score"], "ko-", label="predicted")
+    ax.set_xlabel("decile of look-alike score (signup attributes only)")
+    ax.set_ylabel("became top tier within a year")
+    ax.set_title("Look-alike score on a later signup cohort")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return [csv, png]
