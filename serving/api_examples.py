@@ -137,5 +137,42 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
         },
         {"accepted": 1, "duplicates": 0, "customers": 1},
     ),
+    "/prospect": (
+        {
+            "prospects": [
+                {
+                    "prospect_id": "lead-0193",
+                    "attributes": {
+                        "age_band": "35-44",
+                        "region": "north",
+                        "acquisition_channel": "store",
+                    },
+                },
+                {
+                    "prospect_id": "lead-0194",
+                    "attributes": {"age_band": "18-24", "region": None, "acquisition_channel": "app"},
+                },
+            ]
+        },
+        {
+            "prospects": [
+                {
+                    "prospect_id": "lead-0193",
+                    "rank": 1,
+                    "lookalike": {"score": 0.34, "lift": 1.25},
+                    "expected_first_year_value": 118.2,
+                    "first_offer": {"family": "household", "probability": 0.61, "lift": 1.18},
+                },
+                {
+                    "prospect_id": "lead-0194",
+                    "rank": 2,
+                    "lookalike": {"score": 0.19, "lift": 0.7},
+                    "expected_first_year_value": 71.5,
+                    "first_offer": {"family": "electronics", "probability": 0.44, "lift": 1.6},
+                },
+            ],
+            "model_versions": {"prospect": "1"},
+        },
+    ),
     "/status": ({}, None),
 }

@@ -1,4 +1,5 @@
-"""Serving's commands: ``materialize`` (publish the online store), ``serve``, ``targets``."""
+"""Serving's commands: ``materialize`` (publish the online store), ``serve``, ``targets``,
+``ingest`` and ``prospects`` (``serving.prospect_cli``)."""
 
 from __future__ import annotations
 
@@ -390,4 +391,6 @@ def ingest(
     )
 
 
-COMMANDS = (materialize, serve, targets, ingest)
+from serving.prospect_cli import prospects  # noqa: E402  (its own module, like its path)
+
+COMMANDS = (materialize, serve, targets, ingest, prospects)

@@ -25,7 +25,7 @@ REJECTED = logging.getLogger("cintel.rejected")
 KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 KNOWN_PATHS = frozenset(
     {"/", "/docs", "/docs.json", "/profile", "/profiles", "/score", "/feedback", "/status"}
-    | {"/events"}
+    | {"/events", "/prospect"}
 )
 # BentoML logs "Exception on <path> [POST]" with the traceback of every failed call here
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"

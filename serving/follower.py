@@ -12,7 +12,9 @@ selects it again), and a champion tagged so is not downloaded or tried again (a 
 promote`` that test-loads it clears the tag). A listener (the service's Prometheus
 metrics) hears every swap and failure. Every registered model's champion is followed; the models
 trained by default (``training.tasks.MODELS``) are required, the others (cintel-uplift,
-trained from the decision log) are used when they exist.
+trained from the decision log) are used when they exist. A model that scores people
+without a history (cintel-prospect, ``Task.store`` false) is followed by a manager of its
+own (``serving.prospects``), so it never enters the store's answers.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from training.mlops.verify import LOAD_ERROR_TAG, check_isolated, mark_unusable
-from training.tasks import ALL_MODELS, MODELS, FittedModel, load_bundle
+from training.tasks import MODELS, STORE_MODELS, FittedModel, load_bundle
 
 ALIAS = "champion"
 SERVED_TAG = "serving.served_at"
@@ -194,7 +196,7 @@ class ModelManager:
         cache: Path,
         tracking_uri: str,
         smoke: Callable[[str, FittedModel, Path], list[str]],
-        models: tuple[str, ...] = ALL_MODELS,
+        models: tuple[str, ...] = STORE_MODELS,
         packaged: Path | None = None,
         listener: Listener | None = None,
         isolate: bool = True,

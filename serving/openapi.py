@@ -23,6 +23,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from serving.api_examples import EXAMPLES
 from serving.catalogue import Catalogue
 from serving.event_input import EventsAnswer, EventsRequest
+from serving.prospect_schemas import ProspectAnswer, ProspectRequest
 from serving.schemas import (
     ErrorAnswer,
     FeedbackAnswer,
@@ -60,7 +61,7 @@ DESCRIPTION = """Customer intelligence from your own transactions: churn risk, p
 alive, expected purchases, customer lifetime value with an interval, value tier, RFM,
 behavioural segment, cross-sell propensities and the next-best offers, for a customer id
 (`/profile`, `/profiles`) or a feature payload (`/score`); offer outcomes go back to
-`/feedback`.
+`/feedback`; people without a history (attributes only) are scored by `/prospect`.
 
 **Units.** Probabilities are in [0, 1]. Money (CLV, expected values, offer scores) is in the
 currency of the data's transactions (their `amount` and `margin`). Durations are in days.
@@ -105,6 +106,7 @@ OPERATIONS: dict[str, Operation] = {
     "/score": Operation(ScoreRequest, ScoreAnswer, (*COMMON, 503)),
     "/feedback": Operation(FeedbackRequest, FeedbackAnswer, (*COMMON, 503)),
     "/events": Operation(EventsRequest, EventsAnswer, (*COMMON, 503)),
+    "/prospect": Operation(ProspectRequest, ProspectAnswer, (*COMMON, 503)),
     "/status": Operation(StatusRequest, BaseModel, COMMON, body_required=False),
 }
 

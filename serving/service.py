@@ -50,6 +50,8 @@ from serving.middleware import GuardMiddleware
 from serving.model_metrics import ModelMetrics
 from serving.offers import OfferContext, request_rules
 from serving.openapi import api_document
+from serving.prospect_schemas import ProspectAnswer, ProspectRequest
+from serving.prospects import Prospects
 from serving.schemas import (
     CUSTOMER_OUTCOMES,
     OUTCOMES,
@@ -154,6 +156,11 @@ class Cintel:
             listener=self.metrics,
             tag_served=True,
         )
+        # cintel-prospect (people without history) is followed apart: not a store model
+        self.prospects = Prospects(
+            settings.model_cache_dir, settings.tracking_uri, PACKAGED_DIR, self.metrics
+        )
+        self.prospects.follow(settings.poll_seconds)
         # the models load on the follower thread (XGBoost and scikit-learn take seconds to
         # import): /profile answers from the store at once, unless the store's versions are
         # not those the cache holds (then it waits for them, like /score)
@@ -545,6 +552,13 @@ class Cintel:
         except OSError as exc:
             return _error(503, f"event log not writable, nothing stored: {exc}")
         return _json(orjson.dumps(body))
+
+    @bentoml.api(route="/prospect")
+    def prospect(self, request: ProspectRequest, /) -> ProspectAnswer:
+        """People with attributes only (no history), ranked by expected first-year value:
+        look-alike score to the best customers, expected first-year value and first offer
+        (serving.prospects). 503 until a cintel-prospect champion is loaded."""
+        return self.prospects.answer(request, self.settings.max_batch)
 
     @bentoml.api(route="/status")
     def status(self) -> dict[str, Any]:

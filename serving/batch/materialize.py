@@ -34,7 +34,7 @@ from training.economics import Costs, contact_events, economics_columns
 from training.economics.costs import costs_to_json
 from training.segments import tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
-from training.tasks import ALL_MODELS, MODELS, FittedModel
+from training.tasks import MODELS, STORE_MODELS, FittedModel
 
 CHUNK = 50_000
 REFERENCE_ROWS = 5_000
@@ -57,8 +57,9 @@ def load_champions(
     settings: ServiceSettings, optional: bool = False
 ) -> tuple[dict[str, FittedModel], dict[str, str]]:
     """Every required model's @champion (plus, with ``optional``, those of the models not
-    trained by default, when registered), through the cache and smoke test the service uses."""
-    models = ALL_MODELS if optional else MODELS
+    trained by default, when registered), through the cache and smoke test the service uses.
+    Models that are not store models (prospect) are never published."""
+    models = STORE_MODELS if optional else MODELS
     manager = load_all_champions(
         settings.model_cache_dir, settings.tracking_uri, smoke_test, models
     )
