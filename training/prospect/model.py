@@ -133,8 +133,8 @@ class ProspectModel:
         )
 
     def mlflow_params(self) -> dict[str, object]:
-        keep = ("n_train", "base_rate", "tier_cut", "train_signups", "eval_signups")
-        return {f"prospect.{k}": self.info[k] for k in keep if k in self.info}
+        keep = ("n_train", "base_rate", "tier_cut", "train_signups")
+        return {f"prospect.{k}": self.info[k] for k in keep if self.info.get(k) is not None}
 
     def save(self, path: Path) -> None:
         """manifest.json and the three boosters in XGBoost's native UBJ format."""
@@ -226,10 +226,17 @@ def fit(snapshot: Snapshot, config: ProspectConfig | None = None) -> ProspectMod
             for c in enc.categories
             if rows[c].dropna().astype(str).nunique() <= MAX_CATEGORIES
         ],
-        "tier_cut": float(rows.attrs.get("tier_cut", float("nan"))),
+        "tier_cut": _finite_or_none(rows.attrs.get("tier_cut")),
         "train_signups": f"from {snapshot.as_of:%Y-%m-%d}",
     }
     return ProspectModel(config, enc, lookalike, value, offers, families, info)
+
+
+def _finite_or_none(value: object) -> float | None:
+    """A number the JSON manifest can hold (no NaN or infinity), else None."""
+    if not isinstance(value, int | float) or not np.isfinite(value):
+        return None
+    return float(value)
 
 
 def snapshot_attributes(snapshot: Snapshot) -> dict[str, str]:
