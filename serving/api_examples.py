@@ -150,7 +150,11 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
                 },
                 {
                     "prospect_id": "lead-0194",
-                    "attributes": {"age_band": "18-24", "region": None, "acquisition_channel": "app"},
+                    "attributes": {
+                        "age_band": "18-24",
+                        "region": None,
+                        "acquisition_channel": "app",
+                    },
                 },
             ]
         },

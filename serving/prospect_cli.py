@@ -72,8 +72,8 @@ def prospects(in_path: Path, out_path: Path, top: int | None) -> None:
     purchase probability). Rows are ranked by expected value. Unknown or missing columns,
     empty or duplicate ids, an empty file and values never seen in training are errors
     naming the column and rows."""
-    from training.data.io import read_table
     from serving.prospects import score_table
+    from training.data.io import read_table
 
     _suffix(in_path, "--in")
     out_suffix = _suffix(out_path, "--out")
@@ -96,8 +96,9 @@ def prospects(in_path: Path, out_path: Path, top: int | None) -> None:
         f"v{version}; base top-tier rate of new customers {model.info['base_rate']:.1%})"
     )
     for row in table.head(5).itertuples(index=False):
+        value = row.expected_first_year_value
         stdout.print(
-            f"  {row.rank:>3}. {row.prospect_id}: expected value {row.expected_first_year_value:,.2f}, "
+            f"  {row.rank:>3}. {row.prospect_id}: expected value {value:,.2f}, "
             f"look-alike {row.lookalike_score:.2f} (x{row.lookalike_lift:.2f}), "
             f"first offer {row.first_offer_family}",
             highlight=False,

@@ -183,7 +183,8 @@ class Prospects:
             return error_response(400, str(exc), exc.field)
         except DataValidationError as exc:
             issue = exc.report.errors[0]
-            return error_response(400, str(issue), _field(exc, list(scorer.attributes)))
+            attributes = list(getattr(scorer, "attributes", {}))
+            return error_response(400, str(issue), _field(exc, attributes))
         from starlette.responses import Response
 
         return Response(body, media_type="application/json")

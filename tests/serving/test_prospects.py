@@ -102,24 +102,38 @@ def test_prospects_are_ranked_by_expected_value_with_the_models_version(
     from monitoring.entry import cli
 
     out = tmp_path / "list.csv"
-    run = CliRunner().invoke(cli, ["prospects", "--in", str(tmp_path / "leads.csv"), "--out", str(out)])
+    run = CliRunner().invoke(
+        cli, ["prospects", "--in", str(tmp_path / "leads.csv"), "--out", str(out)]
+    )
     assert run.exit_code == 0, run.output
     written = pd.read_csv(out)
     assert written["prospect_id"].tolist() == [p["prospect_id"] for p in people]
     assert written["expected_first_year_value"].to_numpy() == pytest.approx(values, abs=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "needle"),
-    [
-        (lambda b: b["prospects"][0]["attributes"].update(income=3), "prospects[0].attributes.income", "unknown attribute"),
-        (lambda b: b["prospects"][1]["attributes"].pop("region"), "prospects[1].attributes.region", "required (send null when unknown)"),
-        (lambda b: b["prospects"][2]["attributes"].update(region="mars"), "prospects[2].attributes.region", "never seen"),
-        (lambda b: b["prospects"][1].update(prospect_id=b["prospects"][0]["prospect_id"]), "prospects[0].prospect_id", "must be unique"),
-        (lambda b: b.update(prospects=[]), "prospects", ""),
-        (lambda b: b["prospects"][0].update(email="x@example.org"), "prospects[0].email", ""),
-    ],
-)  # fmt: skip
+def _attrs(i: int, **changes: Any) -> Any:
+    return lambda b: b["prospects"][i]["attributes"].update(changes)
+
+
+def _drop(i: int, name: str) -> Any:
+    return lambda b: b["prospects"][i]["attributes"].pop(name)
+
+
+def _same_id(b: dict[str, Any]) -> None:
+    b["prospects"][1]["prospect_id"] = b["prospects"][0]["prospect_id"]
+
+
+BAD = [
+    (_attrs(0, income=3), "prospects[0].attributes.income", "unknown attribute"),
+    (_drop(1, "region"), "prospects[1].attributes.region", "required (send null when unknown)"),
+    (_attrs(2, region="mars"), "prospects[2].attributes.region", "never seen"),
+    (_same_id, "prospects[0].prospect_id", "must be unique"),
+    (lambda b: b.update(prospects=[]), "prospects", ""),
+    (lambda b: b["prospects"][0].update(email="x@example.org"), "prospects[0].email", ""),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "needle"), BAD)
 def test_bad_prospects_are_400_naming_the_field(
     client: TestClient, home: tuple[Path, pd.DataFrame], change: Any, field: str, needle: str
 ) -> None:

@@ -1,7 +1,13 @@
 """Prospects: look-alike score, expected first-year value and first offer from attributes."""
 
 from training.prospect.cohort import build_cohorts, build_tables
-from training.prospect.metrics import FLOORS, GREATER_IS_BETTER, MAIN_METRIC, evaluate, truth_metrics
+from training.prospect.metrics import (
+    FLOORS,
+    GREATER_IS_BETTER,
+    MAIN_METRIC,
+    evaluate,
+    truth_metrics,
+)
 from training.prospect.model import OUTPUTS, ProspectConfig, ProspectModel, fit
 from training.prospect.report import write_artifacts
 
@@ -19,4 +25,3 @@ __all__ = [
     "truth_metrics",
     "write_artifacts",
 ]
-

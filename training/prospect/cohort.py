@@ -180,7 +180,6 @@ def attribute_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if str(c).startswith(ATTR_PREFIX)]
 
 
-
 def build_tables(data: CleanData, inputs: TaskInputs) -> tuple[Snapshot, Snapshot]:
     """The model table's hook (``TaskParts.tables``): the cohorts up to ``inputs.until``."""
     return build_cohorts(data, inputs.until)

@@ -91,7 +91,15 @@ def validate_prospects(
     report = ValidationReport()
     raw_ids = frame[id_col]
     missing_id = raw_ids.isna().to_numpy() | raw_ids.astype(str).str.strip().eq("").to_numpy()
-    flag_rows(report, name, id_col, raw_ids, missing_id, csv, NO_CUSTOMER_ID.replace("customer", "prospect"))
+    flag_rows(
+        report,
+        name,
+        id_col,
+        raw_ids,
+        missing_id,
+        csv,
+        NO_CUSTOMER_ID.replace("customer", "prospect"),
+    )
     ids = raw_ids.astype(str)
     dup = ids.duplicated(keep=False).to_numpy() & ~missing_id
     if dup.any():

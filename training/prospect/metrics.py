@@ -40,7 +40,7 @@ def evaluate(model: ProspectModel, snapshot: Snapshot) -> dict[str, float]:
     top = np.argsort(-score, kind="stable")[: max(len(score) // 10, 1)]
     rate = float(y.mean())
     buys = frame[[f"{BUY_PREFIX}{s}" for s in slugs(list(model.families))]].to_numpy("float64")
-    best = pd.Index(model.families).get_indexer(pred["first_offer_family"].to_numpy())
+    best = pd.Index(model.families).get_indexer(pd.Index(pred["first_offer_family"]))
     hit = float(buys[np.arange(len(buys)), best].mean())
     expected = float(buys.mean(axis=0)[best].mean())
     mean = float(model.info["mean_first_year_value"])

@@ -222,9 +222,7 @@ def fit(snapshot: Snapshot, config: ProspectConfig | None = None) -> ProspectMod
         "family_rates": [float(r) for r in buys.mean(axis=0)],
         "attributes": dict(snapshot_attributes(snapshot)),
         "closed": [
-            c
-            for c in enc.categories
-            if rows[c].dropna().astype(str).nunique() <= MAX_CATEGORIES
+            c for c in enc.categories if rows[c].dropna().astype(str).nunique() <= MAX_CATEGORIES
         ],
         "tier_cut": _finite_or_none(rows.attrs.get("tier_cut")),
         "train_signups": f"from {snapshot.as_of:%Y-%m-%d}",

@@ -136,8 +136,14 @@ def test_prospects_tables_get_the_data_contracts_messages() -> None:
         (good.assign(income=1), "column 'income': unknown column"),
         (good.drop(columns=["prospect_id"]), "column 'prospect_id': required column is missing"),
         (good.assign(prospect_id=["p1", "p1"]), "ids must be unique"),
-        (good.assign(prospect_id=["p1", None]), "1 row(s) have no prospect id (e.g. line 3"),
-        (good.assign(region=["a", "c"]), "never seen in the customers table the model learned from (known: a, b)"),
+        (
+            good.assign(prospect_id=pd.Series(["p1", None], dtype=object)),
+            "1 row(s) have no prospect id (e.g. line 3",
+        ),
+        (
+            good.assign(region=["a", "c"]),
+            "never seen in the customers table the model learned from (known: a, b)",
+        ),
         (good.assign(noise=["x", 1]), "column 'noise': 1 value(s) are not finite numbers"),
     ]
     for frame, needle in cases:
@@ -173,7 +179,7 @@ def test_trained_by_default_registered_with_its_metrics_never_a_store_model(
     (result,) = train(data, models=["prospect"], inputs=TaskInputs(ground_truth=truth))
     assert result.decision == "promoted" and result.version == "1", result
     version = MlflowClient().get_model_version("cintel-prospect", "1")
-    run = MlflowClient().get_run(version.run_id).data
+    run = MlflowClient().get_run(str(version.run_id)).data
     assert run.metrics[MAIN_METRIC] == pytest.approx(result.score)
     assert {"truth_auc_top_tier_archetype", "lift_top_decile", "first_offer_lift"} <= set(
         run.metrics
