@@ -149,6 +149,13 @@ def train(
     printed. The segments run logs lifecycle transitions and value concentration, with net
     contribution priced by the data folder's costs.yaml when there is one.
 
+    The prospect model (look-alike score, first-year value and first offer of people from
+    their attributes alone) is trained by default too, optional, on signup cohorts rather
+    than the snapshots: fitted on the customers who signed up before E - 547 days (E: the
+    data's end or --until), judged on the next 182 days of sign-ups by the AUC of becoming
+    top tier within a year; skipped with a warning when the data is shorter or the
+    customers table has no attributes. `cintel prospects` and POST /prospect use it.
+
     The uplift model learns from the decision log and the matured outcomes in the data
     (purchases in each offer's response window), not from the snapshots: it is trained when
     named in --models or when --decisions is given, and skipped with the reason when there
