@@ -322,7 +322,8 @@ def train(
         progress("building the training and evaluation snapshots")
         train_snap, eval_snap = build_snapshots(data, as_of, horizon_days, holdout_from, origins)
     until = None if as_of is None else pd.Timestamp(as_of)
-    inputs = dataclasses.replace(inputs or TaskInputs(), until=until)
+    holdout = None if holdout_from is None else pd.Timestamp(holdout_from)
+    inputs = dataclasses.replace(inputs or TaskInputs(), until=until, holdout_from=holdout)
     return train_snapshots(
         train_snap,
         eval_snap,

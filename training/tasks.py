@@ -72,6 +72,8 @@ class TaskInputs:
 
     decisions: Path | None = None  # the decision log folder (``--decisions``)
     until: pd.Timestamp | None = None  # use only the data before this date (``--until``)
+    # no label window may reach into [holdout_from, ...) (``--holdout-from``)
+    holdout_from: pd.Timestamp | None = None
     # the data is complete before this time (the folder's stated end, ``cintel.data_end``):
     # a decision whose response window ends by then has matured; None: the day after the
     # latest transaction

@@ -75,7 +75,8 @@ def attribute_frame(customers: pd.DataFrame) -> pd.DataFrame:
 def plan_windows(data: CleanData, until: pd.Timestamp | None, cohort_days: int) -> CohortWindows:
     """The cohorts' windows for data ending at ``until`` (default: after the last
     transaction); ValueError saying how much history is needed when it does not fit."""
-    end = default_as_of(data) if until is None else pd.Timestamp(until)
+    end = default_as_of(data)
+    end = end if until is None else min(pd.Timestamp(until), end)  # labels need the data
     eval_end = end - pd.Timedelta(days=FIRST_YEAR_DAYS)
     split = eval_end - pd.Timedelta(days=cohort_days)
     start = pd.Timestamp(data.customers["signup_date"].min())
@@ -181,5 +182,10 @@ def attribute_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def build_tables(data: CleanData, inputs: TaskInputs) -> tuple[Snapshot, Snapshot]:
-    """The model table's hook (``TaskParts.tables``): the cohorts up to ``inputs.until``."""
-    return build_cohorts(data, inputs.until)
+    """The model table's hook (``TaskParts.tables``): the cohorts of the data before
+    ``inputs.until``, and before ``inputs.holdout_from`` (no first year reaches into it)."""
+    end = inputs.until
+    if inputs.holdout_from is not None:
+        held = pd.Timestamp(inputs.holdout_from)
+        end = held if end is None else min(pd.Timestamp(end), held)
+    return build_cohorts(data, end)

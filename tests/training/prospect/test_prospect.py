@@ -72,12 +72,19 @@ def test_cohorts_are_out_of_time_and_refuse_short_or_attribute_free_data() -> No
     with pytest.raises(ValueError, match="no attribute columns"):
         build_cohorts(bare, None)
     sim = synthesize(SynthConfig(n_customers=1500, seed=2))
-    train_snap, eval_snap = build_cohorts(validate(sim.transactions, sim.customers))
+    data = validate(sim.transactions, sim.customers)
+    train_snap, eval_snap = build_cohorts(data)
     signups = sim.customers.set_index("customer_id")["signup_date"]
     last_train = signups[train_snap.frame["customer_id"]].max()
     first_eval = signups[eval_snap.frame["customer_id"]].min()
     assert last_train < eval_snap.as_of <= first_eval  # trained on earlier sign-ups only
     assert signups[eval_snap.frame["customer_id"]].max() < pd.Timestamp("2025-01-01")
+    # --holdout-from: no first year reaches into the holdout; a later --until changes nothing
+    held = TaskInputs(until=pd.Timestamp("2030-01-01"), holdout_from=pd.Timestamp("2025-09-01"))
+    _, before_holdout = task("prospect").parts.tables(data, held)  # type: ignore[misc]
+    assert signups[before_holdout.frame["customer_id"]].max() < pd.Timestamp("2024-09-01")
+    late = task("prospect").parts.tables(data, TaskInputs(until=pd.Timestamp("2030-01-01")))  # type: ignore[misc]
+    assert late[1].frame.equals(eval_snap.frame)
 
 
 def _planted(n: int = 4000, seed: int = 0) -> Snapshot:
