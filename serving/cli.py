@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
+from serving.prospect_cli import prospects
 from training.cli.common import (
     CintelError,
     as_of_option,
@@ -390,7 +391,5 @@ def ingest(
         f"rejected {stats.rejected}, profiles updated {stats.updated}"
     )
 
-
-from serving.prospect_cli import prospects  # noqa: E402  (its own module, like its path)
 
 COMMANDS = (materialize, serve, targets, ingest, prospects)

@@ -20,15 +20,22 @@ import shutil
 from pathlib import Path
 
 from serving.follower import PACKAGED_DIR, load_all_champions
+from serving.prospects import MODEL as PROSPECT
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
+from training.tasks import MODELS
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def package_champions(settings: ServiceSettings, target: Path = PACKAGED_DIR) -> dict[str, str]:
-    """Copy every champion's cached bundle into ``target``; returns model -> version."""
-    manager = load_all_champions(settings.model_cache_dir, settings.tracking_uri, smoke_test)
+    """Copy every champion's cached bundle into ``target``; returns model -> version. The
+    required models' and, when it has one, the prospect model's (``POST /prospect`` is
+    answered by the service itself; the other optional models feed materialize)."""
+    models = (*MODELS, PROSPECT)
+    manager = load_all_champions(
+        settings.model_cache_dir, settings.tracking_uri, smoke_test, models
+    )
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     for model, version in manager.current.versions.items():

@@ -19,7 +19,7 @@ from tests.serving.asgi import service_app
 from training.data.contract import validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.pipeline import train
-from training.settings import get_settings
+from training.settings import Settings, get_settings
 
 ATTRIBUTES = ("age_band", "region", "acquisition_channel")
 
@@ -163,3 +163,20 @@ def test_no_prospect_champion_is_503_and_the_command_says_what_to_run(
     assert run.exit_code == 1
     assert "no usable cintel-prospect @champion" in " ".join(run.output.split())
     get_service_settings.cache_clear()
+
+
+@pytest.mark.slow
+def test_the_bento_carries_the_prospect_champion(mlflow_home: Settings, tmp_path: Path) -> None:
+    from serving.batch.bento import package_champions
+    from serving.settings import ServiceSettings
+
+    sim = synthesize(SynthConfig(n_customers=2000, seed=6))
+    data = validate(sim.transactions, sim.customers)
+    assert all(r.decision == "promoted" for r in train(data))
+    (result,) = train(data, models=["prospect"])
+    assert result.decision == "promoted", result
+    target = tmp_path / "champions"
+    versions = package_champions(ServiceSettings(home=mlflow_home.home), target)
+    assert versions["prospect"] == "1"
+    assert (target / "prospect" / "current").read_text() == "1"
+    assert list((target / "prospect" / "1").rglob("lookalike.ubj"))
