@@ -185,6 +185,8 @@ class Prospects:
             issue = exc.report.errors[0]
             attributes = list(getattr(scorer, "attributes", {}))
             return error_response(400, str(issue), _field(exc, attributes))
+        except (ValueError, TypeError, OverflowError) as exc:  # a value no check foresaw
+            return error_response(400, f"prospects: {exc}", "prospects")
         from starlette.responses import Response
 
         return Response(body, media_type="application/json")
