@@ -23,6 +23,7 @@ COMMANDS = (
     "materialize",
     "serve",
     "targets",
+    "prospects",
     "monitor",
     "cycle",
     "ui",
