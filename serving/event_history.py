@@ -151,6 +151,7 @@ class History:
         self._start = customers.column("start").to_numpy()
         self._end = customers.column("end").to_numpy()
         self.attributes = [c for c in customers.column_names if c.startswith("attr_")]
+        self._arrays: dict[str, np.ndarray] | None = None  # ``arrays``: made on first use
 
     def __contains__(self, customer_id: str) -> bool:
         return customer_id in self._index
@@ -168,6 +169,47 @@ class History:
         table = pa.concat_tables(parts) if parts else self._tx.slice(0, 0)
         frame: pd.DataFrame = table.to_pandas()
         return frame.assign(customer_id=np.array(owners, dtype=object))
+
+    def arrays(
+        self, customer_ids: Sequence[str], families: Sequence[str], channels: Sequence[str]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The known customers' stored transactions as numpy arrays, customer after
+        customer (``ts`` int64 ns; ``family``/``channel`` codes in the given layouts, -1
+        for another value), and each row's position in ``customer_ids``."""
+        if self._arrays is None:
+            self._arrays = self._numpy(families, channels)
+        parts, owners = [], []
+        for pos, cid in enumerate(customer_ids):
+            i = self._index.get(cid)
+            if i is not None:
+                start, end = int(self._start[i]), int(self._end[i])
+                parts.append(np.arange(start, end))
+                owners.append(np.full(end - start, pos, dtype=np.int64))
+        rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
+        return owner, {k: v[rows] for k, v in self._arrays.items()}
+
+    def _numpy(self, families: Sequence[str], channels: Sequence[str]) -> dict[str, np.ndarray]:
+        """The transaction columns as arrays (zero-copy where Arrow allows)."""
+        from serving.event_features import codes_of
+
+        def coded(name: str, layout: Sequence[str]) -> np.ndarray:
+            col = self._tx.column(name).combine_chunks()
+            if not pa.types.is_dictionary(col.type):
+                values = col.to_pylist()
+                return codes_of(values, layout)
+            table = codes_of(col.dictionary.to_pylist(), layout)
+            idx = col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            return np.where(idx >= 0, table[idx], -1)
+
+        ts = self._tx.column("ts").combine_chunks().cast(pa.int64())
+        return {
+            "ts": ts.to_numpy(zero_copy_only=False),
+            "amount": self._tx.column("amount").to_numpy(),
+            "margin": self._tx.column("margin").to_numpy(),
+            "family": coded("family", families),
+            "channel": coded("channel", channels),
+        }
 
     def customers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Sign-up date and attributes of the known customers."""

@@ -35,8 +35,8 @@ from serving.event_log import EventLog
 from serving.incremental import (
     StoreLayout,
     customer_as_of,
-    event_frame,
-    features_at,
+    event_arrays,
+    feature_rows,
     scored_rows,
 )
 from training.tasks import MODELS
@@ -259,12 +259,11 @@ class EventUpdates:
         """The customers' rows from their stored history plus ``events``."""
         ids = list(events)
         as_ofs = {c: customer_as_of(self.layout.as_of, events[c]) for c in ids}
-        stored = self.history.transactions(ids)
-        new = event_frame([e for c in ids for e in events[c]])
-        tx = pd.concat([stored, new], ignore_index=True) if len(stored) else new
+        arrays = event_arrays(self.history, ids, events, self.layout)
         customers = self.history.customers(ids)
-        features = features_at(tx, customers, as_ofs, self.layout)
+        features = feature_rows(arrays, customers, as_ofs, self.layout)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
+        tx = arrays.frame(self.layout.channels)
         return with_economics(rows, tx, customers, as_ofs, self.costs)
 
     def _keep(self, customer_id: str, row: Row) -> None:

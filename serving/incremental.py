@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serving.event_features import TxArrays, codes_of, feature_columns, signup_ns
+from serving.event_history import History
 from serving.store import python_value
 from training.data.features import compute_features
 from training.tasks import FittedModel
@@ -102,8 +104,69 @@ def features_at(
     return frame[layout.columns]
 
 
+def event_arrays(
+    history: History, ids: Sequence[str], events: Mapping[str, Sequence[Mapping[str, Any]]],
+    layout: StoreLayout,
+) -> TxArrays:  # fmt: skip
+    """The customers' stored transactions and then their logged events, as arrays."""
+    owner, stored = history.arrays(ids, layout.families, layout.channels)
+    new = [e for c in ids for e in events[c]]
+    pos = {c: i for i, c in enumerate(ids)}
+    ts = pd.to_datetime([e["ts"] for e in new]).astype("datetime64[ns]").asi8
+    return TxArrays(
+        ids=list(ids),
+        owner=np.concatenate([owner, np.array([pos[str(e["customer_id"])] for e in new])]),
+        ts=np.concatenate([stored["ts"], ts]).astype(np.int64),
+        amount=np.concatenate([stored["amount"], [float(e["amount"]) for e in new]]),
+        margin=np.concatenate([stored["margin"], [float(e["margin"]) for e in new]]),
+        family=np.concatenate(
+            [stored["family"], codes_of([e["family"] for e in new], layout.families)]
+        ),
+        channel=np.concatenate(
+            [stored["channel"], codes_of([e["channel"] for e in new], layout.channels)]
+        ),
+    )
+
+
+def feature_rows(
+    tx: TxArrays,
+    customers: Mapping[str, Mapping[str, Any]],
+    as_ofs: Mapping[str, pd.Timestamp],
+    layout: StoreLayout,
+) -> dict[str, np.ndarray]:
+    """``features_at`` on arrays: the model inputs of ``tx.ids`` (``as_ofs``' order, each
+    at its as_of), columns in the store's order (``serving.event_features``)."""
+    first = np.full(len(tx.ids), np.iinfo(np.int64).max)
+    np.minimum.at(first, tx.owner, tx.ts)
+    signups = {
+        c: signup_ns(customers[c]["signup_date"]) if c in customers else int(first[i])
+        for i, c in enumerate(tx.ids)
+    }
+    groups: dict[pd.Timestamp, list[int]] = {}
+    for i, c in enumerate(tx.ids):
+        groups.setdefault(as_ofs[c], []).append(i)
+    cols: dict[str, np.ndarray] = {}
+    for as_of, members in groups.items():
+        keep = np.isin(tx.owner, members)
+        remap = np.full(len(tx.ids), -1, dtype=np.int64)
+        remap[members] = np.arange(len(members))
+        part = TxArrays(
+            [tx.ids[i] for i in members], remap[tx.owner[keep]], tx.ts[keep],
+            tx.amount[keep], tx.margin[keep], tx.family[keep], tx.channel[keep],
+        )  # fmt: skip
+        values = feature_columns(part, signups, as_of, layout.families, layout.channels)
+        where = np.asarray(members)
+        for name, arr in values.items():
+            if name not in cols:
+                cols[name] = np.empty(len(tx.ids), dtype=arr.dtype)
+            cols[name][where] = arr
+    for col in (c for c in layout.columns if c.startswith("attr_")):
+        cols[col] = pd.Series([customers.get(c, {}).get(col) for c in tx.ids]).to_numpy()
+    return {c: cols[c] for c in layout.columns}
+
+
 def scored_rows(
-    features: pd.DataFrame,
+    features: pd.DataFrame | dict[str, np.ndarray],
     scorers: Mapping[str, FittedModel],
     as_ofs: Mapping[str, pd.Timestamp],
     approx_reasons: bool,
@@ -114,11 +177,11 @@ def scored_rows(
     from serving.batch.materialize import kept_columns  # training.segments: scikit-learn
     from serving.rowscore import score_columns
 
-    keep = kept_columns(list(features.columns))
+    keep = kept_columns(list(features.keys()))
     profiles = score_columns(features, scorers, keep, approx_reasons=approx_reasons)
     lists = {c: a.tolist() if a.dtype != object else list(a) for c, a in profiles.items()}
     rows = []
-    for i in range(len(features)):
+    for i in range(len(profiles["customer_id"])):
         row = {c: python_value(v[i]) for c, v in lists.items()}
         row["customer_id"] = str(row["customer_id"])
         row["as_of"] = as_ofs[row["customer_id"]].isoformat()

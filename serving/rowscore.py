@@ -256,7 +256,7 @@ def _scorer(name: str, model: object) -> Callable[..., Columns] | None:
 
 
 def score_columns(
-    features: pd.DataFrame,
+    features: pd.DataFrame | Columns,
     scorers: Mapping[str, FittedModel],
     keep: Sequence[str],
     reasons_from: float = REASONS_FROM,
@@ -264,13 +264,14 @@ def score_columns(
 ) -> Columns:
     """``score_all(features, scorers)`` as columns: the ``keep`` features, then every
     model's outputs by model name, in materialize's order."""
-    cols, n = columns_of(features), len(features)
+    cols = columns_of(features) if isinstance(features, pd.DataFrame) else features
+    n = len(cols["customer_id"])
     out: Columns = {c: cols[c] for c in keep}
     for name in sorted(scorers):
         model = scorers[name]
         scorer = _scorer(name, model)
         if scorer is None:  # a model class without a column path: its own predict_frame
-            frame = model_outputs(name, model, features, reasons_from, approx_reasons)
+            frame = model_outputs(name, model, pd.DataFrame(cols), reasons_from, approx_reasons)
             out.update({str(c): frame[c].to_numpy() for c in frame.columns})
         elif scorer is churn_columns:
             out.update(churn_columns(model, cols, n, reasons_from, approx_reasons))
