@@ -8,7 +8,8 @@ reads every recorded run, so ratios and crossings cover all sizes measured so fa
 
 Each (task, engine, size) runs in a fresh process on simulated data
 (bench/results/synth_<n>_<start>_<end>_seed<seed>_<hash>/, streamed block by block into one
-Parquet file per table, so 10 M customers never sit in memory here). What each run does is what the CLI does:
+Parquet file per table, so 10 M customers never sit in memory here). What each run does is
+what the CLI does:
 
 - snapshot: read, validate, features and labels at 2025-10-01, written as Parquet
   (pandas: one file; Spark: a folder of parts).
