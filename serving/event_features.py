@@ -58,6 +58,18 @@ class TxArrays:
         )
 
 
+def subset(tx: TxArrays, members: Sequence[int]) -> TxArrays:
+    """The transactions of the customers at positions ``members`` of ``tx.ids`` (their
+    order), renumbered."""
+    keep = np.isin(tx.owner, members)
+    remap = np.full(len(tx.ids), -1, dtype=np.int64)
+    remap[list(members)] = np.arange(len(members))
+    return TxArrays(
+        [tx.ids[i] for i in members], remap[tx.owner[keep]], tx.ts[keep], tx.amount[keep],
+        tx.margin[keep], tx.family[keep], tx.channel[keep],
+    )  # fmt: skip
+
+
 def codes_of(values: Sequence[Any], categories: Sequence[str]) -> np.ndarray:
     """Positions of ``values`` in ``categories`` (-1 elsewhere), as ``pd.Categorical``."""
     index = {c: i for i, c in enumerate(categories)}
@@ -148,4 +160,3 @@ def feature_columns(
     for j, col in enumerate(chan_cols):
         out[f"chan_share__{col}"] = _ratio(chan_count[:, j], n_tx)
     return out
-

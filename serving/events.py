@@ -29,15 +29,19 @@ if TYPE_CHECKING:
     from training.economics.costs import Costs
 
 from serving.answers import Batch
+from serving.event_economics import economics_rows
+from serving.event_features import subset
 from serving.event_history import History
 from serving.event_input import Event, Layout, validate_events
 from serving.event_log import EventLog
 from serving.incremental import (
     StoreLayout,
+    as_of_groups,
     customer_as_of,
     event_arrays,
     feature_rows,
     scored_rows,
+    signups_of,
 )
 from training.tasks import MODELS
 
@@ -261,10 +265,18 @@ class EventUpdates:
         as_ofs = {c: customer_as_of(self.layout.as_of, events[c]) for c in ids}
         arrays = event_arrays(self.history, ids, events, self.layout)
         customers = self.history.customers(ids)
-        features = feature_rows(arrays, customers, as_ofs, self.layout)
+        signups = signups_of(arrays, customers)
+        features = feature_rows(arrays, customers, as_ofs, self.layout, signups)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
-        tx = arrays.frame(self.layout.channels)
-        return with_economics(rows, tx, customers, as_ofs, self.costs)
+        # the P&L and lifecycle columns materialize stores, each customer at their as_of
+        for as_of, members in as_of_groups(ids, as_ofs).items():
+            part = subset(arrays, members)
+            extra = economics_rows(
+                part, self.layout.channels, customers, signups, as_of, self.costs
+            )
+            for i, values in zip(members, extra, strict=True):
+                rows[i].update(values)
+        return rows
 
     def _keep(self, customer_id: str, row: Row) -> None:
         if self.prepare is not None:

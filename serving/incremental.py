@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.event_features import TxArrays, codes_of, feature_columns, signup_ns
+from serving.event_features import TxArrays, codes_of, feature_columns, signup_ns, subset
 from serving.event_history import History
 from serving.store import python_value
 from training.data.features import compute_features
@@ -128,32 +128,37 @@ def event_arrays(
     )
 
 
+def signups_of(tx: TxArrays, customers: Mapping[str, Mapping[str, Any]]) -> dict[str, int | None]:
+    """Each customer's sign-up (ns): the stored one, or for a customer the store does not
+    know their first transaction (as validation treats an unknown buyer)."""
+    first = np.full(len(tx.ids), np.iinfo(np.int64).max)
+    np.minimum.at(first, tx.owner, tx.ts)
+    return {
+        c: signup_ns(customers[c]["signup_date"]) if c in customers else int(first[i])
+        for i, c in enumerate(tx.ids)
+    }
+
+
+def as_of_groups(ids: Sequence[str], as_ofs: Mapping[str, pd.Timestamp]) -> dict:
+    """Positions in ``ids`` by as_of."""
+    groups: dict[pd.Timestamp, list[int]] = {}
+    for i, c in enumerate(ids):
+        groups.setdefault(pd.Timestamp(as_ofs[c]), []).append(i)
+    return groups
+
+
 def feature_rows(
     tx: TxArrays,
     customers: Mapping[str, Mapping[str, Any]],
     as_ofs: Mapping[str, pd.Timestamp],
     layout: StoreLayout,
+    signups: Mapping[str, int | None],
 ) -> dict[str, np.ndarray]:
     """``features_at`` on arrays: the model inputs of ``tx.ids`` (``as_ofs``' order, each
     at its as_of), columns in the store's order (``serving.event_features``)."""
-    first = np.full(len(tx.ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, tx.owner, tx.ts)
-    signups = {
-        c: signup_ns(customers[c]["signup_date"]) if c in customers else int(first[i])
-        for i, c in enumerate(tx.ids)
-    }
-    groups: dict[pd.Timestamp, list[int]] = {}
-    for i, c in enumerate(tx.ids):
-        groups.setdefault(as_ofs[c], []).append(i)
     cols: dict[str, np.ndarray] = {}
-    for as_of, members in groups.items():
-        keep = np.isin(tx.owner, members)
-        remap = np.full(len(tx.ids), -1, dtype=np.int64)
-        remap[members] = np.arange(len(members))
-        part = TxArrays(
-            [tx.ids[i] for i in members], remap[tx.owner[keep]], tx.ts[keep],
-            tx.amount[keep], tx.margin[keep], tx.family[keep], tx.channel[keep],
-        )  # fmt: skip
+    for as_of, members in as_of_groups(tx.ids, as_ofs).items():
+        part = subset(tx, members)
         values = feature_columns(part, signups, as_of, layout.families, layout.channels)
         where = np.asarray(members)
         for name, arr in values.items():
