@@ -1,10 +1,10 @@
 """The economics columns of a few customers (P&L, lifecycle) on numpy arrays.
 
-``training.economics.economics_columns`` as ``with_economics`` calls it for an event
-update (no contact log, no churn rule: the store keeps the stage without it), on the
-update's ``TxArrays``: ``customer_pnl`` and ``lifecycle``'s arithmetic with their own
-helpers, without building the tables they take. A test checks the rows equal the pandas
-path's and the next full publish's.
+``training.economics.economics_columns`` as an event update needs it (no contact log, no
+churn rule: the store keeps the stage without it), on the update's ``TxArrays``:
+``customer_pnl``'s and ``lifecycle``'s arithmetic with their own helpers, without building
+the tables they take. The event-vs-publish test checks the rows equal the next full
+publish's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ Columns = dict[str, np.ndarray]
 def _acquisition(
     customers: Mapping[str, Mapping[str, Any]], ids: Sequence[str], costs: Costs
 ) -> np.ndarray:
-    """``pnl.acquisition_costs`` of the customers table ``with_economics`` builds."""
+    """``pnl.acquisition_costs`` of the customers' stored rows (a new customer: none)."""
     keys = {k for c in ids for k in customers.get(c, {})}
     out = np.full(len(ids), costs.acquisition.default)
     column = lambda name: np.array(  # noqa: E731

@@ -45,18 +45,6 @@ class TxArrays:
     family: np.ndarray  # int64 code in the store's families (-1: another)
     channel: np.ndarray  # int64 code in the store's channels (-1: another)
 
-    def frame(self, channels: Sequence[str]) -> pd.DataFrame:
-        """The transactions as the economics functions read them."""
-        return pd.DataFrame(
-            {
-                "customer_id": np.asarray(self.ids, dtype=object)[self.owner],
-                "ts": self.ts.view("datetime64[ns]"),
-                "amount": self.amount,
-                "margin": self.margin,
-                "channel": pd.Categorical.from_codes(self.channel, categories=list(channels)),
-            }
-        )
-
 
 def subset(tx: TxArrays, members: Sequence[int]) -> TxArrays:
     """The transactions of the customers at positions ``members`` of ``tx.ids`` (their

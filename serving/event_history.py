@@ -156,20 +156,6 @@ class History:
     def __contains__(self, customer_id: str) -> bool:
         return customer_id in self._index
 
-    def transactions(self, customer_ids: Sequence[str]) -> pd.DataFrame:
-        """The known customers' stored transactions with their ``customer_id`` (unknown
-        ids have none)."""
-        parts, owners = [], []
-        for cid in customer_ids:
-            i = self._index.get(cid)
-            if i is not None:
-                start, end = int(self._start[i]), int(self._end[i])
-                parts.append(self._tx.slice(start, end - start))
-                owners.extend([cid] * (end - start))
-        table = pa.concat_tables(parts) if parts else self._tx.slice(0, 0)
-        frame: pd.DataFrame = table.to_pandas()
-        return frame.assign(customer_id=np.array(owners, dtype=object))
-
     def arrays(
         self, customer_ids: Sequence[str], families: Sequence[str], channels: Sequence[str]
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
