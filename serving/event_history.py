@@ -10,6 +10,7 @@ both (``History``) to recompute one customer's features when an event arrives.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -202,5 +203,20 @@ class History:
         rows = [self._index[c] for c in customer_ids if c in self._index]
         if not rows:
             return {}
-        frame = self._customers.take(pa.array(rows, pa.int64())).to_pandas()
-        return {str(r["customer_id"]): r for r in frame.to_dict("records")}
+        table = self._customers.take(pa.array(rows, pa.int64()))
+        columns = {name: _values(table.column(name)) for name in table.column_names}
+        records = [{k: v[i] for k, v in columns.items()} for i in range(len(rows))]
+        return {str(r["customer_id"]): r for r in records}
+
+
+def _values(column: pa.ChunkedArray) -> list[Any]:
+    """A column as ``to_pandas().to_dict("records")`` gives its values, without pandas:
+    timestamps as ``pd.Timestamp`` (NaT when missing), numbers with a missing value as
+    floats with NaN, the rest as Arrow's Python values (None when missing)."""
+    values = column.to_pylist()
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return [pd.NaT if v is None else pd.Timestamp(v) for v in values]
+    if (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and column.null_count:
+        return [math.nan if v is None else float(v) for v in values]
+    return values
