@@ -213,7 +213,7 @@ def _values(column: pa.ChunkedArray) -> list[Any]:
     """A column as ``to_pandas().to_dict("records")`` gives its values, without pandas:
     timestamps as ``pd.Timestamp`` (NaT when missing), numbers with a missing value as
     floats with NaN, the rest as Arrow's Python values (None when missing)."""
-    values = column.to_pylist()
+    values: list[Any] = column.to_pylist()
     kind = column.type
     if pa.types.is_timestamp(kind):
         return [pd.NaT if v is None else pd.Timestamp(v) for v in values]
