@@ -11,8 +11,13 @@ from training.data.simulator.simulate import SynthConfig
 def test_two_simulations_of_the_same_size_never_share_a_cache(tmp_path: Path) -> None:
     snapshot = SynthConfig(n_customers=100_000, start="2024-01-01", end="2025-12-31")
     materialize = SynthConfig(n_customers=100_000, end="2025-06-30", seed=11)
-    names = {synth_name(snapshot, "write_synth"), synth_name(materialize, "to_parquet"),
-             synth_name(snapshot, "blocks"), synth_name(SynthConfig(100_000, drift="churn"))}  # fmt: skip
+    drifted = SynthConfig(100_000, drift="churn")
+    names = {
+        synth_name(snapshot, "write_synth"),
+        synth_name(materialize, "to_parquet"),
+        synth_name(snapshot, "blocks"),
+        synth_name(drifted),
+    }
     assert len(names) == 4 and "synth_100000" not in names
     assert synth_name(snapshot) == synth_name(SynthConfig(100_000, "2024-01-01", "2025-12-31"))
 

@@ -20,8 +20,9 @@ def test_values_equal_to_pandas_records_with_and_without_missing_values() -> Non
     table = pa.table(
         {
             "customer_id": ["1", "2", "3"],
-            "signup_date": pa.array([pd.Timestamp("2025-01-02"), None, pd.Timestamp("2024-05-06")],
-                                    pa.timestamp("ns")),  # fmt: skip
+            "signup_date": pa.array(
+                [pd.Timestamp("2025-01-02"), None, pd.Timestamp("2024-05-06")], pa.timestamp("ns")
+            ),
             "start": pa.array([0, 3, 7], pa.int64()),
             "attr_age": pa.array([31, None, 40], pa.int64()),
             "attr_score": pa.array([0.5, 1.5, None], pa.float64()),
