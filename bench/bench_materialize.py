@@ -1,7 +1,7 @@
 """``cintel materialize`` phase by phase on simulated customers, against the 2-minute target.
 
     CINTEL_HOME=<trained home> .venv/bin/python bench/bench_materialize.py \
-        [--data bench/results/synth_100000] [--customers 100000]
+        [--data DIR] [--customers 100000]
 
 The champions come from the home's registry (``load_champions``, as materialize does); the
 customers from a ``cintel synth`` folder (written with synth when missing). Printed: each
@@ -11,6 +11,10 @@ scoring on one thread per CPU (what materialize does).
 """
 
 from __future__ import annotations
+
+from runenv import cached, mark, pin_threads, synth_dir
+
+pin_threads()  # before numpy: explicit thread counts
 
 import argparse
 import os
@@ -28,18 +32,24 @@ from training.data.snapshot import build_snapshot
 TARGET_1M_S = 120.0
 
 
-def ensure_data(folder: Path, customers: int) -> Path:
-    if not (folder / "transactions.parquet").exists():
-        sim = synthesize(SynthConfig(n_customers=customers, end="2025-06-30", seed=11))
+def ensure_data(folder: Path | None, customers: int) -> Path:
+    """``--data``, or the cached simulation of ``customers`` (named by its parameters)."""
+    if folder is not None:
+        return folder
+    config = SynthConfig(n_customers=customers, end="2025-06-30", seed=11)
+    folder = synth_dir(config, "to_parquet")
+    if not cached(folder, config, "to_parquet"):
+        sim = synthesize(config)
         folder.mkdir(parents=True, exist_ok=True)
         sim.transactions.to_parquet(folder / "transactions.parquet", index=False)
         sim.customers.to_parquet(folder / "customers.parquet", index=False)
+        mark(folder, config, "to_parquet")
     return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("bench/results/synth_100000"))
+    parser.add_argument("--data", type=Path, default=None, help="default: a cached simulation")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument(
         "--reasons", choices=["exact", "approx"], default="exact", help="as cintel materialize"

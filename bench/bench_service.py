@@ -1,13 +1,28 @@
 """Load test on loopback: cintel /profile and /profiles vs bare BentoML and FastAPI baselines.
 
     .venv/bin/python bench/bench_service.py [--home CINTEL_HOME] [--customers 20000]
+        [--seconds 10] [--rounds 3] [--open-seconds 30] [--batch 100]
 
-Each server runs alone (``bentoml serve`` / ``uvicorn``, one worker) while keep-alive
-``http.client`` threads drive it; the request count and the time per phase are bounded.
-Without ``--home`` it builds one (synth, train, materialize) under a temporary folder.
+The three servers (cintel's ``bentoml serve``, a bare BentoML and a bare FastAPI endpoint
+doing one XGBoost prediction; one worker each) run at once and are measured in turn,
+interleaved: ``--rounds`` rounds, each through c = 1, 8 and 32 connections and at each
+through the servers in a rotated order, driven by ``wrk`` (one thread, closed loop: C,
+a fraction of a core). The ratios are cintel's req/s over each baseline's in the same
+round, median over rounds. Then each server gets an open-loop run (``bench/loadgen.py``,
+its own process) at half its best closed-loop throughput, latencies from the scheduled
+send (corrected for coordinated omission), and ``/profiles`` with ``--batch`` ids gets
+wrk at 1 and 2 connections (customers/s). Every customer is asked for once first (the
+service prepares each answer on its first request). Numeric libraries run one thread
+(``BENCH_THREADS``). Client and servers share the machine's cores: on 2 cores the
+client's share is part of what is measured. Without ``--home`` it builds one (synth,
+train, materialize) under a temporary folder.
 """
 
 from __future__ import annotations
+
+from runenv import pin_threads
+
+pin_threads()  # before numpy: explicit thread counts, in this process and the servers
 
 import argparse
 import http.client
@@ -23,9 +38,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import wrk
 
 REPO = Path(__file__).resolve().parents[1]
 Body = Callable[[int], bytes]
@@ -134,14 +151,10 @@ def drive(
     return Phase(name, clients, len(lat), elapsed, q[49] * 1000, q[98] * 1000, items)
 
 
-def run_suite(
-    port: int, path: str, body: Body, label: str, n_seq: int, n_conc: int, max_s: float
-) -> list[Phase]:
-    drive(port, path, body, 4, 200, 10, "warm-up")
-    phases = [drive(port, path, body, 1, n_seq, max_s, f"{label} seq")]
-    for clients in (8, 32):
-        phases.append(drive(port, path, body, clients, n_conc, max_s, f"{label} x{clients}"))
-    return phases
+def _get_status(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    conn.request("GET", "/readyz")
+    return conn.getresponse().status
 
 
 def build_home(root: Path, customers: int) -> Path:
@@ -161,101 +174,159 @@ def build_home(root: Path, customers: int) -> Path:
     return home
 
 
-def bench(home: Path, n_seq: int, n_conc: int, max_s: float, batch: int) -> list[Phase]:
-    import pandas as pd
+SERVERS = ("cintel", "bare FastAPI", "bare BentoML")
+CLIENTS = (1, 8, 32)
 
-    ids = pd.read_parquet(home / "store" / "profiles.parquet")["customer_id"].astype(str).tolist()
-    rng = random.Random(0)
+
+def start_servers(stack: ExitStack, home: Path) -> dict[str, tuple[int, str]]:
+    """cintel (``bentoml serve``, one worker), a bare BentoML and a bare FastAPI one-model
+    endpoint, all running at once so their runs can interleave; name -> (port, path)."""
     env = {**os.environ, "CINTEL_HOME": str(home), "CINTEL_POLL_SECONDS": "0"}
     env.pop("CINTEL_API_KEY", None)
     env.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{home.resolve() / 'mlflow' / 'mlflow.db'}")
-    phases: list[Phase] = []
     bento = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port"]
-
-    def ready(port: int) -> Callable[[], bool]:
-        return lambda: _get_status(port) == 200
-
+    uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_fastapi:app", "--no-access-log"]
+    out: dict[str, tuple[int, str]] = {}
+    for name, target, path in (
+        ("cintel", "serving.service:Cintel", "/profile"),
+        ("bare BentoML", "bench.bare_bento:Bare", "/predict"),
+    ):
+        port = _free_port()
+        stack.enter_context(running([*bento, str(port), target], env, port, _ready(port)))
+        out[name] = (port, path)
     port = _free_port()
-    with running([*bento, str(port), "serving.service:Cintel"], env, port, ready(port)):
+    probe = lambda: _post(http.client.HTTPConnection("127.0.0.1", port), "/predict", ROW)[0] == 200  # noqa: E731
+    cmd = [*uvicorn, "--host", "127.0.0.1", "--port", str(port)]
+    stack.enter_context(running(cmd, env, port, probe))
+    out["bare FastAPI"] = (port, "/predict")
+    return out
+
+
+def _ready(port: int) -> Callable[[], bool]:
+    return lambda: _get_status(port) == 200
+
+
+ROW = json.dumps({"features": [random.Random(1).gauss(0, 1) for _ in range(40)]}).encode()
+
+
+def closed_loop(
+    servers: dict[str, tuple[int, str]], bodies: dict[str, list[bytes]], seconds: float,
+    rounds: int,
+) -> dict[tuple[str, int], list[wrk.WrkResult]]:  # fmt: skip
+    """wrk runs of every server at every client count, interleaved: each round goes
+    through the client counts, and at each one through the servers in a rotated order, so
+    a change of the machine's load hits all servers alike."""
+    runs: dict[tuple[str, int], list[wrk.WrkResult]] = {}
+    for r in range(rounds):
+        for c in CLIENTS:
+            order = SERVERS[r % 3 :] + SERVERS[: r % 3]
+            for name in order:
+                port, path = servers[name]
+                url = f"http://127.0.0.1:{port}{path}"
+                runs.setdefault((name, c), []).append(wrk.run(url, bodies[name], c, seconds))
+    return runs
+
+
+def open_loop(port: int, path: str, bodies: list[bytes], rate: float, seconds: float) -> dict:
+    """bench/loadgen.py (its own process) at ``rate``: latencies from the scheduled send
+    (corrected for coordinated omission), ms."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "bodies.json", Path(tmp) / "out.jsonl"
+        src.write_text("[" + ",".join(b.decode() for b in bodies) + "]")
+        cmd = [sys.executable, str(REPO / "bench" / "loadgen.py"), "--url",
+               f"http://127.0.0.1:{port}{path}", "--rate", f"{rate:.0f}", "--duration",
+               f"{seconds:g}", "--bodies", str(src), "--out", str(out)]  # fmt: skip
+        subprocess.run(cmd, check=True, cwd=REPO)
+        records = [json.loads(x) for x in out.read_text().splitlines()[1:]]
+    lat = sorted(r["latency_ms"] for r in records)
+    q = statistics.quantiles(lat, n=100, method="inclusive")
+    bad = sum(1 for r in records if r["status"] != 200)
+    return {"rate": rate, "n": len(lat), "p50": q[49], "p99": q[98], "max": lat[-1],
+            "over_20ms": sum(1 for x in lat if x > 20), "errors": bad}  # fmt: skip
+
+
+def bench(home: Path, seconds: float, rounds: int, open_s: float, batch: int) -> dict:
+    import pandas as pd
+
+    if not wrk.available():
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    ids = pd.read_parquet(home / "store" / "profiles.parquet")["customer_id"].astype(str).tolist()
+    rng = random.Random(0)
+    out: dict = {}
+    with ExitStack() as stack:
+        servers = start_servers(stack, home)
+        port = servers["cintel"][0]
         # first ask: every customer once (the service prepares each answer on first request)
         order = rng.sample(ids, len(ids))
-
-        def first(i: int) -> bytes:
-            return json.dumps({"customer_ids": order[i * batch : (i + 1) * batch]}).encode()
-
-        n_first = len(ids) // batch
-        phases.append(
-            drive(port, "/profiles", first, 1, n_first, 60, f"/profiles {batch} first", batch)
-        )
-        profile: Body = lambda i: json.dumps({"customer_id": ids[i % len(ids)]}).encode()  # noqa: E731
-        phases += run_suite(port, "/profile", profile, "cintel /profile", n_seq, n_conc, max_s)
-        many: Body = lambda _i: json.dumps({"customer_ids": rng.sample(ids, batch)}).encode()  # noqa: E731
-        phases.append(
-            drive(port, "/profiles", many, 1, 30, max_s, f"/profiles {batch} again", batch)
-        )
-        phases.append(
-            drive(port, "/profiles", many, 2, 40, max_s, f"/profiles {batch} again", batch)
-        )
-
-    row = json.dumps({"features": [random.Random(1).gauss(0, 1) for _ in range(40)]}).encode()
-    one: Body = lambda _i: row  # noqa: E731
-    port = _free_port()
-    with running([*bento, str(port), "bench.bare_bento:Bare"], env, port, ready(port)):
-        phases += run_suite(port, "/predict", one, "bare BentoML", n_seq, n_conc, max_s)
-
-    port = _free_port()
-    uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_fastapi:app", "--no-access-log"]
-    probe = lambda: _post(http.client.HTTPConnection("127.0.0.1", port), "/predict", row)[0] == 200  # noqa: E731
-    with running([*uvicorn, "--host", "127.0.0.1", "--port", str(port)], env, port, probe):
-        phases += run_suite(port, "/predict", one, "bare FastAPI", n_seq, n_conc, max_s)
-    return phases
+        first = lambda i: json.dumps({"customer_ids": order[i * 1000 : (i + 1) * 1000]}).encode()  # noqa: E731
+        out["first"] = drive(port, "/profiles", first, 1, len(ids) // 1000, 120, "first", 1000)
+        one = [
+            json.dumps({"customer_id": c}).encode() for c in rng.sample(ids, min(5000, len(ids)))
+        ]
+        bodies = {"cintel": one, "bare FastAPI": [ROW], "bare BentoML": [ROW]}
+        for name, (p, path) in servers.items():  # warm-up
+            wrk.run(f"http://127.0.0.1:{p}{path}", bodies[name], 4, 2)
+        out["closed"] = closed_loop(servers, bodies, seconds, rounds)
+        best = {n: max(statistics.median(r.rps for r in out["closed"][(n, c)]) for c in CLIENTS)
+                for n in SERVERS}  # fmt: skip
+        out["open"] = {}
+        for name in SERVERS:
+            p, path = servers[name]
+            out["open"][name] = open_loop(p, path, bodies[name], best[name] / 2, open_s)
+        many = [json.dumps({"customer_ids": rng.sample(ids, batch)}).encode() for _ in range(500)]
+        url = f"http://127.0.0.1:{port}/profiles"
+        out["profiles"] = {c: wrk.run(url, many, c, seconds) for c in (1, 2)}
+    return out
 
 
-def _get_status(port: int) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    conn.request("GET", "/readyz")
-    return conn.getresponse().status
-
-
-def report(phases: list[Phase]) -> None:
-    print(
-        f"\n{'phase':<26}{'clients':>8}{'requests':>10}{'req/s':>10}{'items/s':>11}"
-        f"{'p50 ms':>9}{'p99 ms':>9}"
-    )
-    for p in phases:
-        print(
-            f"{p.name:<26}{p.clients:>8}{p.requests:>10}{p.rps:>10.0f}{p.items_per_s:>11.0f}"
-            f"{p.p50_ms:>9.2f}{p.p99_ms:>9.2f}"
-        )
-    by = {(p.name, p.clients): p for p in phases}
-    seq = by[("cintel /profile seq", 1)]
-    cin8, bare8 = by[("cintel /profile x8", 8)], by[("bare BentoML x8", 8)]
-    first = next(p for p in phases if p.name.endswith(" first"))
-    again = max((p for p in phases if p.name.endswith(" again")), key=lambda p: p.items_per_s)
-    print("\ntargets")
-    print(f"  /profile p50 {seq.p50_ms:.2f} ms (<= 2)    p99 {seq.p99_ms:.2f} ms (<= 10)")
-    print(
-        f"  /profile x8 / bare BentoML x8 = {cin8.rps:.0f} / {bare8.rps:.0f} = "
-        f"{cin8.rps / bare8.rps:.2f} (>= 1)"
-    )
-    print(
-        f"  /profiles {again.items_per_s:,.0f} customers/s with {again.clients} client(s) "
-        f"(>= 50,000); {first.items_per_s:,.0f}/s the first time a customer is asked for"
-    )
+def report(result: dict, batch: int) -> None:
+    closed = result["closed"]
+    med = lambda name, c, f: statistics.median(f(r) for r in closed[(name, c)])  # noqa: E731
+    print(f"\nclosed loop (wrk, 1 thread), median of {len(closed[('cintel', 1)])} interleaved runs")
+    print(f"{'clients':>7} {'cintel /profile':>16} {'bare FastAPI':>13} {'bare BentoML':>13}"
+          f" {'vs FastAPI':>11} {'vs BentoML':>11} {'cintel p50':>11} {'FastAPI p50':>12}"
+          f" {'cintel p99':>11}")  # fmt: skip
+    for c in CLIENTS:
+        rps = {n: med(n, c, lambda r: r.rps) for n in SERVERS}
+        # the ratio of each round's pair (same load), then the median over rounds
+        pairs = zip(closed[("cintel", c)], closed[("bare FastAPI", c)], closed[("bare BentoML", c)],
+                    strict=True)  # fmt: skip
+        ratios = [(a.rps / f.rps, a.rps / b.rps) for a, f, b in pairs]
+        print(f"{c:>7} {rps['cintel']:>12,.0f} r/s {rps['bare FastAPI']:>9,.0f} r/s"
+              f" {rps['bare BentoML']:>9,.0f} r/s"
+              f" {statistics.median(x for x, _ in ratios):>10.2f}x"
+              f" {statistics.median(y for _, y in ratios):>10.2f}x"
+              f" {med('cintel', c, lambda r: r.p50_ms):>8.2f} ms"
+              f" {med('bare FastAPI', c, lambda r: r.p50_ms):>9.2f} ms"
+              f" {med('cintel', c, lambda r: r.p99_ms):>8.2f} ms")  # fmt: skip
+    errors = sum(r.errors for runs in closed.values() for r in runs)
+    print(f"  socket errors and non-2xx answers over all runs: {errors}")
+    print("\nopen loop (bench/loadgen.py) at half each server's best closed-loop throughput;"
+          " latency from the scheduled send")  # fmt: skip
+    for name, o in result["open"].items():
+        print(f"  {name:<13} {o['rate']:>6,.0f}/s  n={o['n']:<6} p50 {o['p50']:7.2f} ms  "
+              f"p99 {o['p99']:8.2f} ms  max {o['max']:8.1f} ms  >20 ms: {o['over_20ms']}  "
+              f"errors {o['errors']}")  # fmt: skip
+    first = result["first"]
+    print(f"\n/profiles with {batch} ids (wrk): " + ", ".join(
+        f"{c} connection(s) {r.rps * batch:,.0f} customers/s (p50 {r.p50_ms:.1f} ms)"
+        for c, r in result["profiles"].items()) + "  (target >= 100,000/s); "
+        f"{first.items_per_s:,.0f}/s the first time each customer is asked for")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="an existing, materialized CINTEL_HOME")
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--sequential", type=int, default=2_000, help="sequential requests")
-    parser.add_argument("--concurrent", type=int, default=6_000, help="requests per load phase")
-    parser.add_argument("--max-seconds", type=float, default=20.0, help="cap per phase")
-    parser.add_argument("--batch", type=int, default=1_000, help="ids per /profiles request")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per closed-loop run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--open-seconds", type=float, default=30.0, help="per open-loop run")
+    parser.add_argument("--batch", type=int, default=100, help="ids per /profiles request")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cintel-bench-") as tmp:
         home = args.home or build_home(Path(tmp), args.customers)
-        report(bench(home, args.sequential, args.concurrent, args.max_seconds, args.batch))
+        result = bench(home, args.seconds, args.rounds, args.open_seconds, args.batch)
+        report(result, args.batch)
 
 
 if __name__ == "__main__":

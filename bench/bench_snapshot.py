@@ -10,6 +10,10 @@ lifetimes' ``summary_data_from_transaction_data`` (whose columns must agree with
 
 from __future__ import annotations
 
+from runenv import cached, mark, pin_threads, synth_dir
+
+pin_threads()  # before numpy: explicit thread counts, in this process and its children
+
 import argparse
 import json
 import resource
@@ -30,10 +34,12 @@ def ensure_data(n: int) -> Path:
     """Simulate ``n`` customers once and keep the files for later runs."""
     from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 
-    out = RESULTS / f"synth_{n}"
-    if not (out / "transactions.parquet").exists():
+    config = SynthConfig(n_customers=n, start=YEARS[0], end=YEARS[1])
+    out = synth_dir(config, "write_synth")
+    if not cached(out, config, "write_synth"):
         t = time.perf_counter()
-        write_synth(synthesize(SynthConfig(n_customers=n, start=YEARS[0], end=YEARS[1])), out)
+        write_synth(synthesize(config), out)
+        mark(out, config, "write_synth")
         print(f"  simulated {n:,} customers in {time.perf_counter() - t:.1f} s -> {out}")
     return out
 

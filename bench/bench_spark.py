@@ -7,8 +7,9 @@ Run one size at a time (each size appends to bench/results/spark_runs.jsonl; the
 reads every recorded run, so ratios and crossings cover all sizes measured so far).
 
 Each (task, engine, size) runs in a fresh process on simulated data
-(bench/results/synth_<n>/, streamed block by block into one Parquet file per table, so
-10 M customers never sit in memory here). What each run does is what the CLI does:
+(bench/results/synth_<n>_<start>_<end>_seed<seed>_<hash>/, streamed block by block into one
+Parquet file per table, so 10 M customers never sit in memory here). What each run does is
+what the CLI does:
 
 - snapshot: read, validate, features and labels at 2025-10-01, written as Parquet
   (pandas: one file; Spark: a folder of parts).
@@ -23,6 +24,10 @@ available memory is not attempted and reported as such.
 """
 
 from __future__ import annotations
+
+from runenv import cached, mark, pin_threads, synth_dir
+
+pin_threads()  # before numpy: explicit thread counts, in this process and Spark's
 
 import argparse
 import contextlib
@@ -58,12 +63,12 @@ def ensure_data(n: int) -> Path:
         _synthesize_block,
     )
 
-    out = RESULTS / f"synth_{n}"
-    if (out / "customers.parquet").exists():
+    config = SynthConfig(n_customers=n, start=YEARS[0], end=YEARS[1])
+    out = synth_dir(config, "blocks")
+    if cached(out, config, "blocks"):
         return out
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    config = SynthConfig(n_customers=n, start=YEARS[0], end=YEARS[1])
     times = _check_config(config)
     import numpy as np
 
@@ -83,6 +88,7 @@ def ensure_data(n: int) -> Path:
             w.close()
     for name in ("transactions", "customers"):
         (out / f"{name}.parquet.tmp").rename(out / f"{name}.parquet")
+    mark(out, config, "blocks")
     print(f"  simulated {n:,} customers in {time.perf_counter() - t:.0f} s -> {out}", flush=True)
     return out
 

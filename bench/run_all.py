@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from runenv import pin_threads
+
 HERE = Path(__file__).parent
 BENCHES = {
     "synth": ["bench_synth.py"],
@@ -34,6 +36,7 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHES)}")
         return 2
+    pin_threads()  # every bench's process (and what it starts) inherits explicit thread counts
     failed = []
     for name in names or list(BENCHES):
         script, *args = BENCHES[name]

@@ -10,6 +10,7 @@ both (``History``) to recompute one customer's features when an event arrives.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -151,28 +152,71 @@ class History:
         self._start = customers.column("start").to_numpy()
         self._end = customers.column("end").to_numpy()
         self.attributes = [c for c in customers.column_names if c.startswith("attr_")]
+        self._arrays: dict[str, np.ndarray] | None = None  # ``arrays``: made on first use
 
     def __contains__(self, customer_id: str) -> bool:
         return customer_id in self._index
 
-    def transactions(self, customer_ids: Sequence[str]) -> pd.DataFrame:
-        """The known customers' stored transactions with their ``customer_id`` (unknown
-        ids have none)."""
+    def arrays(
+        self, customer_ids: Sequence[str], families: Sequence[str], channels: Sequence[str]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The known customers' stored transactions as numpy arrays, customer after
+        customer (``ts`` int64 ns; ``family``/``channel`` codes in the given layouts, -1
+        for another value), and each row's position in ``customer_ids``."""
+        if self._arrays is None:
+            self._arrays = self._numpy(families, channels)
         parts, owners = [], []
-        for cid in customer_ids:
+        for pos, cid in enumerate(customer_ids):
             i = self._index.get(cid)
             if i is not None:
                 start, end = int(self._start[i]), int(self._end[i])
-                parts.append(self._tx.slice(start, end - start))
-                owners.extend([cid] * (end - start))
-        table = pa.concat_tables(parts) if parts else self._tx.slice(0, 0)
-        frame: pd.DataFrame = table.to_pandas()
-        return frame.assign(customer_id=np.array(owners, dtype=object))
+                parts.append(np.arange(start, end))
+                owners.append(np.full(end - start, pos, dtype=np.int64))
+        rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
+        return owner, {k: v[rows] for k, v in self._arrays.items()}
+
+    def _numpy(self, families: Sequence[str], channels: Sequence[str]) -> dict[str, np.ndarray]:
+        """The transaction columns as arrays (zero-copy where Arrow allows)."""
+        from serving.event_features import codes_of
+
+        def coded(name: str, layout: Sequence[str]) -> np.ndarray:
+            col = self._tx.column(name).combine_chunks()
+            if not pa.types.is_dictionary(col.type):
+                values = col.to_pylist()
+                return codes_of(values, layout)
+            table = codes_of(col.dictionary.to_pylist(), layout)
+            idx = col.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            return np.where(idx >= 0, table[idx], -1)
+
+        ts = self._tx.column("ts").combine_chunks().cast(pa.int64())
+        return {
+            "ts": ts.to_numpy(zero_copy_only=False),
+            "amount": self._tx.column("amount").to_numpy(),
+            "margin": self._tx.column("margin").to_numpy(),
+            "family": coded("family", families),
+            "channel": coded("channel", channels),
+        }
 
     def customers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Sign-up date and attributes of the known customers."""
         rows = [self._index[c] for c in customer_ids if c in self._index]
         if not rows:
             return {}
-        frame = self._customers.take(pa.array(rows, pa.int64())).to_pandas()
-        return {str(r["customer_id"]): r for r in frame.to_dict("records")}
+        table = self._customers.take(pa.array(rows, pa.int64()))
+        columns = {name: _values(table.column(name)) for name in table.column_names}
+        records = [{k: v[i] for k, v in columns.items()} for i in range(len(rows))]
+        return {str(r["customer_id"]): r for r in records}
+
+
+def _values(column: pa.ChunkedArray) -> list[Any]:
+    """A column as ``to_pandas().to_dict("records")`` gives its values, without pandas:
+    timestamps as ``pd.Timestamp`` (NaT when missing), numbers with a missing value as
+    floats with NaN, the rest as Arrow's Python values (None when missing)."""
+    values: list[Any] = column.to_pylist()
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        return [pd.NaT if v is None else pd.Timestamp(v) for v in values]
+    if (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and column.null_count:
+        return [math.nan if v is None else float(v) for v in values]
+    return values

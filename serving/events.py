@@ -23,21 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-
 if TYPE_CHECKING:
-    from training.economics.costs import Costs
+    pass
 
 from serving.answers import Batch
+from serving.event_economics import economics_rows
+from serving.event_features import subset
 from serving.event_history import History
 from serving.event_input import Event, Layout, validate_events
 from serving.event_log import EventLog
 from serving.incremental import (
     StoreLayout,
+    as_of_groups,
     customer_as_of,
-    event_frame,
-    features_at,
+    event_arrays,
+    feature_rows,
     scored_rows,
+    signups_of,
 )
 from training.tasks import MODELS
 
@@ -259,13 +261,20 @@ class EventUpdates:
         """The customers' rows from their stored history plus ``events``."""
         ids = list(events)
         as_ofs = {c: customer_as_of(self.layout.as_of, events[c]) for c in ids}
-        stored = self.history.transactions(ids)
-        new = event_frame([e for c in ids for e in events[c]])
-        tx = pd.concat([stored, new], ignore_index=True) if len(stored) else new
+        arrays = event_arrays(self.history, ids, events, self.layout)
         customers = self.history.customers(ids)
-        features = features_at(tx, customers, as_ofs, self.layout)
+        signups = signups_of(arrays, customers)
+        features = feature_rows(arrays, customers, as_ofs, self.layout, signups)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
-        return with_economics(rows, tx, customers, as_ofs, self.costs)
+        # the P&L and lifecycle columns materialize stores, each customer at their as_of
+        for as_of, members in as_of_groups(ids, as_ofs).items():
+            part = subset(arrays, members)
+            extra = economics_rows(
+                part, self.layout.channels, customers, signups, as_of, self.costs
+            )
+            for i, values in zip(members, extra, strict=True):
+                rows[i].update(values)
+        return rows
 
     def _keep(self, customer_id: str, row: Row) -> None:
         if self.prepare is not None:
@@ -315,44 +324,6 @@ def receive(updates: EventUpdates, events: Sequence[Event]) -> dict[str, Any]:
         "duplicates": len(records) - len(fresh),
         "customers": len({r["customer_id"] for r in fresh}),
     }
-
-
-def with_economics(
-    rows: list[dict[str, Any]],
-    tx: pd.DataFrame,
-    customers: Mapping[str, Mapping[str, Any]],
-    as_ofs: Mapping[str, pd.Timestamp],
-    costs: Costs,
-) -> list[dict[str, Any]]:
-    """``rows`` with the P&L and lifecycle columns materialize stores, each customer at
-    their own as_of (``training.economics.economics_columns``)."""
-    from training.data.contract import CleanData
-    from training.economics import economics_columns
-
-    by_id = {str(r["customer_id"]): r for r in rows}
-    first = tx.groupby("customer_id", sort=False)["ts"].min()
-    # a customer the store does not know signed up with their first purchase (as
-    # validation treats an unknown buyer) and has no attributes
-    people = pd.DataFrame(
-        [
-            dict(customers[c])
-            if c in customers
-            else {"customer_id": c, "signup_date": first.get(c)}
-            for c in by_id
-        ]
-    )
-    people["signup_date"] = pd.to_datetime(people["signup_date"]).astype("datetime64[ns]")
-    people["customer_id"] = people["customer_id"].astype(str)
-    data = CleanData(tx, people, None)  # type: ignore[arg-type]
-    groups: dict[pd.Timestamp, list[str]] = {}
-    for cid in by_id:
-        groups.setdefault(pd.Timestamp(as_ofs[cid]), []).append(cid)
-    for as_of, cids in groups.items():
-        ids = pd.Index(cids)
-        extra = economics_columns(data, ids, as_of, costs)
-        for cid, values in zip(cids, extra.to_dict("records"), strict=True):
-            by_id[cid].update({str(k): v for k, v in values.items()})
-    return rows
 
 
 def overlay(

@@ -1,10 +1,13 @@
-"""One customer's store row recomputed from their transactions: the batch code on a few rows.
+"""One customer's store row recomputed from their transactions: the batch recipes on a few rows.
 
-The features are ``training.data.features.compute_features`` over the customer's stored
+The features are ``training.data.features.compute_features``' over the customer's stored
 transactions plus their new events, at the customer's own as_of (the day after their
 latest event, never before the store's), and the outputs are ``score_all``'s, the
 function ``cintel materialize`` scores with, so an event-updated row equals what the next
-full publish computes for that customer at that as_of. Pure: no I/O.
+full publish computes for that customer at that as_of. Both run on numpy arrays
+(``serving.event_features``, ``serving.rowscore``, ``serving.event_economics``): on one
+to a few customers pandas' set-up costs 10-35 ms per step, the arithmetic microseconds.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from serving.event_features import TxArrays, codes_of, feature_columns, signup_ns, subset
+from serving.event_history import History
 from serving.store import python_value
-from training.data.features import compute_features
 from training.tasks import FittedModel
 
 DAY = pd.Timedelta(days=1)
@@ -54,69 +58,91 @@ def customer_as_of(store_as_of: pd.Timestamp, events: Sequence[Mapping[str, Any]
     return max(store_as_of, last.normalize() + DAY)
 
 
-def event_frame(events: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Logged event records as transactions (the columns the features use)."""
-    return pd.DataFrame(
-        {
-            "customer_id": [str(e["customer_id"]) for e in events],
-            "ts": pd.to_datetime([e["ts"] for e in events]).astype("datetime64[ns]"),
-            "amount": np.array([e["amount"] for e in events], dtype="float64"),
-            "margin": np.array([e["margin"] for e in events], dtype="float64"),
-            "family": [e["family"] for e in events],
-            "channel": [e["channel"] for e in events],
-        }
+def event_arrays(
+    history: History, ids: Sequence[str], events: Mapping[str, Sequence[Mapping[str, Any]]],
+    layout: StoreLayout,
+) -> TxArrays:  # fmt: skip
+    """The customers' stored transactions and then their logged events, as arrays."""
+    owner, stored = history.arrays(ids, layout.families, layout.channels)
+    new = [e for c in ids for e in events[c]]
+    pos = {c: i for i, c in enumerate(ids)}
+    ts = pd.to_datetime([e["ts"] for e in new]).astype("datetime64[ns]").to_numpy().view("int64")
+    return TxArrays(
+        ids=list(ids),
+        owner=np.concatenate([owner, np.array([pos[str(e["customer_id"])] for e in new])]),
+        ts=np.concatenate([stored["ts"], ts]).astype(np.int64),
+        amount=np.concatenate([stored["amount"], [float(e["amount"]) for e in new]]),
+        margin=np.concatenate([stored["margin"], [float(e["margin"]) for e in new]]),
+        family=np.concatenate(
+            [stored["family"], codes_of([e["family"] for e in new], layout.families)]
+        ),
+        channel=np.concatenate(
+            [stored["channel"], codes_of([e["channel"] for e in new], layout.channels)]
+        ),
     )
 
 
-def features_at(
-    tx: pd.DataFrame,
+def signups_of(tx: TxArrays, customers: Mapping[str, Mapping[str, Any]]) -> dict[str, int | None]:
+    """Each customer's sign-up (ns): the stored one, or for a customer the store does not
+    know their first transaction (as validation treats an unknown buyer)."""
+    first = np.full(len(tx.ids), np.iinfo(np.int64).max)
+    np.minimum.at(first, tx.owner, tx.ts)
+    return {
+        c: signup_ns(customers[c]["signup_date"]) if c in customers else int(first[i])
+        for i, c in enumerate(tx.ids)
+    }
+
+
+def as_of_groups(ids: Sequence[str], as_ofs: Mapping[str, pd.Timestamp]) -> dict:
+    """Positions in ``ids`` by as_of."""
+    groups: dict[pd.Timestamp, list[int]] = {}
+    for i, c in enumerate(ids):
+        groups.setdefault(pd.Timestamp(as_ofs[c]), []).append(i)
+    return groups
+
+
+def feature_rows(
+    tx: TxArrays,
     customers: Mapping[str, Mapping[str, Any]],
     as_ofs: Mapping[str, pd.Timestamp],
     layout: StoreLayout,
-) -> pd.DataFrame:
-    """The model inputs of the customers ``as_ofs`` names (in that order), each at its
-    as_of. ``tx``: their transactions (stored and new); ``customers``: the stored sign-up
-    and ``attr_*`` values of those the store knows (a new customer signed up with their
-    first purchase and has no attributes, as validation treats an unknown buyer)."""
-    first = tx.groupby("customer_id", sort=False)["ts"].min()
-    parts = []
-    groups: dict[pd.Timestamp, list[str]] = {}
-    for cid, day in as_ofs.items():
-        groups.setdefault(day, []).append(cid)
-    for as_of, wanted in groups.items():
-        signup = [
-            customers[c]["signup_date"] if c in customers else first.get(c, pd.NaT) for c in wanted
-        ]
-        people = pd.DataFrame(
-            {"customer_id": wanted, "signup_date": pd.to_datetime(signup).astype("datetime64[ns]")}
-        )
-        mine = tx.loc[tx["customer_id"].isin(wanted)]
-        part = compute_features(
-            mine, people, as_of, families=layout.families, channels=layout.channels
-        )
-        parts.append(part.set_index("customer_id").reindex(wanted))
-    frame = pd.concat(parts).reindex(list(as_ofs))
+    signups: Mapping[str, int | None],
+) -> dict[str, np.ndarray]:
+    """The model inputs of ``tx.ids`` (``as_ofs``' order), each at its as_of: what
+    ``compute_features`` gives them, on arrays (``serving.event_features``), plus the
+    stored ``attr_*`` values (a new customer has none), columns in the store's order."""
+    cols: dict[str, np.ndarray] = {}
+    for as_of, members in as_of_groups(tx.ids, as_ofs).items():
+        part = subset(tx, members)
+        values = feature_columns(part, signups, as_of, layout.families, layout.channels)
+        where = np.asarray(members)
+        for name, arr in values.items():
+            if name not in cols:
+                cols[name] = np.empty(len(tx.ids), dtype=arr.dtype)
+            cols[name][where] = arr
     for col in (c for c in layout.columns if c.startswith("attr_")):
-        frame[col] = [customers.get(c, {}).get(col) for c in frame.index]
-    frame = frame.rename_axis("customer_id").reset_index()
-    return frame[layout.columns]
+        cols[col] = pd.Series([customers.get(c, {}).get(col) for c in tx.ids]).to_numpy()
+    return {c: cols[c] for c in layout.columns}
 
 
 def scored_rows(
-    features: pd.DataFrame,
+    features: pd.DataFrame | dict[str, np.ndarray],
     scorers: Mapping[str, FittedModel],
     as_ofs: Mapping[str, pd.Timestamp],
     approx_reasons: bool,
 ) -> list[dict[str, Any]]:
-    """Store rows (materialize's columns, Python values) plus each customer's ``as_of``."""
-    from serving.batch.materialize import score_all  # training.segments: scikit-learn
+    """Store rows (materialize's columns, Python values) plus each customer's ``as_of``:
+    ``score_all``'s outputs, computed on numpy columns (``serving.rowscore``; a pandas
+    frame of a few rows costs 10-35 ms per model in set-up alone)."""
+    from serving.batch.materialize import kept_columns  # training.segments: scikit-learn
+    from serving.rowscore import score_columns
 
-    profiles = score_all(features, dict(scorers), threads=1, approx_reasons=approx_reasons)
-    columns = list(profiles.columns)
-    arrays = [profiles[c].to_numpy() for c in columns]
+    keep = kept_columns(list(features.keys()))
+    profiles = score_columns(features, scorers, keep, approx_reasons=approx_reasons)
+    lists = {c: a.tolist() if a.dtype != object else list(a) for c, a in profiles.items()}
     rows = []
-    for i in range(len(profiles)):
-        row = {c: python_value(a[i]) for c, a in zip(columns, arrays, strict=True)}
+    for i in range(len(profiles["customer_id"])):
+        row = {c: python_value(v[i]) for c, v in lists.items()}
         row["customer_id"] = str(row["customer_id"])
         row["as_of"] = as_ofs[row["customer_id"]].isoformat()
         rows.append(row)

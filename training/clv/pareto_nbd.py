@@ -10,8 +10,9 @@ from numpy.typing import ArrayLike
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 
-from training.clv.mle import check_rft, collapse
+from training.clv.mle import FIT_THREADS, check_rft, collapse
 
 
 def _log_hyp2f1_c_eq_a_plus_1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -76,12 +77,13 @@ def _maximise(
 ) -> np.ndarray:
     """Nelder-Mead (if ``simplex``) then L-BFGS-B with central-difference gradients;
     ``polish`` (from a nearby start, on large data) stops at a relative change of 1e-12."""
-    if simplex:
-        theta = minimize(objective, theta, method="Nelder-Mead", options={"maxiter": 400}).x
     options = {"maxiter": max_iter, "gtol": tol, "ftol": 1e-15}
     if polish:
         options = {"maxiter": 50, "gtol": max(tol, 1e-8), "ftol": 1e-12}
-    res = minimize(objective, theta, method="L-BFGS-B", jac="3-point", options=options)
+    with threadpool_limits(limits=FIT_THREADS):
+        if simplex:
+            theta = minimize(objective, theta, method="Nelder-Mead", options={"maxiter": 400}).x
+        res = minimize(objective, theta, method="L-BFGS-B", jac="3-point", options=options)
     return np.asarray(res.x)
 
 

@@ -1,0 +1,79 @@
+"""One event update in process: ``EventUpdates.update`` of 1 and 10 customers.
+
+    .venv/bin/python bench/bench_event_update.py --home CINTEL_HOME [--repeats 20]
+
+The home is a materialized one (``bench_events.py`` builds one); its event log is removed
+first. Each repeat logs one new event for a customer not updated before and times the
+update that recomputes, rescores, shares and prepares that customer's row (what the
+updater thread of a worker does), then once for 10 customers. Run it from two trees (one
+before a change, one after) alternately for a same-load comparison.
+"""
+
+from __future__ import annotations
+
+from runenv import pin_threads
+
+pin_threads()  # before numpy: explicit thread counts
+
+import argparse
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from serving.answers import from_rows
+from serving.batch.materialize import load_champions
+from serving.catalogue import load_catalogue
+from serving.events import EventUpdates
+from serving.settings import ServiceSettings
+from serving.store import FileStore
+
+
+class _Models:
+    def __init__(self, scorers: dict[str, Any], versions: dict[str, str]) -> None:
+        self.ready = True
+        self.current = type("Current", (), {"scorers": scorers, "versions": versions})()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    settings = ServiceSettings(home=args.home)
+    store = FileStore.load(settings.store_dir)
+    scorers, versions = load_champions(settings, optional=True)
+    catalogue = load_catalogue(settings.offers_path)
+    shutil.rmtree(settings.events_dir, ignore_errors=True)
+    updates = EventUpdates(
+        settings.events_dir, settings.store_dir, store.meta, _Models(scorers, versions),
+        prepare=lambda row: from_rows([row], [str(row["customer_id"])], catalogue).prepared[0],
+    )  # fmt: skip
+    meta = store.meta
+    ids = [str(store.row(i)["customer_id"]) for i in range(args.repeats + 20)]
+
+    def events(cids: list[str], tag: str) -> list[dict[str, Any]]:
+        return [{"event_id": f"{tag}-{c}", "customer_id": c, "ts": f"{meta['as_of'][:10]}T09:00:00",
+                 "amount": 40.0, "margin": 40.0, "quantity": 1.0, "family": meta["families"][0],
+                 "channel": meta["events"]["channels"][0], "received": time.time()}
+                for c in cids]  # fmt: skip
+
+    def timed(cids: list[str], tag: str) -> float:
+        updates.accept(events(cids, tag))
+        t = time.perf_counter()
+        updates.update(cids)
+        return (time.perf_counter() - t) * 1e3
+
+    timed(ids[:2], "warm")
+    one = [timed([ids[2 + k]], f"one{k}") for k in range(args.repeats)]
+    ten = timed(ids[2 + args.repeats : 12 + args.repeats], "ten")
+    median = statistics.median(one)
+    print(
+        f"update of 1 customer: median {median:.1f} ms, min {min(one):.1f} ms "
+        f"({args.repeats} repeats); 10 customers {ten:.1f} ms; error {updates.error}"
+    )
+
+
+if __name__ == "__main__":
+    main()
