@@ -38,10 +38,8 @@ class _Tree:
         code = np.zeros(len(matrix), dtype=np.int64)
         for k, (f, cats) in enumerate(zip(self.features.tolist(), self.categories, strict=True)):
             x = matrix[:, f]
-            if cats is None:
-                left = x < self.thresholds[k]
-            else:  # in the node's set -> right; any other (or invalid) category -> left
-                left = ~np.isin(x, cats)
+            # a category in the node's set goes right; any other (or invalid) one left
+            left = x < self.thresholds[k] if cats is None else ~np.isin(x, cats)
             left = np.where(missing[:, f], bool(self.default_left[k]), left)
             code |= left.astype(np.int64) << k
         return code
