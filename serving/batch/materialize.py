@@ -192,14 +192,17 @@ def materialize(
     progress: Callable[[str], None] = lambda _m: None,
     approx_reasons: bool = False,
     costs: Costs | None = None,
+    champions: tuple[dict[str, FittedModel], dict[str, str]] | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
     ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
     ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
-    per-customer P&L stored beside the model outputs, with the lifecycle stage."""
-    scorers, versions = load_champions(settings, optional=True)
+    per-customer P&L stored beside the model outputs, with the lifecycle stage.
+    ``champions``: ``load_champions(settings, optional=True)`` done already (the CLI loads
+    them while it reads the data)."""
+    scorers, versions = champions or load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     data, folded = fold_events(data, settings.events_dir)  # every acknowledged event
