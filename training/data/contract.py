@@ -292,6 +292,13 @@ def validate(
         )
         cust["signup_date"] = cust["signup_date"].fillna(filled)
 
-    tx = tx.reset_index(drop=True)
-    cust = cust.reset_index(drop=True)
-    return CleanData(transactions=tx, customers=cust, report=report)
+    return CleanData(transactions=_numbered(tx), customers=_numbered(cust), report=report)
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the index 0..n-1 (reset only when rows were dropped: a reset
+    copies every column, seconds for tens of millions of transactions)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
