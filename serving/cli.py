@@ -56,8 +56,8 @@ def _service_settings(store: str | None = None) -> ServiceSettings:
     type=click.Choice(["exact", "approx"]),
     default="exact",
     show_default=True,
-    help="How churn drivers are ranked: exact TreeSHAP contributions, or approximate ones "
-    "(about 25x cheaper; most of the scoring time at a million customers goes to exact ones).",
+    help="How churn drivers are ranked: exact TreeSHAP contributions (computed once per "
+    "decision pattern of each tree, bit-equal to XGBoost's), or XGBoost's approximate ones.",
 )
 @engine_options("Compute the snapshot and score")
 @user_errors

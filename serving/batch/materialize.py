@@ -197,7 +197,7 @@ def materialize(
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
-    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
+    ``ChurnModel.contributions``); exact ones go per decision pattern (``PatternShap``).
     ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
     per-customer P&L stored beside the model outputs, with the lifecycle stage.
     ``champions``: ``load_champions(settings, optional=True)`` done already (the CLI loads

@@ -158,9 +158,10 @@ class ChurnModel:
         """customer_id, churn_probability (calibrated) and churn_reasons (a '; '-joined
         string of up to ``reason_top`` sentences, most important first; '' when none).
 
-        Exact per-row contributions dominate batch cost (~0.2 ms a row), so batch callers
-        may ask for reasons only where the probability is at least ``reasons_from``; the
-        others get ''. ``approx_reasons`` ranks drivers by approximate contributions."""
+        Batch callers may ask for reasons only where the probability is at least
+        ``reasons_from``; the others get ''. Exact contributions of many rows go per
+        decision pattern (``feature_contributions``). ``approx_reasons`` ranks drivers by
+        approximate contributions."""
         if "customer_id" not in features.columns:
             raise ValueError("features need a customer_id column")
         proba = self.predict_proba(features)
