@@ -117,11 +117,11 @@ def _score_chunk(
     keep: list[str],
     approx_reasons: bool = False,
 ) -> pd.DataFrame:
-    out = chunk[keep].reset_index(drop=True)
-    for name in sorted(scorers):
-        pred = model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
-        out = pd.concat([out, pred], axis=1)
-    return out
+    preds = [
+        model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
+        for name in sorted(scorers)
+    ]
+    return pd.concat([chunk[keep].reset_index(drop=True), *preds], axis=1)  # one copy
 
 
 def score_all(
@@ -149,11 +149,18 @@ def score_all(
         progress(f"scoring customers {start:,}-{start + len(chunk):,} of {n:,}")
         return _score_chunk(chunk, scorers, keep, approx_reasons)
 
-    if workers == 1:
-        parts = [one(s) for s in starts]
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="cintel-score") as pool:
-            parts = list(pool.map(one, starts))
+    memos = [m for m in scorers.values() if hasattr(m, "interval_memo")]
+    for model in memos:  # a CLV interval per distinct history, across the chunks
+        model.interval_memo = {}
+    try:
+        if workers == 1:
+            parts = [one(s) for s in starts]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="cintel-score") as pool:
+                parts = list(pool.map(one, starts))
+    finally:
+        for model in memos:
+            model.interval_memo = None
     return pd.concat(parts, ignore_index=True)
 
 
