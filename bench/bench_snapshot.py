@@ -170,7 +170,8 @@ def main() -> None:
         print(
             f"{n:>9,} customers {r['transactions']:>11,} tx: read+validate "
             f"{r['load_validate_s']:6.1f} s, snapshot {r['snapshot_s']:6.1f} s, total "
-            f"{total:6.1f} s ({r['transactions'] / total:,.0f} tx/s), CPU {r['load_validate_cpu_s']:.1f} + {r['snapshot_cpu_s']:.1f} s, "
+            f"{total:6.1f} s ({r['transactions'] / total:,.0f} tx/s), CPU "
+            f"{r['load_validate_cpu_s']:.1f} + {r['snapshot_cpu_s']:.1f} s, "
             f"peak {r['peak_mb']:,.0f} MB, digest {r['digest']}"
         )
     b = baselines(ensure_data(sizes[0]), min(args.subset, sizes[0]))
