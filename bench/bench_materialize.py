@@ -1,4 +1,4 @@
-"""``cintel materialize`` phase by phase on simulated customers, against the 2-minute target.
+"""``cintel materialize`` phase by phase on simulated customers, against the 1-minute target.
 
     CINTEL_HOME=<trained home> .venv/bin/python bench/bench_materialize.py \
         [--data DIR] [--customers 100000]
@@ -29,7 +29,7 @@ from training.data.io import load_data
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.data.snapshot import build_snapshot
 
-TARGET_1M_S = 120.0
+TARGET_1M_S = 60.0  # issue 17: 1 M customers in a minute
 
 
 def ensure_data(folder: Path | None, customers: int) -> Path:
@@ -75,12 +75,14 @@ def main() -> None:
     )
 
     per_model: dict[str, float] = {}
+    per_model_cpu: dict[str, float] = {}  # CPU seconds: what a busy shared machine hides
     for name in sorted(scorers):
         kwargs = {"reasons_from": REASONS_FROM, "approx_reasons": approx} if name == "churn" else {}
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for start in range(0, n, CHUNK):
             scorers[name].predict_frame(features.iloc[start : start + CHUNK], **kwargs)  # type: ignore[call-arg]
         per_model[name] = time.perf_counter() - t
+        per_model_cpu[name] = time.process_time() - c
     t = time.perf_counter()
     score_all(features, scorers, threads=1, approx_reasons=approx)
     serial = time.perf_counter() - t
@@ -98,9 +100,15 @@ def main() -> None:
         print(f"{name:<20}{sec:>10.2f}{sec / n * 1e6:>13.1f}{sec * scale:>11.1f}")
     total = sum(phases.values())
     print(f"{'total':<20}{total:>10.2f}{total / n * 1e6:>13.1f}{total * scale:>11.1f}")
-    print(f"\n{'model (one thread)':<20}{'seconds':>10}{'µs/customer':>13}{'1M est. s':>11}")
+    print(
+        f"\n{'model (one thread)':<20}{'seconds':>10}{'µs/customer':>13}{'1M est. s':>11}"
+        f"{'CPU s':>9}"
+    )
     for name, sec in per_model.items():
-        print(f"{name:<20}{sec:>10.2f}{sec / n * 1e6:>13.1f}{sec * scale:>11.1f}")
+        print(
+            f"{name:<20}{sec:>10.2f}{sec / n * 1e6:>13.1f}{sec * scale:>11.1f}"
+            f"{per_model_cpu[name]:>9.2f}"
+        )
     print(
         f"\nscoring: one thread {serial:.2f} s, threaded {phases['scoring']:.2f} s = "
         f"{serial / phases['scoring']:.2f}x"

@@ -89,7 +89,7 @@ def write_history(data: CleanData, features: pd.DataFrame, folder: Path) -> str:
     tx = data.transactions
     codes = raw_ids.get_indexer(tx["customer_id"])
     keep = codes >= 0
-    order = np.lexsort((tx["ts"].to_numpy()[keep], codes[keep]))
+    order = _by_customer_then_time(codes[keep], tx["ts"].to_numpy()[keep].view("int64"))
     rows = np.flatnonzero(keep)[order]
     counts = np.bincount(codes[keep], minlength=len(ids))
     ends = np.cumsum(counts)
@@ -120,6 +120,16 @@ def write_history(data: CleanData, features: pd.DataFrame, folder: Path) -> str:
         if not old.name.startswith(name):
             old.unlink(missing_ok=True)  # a reader holding one keeps its open mapping
     return name
+
+
+def _by_customer_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """``np.lexsort((ts, codes))``: one stable sort by customer when each customer's rows
+    are already in time order (logs sorted by customer or by time), else the lexsort."""
+    order = np.argsort(codes, kind="stable")
+    grouped, times = codes[order], ts[order]
+    if not ((grouped[1:] == grouped[:-1]) & (times[1:] < times[:-1])).any():
+        return order
+    return np.lexsort((ts, codes))
 
 
 def _take(column: pd.Series, rows: np.ndarray) -> pd.Categorical:

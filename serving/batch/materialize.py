@@ -118,11 +118,11 @@ def _score_chunk(
     keep: list[str],
     approx_reasons: bool = False,
 ) -> pd.DataFrame:
-    out = chunk[keep].reset_index(drop=True)
-    for name in sorted(scorers):
-        pred = model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
-        out = pd.concat([out, pred], axis=1)
-    return out
+    preds = [
+        model_outputs(name, scorers[name], chunk, REASONS_FROM, approx_reasons)
+        for name in sorted(scorers)
+    ]
+    return pd.concat([chunk[keep].reset_index(drop=True), *preds], axis=1)  # one copy
 
 
 def score_all(
@@ -150,11 +150,18 @@ def score_all(
         progress(f"scoring customers {start:,}-{start + len(chunk):,} of {n:,}")
         return _score_chunk(chunk, scorers, keep, approx_reasons)
 
-    if workers == 1:
-        parts = [one(s) for s in starts]
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="cintel-score") as pool:
-            parts = list(pool.map(one, starts))
+    memos = [m for m in scorers.values() if hasattr(m, "interval_memo")]
+    for model in memos:  # a CLV interval per distinct history, across the chunks
+        model.interval_memo = {}
+    try:
+        if workers == 1:
+            parts = [one(s) for s in starts]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="cintel-score") as pool:
+                parts = list(pool.map(one, starts))
+    finally:
+        for model in memos:
+            model.interval_memo = None
     return pd.concat(parts, ignore_index=True)
 
 
@@ -193,14 +200,17 @@ def materialize(
     progress: Callable[[str], None] = lambda _m: None,
     approx_reasons: bool = False,
     costs: Costs | None = None,
+    champions: tuple[dict[str, FittedModel], dict[str, str]] | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
-    ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
+    ``ChurnModel.contributions``); exact ones go per decision pattern (``PatternShap``).
     ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
-    per-customer P&L stored beside the model outputs, with the lifecycle stage."""
-    scorers, versions = load_champions(settings, optional=True)
+    per-customer P&L stored beside the model outputs, with the lifecycle stage.
+    ``champions``: ``load_champions(settings, optional=True)`` done already (the CLI loads
+    them while it reads the data)."""
+    scorers, versions = champions or load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     data, folded = fold_events(data, settings.events_dir)  # every acknowledged event

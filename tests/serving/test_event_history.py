@@ -1,13 +1,15 @@
-"""The memory-mapped history's customer rows read without pandas give pandas' values."""
+"""The memory-mapped history: customer rows read without pandas give pandas' values, and the
+file's row order is by customer, then time, as ``np.lexsort`` orders it."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from serving.event_history import _values
+from serving.event_history import _by_customer_then_time, _values
 
 
 def _same(a: object, b: object) -> bool:
@@ -36,3 +38,14 @@ def test_values_equal_to_pandas_records_with_and_without_missing_values() -> Non
         assert want.keys() == have.keys()
         for key in want:
             assert _same(want[key], have[key]), (key, want[key], have[key])
+
+
+def test_order_equals_lexsort_for_sorted_and_unsorted_logs() -> None:
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 300, 20_000)
+    ts = rng.integers(0, 50, 20_000)  # many ties, kept in file order
+    by_time = np.argsort(ts, kind="stable")
+    by_customer = np.lexsort((ts, codes))
+    for rows in (by_time, by_customer, np.arange(len(codes))):
+        c, t = codes[rows], ts[rows]
+        assert np.array_equal(_by_customer_then_time(c, t), np.lexsort((t, c)))

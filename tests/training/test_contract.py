@@ -154,3 +154,31 @@ def test_empty_csv_file_is_an_error(tmp_path: Path) -> None:
     tiny_tables()[1].to_csv(tmp_path / "customers.csv", index=False)
     with pytest.raises(DataValidationError, match=r"transactions\.csv: the table is empty"):
         load_data(tmp_path, now=NOW)
+
+
+def test_duplicate_rows_match_the_whole_row_check() -> None:
+    """The cheap candidate key finds the same rows as hashing and comparing every column:
+    rows equal except in one column, -0.0 against 0.0, text and integer ids."""
+    import numpy as np
+
+    from training.data.contract import _duplicated_rows
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 40, n),
+            "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 4, n), unit="D"),
+            "amount": rng.choice([0.0, -0.0, 1.5, 2.0], n),
+            "family": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "margin": rng.choice([1.0, 2.0], n),
+        }
+    )
+    for table in (frame, frame.assign(customer_id=frame["customer_id"].astype(str))):
+        hashes = pd.util.hash_pandas_object(table, index=False)
+        candidates = hashes.duplicated(keep=False).to_numpy()
+        expected = np.zeros(n, dtype=bool)
+        expected[candidates] = table.loc[candidates].duplicated(keep="first").to_numpy()
+        assert 0 < expected.sum() < n
+        assert np.array_equal(_duplicated_rows(table), expected)
+    assert not _duplicated_rows(frame.drop_duplicates()).any()

@@ -64,6 +64,20 @@ def fit_encoding(frame: pd.DataFrame, feature_columns: list[str]) -> Encoding:
     return Encoding(tuple(feature_columns), tuple(types), categories)
 
 
+def category_codes(col: pd.Series, categories: list[str]) -> np.ndarray:
+    """Each value's position in ``categories`` as text (missing or unseen: -1). Text
+    columns are matched once per distinct value; others value by value."""
+    objects = col.astype("object")
+    first, uniques = pd.factorize(objects.to_numpy(), use_na_sentinel=True)
+    if not len(uniques):
+        return np.full(len(col), -1, dtype=np.int64)
+    if all(type(u) is str for u in uniques):
+        positions = pd.Index(categories).get_indexer(pd.Index(uniques, dtype=object))
+        return np.where(first >= 0, positions[np.maximum(first, 0)], -1)
+    values = objects.where(col.notna(), None).map(lambda v: None if v is None else str(v))
+    return np.asarray(pd.Index(categories).get_indexer(pd.Index(values.to_numpy())))
+
+
 def design_matrix(enc: Encoding, features: pd.DataFrame) -> np.ndarray:
     """A float32 matrix in ``enc.feature_names`` order; a missing column is an error."""
     missing = [c for c in enc.feature_names if c not in features.columns]
@@ -76,12 +90,7 @@ def design_matrix(enc: Encoding, features: pd.DataFrame) -> np.ndarray:
     for j, (name, kind) in enumerate(zip(enc.feature_names, enc.feature_types, strict=True)):
         col = features[name]
         if kind == "c":
-            values = (
-                col.astype("object")
-                .where(col.notna(), None)
-                .map(lambda v: None if v is None else str(v))
-            )
-            codes = pd.Index(enc.categories[name]).get_indexer(pd.Index(values.to_numpy()))
+            codes = category_codes(col, enc.categories[name])
             out[:, j] = np.where(codes >= 0, codes, np.nan)
         else:
             out[:, j] = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64")

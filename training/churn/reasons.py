@@ -129,6 +129,91 @@ def describe(
     return f"{label} is {value:g}"
 
 
+def _number_column(values: np.ndarray) -> np.ndarray:
+    """``_number`` of every value of a column, as float64 (text that is no number: NaN)."""
+    if values.dtype.kind in "fiub":
+        return values.astype("float64")
+    return np.fromiter((_number(v) for v in values), dtype="float64", count=len(values))
+
+
+class _Numbers:
+    """What ``_values`` gives each row, column by column over all rows (computed on use)."""
+
+    def __init__(self, raw: dict[str, np.ndarray], table: ReasonTable, n: int) -> None:
+        self._raw, self._table, self.n = raw, table, n
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _plain(self, name: str) -> np.ndarray:
+        raw = self._raw.get(name)
+        return np.full(self.n, np.nan) if raw is None else _number_column(raw)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            op = self._table.derived.get(name)
+            if op is None:
+                out = self._plain(name)
+            elif op[0] == "percent":
+                out = 100.0 * self._plain(op[1])
+            elif op[0] == "pct_drop":
+                a, b = self._plain(op[1]), self._plain(op[2])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out = np.where(b > 0, 100.0 * (b - a) / b, np.nan)
+            else:
+                raise ValueError(f"unknown derived-field op {op[0]!r}")
+            self._cache[name] = out
+        return self._cache[name]
+
+
+def _template_choice(
+    templates: list[dict], numbers: _Numbers, medians: dict[str, float], n: int
+) -> np.ndarray:
+    """Per row, the position of the first template ``_apply`` fills (-1: none)."""
+    choice = np.full(n, -1, dtype=np.int64)
+    for k, template in enumerate(templates):
+        needed = [*_fields(template["text"]), *(c[0] for c in template["when"])]
+        ok = np.ones(n, dtype=bool)
+        for f in needed:
+            ok &= np.isfinite(numbers[f])
+        for field, op, ref in template["when"]:
+            if ref == "median":
+                bound = np.full(n, medians.get(field, math.nan))
+            elif isinstance(ref, str):
+                bound = numbers[ref]
+            else:
+                bound = np.full(n, float(ref))
+            with np.errstate(invalid="ignore"):
+                ok &= np.isfinite(bound) & _OPS[op](numbers[field], bound)
+        choice[(choice < 0) & ok] = k
+    return choice
+
+
+def _generic_column(
+    feature: str, raw: dict[str, np.ndarray], numbers: _Numbers, table: ReasonTable
+) -> list[str | None]:
+    """``describe``'s sentence without a template for every row (None: no sentence)."""
+    label = table.labels.get(feature, feature)
+    if feature not in table.medians:  # categorical
+        values = raw.get(feature)
+        if values is None:
+            return [None] * numbers.n
+        out: list[str | None] = []
+        for value in values.tolist():
+            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                out.append(None)
+            else:
+                out.append(f"{label}: {str(value).replace(';', ',')}")
+        return out
+    value, median = numbers[feature], table.medians[feature]
+    with np.errstate(invalid="ignore"):
+        high, low = value > median, value < median
+    words = np.full(numbers.n, None, dtype=object)
+    words[high] = f"{label} is high"
+    words[low] = f"{label} is low"
+    for i in np.flatnonzero(np.isfinite(value) & ~high & ~low):
+        words[i] = f"{label} is {float(value[i]):g}"
+    return cast(list[str | None], words.tolist())
+
+
 def explain(
     contribs: np.ndarray,
     features: pd.DataFrame,
@@ -139,20 +224,45 @@ def explain(
     """Per row, up to ``top`` distinct sentences for the features that raise the risk most.
 
     ``contribs`` is ``booster.predict(dmatrix, pred_contribs=True)`` (bias column last).
+    The words are ``describe``'s, computed column-wise: each driver feature's templates
+    and generic sentence are evaluated over all rows at once, and only the template
+    sentences shown are formatted, row by row.
     """
     contribs = np.asarray(contribs)[:, : len(feature_names)]
+    n = len(contribs)
     order = np.argsort(-contribs, axis=1, kind="stable")[:, : max(top * 3, top)]
     records = features.reset_index(drop=True)
-    used = [c for c in records.columns if c in set(feature_names) | _template_fields(table)]
-    rows = cast(list[dict[str, object]], records[used].to_dict("records"))
+    wanted = set(feature_names) | _template_fields(table)
+    raw = {str(c): records[c].to_numpy() for c in records.columns if c in wanted}
+    numbers = _Numbers(raw, table, n)
+    generic: dict[int, list[str | None]] = {}
+    chosen: dict[int, list[int]] = {}
+    values: dict[str, list[float]] = {}
+
+    def sentence(j: int, i: int) -> str | None:
+        if j not in generic:
+            feature = feature_names[j]
+            templates = table.templates.get(feature, [])
+            chosen[j] = _template_choice(templates, numbers, table.medians, n).tolist()
+            generic[j] = _generic_column(feature, raw, numbers, table)
+        k = chosen[j][i]
+        if k < 0:
+            return generic[j][i]
+        text: str = table.templates[feature_names[j]][k]["text"]
+        fields = _fields(text)
+        for f in fields:
+            if f not in values:
+                values[f] = numbers[f].tolist()
+        return text.format(**{f: values[f][i] for f in fields})
+
     out: list[list[str]] = []
-    for i, row in enumerate(rows):
+    stops = (np.take_along_axis(contribs, order, axis=1) <= 0).tolist()
+    for i, (drivers, stop) in enumerate(zip(order.tolist(), stops, strict=True)):
         texts: list[str] = []
-        values = _values(row, table) if contribs[i, order[i, 0]] > 0 else {}
-        for j in order[i]:
-            if contribs[i, j] <= 0 or len(texts) == top:
+        for j, done in zip(drivers, stop, strict=True):
+            if done or len(texts) == top:
                 break
-            text = describe(feature_names[j], row, table, values)
+            text = sentence(j, i)
             if text is not None and text not in texts:
                 texts.append(text)
         out.append(texts)

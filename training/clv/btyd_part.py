@@ -10,6 +10,7 @@ import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
+from training.clv.interval import Memo
 from training.clv.mbgnbd import ModifiedBetaGeo
 from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH, clv_outputs
 from training.clv.pareto_nbd import ParetoNBD
@@ -162,6 +163,7 @@ def btyd_frame(
     monthly_discount: float,
     n_draws: int,
     seed: int,
+    memo: Memo | None = None,
 ) -> pd.DataFrame:
     """Per-row BTYD outputs in value units (margin or spend); NaN rows without a purchase.
 
@@ -186,6 +188,7 @@ def btyd_frame(
         res = clv_outputs(
             rows.reset_index(drop=True), bg, gg, horizon_days=horizon_days,
             monthly_discount=monthly_discount, n_draws=n_draws, seed=seed, columns=BTYD_COLUMNS,
+            memo=memo,
         )  # fmt: skip
         rate = value_rate(params, features.loc[ok])
         hist = tuple(rows[c].to_numpy() for c in BTYD_COLUMNS[:3])

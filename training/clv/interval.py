@@ -147,6 +147,10 @@ def quantiles(draws: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)) -> np.n
     return cast(np.ndarray, part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo]))
 
 
+# quantiles already drawn, per (parameters, horizon, draws, seed), per (x, t_x, T, fixed)
+Memo = dict[tuple[object, ...], dict[tuple[float, float, float, bool], tuple[float, ...]]]
+
+
 def interval(
     purchases: BetaGeo,
     spend: GammaGamma,
@@ -158,6 +162,7 @@ def interval(
     seed: int,
     fixed: np.ndarray,
     chunk_size: int | None = None,
+    memo: Memo | None = None,
 ) -> np.ndarray:
     """(histories, 4): p10 and p90 of R, then of D for the ``fixed`` histories (else 0).
 
@@ -165,7 +170,48 @@ def interval(
     not depend on which other histories are scored with them, in what order, or on
     ``chunk_size`` (histories per block; by default about ``CHUNK_DRAWS`` draws). Blocks
     hold histories with similar expected purchases, so their tables have similar lengths.
+    So ``memo`` (a batch's shared dict) may hand back the quantiles of a history drawn for
+    an earlier chunk: the same numbers, drawn once.
     """
+    if memo is None:
+        return _interval(
+            purchases, spend, hist, alive, discount, horizon, n_draws, seed, fixed, chunk_size
+        )
+    context = (repr(purchases.params_), repr(spend.params_), float(horizon), n_draws, seed)
+    known = memo.setdefault(context, {})
+    x, t_x, T = hist
+    keys = list(zip(x.tolist(), t_x.tolist(), T.tolist(), fixed.tolist(), strict=True))
+    found = [known.get(k) for k in keys]
+    todo = np.array([i for i, q in enumerate(found) if q is None], dtype=np.int64)
+    out = np.zeros((len(x), 4))
+    done = [i for i, q in enumerate(found) if q is not None]
+    if done:
+        out[done] = [found[i] for i in done]
+    if len(todo):
+        part = (x[todo], t_x[todo], T[todo])
+        fresh = _interval(
+            purchases, spend, part, alive[todo], discount[todo], horizon, n_draws, seed,
+            fixed[todo], chunk_size,
+        )  # fmt: skip
+        out[todo] = fresh
+        fresh_keys = [keys[i] for i in todo.tolist()]
+        known.update(zip(fresh_keys, map(tuple, fresh.tolist()), strict=True))
+    return out
+
+
+def _interval(
+    purchases: BetaGeo,
+    spend: GammaGamma,
+    hist: tuple[np.ndarray, np.ndarray, np.ndarray],
+    alive: np.ndarray,
+    discount: np.ndarray,
+    horizon: float,
+    n_draws: int,
+    seed: int,
+    fixed: np.ndarray,
+    chunk_size: int | None,
+) -> np.ndarray:
+    """``interval`` without a memo."""
     x, _, T = hist
     keys = keyed.history_keys(seed, *hist)
     expected = (purchases.r_ + x) / (purchases.alpha_ + T)

@@ -29,7 +29,7 @@ on the last day before as_of (T = 0) are scored like any other.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -46,6 +46,7 @@ from training.clv.btyd_part import (
     log_offset,
 )
 from training.clv.config import ClvConfig
+from training.clv.interval import Memo
 from training.clv.outputs import CLV_MONTHS
 from training.mlops.manifest import read_manifest, write_manifest
 
@@ -76,6 +77,9 @@ class ClvModel:
     chosen: str
     fallback: dict[str, float]
     info: dict
+    # set by a batch scoring many chunks (``serving.batch.materialize.score_all``): the CLV
+    # interval of a history is drawn once per batch (``interval.interval``), None otherwise
+    interval_memo: Memo | None = field(default=None, init=False, repr=False, compare=False)
 
     def mlflow_params(self) -> dict[str, float | str]:
         """The BTYD parameters, for the MLflow run's params."""
@@ -90,8 +94,9 @@ class ClvModel:
     def _btyd(self, features: pd.DataFrame) -> pd.DataFrame:
         c = self.config
         return btyd_frame(
-            self.btyd, features, self.horizon_days, c.monthly_discount, c.n_draws, c.seed
-        )
+            self.btyd, features, self.horizon_days, c.monthly_discount, c.n_draws, c.seed,
+            self.interval_memo,
+        )  # fmt: skip
 
     def learned_horizon(self, features: pd.DataFrame, btyd: pd.DataFrame) -> np.ndarray:
         """Expected margin (or spend) over the training horizon from the two boosters."""

@@ -7,7 +7,7 @@ import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
-from training.clv.interval import interval
+from training.clv.interval import Memo, interval
 from training.clv.mle import check_rft, group_rows
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -37,6 +37,7 @@ def clv_outputs(
     seed: int = 0,
     columns: tuple[str, str, str, str] = SUMMARY_COLUMNS,
     chunk_size: int | None = None,
+    memo: Memo | None = None,
 ) -> pd.DataFrame:
     """Probability alive, expected purchases and spend, discounted CLV and its 12-month interval.
 
@@ -47,7 +48,8 @@ def clv_outputs(
     ``n_draws`` posterior-predictive draws per distinct history (``interval.history_draws``)
     drawn from hashes of (``seed``, x, t_x, T): a customer's interval is the same whatever
     the other rows of ``summary``, their order, or ``chunk_size`` (histories per block of
-    draws). Purchase-model quantities are computed once per distinct (x, t_x, T) history.
+    draws). Purchase-model quantities are computed once per distinct (x, t_x, T) history;
+    ``memo`` shares the interval quantiles of histories across the calls of one batch.
     """
     if monthly_discount <= -1.0:
         raise ValueError("monthly_discount must be greater than -1")
@@ -71,7 +73,7 @@ def clv_outputs(
     fixed_hist[inverse[fixed]] = True
     q = interval(
         purchases, spend, hist, alive, discount, n_months * month, n_draws, seed, fixed_hist,
-        chunk_size,
+        chunk_size, memo,
     )[inverse]  # fmt: skip
     per_purchase = spend.conditional_expected_average_spend(x, m)
     out = pd.DataFrame(index=summary.index)

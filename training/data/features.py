@@ -201,8 +201,13 @@ def compute_features(
     for j, col in enumerate(chan_cols):
         out[f"chan_share__{col}"] = _ratio(chan_count[:, j], n_tx)
 
-    frame = pd.DataFrame(out, index=ids)
-    return frame.join(_attributes(customers, ids)).reset_index()
+    # one frame built once (a join then a reset_index copied every column twice)
+    attrs = _attributes(customers, ids)
+    if attrs.columns.duplicated().any() or set(attrs.columns) & set(out):
+        return pd.DataFrame(out, index=ids).join(attrs).reset_index()  # as join names them
+    columns: dict[str, object] = {"customer_id": ids.to_numpy(), **out}
+    columns.update((str(c), attrs[c].to_numpy()) for c in attrs.columns)
+    return pd.DataFrame(columns)
 
 
 MONEY_EPS = 1e-9  # sums of money below this are zero (rounding of cancelling amounts)
