@@ -11,8 +11,8 @@ out-of-time protocol). A task with ``needs`` (uplift: the decision log) builds i
 training and evaluation tables from the data and those inputs (``TaskParts.tables``); it is
 trained only when named (``ALL_MODELS``), and ``MODELS``, the list that the service and the
 retraining cycle require, holds only the tasks without needs; an ``optional`` task
-(potential) is trained by ``cintel train`` by default (``DEFAULT_MODELS``) and published
-when it has a champion, but nothing requires it.
+(potential, the partial-churn head churn-partial) is trained by ``cintel train`` by
+default (``DEFAULT_MODELS``) and published when it has a champion, but nothing requires it.
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ def activity_labels(_snapshot: Snapshot) -> list[str]:
     return ["label_churn"]
 
 
+def partial_labels(_snapshot: Snapshot) -> list[str]:
+    """Customers who bought in the window before as_of whose spend in the horizon fell below
+    half of it (1) or did not (0): ``training.data.labels``."""
+    return ["label_partial_churn"]
+
+
 def family_labels(snapshot: Snapshot) -> list[str]:
     """Bought the family in the horizon, one label per family."""
     return [f"label_buy__{s}" for s in slugs(list(snapshot.families))]
@@ -150,6 +156,22 @@ def _churn() -> TaskParts:
 
     return TaskParts(
         churn.fit,
+        churn.evaluate,
+        churn.write_artifacts,
+        churn.ChurnModel.load,
+        churn.MAIN_METRIC,
+        churn.GREATER_IS_BETTER,
+        churn.FLOORS,
+    )
+
+
+@cache
+def _churn_partial() -> TaskParts:
+    from training import churn
+
+    config = churn.ChurnConfig(target="partial_churn")
+    return TaskParts(
+        lambda snapshot: churn.fit(snapshot, config),
         churn.evaluate,
         churn.write_artifacts,
         churn.ChurnModel.load,
@@ -246,6 +268,13 @@ def _potential() -> TaskParts:
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task(
+        "churn-partial",
+        "partial churn risk (spend in the horizon below half of the window before) with reasons",
+        _churn_partial,
+        labels=partial_labels,
+        optional=True,
+    ),
+    Task(
         "propensity",
         "cross-sell propensity per family",
         _propensity,
@@ -275,6 +304,8 @@ MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs and not t.o
 # what ``cintel train`` trains by default: the tasks without needs
 DEFAULT_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
 ALL_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
+# the churn heads (``cintel train --churn total|partial|both``): one model class, two targets
+CHURN_HEADS: dict[str, str] = {"total": "churn", "partial": "churn-partial"}
 _BY_NAME = {t.name: t for t in TASKS}
 
 
