@@ -90,7 +90,7 @@ def test_train_churn_partial_registers_the_partial_head_alone(
     client = MlflowClient()
     assert [m.name for m in client.search_registered_models()] == ["cintel-churn-partial"]
     version = client.get_model_version_by_alias("cintel-churn-partial", "champion")
-    run = client.get_run(version.run_id)
+    run = client.get_run(str(version.run_id))
     assert run.data.params["target"] == "partial_churn" and run.data.metrics["roc_auc"] > 0.6
     # asked for, a partial head that cannot answer for the horizon is an error (total
     # churn is rescaled and trains):
