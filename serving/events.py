@@ -104,6 +104,7 @@ class EventUpdates:
         from training.economics.costs import costs_from_json  # scipy: not at worker start
 
         self.costs = costs_from_json(meta.get("costs"))
+        self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -265,6 +266,8 @@ class EventUpdates:
         customers = self.history.customers(ids)
         features = features_at(tx, customers, as_ofs, self.layout)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
+        if not self.economics:
+            return rows
         return with_economics(rows, tx, customers, as_ofs, self.costs)
 
     def _keep(self, customer_id: str, row: Row) -> None:

@@ -172,3 +172,33 @@ def test_the_event_path_updates_partial_churn_as_the_next_materialize(
     )
     assert got["churn_partial_reasons"] == expected["churn_partial_reasons"]
     get_service_settings.cache_clear()
+
+
+def test_economics_off_publishes_without_issue_15s_columns(
+    partial_home: tuple[Path, CleanData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CINTEL_ECONOMICS=off (the benchmark's baseline): no P&L, lifecycle, potential or
+    partial churn in the store, and the event path adds none either."""
+    source, data = partial_home
+    home = tmp_path / "home"
+    shutil.copytree(source, home, ignore=shutil.ignore_patterns("events", "requests"))
+    monkeypatch.setenv("CINTEL_HOME", str(home))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    monkeypatch.setenv("CINTEL_ECONOMICS", "off")
+    get_service_settings.cache_clear()
+    settings = ServiceSettings(home=home)
+    assert settings.economics == "off"
+    full = store_of(home)
+    materialize(data, settings)
+    store = store_of(home)
+    assert "churn-partial" in full.meta["versions"]
+    assert "churn-partial" not in store.meta["versions"] and store.meta["economics"] == "off"
+    gone = set(full.row(0)) - set(store.row(0))
+    assert {*COLUMNS, "net_contribution_12m", "lifecycle_stage"} <= gone
+    assert set(store.row(0)) < set(full.row(0))  # nothing else is added
+    updates = EventUpdates(settings.events_dir, settings.store_dir, store.meta, Loaded(settings))
+    known = str(store.row(3)["customer_id"])
+    updates.accept(_records(store, known, 1, "off"))
+    [got] = updates.update([known])
+    assert set(got) == set(store.row(3)) | {"as_of"}
+    get_service_settings.cache_clear()
