@@ -77,8 +77,9 @@ def materialize(
 
     With the pandas engine the store also gets each customer's 12-month P&L, priced by
     costs.yaml in the data folder (without it every cost is 0; a bad file is an error
-    naming the key), the lifecycle stage, and a cintel-potential champion's potential
-    value and share of wallet."""
+    naming the key), the lifecycle stage, a cintel-potential champion's potential
+    value and share of wallet, and a cintel-churn-partial champion's partial-churn
+    probability and reasons. CINTEL_ECONOMICS=off leaves all of these out."""
     import serving.batch.materialize
     from training.data.io import load_data
     from training.economics.costs import COSTS_FILE, load_costs
