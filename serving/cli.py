@@ -281,8 +281,8 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
     default="total",
     show_default=True,
     help="With --campaign retention: aim at total churners (cintel-churn) or at partial "
-    "churners (cintel-churn-partial: spend in the horizon below half of the window before); "
-    "the retention offers' churn rules and the ranking then take that probability.",
+    "churners (cintel-churn-partial: still buying, but below half the spend of the window "
+    "before); the retention offers' churn rules and the ranking then take that probability.",
 )
 @engine_options("Rank the store's profiles")
 @user_errors

@@ -116,11 +116,11 @@ class Churn(_Answer):
     partial_probability: float | None = Field(
         default=None,
         description=_doc(
-            f"""probability of partial churn: that the customer's gross spend in {HORIZON}
-            falls below half of their gross spend in the H days before as_of (a total
-            churner counts too), from cintel-churn-partial, calibrated on past outcomes
-            of customers who bought in those H days before; null without a
-            cintel-churn-partial champion"""
+            f"""probability of partial churn: that the customer still buys in {HORIZON}
+            but their gross spend there falls below half of their gross spend in the H
+            days before as_of (a total churner, who buys nothing, is not a partial one),
+            from cintel-churn-partial, calibrated on past outcomes of customers who bought
+            in those H days before; null without a cintel-churn-partial champion"""
         ),
     )
     partial_reasons: list[str] = Field(

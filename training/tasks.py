@@ -86,8 +86,8 @@ def activity_labels(_snapshot: Snapshot) -> list[str]:
 
 
 def partial_labels(_snapshot: Snapshot) -> list[str]:
-    """Customers who bought in the window before as_of whose spend in the horizon fell below
-    half of it (1) or did not (0): ``training.data.labels``."""
+    """Customers who bought in the window before as_of and still buy in the horizon, but
+    below half of it (1), or not (0; total churners too): ``training.data.labels``."""
     return ["label_partial_churn"]
 
 
@@ -269,7 +269,7 @@ TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task(
         "churn-partial",
-        "partial churn risk (spend in the horizon below half of the window before) with reasons",
+        "partial churn risk (still buying, spend below half of the window before) with reasons",
         _churn_partial,
         labels=partial_labels,
         optional=True,

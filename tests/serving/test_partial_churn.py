@@ -19,10 +19,13 @@ from starlette.testclient import TestClient
 from monitoring.entry import cli
 from serving.batch.materialize import materialize
 from serving.events import EventUpdates
+from serving.profile import build_profile
 from serving.scoring import REASONS_FROM
 from serving.settings import ServiceSettings, get_service_settings
+from serving.store import RedisStore
 from tests.serving.asgi import service_app
 from tests.serving.test_events import Loaded, _records, store_of
+from tests.serving.test_redis_store import redis_url  # noqa: F401 (a fixture)
 from training.data.contract import CleanData
 from training.pipeline import train
 from training.settings import get_settings
@@ -202,3 +205,27 @@ def test_economics_off_publishes_without_issue_15s_columns(
     [got] = updates.update([known])
     assert set(got) == set(store.row(3)) | {"as_of"}
     get_service_settings.cache_clear()
+
+
+def test_the_redis_store_serves_partial_churn_as_the_file_store(
+    partial_home: tuple[Path, CleanData],
+    redis_url: str,  # noqa: F811 (the imported fixture)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source, data = partial_home
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{source / 'mlflow' / 'mlflow.db'}")
+    settings = ServiceSettings(home=tmp_path / "home", redis_url=redis_url, redis_prefix="pc")
+    materialize(data, settings, backend="redis")
+    files = store_of(source)
+    redis_store = RedisStore(redis_url, "pc")
+    for i in (0, 5, 9):
+        expected = files.row(i)
+        got = redis_store.get(str(expected["customer_id"]))
+        assert got is not None
+        assert got["churn_partial_probability"] == pytest.approx(
+            expected["churn_partial_probability"], rel=1e-9
+        )
+        assert got["churn_partial_reasons"] == expected["churn_partial_reasons"]
+        churn = build_profile(got)["churn"]
+        assert churn["partial_probability"] == pytest.approx(expected["churn_partial_probability"])

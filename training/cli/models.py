@@ -65,9 +65,9 @@ from training.tasks import ALL_MODELS, CHURN_HEADS, DEFAULT_MODELS, TASKS
     type=click.Choice(["total", "partial", "both"]),
     default=None,
     help="Which churn heads to train: total churn (cintel-churn: no purchase in the "
-    "horizon), partial churn (cintel-churn-partial: spend in the horizon below half of the "
-    "equal window before it) or both; replaces the churn heads --models names (or adds "
-    "them). [default: both with the default models]",
+    "horizon), partial churn (cintel-churn-partial: still buying, spend in the horizon "
+    "below half of the equal window before it) or both; replaces the churn heads "
+    "--models names (or adds them). [default: both with the default models]",
 )
 @click.option(
     "--decisions",
@@ -157,7 +157,8 @@ def train(
     Churn has two heads, both trained by default (--churn total|partial|both): total churn
     (cintel-churn, no purchase in the horizon; required by the service) and partial churn
     (cintel-churn-partial, optional: among customers who bought in the horizon-long window
-    before the snapshot, spend in the horizon below half of that window's), each with its
+    before the snapshot, still buying in the horizon but spending below half of that
+    window's), each with its
     own gate and champion. Partial churn is not rescaled to another horizon: when the
     history is too short for two full horizons it is skipped with the reason.
 

@@ -29,7 +29,7 @@ def true_partial_probability(trend: np.ndarray) -> np.ndarray:
 
 def falling_spend(n: int, seed: int) -> Snapshot:
     """Customers who bought in the last 90 days; partial churn depends on the spend trend
-    alone (the rest is noise), total churn is rare and random."""
+    alone among those still buying (the rest is noise); total churn is rare and random."""
     rng = np.random.default_rng(seed)
     last90 = rng.gamma(2.0, 50.0, n)
     prev90 = rng.gamma(2.0, 50.0, n)
@@ -49,7 +49,8 @@ def falling_spend(n: int, seed: int) -> Snapshot:
         }
     )
     churn = (rng.uniform(size=n) < 0.05).astype("float64")
-    partial = np.maximum(churn, rng.uniform(size=n) < true_partial_probability(trend))
+    # still buying, but less: a total churner is no partial churner
+    partial = (churn == 0) & (rng.uniform(size=n) < true_partial_probability(trend))
     frame = frame.assign(label_churn=churn, label_partial_churn=partial.astype("float64"))
     return Snapshot(frame, AS_OF, 90, True, FAMILIES, CHANNELS)
 
