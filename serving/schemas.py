@@ -120,7 +120,9 @@ class Churn(_Answer):
             but their gross spend there falls below half of their gross spend in the H
             days before as_of (a total churner, who buys nothing, is not a partial one),
             from cintel-churn-partial, calibrated on past outcomes of customers who bought
-            in those H days before; null without a cintel-churn-partial champion"""
+            in those H days before; null for a customer without a transaction in the H
+            days before as_of (nothing to drop from) or without a cintel-churn-partial
+            champion"""
         ),
     )
     partial_reasons: list[str] = Field(

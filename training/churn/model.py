@@ -107,10 +107,22 @@ class ChurnModel:
         served = {"served_days": int(days), "label_days": self.label_days, "method": METHOD}
         return replace(self, horizon=served)
 
+    def defined(self, features: pd.DataFrame) -> np.ndarray:
+        """Rows the target is defined for: every row for total churn; for partial churn
+        the customers with a transaction in the label window before as_of (days since the
+        last one at most ``label_days``: a partial drop needs spend to drop from)."""
+        if self.config.target == "churn" or not self.label_days:
+            return np.ones(len(features), dtype=bool)
+        recency = features["recency_days"].to_numpy(dtype="float64")
+        return np.asarray(recency <= self.label_days)
+
     def predict_proba(self, features: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """Calibrated P(no purchase in the next ``horizon_days``) per row (default:
-        ``served_days``); other horizons than the label window are rescaled."""
+        ``served_days``); other horizons than the label window are rescaled. Partial churn:
+        P(still buying, below half the spend of the window before); NaN where undefined."""
         p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+        if self.config.target != "churn":
+            return np.where(self.defined(features), p, np.nan)
         days = self.served_days if horizon_days is None else int(horizon_days)
         if days == self.label_days or not self.label_days:
             return p

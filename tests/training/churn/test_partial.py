@@ -72,7 +72,13 @@ def test_partial_head_learns_the_known_drop_in_spend() -> None:
 
 def test_partial_head_is_its_own_bundle_kind_with_its_own_columns(tmp_path: Path) -> None:
     model = fit(falling_spend(1000, 3), PARTIAL)
-    frame = model.predict_frame(falling_spend(50, 4).frame, reasons_from=0.3)
+    rows = falling_spend(50, 4).frame
+    lapsed = rows.assign(recency_days=np.where(rows.index < 5, 200.0, rows["recency_days"]))
+    frame = model.predict_frame(lapsed, reasons_from=0.3)
+    # undefined for a customer without a purchase in the 90 days before: null, no reasons
+    assert frame["churn_partial_probability"].isna().tolist() == [True] * 5 + [False] * 45
+    assert (frame["churn_partial_reasons"][:5] == "").all()
+    frame = model.predict_frame(rows, reasons_from=0.3)
     assert list(frame.columns) == [
         "customer_id",
         "churn_partial_probability",
