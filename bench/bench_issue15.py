@@ -160,12 +160,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--requests", type=int, default=2000, help="sequential per round")
     parser.add_argument("--skip-profile", action="store_true")
+    parser.add_argument(
+        "--root", type=Path, default=None, help="folder of the two homes (default: a new one)"
+    )
+    parser.add_argument(
+        "--skip-materialize", action="store_true", help="reuse the stores under --root"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     from serving.settings import ServiceSettings
 
     tracking = ServiceSettings().tracking_uri
-    root = Path(tempfile.mkdtemp(prefix="bench-issue15-"))
+    root = args.root or Path(tempfile.mkdtemp(prefix="bench-issue15-"))
     folder = args.data or root / "data"
     if not (folder / "transactions.parquet").exists():
         from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
@@ -173,18 +179,21 @@ def main() -> None:
         write_synth(synthesize(SynthConfig(n_customers=args.customers, seed=11)), folder)
     homes = {m: root / f"home-{m}" for m in MODES}
     out: dict[str, Any] = {"command": " ".join(sys.argv), "rounds": args.rounds}
-    print(f"materialize, economics on and off, {args.rounds} round(s), interleaved", flush=True)
-    out["materialize"] = m = bench_materialize(folder, homes, tracking, args.rounds)
+    if not args.skip_materialize:
+        print(f"materialize, economics on and off, {args.rounds} round(s), interleaved")
+        out["materialize"] = bench_materialize(folder, homes, tracking, args.rounds)
     if not args.skip_profile:
         print("/profile, both stores served at once, interleaved", flush=True)
         out["profile"] = bench_profile(homes, tracking, args.rounds, args.requests)
-    print(f"\n{m['customers']:,} customers, {m['transactions']:,} transactions")
-    mon, moff = m["median_with_read_s"]["on"], m["median_with_read_s"]["off"]
-    print(
-        f"materialize (read + validate {m['read_validate_s']:.1f} s included): "
-        f"{mon:.1f} s with vs {moff:.1f} s without: +{m['added']:.1%} "
-        f"(target <= {TARGETS['materialize']:.0%})"
-    )
+    if "materialize" in out:
+        m = out["materialize"]
+        print(f"\n{m['customers']:,} customers, {m['transactions']:,} transactions")
+        mon, moff = m["median_with_read_s"]["on"], m["median_with_read_s"]["off"]
+        print(
+            f"materialize (read + validate {m['read_validate_s']:.1f} s included): "
+            f"{mon:.1f} s with vs {moff:.1f} s without: +{m['added']:.1%} "
+            f"(target <= {TARGETS['materialize']:.0%})"
+        )
     if "profile" in out:
         p = out["profile"]
         print(
