@@ -45,7 +45,7 @@ def _settings(home: Path, mode: str, tracking: str) -> Any:
     from serving.settings import ServiceSettings
 
     os.environ["MLFLOW_TRACKING_URI"] = tracking  # the registry both homes share
-    return ServiceSettings(home=home, economics=mode)
+    return ServiceSettings(home=home, economics="on" if mode == "on" else "off")
 
 
 def bench_materialize(
