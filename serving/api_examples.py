@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-VERSIONS = {"churn": "3", "propensity": "3", "segments": "2", "clv": "3"}
+VERSIONS = {"churn": "3", "churn-partial": "2", "propensity": "3", "segments": "2", "clv": "3"}
 DECISION_ID = "5f0c2a9e8d7b4c1f9a3e6d2b7c8f1a04"
 
 PROFILE: dict[str, Any] = {
@@ -17,6 +17,8 @@ PROFILE: dict[str, Any] = {
     "churn": {
         "probability": 0.62,
         "reasons": ["42 days since the last purchase, 3x the usual gap"],
+        "partial_probability": 0.74,
+        "partial_reasons": ["42 days since the last purchase, 3x the usual gap"],
     },
     "prob_alive": 0.71,
     "expected_purchases": 1.8,

@@ -80,8 +80,9 @@ def materialize(
 
     With the pandas engine the store also gets each customer's 12-month P&L, priced by
     costs.yaml in the data folder (without it every cost is 0; a bad file is an error
-    naming the key), the lifecycle stage, and a cintel-potential champion's potential
-    value and share of wallet."""
+    naming the key), the lifecycle stage, a cintel-potential champion's potential
+    value and share of wallet, and a cintel-churn-partial champion's partial-churn
+    probability and reasons. CINTEL_ECONOMICS=off leaves all of these out."""
     import serving.batch.materialize
     from training.data.io import load_data
     from training.economics.costs import COSTS_FILE, load_costs
@@ -282,10 +283,26 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
     "--out", type=click.Path(path_type=Path), required=True, help="CSV (or .parquet) file to write."
 )
 @click.option("--channel", default=None, help="Only offers allowed on this channel.")
+@click.option(
+    "--churn",
+    "risk",
+    type=click.Choice(["total", "partial"]),
+    default="total",
+    show_default=True,
+    help="With --campaign retention: aim at total churners (cintel-churn) or at partial "
+    "churners (cintel-churn-partial: still buying, but below half the spend of the window "
+    "before); the retention offers' churn rules and the ranking then take that probability.",
+)
 @engine_options("Rank the store's profiles")
 @user_errors
 def targets(
-    campaign: str, top: int, out: Path, channel: str | None, engine: str, spark_master: str | None
+    campaign: str,
+    top: int,
+    out: Path,
+    channel: str | None,
+    risk: str,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Write the outbound list for a campaign, highest priority first, from the online store.
 
@@ -293,7 +310,11 @@ def targets(
     "control": do not contact them (they are the comparison the campaigns report needs).
     Every listed customer gets a decision record in CINTEL_HOME/decisions (endpoint
     "targets"; none with CINTEL_DECISIONS=off). With --engine spark the file store's
-    profiles are ranked on Spark, batch by batch."""
+    profiles are ranked on Spark, batch by batch.
+
+    --campaign retention --churn partial lists partial churners instead: customers whose
+    spend is likely to fall below half (cintel-churn-partial; the list adds its
+    churn_partial_probability column). The store must hold that head's scores."""
     import json
     from datetime import UTC, datetime
 
@@ -309,7 +330,23 @@ def targets(
     if not path.exists():
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")
     kind = cast(Literal["retention", "cross-sell"], campaign)
+    aim = cast(Literal["total", "partial"], risk)
+    if aim == "partial" and campaign != "retention":
+        raise CintelError(
+            "--churn partial: partial churners are a retention list (--campaign retention)"
+        )
     catalogue = load_catalogue(settings.offers_path)
+    if aim == "partial":
+        import pyarrow.parquet as pq
+
+        from serving.batch.targets import PARTIAL
+
+        if PARTIAL not in pq.read_schema(path).names:
+            raise CintelError(
+                f"{path}: the store has no partial-churn scores ({PARTIAL}): train the partial "
+                "head (`cintel train --churn partial`) and run `cintel materialize` again "
+                "(the pandas engine: Spark's materialize publishes the required models only)"
+            )
     if engine == "spark":
         require_spark(spark_master)
         from serving.batch.spark_materialize import targets_spark
@@ -317,18 +354,23 @@ def targets(
 
         with console.status("Ranking customers on Spark…"):
             spark = get_spark(spark_master)
-            table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel)
+            table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel, risk=aim)
     else:
         with console.status("Ranking the store's customers…"):
-            table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
+            profiles = pd.read_parquet(path)
+            try:
+                table = campaign_targets(profiles, kind, top, catalogue, channel=channel, risk=aim)
+            except ValueError as exc:
+                raise CintelError(f"{path}: {exc}") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)
     else:
         table.to_csv(out, index=False)
     control = int((table["group"] == "control").sum()) if len(table) else 0
+    aimed = " (partial churners)" if aim == "partial" else ""
     stdout.print(
-        f"{len(table):,} {campaign} targets written to {out}: {len(table) - control:,} to "
+        f"{len(table):,} {campaign}{aimed} targets written to {out}: {len(table) - control:,} to "
         f"contact, {control:,} in a control group (group = control: do not contact)"
     )
     if settings.decisions == "on" and len(table):

@@ -106,6 +106,7 @@ class EventUpdates:
         from training.economics.costs import costs_from_json  # scipy: not at worker start
 
         self.costs = costs_from_json(meta.get("costs"))
+        self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -266,6 +267,8 @@ class EventUpdates:
         signups = signups_of(arrays, customers)
         features = feature_rows(arrays, customers, as_ofs, self.layout, signups)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
+        if not self.economics:
+            return rows
         # the P&L and lifecycle columns materialize stores, each customer at their as_of
         for as_of, members in as_of_groups(ids, as_ofs).items():
             part = subset(arrays, members)

@@ -84,6 +84,8 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
         "churn": {
             "probability": churn,
             "reasons": _reasons(row.get("churn_reasons")),
+            "partial_probability": _num(row.get("churn_partial_probability")),
+            "partial_reasons": _reasons(row.get("churn_partial_reasons")),
         },
         "prob_alive": consistent_alive(_num(row.get("prob_alive")), churn),
         "expected_purchases": _num(row.get("expected_purchases")),

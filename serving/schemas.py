@@ -101,17 +101,34 @@ class _Answer(BaseModel):
 
 
 class Churn(_Answer):
-    """Churn risk from cintel-churn (XGBoost, isotonic-calibrated)."""
+    """Churn risk from cintel-churn and partial-churn risk from cintel-churn-partial (two
+    heads: XGBoost, isotonic-calibrated, reasons from the same per-row contributions)."""
 
     probability: float | None = Field(
         description=_doc(
             f"""probability that the customer makes no purchase in {HORIZON}, calibrated on
-            past outcomes (a model trained on the partial-churn target: that their spend
-            there falls below half of the previous H days'); null when not scored"""
+            past outcomes; null when not scored"""
         )
     )
     reasons: list[str] = Field(
         description="the top drivers of the risk in words (only when probability >= 0.3)"
+    )
+    partial_probability: float | None = Field(
+        default=None,
+        description=_doc(
+            f"""probability of partial churn: that the customer still buys in {HORIZON}
+            but their gross spend there falls below half of their gross spend in the H
+            days before as_of (a total churner, who buys nothing, is not a partial one),
+            from cintel-churn-partial, calibrated on past outcomes of customers who bought
+            in those H days before; null for a customer without a transaction in the H
+            days before as_of (nothing to drop from) or without a cintel-churn-partial
+            champion"""
+        ),
+    )
+    partial_reasons: list[str] = Field(
+        default_factory=list,
+        description="the top drivers of the partial-churn risk in words (only when "
+        "partial_probability >= 0.3)",
     )
 
 

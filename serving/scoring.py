@@ -10,7 +10,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from training.tasks import FittedModel
+from training.tasks import CHURN_HEADS, FittedModel
 
 # model outputs copied into every request-log record (monitoring's prediction drift)
 LOGGED_OUTPUTS = (
@@ -91,9 +91,9 @@ def model_outputs(
     """One model's store columns for ``features`` (rows in order, no ``customer_id``): what
     ``cintel materialize`` writes and what the service scores on read."""
     kwargs: dict[str, Any] = {}
-    if name == "churn":
+    if name in CHURN_HEADS.values():  # both heads: reasons the same way
         kwargs = {"reasons_from": reasons_from, "approx_reasons": approx_reasons}
-    model: Any = scorer  # churn takes reasons_from; the protocol does not
+    model: Any = scorer  # the churn heads take reasons_from; the protocol does not
     pred = model.predict_frame(features, **kwargs).reset_index(drop=True)
     return cast(pd.DataFrame, pred.drop(columns=["customer_id"]))
 

@@ -44,6 +44,10 @@ class ServiceSettings(Settings):
     # value tiers of the published store: by the segments model's margin_365d ("margin"),
     # or re-cut at materialize on the 12-month net contribution of costs.yaml, same shares
     tier_value: Literal["margin", "net_contribution"] = "margin"
+    # issue 15's additions to a publish (P&L and lifecycle columns, the cintel-potential
+    # and cintel-churn-partial scores): "off" publishes the store without them (benchmarks
+    # of what they cost, bench/bench_issue15.py; a fallback)
+    economics: Literal["on", "off"] = "on"
     drain_seconds: float = Field(default=10.0, gt=0, le=3600)
     # while no worker accepts connections (all of them died at once), the server process
     # answers those that waited this long with 503 instead of leaving them hanging until a

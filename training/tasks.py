@@ -16,6 +16,8 @@ when it has a champion, but nothing requires it. A task with ``own_tables`` (pro
 signup cohorts) builds its tables from the data alone; a task that is not ``store``
 (prospect) scores people without a history on request, so materialize, /profile and
 /score leave it out (``STORE_MODELS``).
+(potential, the partial-churn head churn-partial) is trained by ``cintel train`` by
+default (``DEFAULT_MODELS``) and published when it has a champion, but nothing requires it.
 """
 
 from __future__ import annotations
@@ -90,6 +92,12 @@ def activity_labels(_snapshot: Snapshot) -> list[str]:
     return ["label_churn"]
 
 
+def partial_labels(_snapshot: Snapshot) -> list[str]:
+    """Customers who bought in the window before as_of and still buy in the horizon, but
+    below half of it (1), or not (0; total churners too): ``training.data.labels``."""
+    return ["label_partial_churn"]
+
+
 def family_labels(snapshot: Snapshot) -> list[str]:
     """Bought the family in the horizon, one label per family."""
     return [f"label_buy__{s}" for s in slugs(list(snapshot.families))]
@@ -161,6 +169,22 @@ def _churn() -> TaskParts:
 
     return TaskParts(
         churn.fit,
+        churn.evaluate,
+        churn.write_artifacts,
+        churn.ChurnModel.load,
+        churn.MAIN_METRIC,
+        churn.GREATER_IS_BETTER,
+        churn.FLOORS,
+    )
+
+
+@cache
+def _churn_partial() -> TaskParts:
+    from training import churn
+
+    config = churn.ChurnConfig(target="partial_churn")
+    return TaskParts(
+        lambda snapshot: churn.fit(snapshot, config),
         churn.evaluate,
         churn.write_artifacts,
         churn.ChurnModel.load,
@@ -279,6 +303,13 @@ def top_tier_labels(_snapshot: Snapshot) -> list[str]:
 TASKS: tuple[Task, ...] = (
     Task("churn", "churn risk with reasons", _churn, _churn_spark),
     Task(
+        "churn-partial",
+        "partial churn risk (still buying, spend below half of the window before) with reasons",
+        _churn_partial,
+        labels=partial_labels,
+        optional=True,
+    ),
+    Task(
         "propensity",
         "cross-sell propensity per family",
         _propensity,
@@ -319,6 +350,8 @@ DEFAULT_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if not t.needs)
 ALL_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS)
 # whose outputs the store, /profile and /score carry (the service follows the others apart)
 STORE_MODELS: tuple[str, ...] = tuple(t.name for t in TASKS if t.store)
+# the churn heads (``cintel train --churn total|partial|both``): one model class, two targets
+CHURN_HEADS: dict[str, str] = {"total": "churn", "partial": "churn-partial"}
 _BY_NAME = {t.name: t for t in TASKS}
 
 

@@ -37,6 +37,9 @@ from training.segments.config import LOW_ACTIVITY, SegmentsConfig
 from training.tasks import MODELS, STORE_MODELS, FittedModel
 
 CHUNK = 50_000
+# the optional models of issue 15 (customer economics, partial churn), left out with the
+# P&L and lifecycle columns when CINTEL_ECONOMICS=off
+ECONOMICS_MODELS = ("potential", "churn-partial")
 REFERENCE_ROWS = 5_000
 SEGMENT_PROB = "segment_prob__"
 # features the offers and the answer use besides the model outputs
@@ -207,10 +210,16 @@ def materialize(
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
     ``ChurnModel.contributions``); exact ones go per decision pattern (``PatternShap``).
     ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
-    per-customer P&L stored beside the model outputs, with the lifecycle stage.
-    ``champions``: ``load_champions(settings, optional=True)`` done already (the CLI loads
-    them while it reads the data)."""
+    per-customer P&L stored beside the model outputs, with the lifecycle stage; with
+    ``settings.economics`` "off" (CINTEL_ECONOMICS) neither they nor the scores of
+    ``ECONOMICS_MODELS`` are published. ``champions``: ``load_champions(settings,
+    optional=True)`` done already (the CLI loads them while it reads the data)."""
     scorers, versions = champions or load_champions(settings, optional=True)
+    economics = settings.economics == "on"
+    if not economics:
+        for name in ECONOMICS_MODELS:
+            scorers.pop(name, None)
+            versions.pop(name, None)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     data, folded = fold_events(data, settings.events_dir)  # every acknowledged event
@@ -225,15 +234,19 @@ def materialize(
 
     scorers, versions = usable_optional(features, scorers, versions, leave_out)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
-    progress("computing the customer economics and lifecycle stages")
-    config = getattr(segments, "config", None)
-    shares = (
-        config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
-    )
-    profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
+    if economics:
+        progress("computing the customer economics and lifecycle stages")
+        config = getattr(segments, "config", None)
+        shares = (
+            config.tier_shares
+            if isinstance(config, SegmentsConfig)
+            else SegmentsConfig().tier_shares
+        )
+        profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
+    meta["economics"] = settings.economics  # the event path adds the columns only when on
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     progress("writing the transaction history (for POST /events)")
     meta["events"] = {

@@ -30,7 +30,7 @@ SCORE_ROWS_PER_PARTITION = 200_000  # ~100 MB of scored Arrow per task
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from serving.batch.targets import Campaign
+    from serving.batch.targets import Campaign, Risk
 
 
 def materialize_spark(
@@ -100,6 +100,7 @@ def targets_spark(
     catalogue: Catalogue,
     spark: SparkSession,
     channel: str | None = None,
+    risk: Risk = "total",
 ) -> pd.DataFrame:
     """``campaign_targets`` over profiles any size: each Arrow batch keeps its best ``top``
     candidates (a customer's score depends on its own row only), the driver ranks those.
@@ -113,11 +114,11 @@ def targets_spark(
 
     def best(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            chosen = campaign_targets(batch, campaign, top, catalogue, channel=channel)
+            chosen = campaign_targets(batch, campaign, top, catalogue, channel=channel, risk=risk)
             yield batch[batch["customer_id"].isin(chosen["customer_id"])]
 
     candidates = frame.mapInPandas(best, frame.schema).toPandas()
     if candidates.empty:
         return pd.DataFrame(columns=COLUMNS)
     candidates = candidates.sort_values(ORDER, ignore_index=True).drop(columns=[ORDER])
-    return campaign_targets(candidates, campaign, top, catalogue, channel=channel)
+    return campaign_targets(candidates, campaign, top, catalogue, channel=channel, risk=risk)

@@ -17,11 +17,15 @@ import pandas as pd
 
 from serving import decisions
 from serving.catalogue import Catalogue, Kind, default_catalogue, slug
-from serving.offer_table import OK, offer_table, reasons
+from serving.offer_table import OK, floats, offer_table, reasons
 from serving.offers import OfferContext, request_rules
 from training.data.holdout import control_mask
 
 Campaign = Literal["retention", "cross-sell"]
+Risk = Literal["total", "partial"]
+# the store column a retention list aims at, by ``cintel targets --churn``
+RISK_COLUMNS = {"total": "churn_probability", "partial": "churn_partial_probability"}
+PARTIAL = RISK_COLUMNS["partial"]
 COLUMNS = [
     "rank",
     "customer_id",
@@ -46,6 +50,7 @@ def campaign_targets(
     top: int,
     catalogue: Catalogue | None = None,
     channel: str | None = None,
+    risk: Risk = "total",
 ) -> pd.DataFrame:
     """The ``top`` customers, best first, with their best offer of the campaign kind.
 
@@ -56,6 +61,11 @@ def campaign_targets(
     best cross-sell offer's score. Ties keep the input order. Contact caps are not applied
     here. ``group`` is the customer's group in the offer's campaign: ``control`` members
     are listed (the comparison group of the same ranking) but are not to be contacted.
+
+    ``risk`` "partial" aims a retention list at partial churners: the offers' churn rules
+    (``min_churn``, the expected value, the priority) and the ranking take the
+    cintel-churn-partial probability (``churn_partial_probability``) in place of the total
+    churn one, and the list gets a ``churn_partial_probability`` column beside it.
     """
     if campaign not in ("retention", "cross-sell"):
         raise ValueError(f"campaign must be 'retention' or 'cross-sell', got {campaign!r}")
@@ -63,12 +73,24 @@ def campaign_targets(
         raise ValueError(f"top must be at least 1, got {top}")
     if "customer_id" not in profiles:
         raise ValueError("profiles: missing column 'customer_id'")
+    if risk not in RISK_COLUMNS:
+        raise ValueError(f"risk must be 'total' or 'partial', got {risk!r}")
+    if risk == "partial" and campaign != "retention":
+        raise ValueError("partial churners are a retention list: use --campaign retention")
+    if risk == "partial" and PARTIAL not in profiles:
+        raise ValueError(
+            f"the store has no partial-churn scores ({PARTIAL}): train the partial head "
+            "(`cintel train --churn partial`) and run `cintel materialize` again"
+        )
     catalogue = catalogue or default_catalogue()
     kind: Kind = "retention" if campaign == "retention" else "cross_sell"
     n = len(profiles)
     if not catalogue.of_kind(kind) or n == 0:
-        return pd.DataFrame(columns=COLUMNS)
-    table = offer_table({c: profiles[c].to_numpy() for c in profiles.columns}, catalogue, n)
+        return pd.DataFrame(columns=_columns(risk))
+    columns = {c: profiles[c].to_numpy() for c in profiles.columns}
+    total = floats(columns, RISK_COLUMNS["total"], n)
+    columns["churn_probability"] = columns[RISK_COLUMNS[risk]]
+    table = offer_table(columns, catalogue, n)
     chan = None if channel is None else slug(channel)
     rules = request_rules(catalogue, OfferContext(channel=chan))
     in_campaign = np.array([o.kind == kind for o in catalogue.offers]) & rules.allowed
@@ -93,6 +115,7 @@ def campaign_targets(
         members = campaigns == cid
         control[members] = control_mask(ids[members], cid, catalogue.campaign(cid).holdout)
     uplift = table.uplift[rows, chosen]
+    aimed = {} if risk == "total" else {PARTIAL: churn[rows]}
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(rows) + 1),
@@ -105,12 +128,21 @@ def campaign_targets(
             "expected_response": table.response[rows, chosen],
             "uplift": uplift,
             "ranking": np.where(np.isnan(uplift), "expected_value", "uplift"),
-            "churn_probability": churn[rows],
+            "churn_probability": total[rows],
+            **aimed,
             "clv_12m": clv[rows],
             "value_tier": table.tier[rows],
             "reasons": ["; ".join(reasons(table, i, int(best[i]))) for i in rows],
         }
     )
+
+
+def _columns(risk: Risk) -> list[str]:
+    """The list's columns: COLUMNS, with the partial-churn probability after the total."""
+    if risk == "total":
+        return COLUMNS
+    at = COLUMNS.index("churn_probability") + 1
+    return [*COLUMNS[:at], PARTIAL, *COLUMNS[at:]]
 
 
 def decision_lines(

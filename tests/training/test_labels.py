@@ -36,6 +36,19 @@ def test_labels_match_hand_computed_frame(tiny: CleanData) -> None:
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
+def test_a_total_churner_is_not_a_partial_churner(tiny: CleanData) -> None:
+    """Partial churn is "still buying, but less": B without its purchase in the window
+    churns totally, and is then no partial churner (the two labels are disjoint)."""
+    tx = tiny.transactions
+    gone = tx.loc[~((tx["customer_id"] == "B") & (tx["ts"] >= AS_OF))]
+    ids = pd.Index(["A", "B", "C"], name="customer_id")
+    got = compute_labels(gone, ids, AS_OF, 90)
+    assert got["label_churn"].tolist()[:2] == [0.0, 1.0]
+    assert got["label_partial_churn"].tolist()[:2] == [0.0, 0.0]
+    both = compute_labels(tx, ids, AS_OF, 90)  # B still buys 10 of the 40 before: partial
+    assert both["label_partial_churn"].tolist()[:2] == [0.0, 1.0]
+
+
 def test_event_at_as_of_is_a_label_not_a_feature(tiny: CleanData) -> None:
     snap = build_snapshot(tiny, AS_OF, 90)
     b = snap.frame.set_index("customer_id").loc["B"]

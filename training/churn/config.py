@@ -9,7 +9,8 @@ from training.churn.rows import TARGETS
 
 @dataclass(frozen=True)
 class ChurnConfig:
-    """``target``: "churn" (no purchase in the horizon) or "partial_churn" (spend halved)."""
+    """``target``: "churn" (no purchase in the horizon) or "partial_churn" (still buying,
+    spend below half of the previous window's: ``training.data.labels``)."""
 
     target: str = "churn"
     valid_fraction: float = 0.15

@@ -7,6 +7,7 @@ the calibrated probability is non-decreasing in recency by construction.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -24,9 +25,13 @@ from training.churn.reasons import ReasonTable, explain
 from training.churn.rows import TARGETS
 from training.churn.shap import PatternShap
 from training.clv.btyd_part import BtydParams
-from training.mlops.manifest import read_manifest, write_manifest
+from training.mlops.manifest import MANIFEST_FILE, read_manifest, write_manifest
 
 KIND = "cintel-churn"
+# one model class, two heads: the manifest kind (registered name) and the store columns'
+# prefix of each target (``<prefix>_probability``, ``<prefix>_reasons``)
+KINDS = {"churn": KIND, "partial_churn": "cintel-churn-partial"}
+OUTPUT_PREFIX = {"churn": "churn", "partial_churn": "churn_partial"}
 SCHEMA_VERSION = 1
 BOOSTER_FILE = "booster.ubj"
 REASON_SEPARATOR = "; "
@@ -58,6 +63,11 @@ class ChurnModel:
     def label_column(self) -> str:
         return TARGETS[self.config.target]
 
+    @property
+    def output_prefix(self) -> str:
+        """``churn`` (total churn) or ``churn_partial``: the prefix of the output columns."""
+        return OUTPUT_PREFIX[self.config.target]
+
     def with_derived(self, features: pd.DataFrame) -> pd.DataFrame:
         """``features`` plus the BTYD columns the booster takes (unchanged without them)."""
         if self.btyd is None:
@@ -88,16 +98,38 @@ class ChurnModel:
 
     def at_horizon(self, days: int) -> ChurnModel:
         """This model answering for ``days`` by default (``cintel train`` with a label
-        window shorter than its horizon); the rescaling is in training/churn/horizon.py."""
+        window shorter than its horizon); the rescaling is in training/churn/horizon.py.
+
+        Partial churn compares two windows of the label's length, so it has no rescaling:
+        ValueError when ``days`` is not the label window (``cintel train`` then skips it)."""
         if days < 1:
             raise ValueError(f"a churn horizon must be at least 1 day, got {days}")
+        if self.config.target != "churn" and self.label_days and days != self.label_days:
+            raise ValueError(
+                f"partial churn compares spend in two windows of the label's length: "
+                f"learned on {self.label_days}-day windows, it cannot answer for {days} days "
+                f"(the history is too short for two {days}-day windows; use "
+                f"--horizon-days {self.label_days} or more data)"
+            )
         served = {"served_days": int(days), "label_days": self.label_days, "method": METHOD}
         return replace(self, horizon=served)
 
+    def defined(self, features: pd.DataFrame) -> np.ndarray:
+        """Rows the target is defined for: every row for total churn; for partial churn
+        the customers with a transaction in the label window before as_of (days since the
+        last one at most ``label_days``: a partial drop needs spend to drop from)."""
+        if self.config.target == "churn" or not self.label_days:
+            return np.ones(len(features), dtype=bool)
+        recency = features["recency_days"].to_numpy(dtype="float64")
+        return np.asarray(recency <= self.label_days)
+
     def predict_proba(self, features: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
         """Calibrated P(no purchase in the next ``horizon_days``) per row (default:
-        ``served_days``); other horizons than the label window are rescaled."""
+        ``served_days``); other horizons than the label window are rescaled. Partial churn:
+        P(still buying, below half the spend of the window before); NaN where undefined."""
         p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+        if self.config.target != "churn":
+            return np.where(self.defined(features), p, np.nan)
         days = self.served_days if horizon_days is None else int(horizon_days)
         if days == self.label_days or not self.label_days:
             return p
@@ -156,7 +188,8 @@ class ChurnModel:
         self, features: pd.DataFrame, reasons_from: float = 0.0, approx_reasons: bool = False
     ) -> pd.DataFrame:
         """customer_id, churn_probability (calibrated) and churn_reasons (a '; '-joined
-        string of up to ``reason_top`` sentences, most important first; '' when none).
+        string of up to ``reason_top`` sentences, most important first; '' when none);
+        ``churn_partial_probability`` and ``churn_partial_reasons`` for the partial head.
 
         Batch callers may ask for reasons only where the probability is at least
         ``reasons_from``; the others get ''. Exact contributions of many rows go per
@@ -171,17 +204,18 @@ class ChurnModel:
             chosen = features.iloc[wanted]
             reasons = self.reasons(chosen, approx=approx_reasons)
             text[wanted] = [REASON_SEPARATOR.join(r) for r in reasons]
+        prefix = self.output_prefix
         return pd.DataFrame(
             {
                 "customer_id": features["customer_id"].to_numpy(),
-                "churn_probability": proba,
-                "churn_reasons": text,
+                f"{prefix}_probability": proba,
+                f"{prefix}_reasons": text,
             }
         )
 
     def manifest(self) -> dict:
         return {
-            "kind": KIND,
+            "kind": KINDS[self.config.target],
             "schema_version": SCHEMA_VERSION,
             "booster_file": BOOSTER_FILE,
             "target": self.config.target,
@@ -221,7 +255,8 @@ class ChurnModel:
     def load(cls, path: Path) -> ChurnModel:
         """Restore a model written by ``save``."""
         path = Path(path)
-        manifest = read_manifest(path, KIND, SCHEMA_VERSION)
+        kind = json.loads((path / MANIFEST_FILE).read_text()).get("kind")
+        manifest = read_manifest(path, kind if kind in KINDS.values() else KIND, SCHEMA_VERSION)
         booster = xgb.Booster()
         booster.load_model(path / manifest["booster_file"])
         config = ChurnConfig(**manifest["config"])

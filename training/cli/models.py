@@ -23,7 +23,7 @@ from training.cli.common import (
     user_errors,
 )
 from training.minimums import DEFAULT_MIN_NEGATIVES, DEFAULT_MIN_POSITIVES, Minimums
-from training.tasks import ALL_MODELS, DEFAULT_MODELS, TASKS
+from training.tasks import ALL_MODELS, CHURN_HEADS, DEFAULT_MODELS, TASKS
 
 
 @click.command()
@@ -58,6 +58,16 @@ from training.tasks import ALL_MODELS, DEFAULT_MODELS, TASKS
     default=None,
     help=f"Comma-separated models to train, of {','.join(ALL_MODELS)}. "
     f"[default: {','.join(DEFAULT_MODELS)}, plus uplift with --decisions]",
+)
+@click.option(
+    "--churn",
+    "churn_heads",
+    type=click.Choice(["total", "partial", "both"]),
+    default=None,
+    help="Which churn heads to train: total churn (cintel-churn: no purchase in the "
+    "horizon), partial churn (cintel-churn-partial: still buying, spend in the horizon "
+    "below half of the equal window before it) or both; replaces the churn heads "
+    "--models names (or adds them). [default: both with the default models]",
 )
 @click.option(
     "--decisions",
@@ -119,6 +129,7 @@ def train(
     as_of: str | None,
     horizon_days: int,
     models: str | None,
+    churn_heads: str | None,
     decisions_dir: Path | None,
     tolerance: float,
     holdout_from: str | None,
@@ -142,6 +153,14 @@ def train(
     at most --driver-rows customers of each snapshot then comes to this machine for the
     segments fit, the evaluation and the gate, and MLflow logging (the propensity report
     has no basket rules). Spark Connect cannot train: use a classic --spark-master.
+
+    Churn has two heads, both trained by default (--churn total|partial|both): total churn
+    (cintel-churn, no purchase in the horizon; required by the service) and partial churn
+    (cintel-churn-partial, optional: among customers who bought in the horizon-long window
+    before the snapshot, still buying in the horizon but spending below half of that
+    window's), each with its
+    own gate and champion. Partial churn is not rescaled to another horizon: when the
+    history is too short for two full horizons it is skipped with the reason.
 
     The potential model (potential value, share of wallet) is trained by default but is
     optional: the service does not require it. With ground_truth.parquet in the data folder
@@ -176,6 +195,10 @@ def train(
             [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
         )
     selected = [m.strip() for m in models.split(",") if m.strip()]
+    named_models = set(selected) if named else set()
+    if churn_heads is not None:
+        selected = choose_churn_heads(selected, churn_heads)
+        named_models |= {m for m in selected if m in CHURN_HEADS.values()}
     from training.economics.costs import load_costs
 
     inputs = TaskInputs(
@@ -217,7 +240,7 @@ def train(
                 driver_rows=driver_rows,
             )
         print_results(results)
-        fail_on_skipped(results, named)
+        fail_on_skipped(results, named_models)
         return
     holdout = parse_date(holdout_from, "--holdout-from")
     with console.status("Reading and validating data…") as status:
@@ -244,17 +267,36 @@ def train(
             origins=origins,
         )
     print_results(results)
-    fail_on_skipped(results, named)
+    fail_on_skipped(results, named_models)
 
 
-def fail_on_skipped(results: list[Any], named: bool = True) -> None:
+def choose_churn_heads(selected: list[str], heads: str) -> list[str]:
+    """``selected`` with its churn heads replaced by those ``--churn`` names (total,
+    partial or both), at the place of the first one (first when it names none)."""
+    chosen = list(CHURN_HEADS.values()) if heads == "both" else [CHURN_HEADS[heads]]
+    names = [m.removeprefix("cintel-") for m in selected]
+    at = next((i for i, m in enumerate(names) if m in CHURN_HEADS.values()), 0)
+    rest = [m for m in names if m not in CHURN_HEADS.values()]
+    return [*rest[:at], *chosen, *rest[at:]]
+
+
+def fail_on_skipped(results: list[Any], named: bool | set[str] = True) -> None:
     """Exit 1 naming every model that was asked for and could not be trained; an optional
-    model (potential) trained only by default (``named`` False) is a warning instead."""
+    model (potential, churn-partial) trained only by default (not in ``named``: True for
+    every model, False or a set of model names) is a warning instead."""
     optional = {t.name for t in TASKS if t.optional}
+
+    def asked(model: str) -> bool:
+        return named if isinstance(named, bool) else model in named
+
     for r in results:
-        if r.decision == "skipped" and not named and r.model in optional:
+        if r.decision == "skipped" and not asked(r.model) and r.model in optional:
             console.print(f"[yellow]warning:[/] optional model {r.model} not trained: {r.reason}")
-    skipped = [r for r in results if r.decision == "skipped" and (named or r.model not in optional)]
+    skipped = [
+        r
+        for r in results
+        if r.decision == "skipped" and (asked(r.model) or r.model not in optional)
+    ]
     if skipped:
         names = "; ".join(f"{r.model} ({r.reason})" for r in skipped)
         raise CintelError(f"not trained: {names}")

@@ -49,9 +49,10 @@ def compute_labels(
 
     - ``label_churn``: no purchase in the window (NaN for customers who never bought
       before ``as_of``: they cannot churn).
-    - ``label_partial_churn``: gross spend in the window below ``partial_fraction`` of the
-      gross spend in the previous window of equal length (includes total churn; NaN when
-      that previous spend is 0).
+    - ``label_partial_churn``: still buying, but less: at least one purchase in the window
+      and gross spend there below ``partial_fraction`` of the gross spend in the previous
+      window of equal length (NaN when that previous spend is 0). A total churner (no
+      purchase in the window) is not a partial churner: the two labels are disjoint.
     - ``label_buy__<family>``: bought the family in the window; ``label_first__<family>``:
       the same for customers who never bought it before (NaN for those who did).
     - ``future_spend``, ``future_margin``, ``future_purchases``.
@@ -90,7 +91,9 @@ def compute_labels(
     out: dict[str, np.ndarray] = {
         "label_churn": np.where(past_buys > 0, (fut_buys == 0).astype("float64"), np.nan),
         "label_partial_churn": np.where(
-            prev_gross > 0, (fut_gross < partial_fraction * prev_gross).astype("float64"), np.nan
+            prev_gross > 0,
+            ((fut_buys > 0) & (fut_gross < partial_fraction * prev_gross)).astype("float64"),
+            np.nan,
         ),
         "future_spend": total(future, amount),
         "future_margin": total(future, tx["margin"].to_numpy()),

@@ -69,7 +69,9 @@ def compute_labels_spark(
         "label_churn": F.when(z("past_buys") > 0, (z("fut_buys") == 0).cast("double")),
         "label_partial_churn": F.when(
             z("prev_gross") > 0,
-            (z("fut_gross") < F.lit(partial_fraction) * z("prev_gross")).cast("double"),
+            (
+                (z("fut_buys") > 0) & (z("fut_gross") < F.lit(partial_fraction) * z("prev_gross"))
+            ).cast("double"),
         ),
         "future_spend": z("future_spend"),
         "future_margin": z("future_margin"),
