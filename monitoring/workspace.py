@@ -120,18 +120,16 @@ def add_decision(
     (the drift share it read; None and NaN left out) as one-row means."""
     verdict = "retrain" if retrain else "no retrain"
     name = f"cycle {at:%Y-%m-%d %H:%M}: {verdict} - {reason}"
-    return _add_values(home, {RETRAIN: float(retrain), **figures}, [CYCLE_TAG, verdict], name, at)
+    return _add_values(home, {RETRAIN: float(retrain), **figures}, [CYCLE_TAG, verdict], name)
 
 
 def add_realised(home: Path, figures: dict[str, float | None], reason: str, at: datetime) -> str:
     """A publish's realised performance once its outcomes matured (``realised_<metric>``,
     ``performance_drop``) as a run of the project: the realised-performance panel's points."""
-    return _add_values(home, figures, [REALISED_TAG], f"realised {at:%Y-%m-%d %H:%M}: {reason}", at)
+    return _add_values(home, figures, [REALISED_TAG], f"{at:%Y-%m-%d %H:%M} {reason}")
 
 
-def _add_values(
-    home: Path, figures: dict[str, float | None], tags: list[str], name: str, at: datetime
-) -> str:
+def _add_values(home: Path, figures: dict[str, float | None], tags: list[str], name: str) -> str:
     """A run of one-row means of ``figures`` (None and NaN left out), named and tagged."""
     import math
 
