@@ -79,13 +79,14 @@ def _panels() -> list[Any]:
             "One bar per cintel cycle: 1 = retrain, 0 = not; each run's name gives the reason.",
             size="half",
         ),
-        line_plot_panel(
+        bar_plot_panel(  # bars: a lone measurement (the demo has one) draws no line
             "Realised performance of the published champions",
             [
                 PanelMetric(legend=name, metric="MeanValue", metric_labels={"column": name})
                 for name in ("realised_churn_roc_auc", "performance_drop")
             ],
-            "Churn ROC AUC on the outcomes once they matured, and its drop from training.",
+            "One pair of bars per matured publish: churn ROC AUC on its outcomes, and its "
+            "drop from training.",
             size="half",
         ),
     ]
