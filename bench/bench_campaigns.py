@@ -119,8 +119,9 @@ def phases(root: Path) -> dict[str, float]:
     """The command's steps, timed one by one in this process."""
     from monitoring.campaign_run import offer_costs, read_profiles, true_effects
     from monitoring.campaigns import campaign_report
+    from training.data.decision_log import read_decisions, read_feedback
     from training.data.io import load_data
-    from training.data.outcomes import read_decisions, read_feedback, responses
+    from training.data.outcomes import responses
 
     home, data_dir = root / "home", root / "data"
     out: dict[str, float] = {}

@@ -22,9 +22,10 @@ import pandas as pd
 
 from monitoring.campaigns import CI_METHOD, FIGURES, CampaignConfig, campaign_report, render_html
 from monitoring.monitor import STAMP, write_index
+from training.data.decision_log import read_decisions, read_feedback
 from training.data.features import slug
 from training.data.io import load_data
-from training.data.outcomes import read_decisions, read_feedback, responses
+from training.data.outcomes import responses
 from training.settings import Settings
 
 EXPERIMENT = "cintel-campaigns"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from training.data.outcomes import CONTROL, TREATED, with_none
+from training.data.decision_log import CONTROL, TREATED, with_none
 
 BREAKDOWNS = ("channel", "value_tier", "segment")
 KEYS = ["campaign", "offer_id"]

@@ -59,7 +59,8 @@ def align(
 
     A column numeric in the reference is coerced to numbers in the current frame (a
     string there becomes missing). Skipped, with the reason: columns that are empty on
-    either side and text-like columns with more than ``max_categories`` values.
+    either side, columns holding one and the same value on both sides, and text-like
+    columns with more than ``max_categories`` values.
     """
     ref_cols = [c for c in reference.columns if not is_meta(str(c))]
     cur_cols = {c for c in current.columns if not is_meta(str(c))}
@@ -79,6 +80,11 @@ def align(
         if r.notna().sum() == 0 or c.notna().sum() == 0:
             side = "the reference" if r.notna().sum() == 0 else "current"
             skipped[col] = f"no values in {side}"
+            continue
+        values = pd.unique(pd.concat([r, c], ignore_index=True))
+        if len(values) == 1:  # e.g. the P&L costs without a costs.yaml: all 0 (its zero
+            # spread also divided Evidently's correlation of the inputs by zero)
+            skipped[col] = f"one value on both sides ({values[0]}): nothing to compare"
             continue
         if not _is_numeric(r) and r.nunique() > max_categories:
             skipped[col] = f"text-like: {r.nunique()} distinct values in the reference"

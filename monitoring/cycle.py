@@ -297,16 +297,14 @@ def run_cycle(
 
 
 def _workspace_decision(result: CycleResult, settings: Settings, now: datetime) -> None:
-    """The decision in Evidently's workspace beside the windows (``cintel monitor --ui``);
-    a workspace that cannot take it costs the dashboard a point, never the cycle."""
+    """The decision in Evidently's workspace beside the windows (``cintel monitor --ui``;
+    the realised figures are added where they are measured, ``monitoring.realised``); a
+    workspace that cannot take it costs the dashboard a point, never the cycle."""
     from monitoring.workspace import add_decision
 
     figures: dict[str, float | None] = {}
     if result.monitor is not None:
         figures["drift_share"] = result.monitor.summary.drift_share
-    if result.realised is not None:
-        figures["performance_drop"] = result.realised.performance_drop
-        figures.update({f"realised_{k}": v for k, v in result.realised.realised.items()})
     try:
         add_decision(settings.home, result.decision.retrain, result.decision.reason, figures, now)
     except Exception as exc:  # any failure of a UI store is reported, not fatal

@@ -2,7 +2,8 @@
 
 Reads the store (the publish's as_of, versions and scores), the champions' training runs
 (their metrics and the churn run's ``horizon_days``), builds a labelled snapshot at that
-as_of from the current data, and logs one run to ``cintel-monitoring``; the figures
+as_of from the current data, and logs one run to ``cintel-monitoring`` and one to the
+Evidently workspace (``monitoring.workspace``, its realised-performance panel); the figures
 themselves come from ``monitoring.performance`` (pure).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -110,7 +112,26 @@ def realised_performance_of_publish(
     result = Realised("matured", reason, stamp, horizon, versions, realised, training, drop)
     if track:
         result = Realised(**{**result.__dict__, "mlflow_run_id": _track(result, settings)})
+        _to_workspace(result, settings)
     return result
+
+
+def figures_of(result: Realised) -> dict[str, float | None]:
+    """The figures the dashboard charts: ``realised_<metric>`` and ``performance_drop``."""
+    figures: dict[str, float | None] = {f"realised_{k}": v for k, v in result.realised.items()}
+    figures["performance_drop"] = result.performance_drop
+    return figures
+
+
+def _to_workspace(result: Realised, settings: Settings) -> None:
+    """The figures in Evidently's workspace (its realised-performance panel); a workspace
+    that cannot take them costs the dashboard a point, never the measurement."""
+    from monitoring.workspace import add_realised
+
+    try:
+        add_realised(settings.home, figures_of(result), result.reason, datetime.now(UTC))
+    except Exception as exc:  # any failure of a UI store is reported, not fatal
+        logging.getLogger(__name__).warning("Evidently workspace: realised not added (%s)", exc)
 
 
 def _track(result: Realised, settings: Settings) -> str:

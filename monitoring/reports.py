@@ -113,9 +113,13 @@ def check_window(
     return al, None
 
 
-def _drift_items(columns: list[str], al: Alignment, config: DriftConfig, threshold: float) -> list:
-    """A drifted-columns counter and one ValueDrift per column (no preset: its legacy
-    table re-computes and re-plots every column and triples the run time)."""
+def _drift_items(
+    columns: list[str], al: Alignment, config: DriftConfig, threshold: float, count: bool
+) -> list:
+    """One ValueDrift per column (no preset: its legacy table re-computes and re-plots
+    every column and triples the run time) and, with ``count``, a drifted-columns counter
+    (the inputs' share, the figure the status and the dashboard read; predictions drift
+    one by one, and a second counter drew a second, same-named series on the dashboard)."""
     from evidently.metrics import DriftedColumnsCount, ValueDrift
 
     def method(column: str) -> str:
@@ -128,10 +132,8 @@ def _drift_items(columns: list[str], al: Alignment, config: DriftConfig, thresho
         num_method=config.num_method,
         cat_method=config.cat_method,
     )
-    return [
-        counter,
-        *(ValueDrift(column=c, method=method(c), threshold=threshold) for c in columns),
-    ]
+    drifts = [ValueDrift(column=c, method=method(c), threshold=threshold) for c in columns]
+    return [counter, *drifts] if count else drifts
 
 
 def build_report(al: Alignment, config: DriftConfig) -> Any:
@@ -141,9 +143,11 @@ def build_report(al: Alignment, config: DriftConfig) -> Any:
 
     items: list[Any] = []
     if al.features:
-        items.extend(_drift_items(al.features, al, config, config.threshold))
+        items.extend(_drift_items(al.features, al, config, config.threshold, count=True))
     if al.predictions:
-        items.extend(_drift_items(al.predictions, al, config, config.prediction_threshold))
+        items.extend(
+            _drift_items(al.predictions, al, config, config.prediction_threshold, count=False)
+        )
     if config.data_summary:
         items.append(DataSummaryPreset(columns=[*al.features, *al.predictions]))
     return Report(items, include_tests=True)

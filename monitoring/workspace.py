@@ -3,12 +3,13 @@
 Each judged window's Evidently snapshot is added to the project ``cintel monitoring`` of a
 local workspace under ``CINTEL_HOME/evidently``, named by its label, time and status; each
 retraining cycle adds a small run of its own (tag ``cycle``) holding its decision (retrain
-1/0), the drift share it read and the realised performance of the published champions,
-named by the decision and its reason. The project's dashboard, made once, charts the share
-of drifted columns over time, the drift score of each model's main prediction, the
-decisions and the realised churn AUC; ``evidently ui`` on loopback shows it with every
-report. The static ``report.html`` of each run stays beside it for people without
-the UI.
+1/0) and the drift share it read, named by the decision and its reason; and each time a
+publish's realised performance is measured (its outcomes matured: ``cintel cycle``, the
+demo) a run tagged ``realised`` holds those figures. The project's dashboard, made once,
+charts the share of drifted input columns over time, the drift score of
+each model's main prediction, the decisions and the realised churn AUC; ``evidently ui``
+on loopback shows it with every report. The static ``report.html`` of each run stays
+beside it for people without the UI.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PREDICTIONS = {
 }
 DRIFTED_SHARE = "DriftedColumnsCount"
 CYCLE_TAG = "cycle"
+REALISED_TAG = "realised"
 RETRAIN = "retrain"
 
 
@@ -54,12 +56,12 @@ def _panels() -> list[Any]:
             "Share of drifted columns",
             [
                 PanelMetric(
-                    legend="share drifted (inputs; predictions)",
+                    legend="input columns drifted",
                     metric=DRIFTED_SHARE,
                     metric_labels={"value_type": "share"},
                 )
             ],
-            "Input columns and prediction columns, each against the reference.",
+            "Share of the input columns drifted from the reference (predictions: next panel).",
             size="half",
         ),
         line_plot_panel(
@@ -77,13 +79,14 @@ def _panels() -> list[Any]:
             "One bar per cintel cycle: 1 = retrain, 0 = not; each run's name gives the reason.",
             size="half",
         ),
-        line_plot_panel(
+        bar_plot_panel(  # bars: a lone measurement (the demo has one) draws no line
             "Realised performance of the published champions",
             [
                 PanelMetric(legend=name, metric="MeanValue", metric_labels={"column": name})
                 for name in ("realised_churn_roc_auc", "performance_drop")
             ],
-            "Churn ROC AUC on the outcomes once they matured, and its drop from training.",
+            "One pair of bars per matured publish: churn ROC AUC on its outcomes, and its "
+            "drop from training.",
             size="half",
         ),
     ]
@@ -115,7 +118,20 @@ def add_decision(
     home: Path, retrain: bool, reason: str, figures: dict[str, float | None], at: datetime
 ) -> str:
     """One cycle's decision as a run of the project: ``retrain`` (1/0) and ``figures``
-    (drift share, realised performance; None and NaN left out) as one-row means."""
+    (the drift share it read; None and NaN left out) as one-row means."""
+    verdict = "retrain" if retrain else "no retrain"
+    name = f"cycle {at:%Y-%m-%d %H:%M}: {verdict} - {reason}"
+    return _add_values(home, {RETRAIN: float(retrain), **figures}, [CYCLE_TAG, verdict], name)
+
+
+def add_realised(home: Path, figures: dict[str, float | None], reason: str, at: datetime) -> str:
+    """A publish's realised performance once its outcomes matured (``realised_<metric>``,
+    ``performance_drop``) as a run of the project: the realised-performance panel's points."""
+    return _add_values(home, figures, [REALISED_TAG], f"{at:%Y-%m-%d %H:%M} {reason}")
+
+
+def _add_values(home: Path, figures: dict[str, float | None], tags: list[str], name: str) -> str:
+    """A run of one-row means of ``figures`` (None and NaN left out), named and tagged."""
     import math
 
     import pandas as pd
@@ -123,17 +139,16 @@ def add_decision(
     from evidently.metrics import MeanValue
     from evidently.ui.workspace import Workspace
 
-    values = {RETRAIN: float(retrain)}
-    values.update({k: float(v) for k, v in figures.items() if v is not None and math.isfinite(v)})
+    values = {k: float(v) for k, v in figures.items() if v is not None and math.isfinite(v)}
+    if not values:
+        raise ValueError(f"{name}: no finite figure to add")
     frame = pd.DataFrame([values])
     definition = DataDefinition(numerical_columns=list(values))
     data = Dataset.from_pandas(frame, data_definition=definition)
-    verdict = "retrain" if retrain else "no retrain"
-    report = Report([MeanValue(column=c) for c in values], tags=[CYCLE_TAG, verdict])
+    report = Report([MeanValue(column=c) for c in values], tags=tags)
     snapshot = report.run(data, None)
     workspace = Workspace(str(workspace_dir(home)))
-    name = f"cycle {at:%Y-%m-%d %H:%M}: {verdict} - {reason}"[:250]
-    return str(workspace.add_run(_project(workspace).id, snapshot, name=name).id)
+    return str(workspace.add_run(_project(workspace).id, snapshot, name=name[:250]).id)
 
 
 def ui_args(home: Path, host: str, port: int) -> list[str]:

@@ -35,6 +35,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 WINDOW = "1400,900"
 # the Evidently dashboard is taller: all four panels, down to the realised performance
 WINDOWS = {"evidently": "1400,1400"}
+PUBLISHED = "2025-09-01"  # a built home's publish: 90 days of outcomes by the data's end
 
 
 def chromium() -> str | None:
@@ -100,19 +101,25 @@ def environment(home: Path) -> dict[str, str]:
 
 
 def build_home(home: Path, customers: int = 1500) -> None:
-    """A demo-like home: simulated data, the four champions, the store, one monitoring run."""
+    """A demo-like home: simulated data to 2025-12-31, the four champions trained and
+    published on the data before ``PUBLISHED``, one monitoring run on that data, then one
+    cycle on all of it: a second window, that publish's realised performance (its 90-day
+    outcomes have matured) and the decision (no retrain: fewer customers than --min-rows)."""
+    from monitoring.demo import split_before
+
     data = home / "data"
     env = environment(home)
-    steps = [
-        ["synth", "--out", str(data), "--customers", str(customers), "--seed", "3"],
-        ["train", "--data", str(data)],
-        ["materialize", "--data", str(data)],
-        ["monitor", "--data", str(data)],
-    ]
-    for step in steps:
+
+    def cintel(*step: str) -> None:
         done = subprocess.run([CINTEL, *step], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"cintel {step[0]} exited {done.returncode}: {done.stderr[-3000:]}")
+
+    cintel("synth", "--out", str(data / "all"), "--customers", str(customers), "--seed", "3")
+    before = str(split_before(data / "all", data / "before", PUBLISHED))
+    for step in ("train", "materialize", "monitor"):
+        cintel(step, "--data", before)
+    cintel("cycle", "--data", str(data / "all"))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import queue
@@ -208,17 +207,3 @@ class JsonLog:
             for fd in self._fds.values():
                 os.close(fd)
             self._fds = {}
-
-
-def read_jsonl(folder: Path) -> list[dict[str, Any]]:
-    """All complete records of a log folder, oldest file first (a torn last line is skipped)."""
-    out: list[dict[str, Any]] = []
-    if not folder.exists():
-        return out
-    for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out

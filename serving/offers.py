@@ -187,22 +187,3 @@ def arbitrate(
             out.suppressed.append(SuppressedOffer(offer.id, offer.kind, offer.family, why))
     out.offered.sort(key=offer_order)
     return out
-
-
-def rank_offers(
-    profile: Mapping[str, Any],
-    catalogue: Catalogue,
-    context: OfferContext | None = None,
-    contacts: ContactHistory | None = None,
-    now: Instant | None = None,
-    limit: int | None = None,
-) -> list[RankedOffer]:
-    """Offers to make to one customer, best first.
-
-    Retention offers for high-value, high-risk customers (``offer_table.priority_text``)
-    come first, then every other offer by expected value; ties keep catalogue order. Offers
-    with expected value ≤ 0, ineligible ones and suppressed ones are left out (``arbitrate``
-    lists them with the reason).
-    """
-    offered = arbitrate(profile, catalogue, context, contacts, now).offered
-    return offered if limit is None else offered[:limit]

@@ -57,19 +57,3 @@ def request_line(
         }
     )
     return b"".join((head[:-1], b',"versions":', versions_json, b",", fragment, b"}"))
-
-
-def request_record(
-    endpoint: str,
-    row: dict[str, Any],
-    customer_id: str | None,
-    versions: dict[str, str],
-    latency_ms: float,
-    cold: bool,
-    ts: str = "1970-01-01T00:00:00+00:00",
-) -> dict[str, Any]:
-    """The log record of one answer built from the store (or scored) ``row``, as read back."""
-    line = request_line(
-        endpoint, customer_id, cold, log_fragment(row), orjson.dumps(versions), latency_ms, ts
-    )
-    return dict(orjson.loads(line))

@@ -19,14 +19,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import bentoml
 import orjson
 from starlette.responses import Response
 
-from serving import heap
+from serving import feedback_api, heap
 from serving.answers import (
     Batch,
     Decisions,
@@ -53,8 +52,6 @@ from serving.openapi import api_document
 from serving.prospect_schemas import ProspectAnswer, ProspectRequest
 from serving.prospects import Prospects
 from serving.schemas import (
-    CUSTOMER_OUTCOMES,
-    OUTCOMES,
     Context,
     FeedbackAnswer,
     FeedbackRequest,
@@ -73,6 +70,7 @@ from serving.scoring import (
     smoke_test,
 )
 from serving.settings import get_service_settings
+from serving.status import events_status, fresh_status, log_status, store_status
 from serving.store import FileStore, ProfileStore, RedisStore, open_store
 from training.tasks import MODELS
 
@@ -444,95 +442,11 @@ class Cintel:
         customer (``customer_id`` and ``channel``; the customer known to the store or
         scored by /score here, the offer one of the catalogue's)."""
         if request.decision_id is not None:
-            return self._feedback_by_decision(request)
-        for name in ("customer_id", "channel"):
-            if getattr(request, name) is None:
-                return _error(
-                    400,
-                    f"{name}: required without decision_id (send the decision_id of the "
-                    "answer, or customer_id and channel)",
-                    name,
-                )
-        if request.outcome not in CUSTOMER_OUTCOMES:
-            return _error(
-                400,
-                f"outcome: {request.outcome!r} is an outcome of a decision's offer: send it "
-                f"with decision_id (by customer: {', '.join(CUSTOMER_OUTCOMES)})",
-                "outcome",
-            )
-        assert request.customer_id is not None
-        if request.offer_id not in self.offer_ids:
-            known = ", ".join(sorted(self.offer_ids))
-            return _error(
-                400,
-                f"offer_id {request.offer_id!r} is not in the offer catalogue (known: {known})",
-                "offer_id",
-            )
-        if self.served is None and request.customer_id not in self.scored:
-            return self._no_store()
-        if not self._knows(request.customer_id):
-            return _error(
-                400,
-                f"customer_id {request.customer_id!r} is not in the online store and was not "
-                "scored by /score here: feedback is for customers the service answered",
-                "customer_id",
-            )
-        record = request.model_dump(include={"customer_id", "offer_id", "channel", "outcome"})
-        self.feedback.store(record)
-        return _json(orjson.dumps({"stored": True, "ts": record["ts"]}))
-
-    def _feedback_by_decision(self, request: FeedbackRequest) -> Any:
-        """Feedback naming a decision: found in the decision log (any worker, any restart)."""
-        for name in ("customer_id", "channel"):
-            if getattr(request, name) is not None:
-                return _error(
-                    400,
-                    f"{name}: not with decision_id (the customer and channel are the decision's)",
-                    name,
-                )
-        if request.outcome not in OUTCOMES:
-            return _error(
-                400,
-                f"outcome: {request.outcome!r} is not an outcome of a shown offer "
-                f"(one of {', '.join(OUTCOMES)})",
-                "outcome",
-            )
-        assert request.decision_id is not None
-        decision = self.decision_index.find(request.decision_id)
-        if decision is None:
-            return _error(
-                400,
-                f"decision_id {request.decision_id!r} is not in the decision log of the last "
-                f"{self.decision_index.days} days (CINTEL_FEEDBACK_DAYS): send the "
-                "decision_id of an answer",
-                "decision_id",
-            )
-        shown = [str(o.get("offer_id")) for o in decision.get("offers") or []]
-        if request.offer_id not in shown:
-            withheld = [
-                str(h.get("campaign"))
-                for h in decision.get("held_out") or []
-                for o in h.get("offers") or []
-                if o.get("offer_id") == request.offer_id
-            ]
-            why = f"withheld (control group of campaign {withheld[0]})" if withheld else "not shown"
-            return _error(
-                400,
-                f"offer_id {request.offer_id!r} was {why} in decision {request.decision_id}; "
-                f"it showed: {', '.join(shown) or 'no offers'}",
-                "offer_id",
-            )
-        record = {
-            "decision_id": request.decision_id,
-            "offer_id": request.offer_id,
-            "outcome": request.outcome,
-            "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "customer_id": decision.get("customer_id"),
-            "channel": decision.get("channel"),
-        }
-        stored = self.feedback.store(record)
-        body = {"stored": stored, "ts": record["ts"] if stored else None, "duplicate": not stored}
-        return _json(orjson.dumps(body))
+            return feedback_api.by_decision(request, self.decision_index, self.feedback)
+        no_store = None if self.served is not None else self._no_store()
+        return feedback_api.by_customer(
+            request, self.offer_ids, self._knows, self.feedback, no_store
+        )
 
     @bentoml.api(route="/events")
     def post_events(self, request: EventsRequest, /) -> EventsAnswer:
@@ -565,33 +479,16 @@ class Cintel:
         """Loaded model versions, store size and as-of, failure counters."""
         served = self.served
         store = None if served is None else served.store
-        prepared = None if served is None or served.answers is None else served.answers.prepared
         return {
             **self.models.status(),
-            "store": None if store is None else {"customers": len(store), **store.meta},
-            "answers_prepared": prepared,
-            **self._fresh_status(),
+            **store_status(store, None if served is None else served.answers),
+            **fresh_status(store, self._fresh, self.models.current.versions),
             "store_error": self.store_error,
-            "requests_logged": self.requests.written,
-            "requests_not_logged": self.requests.dropped,
-            "decisions": self.settings.decisions,
-            "decisions_logged": self.decision_log.written,
-            "decisions_indexed": len(self.decision_index),
-            "decision_index_bytes": self.decision_index.memory_bytes,
+            **log_status(
+                self.requests, self.decision_log, self.decision_index, self.settings.decisions
+            ),
             **heap.status(),
-            **(self.events.status() if self.events else {"events_error": self.events_error}),
-        }
-
-    def _fresh_status(self) -> dict[str, Any]:
-        """Which models the store is stale for and how those answers are made."""
-        served, fresh = self.served, self._fresh
-        versions = {} if served is None else served.store.meta.get("versions", {})
-        stale = stale_models(versions, self.models.current.versions)
-        live = fresh is not None and served is not None and fresh.store is served.store
-        return {
-            "store_stale_for": stale,
-            "scored_on_read": fresh.scored if live and fresh is not None else 0,
-            "score_on_read_error": fresh.error if live and fresh is not None else None,
+            **events_status(self.events, self.events_error),
         }
 
 

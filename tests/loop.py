@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 
 from training.data.contract import validate
-from training.data.outcomes import DECISION_SCHEMA, decisions_frame, responses
+from training.data.decision_log import DECISION_SCHEMA, decisions_frame
+from training.data.outcomes import responses
 from training.data.simulator.decisions import OfferSpec, build_decisions
 from training.data.simulator.responses import (
     ANY_FAMILY,

@@ -32,6 +32,9 @@ def test_each_ui_shows_what_its_user_needs(tmp_path: Path) -> None:
     assert "cintel monitoring" in evidently
     assert "Share of drifted columns" in evidently
     assert "Retraining decisions" in evidently
+    # the realised panel has points: its two series' legends are drawn (an empty panel
+    # draws none); the home's publish met its matured outcomes in `cintel cycle`
+    assert "realised_churn_roc_auc" in evidently and "performance_drop" in evidently
     # ML engineer: the registered model's page lists its version with the champion alias
     mlflow = _text(mlflow_dom)
     assert "cintel-churn" in mlflow and "Version 1" in mlflow

@@ -273,7 +273,7 @@ def with_economics(
     ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
     contacts = None
     if not costs.per_contact.zero:
-        from training.data.outcomes import read_decisions
+        from training.data.decision_log import read_decisions
 
         contacts = contact_events(read_decisions(settings.decision_log_dir))
     ids = pd.Index(profiles["customer_id"].to_numpy())

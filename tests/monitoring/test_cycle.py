@@ -18,8 +18,8 @@ from monitoring.demo import split_before
 from monitoring.policy import PolicyConfig
 from monitoring.reports import DriftConfig
 from serving.batch.materialize import materialize
-from serving.request_record import request_record
 from serving.settings import ServiceSettings, get_service_settings
+from tests.serving.readback import request_record
 from training.data.io import load_data
 from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 from training.mlops import registry

@@ -18,6 +18,7 @@ from monitoring.demo import split_before
 from monitoring.policy import PolicyConfig
 from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
+from tests.monitoring.dashboard import panel_series
 from training.data.io import load_data
 from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 from training.pipeline import train
@@ -90,6 +91,10 @@ def test_matured_figures_are_logged_and_shown(world: tuple[Settings, Path]) -> N
     summary = json.loads((result.monitor.run_dir / "summary.json").read_text())
     assert summary["realised_performance"]["status"] == "matured"
     assert "Realised performance" in (result.monitor.run_dir / "report.html").read_text()
+    # and in Evidently's workspace, where the dashboard's realised panel reads them
+    panel = dict(panel_series(settings.home, "Realised performance of the published champions"))
+    assert panel["realised_churn_roc_auc"][-1] == pytest.approx(realised.realised["churn_roc_auc"])
+    assert panel["performance_drop"][-1] == pytest.approx(drop)
 
 
 def test_a_much_lower_realised_auc_retrains(world: tuple[Settings, Path]) -> None:

@@ -114,3 +114,24 @@ def test_align_coerces_types_and_skips_empty_and_text_columns() -> None:
     assert al.numerical == ["x"] and al.categorical == ["flag"]
     assert al.current["x"].isna().tolist() == [False, True, False]
     assert set(al.skipped) == {"note", "gone"} and "current" in al.skipped["gone"]
+
+
+def test_a_column_of_one_value_on_both_sides_is_skipped_without_a_warning() -> None:
+    """The P&L costs of a home without costs.yaml are 0 everywhere: nothing to compare, and
+    their zero spread divided Evidently's correlation of the inputs by zero (RuntimeWarning
+    "invalid value encountered in divide" on the demo's stderr)."""
+    import warnings
+
+    reference = make_frame(1500, 1, n_features=4).assign(acquisition_cost=0.0)
+    current = make_frame(1500, 2, n_features=4).assign(acquisition_cost=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        summary, snapshot = drift_report(current, reference, FAST)
+    assert snapshot is not None and summary.status == "ok"
+    assert summary.skipped_columns == {
+        "acquisition_cost": "one value on both sides (0.0): nothing to compare"
+    }
+    assert "acquisition_cost" not in summary.column_drift
+    # one value on one side only is a change, judged as before
+    moved = current.assign(acquisition_cost=np.linspace(0, 5, len(current)))
+    assert "acquisition_cost" in drift_report(moved, reference, FAST)[0].column_drift

@@ -16,8 +16,9 @@ import pytest
 from mlflow import MlflowClient
 
 from monitoring.monitor import run_monitor
-from monitoring.workspace import PROJECT, add_decision, workspace_dir
+from monitoring.workspace import PROJECT, add_decision, add_realised, workspace_dir
 from tests.monitoring.conftest import make_frame
+from tests.monitoring.dashboard import panel_series
 from training.settings import Settings
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -46,6 +47,13 @@ def test_each_judged_window_is_a_run_of_the_workspace_project(mlflow_home: Setti
         "Prediction drift per model",
         "Retraining decisions",
         "Realised performance of the published champions",
+    ]
+
+    # one series, the inputs' share (a second counter, the predictions', drew a second
+    # series under the same legend)
+    shares = panel_series(mlflow_home.home, "Share of drifted columns")
+    assert shares == [
+        ("input columns drifted", [first.summary.drift_share, second.summary.drift_share])
     ]
 
     page = (second.run_dir / "report.html").read_text()
@@ -90,7 +98,7 @@ def test_monitor_ui_serves_the_workspace(mlflow_home: Settings) -> None:
 def test_a_cycles_decision_is_a_run_beside_the_windows(mlflow_home: Settings) -> None:
     from evidently.ui.workspace import Workspace
 
-    figures = {"drift_share": 0.4, "realised_churn_roc_auc": 0.81, "performance_drop": None}
+    figures = {"drift_share": 0.4, "performance_drop": None}
     add_decision(mlflow_home.home, True, "drift in 2 windows in a row", figures, NOW)
     add_decision(mlflow_home.home, False, "no drift", {"drift_share": float("nan")}, NOW)
     workspace = Workspace(str(workspace_dir(mlflow_home.home)))
@@ -106,4 +114,19 @@ def test_a_cycles_decision_is_a_run_beside_the_windows(mlflow_home: Settings) ->
         r.metric_value_location.metric.params["column"]: r.value
         for r in run.metric_results.values()
     }
-    assert means == {"retrain": 1.0, "drift_share": 0.4, "realised_churn_roc_auc": 0.81}
+    assert means == {"retrain": 1.0, "drift_share": 0.4}
+    decisions = panel_series(mlflow_home.home, "Retraining decisions")
+    assert decisions == [("retrain", [1.0, 0.0])]
+
+
+def test_realised_figures_are_the_realised_panels_points(mlflow_home: Settings) -> None:
+    title = "Realised performance of the published champions"
+    add_realised(mlflow_home.home, {"realised_churn_roc_auc": 0.81}, "first publish", NOW)
+    figures = {"realised_churn_roc_auc": 0.78, "performance_drop": 0.05, "realised_x": None}
+    add_realised(mlflow_home.home, figures, "second publish", NOW)
+    assert dict(panel_series(mlflow_home.home, title)) == {
+        "realised_churn_roc_auc": [0.81, 0.78],
+        "performance_drop": [None, 0.05],
+    }
+    with pytest.raises(ValueError, match="no finite figure"):
+        add_realised(mlflow_home.home, {"realised_churn_roc_auc": float("nan")}, "none", NOW)

@@ -9,9 +9,9 @@ import orjson
 from serving.answers import StoreAnswers, from_rows, from_store, log_lines, render
 from serving.catalogue import default_catalogue
 from serving.contacts import ContactHistory
-from serving.offers import OfferContext, rank_offers, request_rules
-from serving.request_record import request_record
+from serving.offers import OfferContext, request_rules
 from serving.store import FileStore
+from tests.serving.readback import rank_offers, request_record
 from training.data.contract import CleanData
 
 NOW = 1.8e9
@@ -61,7 +61,8 @@ def test_file_store_and_row_paths_give_the_same_answers(
 
 
 def test_lazy_log_records_are_built_on_the_writer_thread(tmp_path: Path) -> None:
-    from serving.jsonlog import JsonLog, read_jsonl
+    from serving.jsonlog import JsonLog
+    from tests.serving.readback import read_jsonl
 
     log = JsonLog(tmp_path)
     log.extend(lambda ts: [b'{"customer_id":"1","ts":"%s"}' % ts.encode(), b'{"customer_id":"2"}'])

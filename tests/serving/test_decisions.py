@@ -14,7 +14,7 @@ from serving.answers import Decisions, StoreAnswers, from_rows, from_store, rend
 from serving.catalogue import CatalogueError, parse_catalogue
 from serving.contacts import ContactHistory
 from serving.decisions import request_head
-from serving.offers import OfferContext, held_out_of, rank_offers, request_rules
+from serving.offers import OfferContext, held_out_of, request_rules
 from serving.schemas import ProfileAnswer
 from serving.store import FileStore
 from tests.serving.handmade import (
@@ -27,6 +27,7 @@ from tests.serving.handmade import (
     pick,
     profiles,
 )
+from tests.serving.readback import rank_offers
 from training.data.holdout import assignment_u, assignment_us, control_mask, in_control
 
 TS = "2026-11-23T10:00:00.000001+00:00"

@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from serving.jsonlog import read_jsonl
 from serving.schemas import ProfileAnswer, ProfilesAnswer, ScoreAnswer
 from serving.settings import get_service_settings
 from tests.serving.asgi import service_app
 from tests.serving.conftest import HISTORY
 from tests.serving.handmade import AS_OF, VERSIONS, make_home, pick
+from tests.serving.readback import read_jsonl
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, root: Path, home: Path, **extra: str) -> None:

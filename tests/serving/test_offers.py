@@ -10,7 +10,8 @@ import pytest
 
 from serving.catalogue import CatalogueError, default_catalogue, load_catalogue, parse_catalogue
 from serving.contacts import ContactHistory
-from serving.offers import OfferContext, arbitrate, rank_offers
+from serving.offers import OfferContext, arbitrate
+from tests.serving.readback import rank_offers
 from training.data.simulator.archetypes import FAMILY_TABLE
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

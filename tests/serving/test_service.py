@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from serving.jsonlog import read_jsonl
 from serving.schemas import ProfileAnswer, ProfilesAnswer
 from serving.settings import get_service_settings
 from tests.serving.conftest import HISTORY
 from tests.serving.conftest import known_id as _known_id
+from tests.serving.readback import read_jsonl
 
 
 def test_profile_returns_the_whole_customer_view(client: TestClient, service_env: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from serving.batch.targets import COLUMNS, campaign_targets
 from serving.catalogue import Campaign, parse_catalogue
-from serving.offers import rank_offers
+from tests.serving.readback import rank_offers
 from training.data.holdout import in_control
 
 NAN = np.nan

@@ -10,15 +10,9 @@ import orjson
 import pandas as pd
 import pytest
 
+from training.data.decision_log import DECISION_COLUMNS, read_decisions, read_feedback
 from training.data.holdout import assignment_u, assignment_us, control_mask, in_control
-from training.data.outcomes import (
-    DECISION_COLUMNS,
-    RESPONSE_COLUMNS,
-    first_decisions,
-    read_decisions,
-    read_feedback,
-    responses,
-)
+from training.data.outcomes import RESPONSE_COLUMNS, first_decisions, responses
 
 # --- assignment -----------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from monitoring.entry import cli
 from tests.loop import OFFERS, expected_frame, run_loop, world
 from training.data.contract import validate
+from training.data.decision_log import read_decisions, read_feedback
 from training.data.io import read_metadata
-from training.data.outcomes import read_decisions, read_feedback
 from training.data.simulator.decisions import build_decisions, write_decisions
 from training.data.simulator.responses import RESPONSE_TYPES, TRUTH_COLUMNS, simulate_outcomes
 from training.data.simulator.simulate import SynthData
