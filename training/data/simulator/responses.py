@@ -53,10 +53,11 @@ def true_responses(
     lam = rate_per_year * (TRUTH_WINDOW_DAYS / 365.25)
     p_control = alive[:, None] * -np.expm1(-lam[:, None] * q)
     shape = p_control.shape
-    w_persuade = np.clip(0.15 + 2.0 * discount + 0.2 * destroyer, 0.0, 0.7)[:, None]
-    w_sleep = (0.05 + 0.15 * rate_per_year / (rate_per_year + 20.0))[:, None]
+    rarely = 8.0 / (rate_per_year + 8.0)
+    w_persuade = np.clip((0.1 + 2.5 * discount + 0.3 * destroyer) * 3.0 * rarely, 0.0, 0.9)[:, None]
+    w_sleep = (0.02 + 0.7 * (rate_per_year / (rate_per_year + 25.0)) ** 2)[:, None]
     u = rng.random(shape)
-    gain, loss = rng.beta(2.0, 8.0, shape), rng.beta(2.0, 3.0, shape)
+    gain, loss = rng.beta(6.0, 4.0, shape), rng.beta(4.0, 2.0, shape)
     persuade = u < w_persuade
     sleep = ~persuade & (u < w_persuade + w_sleep)
     p_treated = np.where(persuade, p_control + (1.0 - p_control) * gain, p_control)
