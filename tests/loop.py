@@ -143,7 +143,9 @@ def uplift_world(n_customers: int, seed: int, holdout: float = 0.5) -> UpliftWor
     out = simulate_outcomes(decisions, truth, clean.transactions, seed=seed)
     tx = pd.concat([clean.transactions, out.purchases], ignore_index=True)
     after = validate(tx, clean.customers, now=pd.Timestamp("2100-01-01"))
-    rows = responses(decisions, after.transactions, out.feedback, as_of=as_of + pd.Timedelta(days=31))
+    rows = responses(
+        decisions, after.transactions, out.feedback, as_of=as_of + pd.Timedelta(days=31)
+    )
     p = lookup_truth(rows, truth)
     rows = rows.assign(true_effect=(p["p_buy_treated"] - p["p_buy_control"]).to_numpy())
     train, held = tables_from_responses(after, rows, decisions=decisions)

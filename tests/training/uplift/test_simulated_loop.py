@@ -57,7 +57,9 @@ def test_the_family_arms_are_pooled(runs: list[tuple[UpliftWorld, UpliftModel, d
         assert metrics["n_arms_judged"] == 6
 
 
-def test_uplift_beats_ranking_by_propensity(runs: list[tuple[UpliftWorld, UpliftModel, dict]]) -> None:
+def test_uplift_beats_ranking_by_propensity(
+    runs: list[tuple[UpliftWorld, UpliftModel, dict]],
+) -> None:
     qini = np.array([m["mean_qini"] for _w, _m, m in runs])
     propensity = np.array([m["mean_qini_propensity"] for _w, _m, m in runs])
     # observed outcomes: the Qini of the model's ranking against the propensity's, same rows
