@@ -146,7 +146,7 @@ def uplift_world(n_customers: int, seed: int, holdout: float = 0.5) -> UpliftWor
     rows = responses(
         decisions, after.transactions, out.feedback, as_of=as_of + pd.Timedelta(days=31)
     )
-    p = lookup_truth(rows, truth)
-    rows = rows.assign(true_effect=(p["p_buy_treated"] - p["p_buy_control"]).to_numpy())
+    known = lookup_truth(rows, truth)
+    rows = rows.assign(true_effect=(known["p_buy_treated"] - known["p_buy_control"]).to_numpy())
     train, held = tables_from_responses(after, rows, decisions=decisions)
     return UpliftWorld(train, held, rows)
