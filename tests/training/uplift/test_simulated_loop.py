@@ -1,8 +1,8 @@
 """Issue 14 part 7 on the simulator's own loop (the demo's world without the service):
 first-time cross-sell offers, half of the customers held out, outcomes drawn from the true
 responses. The uplift model (family arms pooled) must rank the customers' true effects
-better than a perfect propensity model of no-offer buying, beat it on the held-out Qini over
-a fixed set of seeds, and pass its gate's floors in every seed."""
+better than a perfect propensity model of no-offer buying, beat it on the held-out Qini in
+each of a fixed set of seeds, and pass its gate's floors in every seed."""
 
 from __future__ import annotations
 
@@ -62,8 +62,9 @@ def test_uplift_beats_ranking_by_propensity(
 ) -> None:
     qini = np.array([m["mean_qini"] for _w, _m, m in runs])
     propensity = np.array([m["mean_qini_propensity"] for _w, _m, m in runs])
-    # observed outcomes: the Qini of the model's ranking against the propensity's, same rows
-    assert qini.mean() > propensity.mean(), (qini, propensity)
+    # observed outcomes, the same held-out rows: measured 0.151-0.225 against 0.021-0.112
+    assert (qini > propensity).all(), (qini, propensity)
+    assert (qini - propensity).mean() > 0.05, (qini, propensity)
     for world, model, _metrics in runs:
         model_gain, propensity_gain = _true_gains(world, model)
         # noise-free: the model orders the true effects far better in every seed
