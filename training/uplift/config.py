@@ -40,7 +40,7 @@ class UpliftConfig:
     min_per_group: int = 50
     min_responders: int = 10
     min_eval_per_group: int = 30
-    max_depth: int = 3
+    max_depth: int = 2
     learning_rate: float = 0.05
     n_estimators: int = 400
     early_stopping_rounds: int = 30
