@@ -62,7 +62,7 @@ def test_uplift_beats_ranking_by_propensity(
 ) -> None:
     qini = np.array([m["mean_qini"] for _w, _m, m in runs])
     propensity = np.array([m["mean_qini_propensity"] for _w, _m, m in runs])
-    # observed outcomes, the same held-out rows: measured 0.151-0.225 against 0.021-0.112
+    # observed outcomes, the same held-out rows: measured 0.158-0.222 against 0.021-0.112
     assert (qini > propensity).all(), (qini, propensity)
     assert (qini - propensity).mean() > 0.05, (qini, propensity)
     for world, model, _metrics in runs:
