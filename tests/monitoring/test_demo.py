@@ -57,6 +57,27 @@ def test_a_swap_that_never_completes_is_a_clear_timeout() -> None:
     assert "churn" not in message and "after 0 s" in message
 
 
+def test_the_loop_waits_for_the_uplift_ranked_answer_and_says_it() -> None:
+    from monitoring.demo_loop import ask_until_uplift, describe_answer
+
+    offer = {"offer_id": "xs_wine_intro", "campaign": "cross_sell", "score": 1.25, "uplift": 0.21}
+    before = {"customer_id": "7", "ranking": {"cross_sell": "expected_value"}, "offers": []}
+    after = {"customer_id": "7", "ranking": {"cross_sell": "uplift"}, "offers": [offer]}
+    answers = iter([before, before, after])
+    asked: list[dict[str, Any]] = []
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        asked.append({"path": path, **body})
+        return next(answers)
+
+    answer = ask_until_uplift(post, "7", timeout=10.0)
+    assert answer is after and len(asked) == 3 and asked[0]["path"] == "/profile"
+    line = describe_answer(answer)
+    assert "cross_sell ranked by uplift" in line and "xs_wine_intro" in line
+    assert "uplift +0.210" in line and "score 1.25" in line
+    assert "ranked by expected_value" in describe_answer(before)
+
+
 @pytest.mark.slow
 def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole demo (about four minutes): its loop steps leave a campaigns report with lift
