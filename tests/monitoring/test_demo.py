@@ -61,8 +61,16 @@ def test_the_loop_waits_for_the_uplift_ranked_answer_and_says_it() -> None:
     from monitoring.demo_loop import ask_until_uplift, describe_answer
 
     offer = {"offer_id": "xs_wine_intro", "campaign": "cross_sell", "score": 1.25, "uplift": 0.21}
-    before: dict[str, Any] = {"customer_id": "7", "ranking": {"cross_sell": "expected_value"}, "offers": []}
-    after: dict[str, Any] = {"customer_id": "7", "ranking": {"cross_sell": "uplift"}, "offers": [offer]}
+    before: dict[str, Any] = {
+        "customer_id": "7",
+        "ranking": {"cross_sell": "expected_value"},
+        "offers": [],
+    }
+    after: dict[str, Any] = {
+        "customer_id": "7",
+        "ranking": {"cross_sell": "uplift"},
+        "offers": [offer],
+    }
     answers = iter([before, before, after])
     asked: list[dict[str, Any]] = []
 
