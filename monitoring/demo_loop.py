@@ -147,8 +147,8 @@ def close_the_loop(
     say(f"      report: {run.out_dir / 'campaigns.html'} "
         f"({_timed(result, 'report', started)})")  # fmt: skip
 
-    say("(loop 4/5) Training the uplift model on the control groups (X-learner per family; "
-        "Qini on held-out customers, gated against random rankings)")  # fmt: skip
+    say("(loop 4/5) Training the uplift model on the control groups (one X-learner for the "
+        "family arms; Qini on held-out customers, gated against random rankings)")  # fmt: skip
     started = time.perf_counter()
     after = load_data(after_dir)
     inputs = TaskInputs(decisions=replay.decisions_out, complete_before=stated_data_end(after_dir))
