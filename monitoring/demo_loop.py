@@ -37,6 +37,7 @@ class LoopResult:
     report: pd.DataFrame | None = None
     uplift: dict[str, Any] = field(default_factory=dict)
     ranked: pd.DataFrame | None = None
+    answer: dict[str, Any] | None = None  # the service's /profile after the uplift publish
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -146,8 +147,8 @@ def close_the_loop(
     say(f"      report: {run.out_dir / 'campaigns.html'} "
         f"({_timed(result, 'report', started)})")  # fmt: skip
 
-    say("(loop 4/5) Training the uplift model on the control groups (X-learner per family; "
-        "Qini on held-out customers, gated against random rankings)")  # fmt: skip
+    say("(loop 4/5) Training the uplift model on the control groups (one X-learner for the "
+        "family arms; Qini on held-out customers, gated against random rankings)")  # fmt: skip
     started = time.perf_counter()
     after = load_data(after_dir)
     inputs = TaskInputs(decisions=replay.decisions_out, complete_before=stated_data_end(after_dir))
@@ -165,8 +166,8 @@ def close_the_loop(
         f"({done.reason}) ({_timed(result, 'uplift', started)})")  # fmt: skip
 
     if done.decision != "promoted":
-        say("      the gate keeps it out: on these customers its ranking is no better than "
-            "a random one (the true lift is small, and who it moves is mostly chance)")  # fmt: skip
+        say("      the gate keeps it out: on these customers its ranking is not clearly "
+            "better than a random one")  # fmt: skip
     profiles_path = ServiceSettings(home=home).store_dir / PROFILES_FILE
     started = time.perf_counter()
     if done.decision == "promoted":
@@ -183,5 +184,38 @@ def close_the_loop(
         uplift = "" if pd.isna(row["uplift"]) else f", uplift {row['uplift']:+.3f}"
         say(f"      customer {row['customer_id']:>5}: {row['offer_id']:<22} by {row['ranking']}"
             f"{uplift}, score {row['score']:.2f} ({row['group']})")  # fmt: skip
+    if done.decision == "promoted":
+        treated = ranked[ranked["group"] == "treated"]
+        if len(treated):
+            result.answer = ask_until_uplift(post, str(treated["customer_id"].iloc[0]))
+            say(f"      {describe_answer(result.answer)}")
     say(f"      ({_timed(result, 'publish', started)})")
     return result
+
+
+def ask_until_uplift(
+    post: Callable[[str, dict[str, Any]], Any], customer_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    """The service's ``/profile`` for one customer once it serves the uplift-scored store
+    (it reloads the store on its next poll), or its last answer after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer: dict[str, Any] = post("/profile", {"customer_id": customer_id, "channel": "web"})
+        if answer.get("ranking", {}).get(TEST_CAMPAIGN) == "uplift":
+            return answer
+        if time.monotonic() > deadline:
+            return answer
+        time.sleep(1.0)
+
+
+def describe_answer(answer: dict[str, Any]) -> str:
+    """One line: how the service ranked the test campaign and its first offer's arithmetic."""
+    how = answer.get("ranking", {}).get(TEST_CAMPAIGN, "?")
+    who = answer.get("customer_id")
+    line = f"the service's /profile for customer {who}: {TEST_CAMPAIGN} ranked by {how}"
+    offers = [o for o in answer.get("offers", []) if o.get("campaign") == TEST_CAMPAIGN]
+    if offers:
+        o = offers[0]
+        uplift = "" if o.get("uplift") is None else f", uplift {o['uplift']:+.3f}"
+        line += f"; first offer {o['offer_id']} (score {o['score']:.2f}{uplift})"
+    return line

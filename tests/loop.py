@@ -21,6 +21,7 @@ from training.data.simulator.responses import (
     simulate_outcomes,
 )
 from training.data.simulator.simulate import SynthConfig, SynthData, synthesize
+from training.data.snapshot import Snapshot
 
 FAMILIES = ("fresh_food", "bakery", "household", "electronics", "beauty", "wine")
 OFFERS = (
@@ -97,3 +98,56 @@ def run_loop(
     rows = responses(decisions, tx, out.feedback, as_of=ends.max())  # the simulation covers it
     p = lookup_truth(rows, drifted(truth, drift))
     return Loop(decisions, rows, p["p_buy_treated"] - p["p_buy_control"], tx)
+
+
+@dataclass(frozen=True)
+class UpliftWorld:
+    """The demo's loop without the service: first-time cross-sell offers to every customer
+    who has not bought the family, half of them held out, outcomes from the truth; the
+    uplift tables and each (customer, offer) row's true effect."""
+
+    train: Snapshot
+    held: Snapshot
+    responses: pd.DataFrame  # with ``true_effect`` (p_buy_treated − p_buy_control)
+
+
+def uplift_world(n_customers: int, seed: int, holdout: float = 0.5) -> UpliftWorld:
+    """Expected responses are the true no-offer probabilities (``p_buy_control``): a perfect
+    propensity model of how customers buy without an offer, the ranking to beat."""
+    from training.data.features import compute_features
+    from training.uplift import tables_from_responses
+
+    data = synthesize(SynthConfig(n_customers=n_customers, seed=seed))
+    clean = validate(data.transactions, data.customers, now=pd.Timestamp("2100-01-01"))
+    as_of = clean.transactions["ts"].max().normalize() + pd.Timedelta(days=1)
+    bought = compute_features(clean.transactions, clean.customers, as_of).set_index("customer_id")
+    truth = data.ground_truth_responses
+    wide = truth.pivot_table(
+        index="customer_id", columns="family", values="p_buy_control", observed=True
+    )
+    families = [f for f in wide.columns if f != ANY_FAMILY]
+    offers = tuple(
+        OfferSpec(f"xs_{f}", "cross_sell", f, value=5.0 + i) for i, f in enumerate(families)
+    )
+    frame = pd.DataFrame({"customer_id": wide.index.to_numpy(), "channel": "web"})
+    counts = bought.reindex(wide.index)
+    for o in offers:
+        first_time = counts[f"fam_count__{o.family}"].fillna(0).to_numpy() == 0
+        p = in_window(wide[o.family].to_numpy(), np.full(len(wide), o.window_days))
+        frame[f"er:{o.offer_id}"] = np.where(first_time, p, np.nan)
+    ts = pd.Series([as_of + pd.Timedelta(hours=1)] * len(frame))
+    records = build_decisions(
+        frame, offers, {"cross_sell": holdout}, ts, store_as_of=f"{as_of:%Y-%m-%dT%H:%M:%S}",
+        seed=seed,
+    )  # fmt: skip
+    decisions = decisions_of(records)
+    out = simulate_outcomes(decisions, truth, clean.transactions, seed=seed)
+    tx = pd.concat([clean.transactions, out.purchases], ignore_index=True)
+    after = validate(tx, clean.customers, now=pd.Timestamp("2100-01-01"))
+    rows = responses(
+        decisions, after.transactions, out.feedback, as_of=as_of + pd.Timedelta(days=31)
+    )
+    known = lookup_truth(rows, truth)
+    rows = rows.assign(true_effect=(known["p_buy_treated"] - known["p_buy_control"]).to_numpy())
+    train, held = tables_from_responses(after, rows, decisions=decisions)
+    return UpliftWorld(train, held, rows)

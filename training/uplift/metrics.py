@@ -209,3 +209,16 @@ def evaluate(model: UpliftModel, snapshot: Snapshot) -> dict[str, float]:
     out["n_arms_fitted"] = float(len(model.boosters_))
     out["n_arms_judged"] = float(sum(math.isfinite(v) for v in means["qini"]))
     return out
+
+
+def true_gain(true_uplift: np.ndarray, score: np.ndarray) -> float:
+    """Normalized area of the cumulative *true* uplift in the order of ``score`` (0 random,
+    1 the order of the true effects): a simulator's noise-free judge of a ranking."""
+
+    def area(order: np.ndarray) -> float:
+        curve = np.r_[0.0, np.cumsum(true_uplift[order])]
+        return float(np.sum(curve[1:] + curve[:-1]) / 2.0)
+
+    random = len(true_uplift) * float(true_uplift.sum()) / 2.0
+    best = area(np.argsort(-true_uplift, kind="stable"))
+    return (area(np.argsort(-score, kind="stable")) - random) / (best - random)

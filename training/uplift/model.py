@@ -1,7 +1,8 @@
 """The fitted uplift model: per arm, XGBoost boosters of a meta-learner; scores
 ``uplift_<arm>`` = P(respond | offered) − P(respond | not offered) per customer.
 
-Saved as ``manifest.json`` plus one native ``<arm>__<part>.ubj`` per booster; no pickle.
+Saved as ``manifest.json`` plus one native ``<arm>__<part>.ubj`` per booster (the family
+arms fitted together share ``families__<part>.ubj``); no pickle.
 """
 
 from __future__ import annotations
@@ -20,6 +21,25 @@ from training.uplift.config import UpliftConfig
 KIND = "cintel-uplift"
 SCHEMA_VERSION = 1
 PARTS = {"t": ("mu0", "mu1"), "x": ("mu0", "mu1", "tau0", "tau1")}
+POOL_FILE_PREFIX = "families"
+
+
+def pooled_names(names: list[str], pooled: tuple[str, ...]) -> list[str]:
+    """Column names of a pooled arm's matrix: the design's, its family's share and count,
+    and one indicator per pooled arm."""
+    return [*names, "arm_fam_share", "arm_fam_count", *(f"arm={a}" for a in pooled)]
+
+
+def pooled_matrix(x: np.ndarray, names: list[str], arm: str, pooled: tuple[str, ...]) -> np.ndarray:
+    """The design matrix of ``arm``'s rows in a pooled learner (``pooled_names``): the arm's
+    own ``fam_share__<arm>``/``fam_count__<arm>`` columns repeated under one name, so one
+    tree split serves every family ("has not bought this family yet"), and the arm."""
+    extra = np.empty((len(x), 2 + len(pooled)), dtype="float64")
+    for j, name in enumerate((f"fam_share__{arm}", f"fam_count__{arm}")):
+        extra[:, j] = x[:, names.index(name)] if name in names else np.nan
+    for j, other in enumerate(pooled):
+        extra[:, 2 + j] = float(other == arm)
+    return np.hstack([x, extra])
 
 
 def output_column(arm: str) -> str:
@@ -50,6 +70,7 @@ class UpliftModel:
     skipped_: dict[str, str]
     config: UpliftConfig = field(default_factory=UpliftConfig)
     n_train_: dict[str, dict[str, int]] = field(default_factory=dict)
+    pooled_: tuple[str, ...] = ()  # the arms sharing one learner (``pooled_matrix``)
 
     @property
     def output_columns(self) -> list[str]:
@@ -59,6 +80,8 @@ class UpliftModel:
         """Uplift of ``arm`` for a design matrix; NaN throughout for a skipped arm."""
         if arm not in self.boosters_ or len(x) == 0:
             return np.full(len(x), np.nan)
+        if arm in self.pooled_:
+            x = pooled_matrix(x, self.design.names, arm, self.pooled_)
         preds = {
             part: booster.inplace_predict(x).astype("float64")
             for part, booster in self.boosters_[arm].items()
@@ -88,11 +111,15 @@ class UpliftModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         files: dict[str, dict[str, str]] = {}
+        written: set[str] = set()
         for arm, parts in self.boosters_.items():
             files[arm] = {}
+            prefix = POOL_FILE_PREFIX if arm in self.pooled_ else arm
             for part, booster in parts.items():
-                files[arm][part] = f"{arm}__{part}.ubj"
-                booster.save_model(path / files[arm][part])
+                files[arm][part] = f"{prefix}__{part}.ubj"
+                if files[arm][part] not in written:
+                    booster.save_model(path / files[arm][part])
+                    written.add(files[arm][part])
         manifest = {
             "kind": KIND,
             "schema_version": SCHEMA_VERSION,
@@ -105,6 +132,7 @@ class UpliftModel:
             "treated_share": self.treated_share_,
             "skipped": self.skipped_,
             "n_train": self.n_train_,
+            "pooled": list(self.pooled_),
             "config": {
                 k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.config).items()
             },
@@ -119,6 +147,7 @@ class UpliftModel:
         raw["any_purchase_kinds"] = tuple(raw["any_purchase_kinds"])
         config = UpliftConfig(**raw)
         boosters: dict[str, dict[str, xgb.Booster]] = {}
+        loaded: dict[str, xgb.Booster] = {}  # pooled arms share their files
         for arm, parts in manifest["boosters"].items():
             if set(parts) != set(PARTS[config.learner]):
                 raise ValueError(
@@ -126,9 +155,10 @@ class UpliftModel:
                 )
             boosters[arm] = {}
             for part, name in parts.items():
-                booster = xgb.Booster(model_file=str(path / name))
-                booster.set_param({"nthread": config.n_jobs})
-                boosters[arm][part] = booster
+                if name not in loaded:
+                    loaded[name] = xgb.Booster(model_file=str(path / name))
+                    loaded[name].set_param({"nthread": config.n_jobs})
+                boosters[arm][part] = loaded[name]
         return cls(
             arms=tuple(manifest["arms"]),
             design=Design.from_dict(manifest["design"]),
@@ -137,4 +167,5 @@ class UpliftModel:
             skipped_=dict(manifest["skipped"]),
             config=config,
             n_train_={k: dict(v) for k, v in manifest["n_train"].items()},
+            pooled_=tuple(manifest.get("pooled", ())),
         )

@@ -118,3 +118,31 @@ def test_scoring_needs_the_training_features(
         model.predict_frame(frame)
     one = tables[1].frame.head(1)
     assert np.isfinite(model.predict_frame(one)["uplift_bakery"]).all()
+
+
+def test_family_arms_share_one_learner_saved_once(tmp_path: Path) -> None:
+    syn = synthetic(3000, seed=2, arms=("bakery", "beauty", "any"))
+    train, held = tables_from_responses(syn.data, syn.responses, decisions=syn.decisions)
+    model = fit(train)
+    assert model.pooled_ == ("bakery", "beauty")
+    assert model.boosters_["bakery"] is model.boosters_["beauty"]
+    assert model.boosters_["any"] is not model.boosters_["bakery"]
+    # each arm counts its own customers, not the pool's rows
+    assert sum(model.n_train_["bakery"].values()) == len(train.frame)
+    metrics = evaluate(model, held)
+    for arm in ("bakery", "beauty"):
+        assert metrics[f"qini__{arm}"] > metrics[f"qini_propensity__{arm}"] + 0.15, metrics
+    model.save(tmp_path / "bundle")
+    parts = ("mu0", "mu1", "tau0", "tau1")
+    files = sorted(p.name for p in (tmp_path / "bundle").iterdir())
+    assert files == sorted(
+        ["manifest.json", *(f"families__{p}.ubj" for p in parts), *(f"any__{p}.ubj" for p in parts)]
+    )
+    loaded = load_bundle(tmp_path / "bundle")
+    assert isinstance(loaded, UpliftModel) and loaded.pooled_ == model.pooled_
+    pd.testing.assert_frame_equal(loaded.predict_frame(held.frame), model.predict_frame(held.frame))
+    # the arms differ through their own family columns and indicator, not by chance
+    pred = model.predict_frame(held.frame)
+    assert not np.allclose(pred["uplift_bakery"], pred["uplift_beauty"])
+    alone = fit(train, UpliftConfig(pool_families=False))
+    assert alone.pooled_ == () and alone.boosters_["bakery"] is not alone.boosters_["beauty"]

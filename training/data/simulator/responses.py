@@ -6,10 +6,14 @@ Ground truth, one row per customer and family plus a ``*`` row (any purchase), f
 q_f the chance that one of their baskets holds f (their archetype's family mix and basket
 size); ``*`` uses q = 1. What an offer does depends on latent behaviour:
 
-- persuadable (buys more when offered): more likely for discount lovers and value
-  destroyers; ``p_buy_treated = p + (1 − p) × g``, g ~ Beta(2, 8).
-- sleeping dog (put off by an offer): more likely for frequent buyers;
-  ``p_buy_treated = p × (1 − h)``, h ~ Beta(2, 3).
+- persuadable (buys when offered): more likely for rare buyers, discount lovers and value
+  destroyers, share ``(0.1 + 2.5 discount + 0.3 destroyer) × 3 × 8 / (rate + 8)`` (at most
+  0.9); ``p_buy_treated = p + (1 − p) × g``, g ~ Beta(6, 4).
+- sleeping dog (put off by an offer): more likely for frequent buyers, share
+  ``0.02 + 0.7 (rate / (rate + 25))²``; ``p_buy_treated = p × (1 − h)``, h ~ Beta(4, 2).
+  A propensity ranking puts the frequent buyers first, those an offer moves least: the
+  effect follows traits the features show (purchase rate, family mix, margin, returns), so
+  an uplift model has something to learn and ranking by propensity something to lose.
 - otherwise the offer changes nothing: a sure thing when ``p ≥ 0.5``, else a lost cause
   (and every customer who has left is a lost cause: p = 0 either way).
 
@@ -53,10 +57,11 @@ def true_responses(
     lam = rate_per_year * (TRUTH_WINDOW_DAYS / 365.25)
     p_control = alive[:, None] * -np.expm1(-lam[:, None] * q)
     shape = p_control.shape
-    w_persuade = np.clip(0.15 + 2.0 * discount + 0.2 * destroyer, 0.0, 0.7)[:, None]
-    w_sleep = (0.05 + 0.15 * rate_per_year / (rate_per_year + 20.0))[:, None]
+    rarely = 8.0 / (rate_per_year + 8.0)
+    w_persuade = np.clip((0.1 + 2.5 * discount + 0.3 * destroyer) * 3.0 * rarely, 0.0, 0.9)[:, None]
+    w_sleep = (0.02 + 0.7 * (rate_per_year / (rate_per_year + 25.0)) ** 2)[:, None]
     u = rng.random(shape)
-    gain, loss = rng.beta(2.0, 8.0, shape), rng.beta(2.0, 3.0, shape)
+    gain, loss = rng.beta(6.0, 4.0, shape), rng.beta(4.0, 2.0, shape)
     persuade = u < w_persuade
     sleep = ~persuade & (u < w_persuade + w_sleep)
     p_treated = np.where(persuade, p_control + (1.0 - p_control) * gain, p_control)
