@@ -11,7 +11,8 @@ returns. The rules, per kind:
 - retention: churn_probability × save_rate × max(clv_12m, 0) − cost (offer value when
   there is no CLV); blocked below ``min_churn`` or without a churn probability.
 - up_sell: accept_rate × (1 − churn_probability) × value − cost.
-- every kind: tier and segment rules of ``eligible``.
+- every kind: tier, segment and micro-segment rules of ``eligible`` (a store without
+  micro-segments has every customer outside any named one).
 
 Each offer belongs to a campaign (``serving.catalogue.Campaign``). Offers are ranked by
 ``score``: the expected value, or, in a campaign with ``ranking: uplift`` whose offers the
@@ -39,6 +40,7 @@ Columns = Mapping[str, np.ndarray]
 
 # why an offer is blocked for a customer before any request (0 = not blocked)
 OK, TIER, SEGMENT, NO_CHURN, LOW_CHURN, NO_CLV, UNKNOWN_FAMILY, BUYS, NO_PROPENSITY = range(9)
+MICRO_SEGMENT = 9  # eligible.micro_segments leaves the customer's micro-segment out
 # priority class of a customer: none, by tier, by CLV
 PRIO_NONE, PRIO_TIER, PRIO_CLV = 0, 1, 2
 UPLIFT_PREFIX = "uplift_"
@@ -114,6 +116,7 @@ class OfferTable:
     campaigns: tuple[tuple[str, Campaign], ...]  # (id, settings), catalogue order
     offer_campaign: np.ndarray  # int: index into campaigns, per offer
     by_uplift: np.ndarray  # bool (customers x campaigns): ranked by uplift for this customer
+    micro: np.ndarray | None = None  # object: micro-segment ids (None: not stored)
 
     def __len__(self) -> int:
         return len(self.churn)
@@ -130,6 +133,7 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
         n = len(next(iter(columns.values()))) if columns else 0
     churn, clv = floats(columns, "churn_probability", n), floats(columns, "clv_12m", n)
     tier, segment = _labels(columns, "value_tier", n), segment_ids(columns, n)
+    micro = _labels(columns, "micro_segment", n)
     k = len(catalogue.offers)
     ev, prob = np.full((n, k), np.nan), np.full((n, k), np.nan)
     response, stake = np.full((n, k), np.nan), np.full((n, k), np.nan)
@@ -146,6 +150,8 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
             block(j, ~allowed, TIER)
         if rule.segments is not None:
             block(j, ~_member(segment, rule.segments), SEGMENT)
+        if rule.micro_segments is not None:
+            block(j, ~_member(micro, rule.micro_segments), MICRO_SEGMENT)
         if offer.kind == "retention":
             assert offer.save_rate is not None
             block(j, np.isnan(churn), NO_CHURN)
@@ -202,6 +208,7 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
         campaigns,
         offer_campaign,
         by_uplift,
+        micro=micro,
     )
 
 
@@ -305,6 +312,9 @@ def blocked_text(table: OfferTable, i: int, j: int) -> str:
         return f"tier {table.tier[i] or 'unknown'} not allowed"
     if code == SEGMENT:
         return f"segment {table.segment[i] or 'unknown'} not allowed"
+    if code == MICRO_SEGMENT:
+        micro = None if table.micro is None else table.micro[i]
+        return f"micro-segment {micro or 'unknown'} not allowed"
     if code == NO_CHURN:
         return "no churn probability"
     if code == LOW_CHURN:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from serving.batch.materialize_cells import micro_segment_notes, with_cells
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
 from serving.event_history import fold_events, write_history
 from serving.follower import load_all_champions
@@ -31,6 +32,7 @@ from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns
+from training.economics.cells_config import CellsConfig
 from training.economics.costs import costs_to_json
 from training.segments import tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
@@ -50,7 +52,7 @@ class MaterializeResult:
     as_of: pd.Timestamp
     versions: dict[str, str]
     location: str
-    left_out: tuple[str, ...] = ()  # champions not published, each with the reason
+    left_out: tuple[str, ...] = ()  # champions not published (with the reason), warnings
 
 
 def load_champions(
@@ -192,13 +194,16 @@ def materialize(
     progress: Callable[[str], None] = lambda _m: None,
     approx_reasons: bool = False,
     costs: Costs | None = None,
+    cells: CellsConfig | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
     ``approx_reasons`` ranks churn drivers by approximate contributions (see
     ``ChurnModel.contributions``): most of the scoring time at scale goes to exact ones.
     ``costs`` (the data folder's costs.yaml; default: every cost zero) price the
-    per-customer P&L stored beside the model outputs, with the lifecycle stage."""
+    per-customer P&L stored beside the model outputs, with the lifecycle stage; ``cells``
+    (cells.yaml; default: the built-in strategies) the value x potential x needs cell,
+    its strategy and the micro-segment of every customer (``materialize_cells``)."""
     scorers, versions = load_champions(settings, optional=True)
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
@@ -220,9 +225,14 @@ def materialize(
         config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
     )
     profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
+    progress("placing customers in cells and micro-segments")
+    profiles, cells_meta = with_cells(profiles, features, cells or CellsConfig())
+    for note in micro_segment_notes(load_catalogue(settings.offers_path), cells_meta["micro_sizes"]):
+        leave_out(note)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
+    meta["cells"] = cells_meta  # the event path places customers as this publish did
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     progress("writing the transaction history (for POST /events)")
     meta["events"] = {
