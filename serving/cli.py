@@ -77,10 +77,13 @@ def materialize(
 
     With the pandas engine the store also gets each customer's 12-month P&L, priced by
     costs.yaml in the data folder (without it every cost is 0; a bad file is an error
-    naming the key), the lifecycle stage, and a cintel-potential champion's potential
-    value and share of wallet."""
+    naming the key), the lifecycle stage, a cintel-potential champion's potential
+    value and share of wallet, and each customer's value x potential x needs cell with its
+    strategy and micro-segment (cells.yaml in the data folder or CINTEL_HOME, else the
+    defaults; a bad file is an error naming the key)."""
     import serving.batch.materialize
     from training.data.io import load_data
+    from training.economics.cells_config import load_cells
     from training.economics.costs import COSTS_FILE, load_costs
 
     cutoff = parse_date(as_of, "--as-of")
@@ -112,14 +115,16 @@ def materialize(
                 f"no {COSTS_FILE} in {data_dir}: every cost is 0 "
                 "(net contribution = margin - returns)"
             )
+        settings = _service_settings(store)
         result = serving.batch.materialize.materialize(
             data,
-            _service_settings(store),
+            settings,
             cutoff,
             store,
             progress=status_progress(status),
             approx_reasons=reasons == "approx",
             costs=costs,
+            cells=load_cells(data_dir, settings.home),
         )
     _say_materialized(result)
 
@@ -261,7 +266,14 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
 
 
 @click.command()
-@click.option("--campaign", type=click.Choice(["retention", "cross-sell"]), required=True)
+@click.option(
+    "--campaign",
+    type=click.Choice(["retention", "cross-sell", "upgrade", "win-back"]),
+    required=True,
+    help="retention: churn risk x CLV; cross-sell: the best cross-sell offer; upgrade: "
+    "potential headroom x the best cross-sell or up-sell offer's expected response; "
+    "win-back: lapsed customers worth more than --min-value, by save rate x worth - cost.",
+)
 @click.option(
     "--top",
     type=click.IntRange(min=1),
@@ -273,10 +285,32 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
     "--out", type=click.Path(path_type=Path), required=True, help="CSV (or .parquet) file to write."
 )
 @click.option("--channel", default=None, help="Only offers allowed on this channel.")
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    type=click.Choice(["retain", "develop", "maintain", "reduce_cost_to_serve"]),
+    help="Only customers whose cell has this strategy (cells.yaml); repeat for several.",
+)
+@click.option(
+    "--min-value",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="win-back: the least worth (potential value a year, else the last 12 months' "
+    "spend) of a lapsed customer worth winning back.",
+)
 @engine_options("Rank the store's profiles")
 @user_errors
 def targets(
-    campaign: str, top: int, out: Path, channel: str | None, engine: str, spark_master: str | None
+    campaign: str,
+    top: int,
+    out: Path,
+    channel: str | None,
+    strategies: tuple[str, ...],
+    min_value: float,
+    engine: str,
+    spark_master: str | None,
 ) -> None:
     """Write the outbound list for a campaign, highest priority first, from the online store.
 
@@ -290,7 +324,7 @@ def targets(
 
     import pandas as pd
 
-    from serving.batch.targets import campaign_targets, decision_lines
+    from serving.batch.targets import Campaign, campaign_targets, decision_lines
     from serving.catalogue import load_catalogue
     from serving.jsonlog import JsonLog
     from serving.store import META_FILE, PROFILES_FILE
@@ -299,8 +333,13 @@ def targets(
     path = settings.store_dir / PROFILES_FILE
     if not path.exists():
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")
-    kind = cast(Literal["retention", "cross-sell"], campaign)
+    kind = cast(Campaign, campaign)
     catalogue = load_catalogue(settings.offers_path)
+    if engine == "spark" and (campaign in ("upgrade", "win-back") or strategies):
+        raise CintelError(
+            f"--campaign {campaign}{' with --strategy' if strategies else ''} ranks on the "
+            "pandas engine only: leave out --engine spark"
+        )
     if engine == "spark":
         require_spark(spark_master)
         from serving.batch.spark_materialize import targets_spark
@@ -311,7 +350,15 @@ def targets(
             table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel)
     else:
         with console.status("Ranking the store's customers…"):
-            table = campaign_targets(pd.read_parquet(path), kind, top, catalogue, channel=channel)
+            table = campaign_targets(
+                pd.read_parquet(path),
+                kind,
+                top,
+                catalogue,
+                channel=channel,
+                strategies=strategies or None,
+                min_value=min_value,
+            )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".parquet":
         table.to_parquet(out, index=False)

@@ -104,6 +104,7 @@ class EventUpdates:
         from training.economics.costs import costs_from_json  # scipy: not at worker start
 
         self.costs = costs_from_json(meta.get("costs"))
+        self.cells = meta.get("cells")  # placed in cells as the publish placed them
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -265,7 +266,10 @@ class EventUpdates:
         customers = self.history.customers(ids)
         features = features_at(tx, customers, as_ofs, self.layout)
         rows = scored_rows(features, scorers, as_ofs, self.layout.approx_reasons)
-        return with_economics(rows, tx, customers, as_ofs, self.costs)
+        rows = with_economics(rows, tx, customers, as_ofs, self.costs)
+        from serving.batch.materialize_cells import cells_of_rows
+
+        return cells_of_rows(rows, features, self.cells)
 
     def _keep(self, customer_id: str, row: Row) -> None:
         if self.prepare is not None:
