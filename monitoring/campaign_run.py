@@ -153,8 +153,8 @@ def run_campaigns(
     profiles = read_profiles(settings.store_dir)
     if profiles is None:
         notes.append(
-            f"no online store at {settings.store_dir}: value tier, segment and micro-segment breakdowns "
-            "left out (run `cintel materialize`)"
+            f"no online store at {settings.store_dir}: value tier, segment and micro-segment "
+            "breakdowns left out (run `cintel materialize`)"
         )
     else:
         notes.append(

@@ -220,7 +220,9 @@ class Cell(_Answer):
     """The customer's cell of current value x potential x needs and what to do with it
     (README: Customer economics, cells); null without a publish that placed the customer."""
 
-    id: str | None = Field(description='"<value tier>/<potential>/<segment id>", e.g. "gold/high/weekend_wine"')
+    id: str | None = Field(
+        description='"<value tier>/<potential>/<segment id>", e.g. "gold/high/weekend_wine"'
+    )
     value: str | None = Field(description="current value: the value tier")
     potential: Literal["high", "medium", "low", "unknown"] | None = Field(
         description="potential level by headroom (or share of wallet, cells.yaml) among the "

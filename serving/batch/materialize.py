@@ -227,7 +227,9 @@ def materialize(
     profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
     progress("placing customers in cells and micro-segments")
     profiles, cells_meta = with_cells(profiles, features, cells or CellsConfig())
-    for note in micro_segment_notes(load_catalogue(settings.offers_path), cells_meta["micro_sizes"]):
+    for note in micro_segment_notes(
+        load_catalogue(settings.offers_path), cells_meta["micro_sizes"]
+    ):
         leave_out(note)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"

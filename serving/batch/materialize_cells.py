@@ -41,7 +41,9 @@ def cells_of_rows(
     if not meta or not rows:
         return rows
     frame = pd.DataFrame(rows)
-    columns, _ = cell_table(frame, preferred_channel(features), cells_from_json(meta["config"]), meta)
+    columns, _ = cell_table(
+        frame, preferred_channel(features), cells_from_json(meta["config"]), meta
+    )
     for row, values in zip(rows, columns.to_dict("records"), strict=True):
         row.update({str(k): v for k, v in values.items()})
     return rows
@@ -63,5 +65,7 @@ def micro_segment_notes(catalogue: Catalogue, sizes: Mapping[str, int]) -> list[
 
 def sizes_table(sizes: Mapping[str, int]) -> pd.DataFrame:
     """The micro-segments of a publish, largest first."""
-    frame = pd.DataFrame({"micro_segment": list(sizes), "customers": np.array(list(sizes.values()))})
+    frame = pd.DataFrame(
+        {"micro_segment": list(sizes), "customers": np.array(list(sizes.values()))}
+    )
     return frame.sort_values(["customers", "micro_segment"], ascending=[False, True])

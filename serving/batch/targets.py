@@ -73,12 +73,13 @@ def campaign_targets(
     if "customer_id" not in profiles:
         raise ValueError("profiles: missing column 'customer_id'")
     catalogue = catalogue or default_catalogue()
-    kinds: tuple[Kind, ...] = {
+    by_campaign: dict[str, tuple[Kind, ...]] = {
         "retention": ("retention",),
         "cross-sell": ("cross_sell",),
         "upgrade": ("cross_sell", "up_sell"),
         "win-back": ("retention",),
-    }[campaign]
+    }
+    kinds = by_campaign[campaign]
     n = len(profiles)
     if strategies is not None and "cell_strategy" not in profiles:
         raise ValueError(
@@ -219,7 +220,8 @@ def _optional(profiles: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray
     """A store column at ``rows`` (None throughout for a store without it)."""
     if name not in profiles:
         return np.full(len(rows), None, dtype=object)
-    return profiles[name].to_numpy(dtype=object)[rows]
+    values: np.ndarray = profiles[name].to_numpy(dtype=object)[rows]
+    return values
 
 
 def _num(value: object) -> float | None:

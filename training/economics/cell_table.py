@@ -62,7 +62,9 @@ def cell_table(
     cuts = tuple(state["potential_cuts"]) if state else potential_cuts(score, config)
     level = potential_levels(score, cuts, config.measure)
     cell, strategy = cells(tier, segment, level, config)
-    stage = shown_stage(_column(frame, "lifecycle_stage", "object"), _column(frame, "churn_probability"))
+    stage = shown_stage(
+        _column(frame, "lifecycle_stage", "object"), _column(frame, "churn_probability")
+    )
     dims = [segment, tier, stage_slug(stage), np.asarray(channel, dtype=object)]
     fine = fine_keys(dims)
     if state:
@@ -99,6 +101,7 @@ def cell_summary(
     table = table.reset_index()
     table["customers"] = table["customers"].astype(int)
     table["strategy"] = [
-        config.strategy(t, v) for t, v in zip(table["value_tier"], table["potential_level"], strict=True)
+        config.strategy(t, v)
+        for t, v in zip(table["value_tier"], table["potential_level"], strict=True)
     ]
     return table

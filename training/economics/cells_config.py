@@ -55,9 +55,7 @@ class CellsConfig:
     measure: str = "headroom"
     high_share: float = 0.2
     medium_share: float = 0.3
-    strategies: Mapping[str, Mapping[str, str]] = field(
-        default_factory=lambda: DEFAULT_STRATEGIES
-    )
+    strategies: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: DEFAULT_STRATEGIES)
     min_size: int = 50
     source: str | None = None
 
@@ -109,7 +107,9 @@ def parse_cells(raw: Any, source: str) -> CellsConfig:
         high = _share(pot.get("high", 0.2), "potential.high")
         medium = _share(pot.get("medium", 0.3), "potential.medium")
         if high + medium > 1:
-            raise CellsError(f"potential.high + potential.medium must be at most 1, got {high + medium}")
+            raise CellsError(
+                f"potential.high + potential.medium must be at most 1, got {high + medium}"
+            )
         micro = _mapping(top.get("micro_segments"), "micro_segments", ("min_size",))
         size = micro.get("min_size", 50)
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -117,7 +117,9 @@ def parse_cells(raw: Any, source: str) -> CellsConfig:
         return CellsConfig(measure, high, medium, _strategies(top.get("strategies")), size, source)
     except CellsError as exc:
         message = str(exc)
-        raise CellsError(message if message.startswith(source) else f"{source}: {message}") from None
+        raise CellsError(
+            message if message.startswith(source) else f"{source}: {message}"
+        ) from None
 
 
 def load_cells(*folders: Path | str | None) -> CellsConfig:
