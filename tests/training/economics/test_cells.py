@@ -88,7 +88,10 @@ def test_cells_and_strategies_of_hand_built_customers() -> None:
     ]  # fmt: skip
     assert state["potential_cuts"] == [90.0, 50.0]
     # the stage is the one the answer shows: active with churn 0.9 -> at risk
-    assert out["micro_segment"].tolist()[:2] == ["wine/platinum/active/web", "wine/platinum/at_risk/web"]
+    assert out["micro_segment"].tolist()[:2] == [
+        "wine/platinum/active/web",
+        "wine/platinum/at_risk/web",
+    ]
     assert out["micro_segment"].tolist()[-1] == "bulk/gold/at_risk/web"  # won back, churn 0.75
     # the share-of-wallet measure: the lowest share is the highest potential
     cfg = CellsConfig(measure="share_of_wallet", min_size=1)
@@ -205,7 +208,11 @@ def test_cells_yaml_from_the_data_folder_then_the_home(tmp_path: Path) -> None:
     assert load_cells(data, home).min_size == 7
     (data / "cells.yaml").write_text("potential: {measure: share_of_wallet}\n")
     got = load_cells(data, home)
-    assert (got.measure, got.min_size, got.source) == ("share_of_wallet", 50, str(data / "cells.yaml"))
+    assert (got.measure, got.min_size, got.source) == (
+        "share_of_wallet",
+        50,
+        str(data / "cells.yaml"),
+    )
     assert cells_from_json(cells_to_json(got)) == got
     (data / "cells.yaml").write_text("potential: [\n")
     with pytest.raises(CellsError, match="not valid YAML"):
