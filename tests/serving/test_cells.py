@@ -151,10 +151,10 @@ def test_eligibility_by_micro_segment_and_lifecycle_stage() -> None:
         (["wine//active/web"], "4 parts"),
     ):
         offer = {"id": "x", "kind": "up_sell", "value": 1.0, "accept_rate": 0.1}
-        with pytest.raises(CatalogueError, match="offer 'x'.*eligible.micro_segments") as info:
+        with pytest.raises(CatalogueError, match=r"offer 'x'.*eligible\.micro_segments") as info:
             parse_catalogue({"offers": [{**offer, "eligible": {"micro_segments": bad}}]})
         assert message in str(info.value)
-    with pytest.raises(CatalogueError, match="eligible.stages"):
+    with pytest.raises(CatalogueError, match=r"eligible\.stages"):
         parse_catalogue(
             {
                 "offers": [

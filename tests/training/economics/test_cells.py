@@ -56,11 +56,15 @@ def _frame() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": list("abcdefghij"),
-            "value_tier": ["platinum", "platinum", "gold", "silver", "silver"]
-            + ["bronze", "bronze", "value_destroyer", "value_destroyer", "gold"],
+            "value_tier": [
+                *("platinum", "platinum", "gold", "silver", "silver"),
+                *("bronze", "bronze", "value_destroyer", "value_destroyer", "gold"),
+            ],
             "segment_id": ["wine"] * 5 + ["bulk"] * 5,
-            "lifecycle_stage": ["active", "active", "active", "lapsed", "new"]
-            + ["active", "at risk", "lapsed", "lapsed", "won back"],
+            "lifecycle_stage": [
+                *("active", "active", "active", "lapsed", "new"),
+                *("active", "at risk", "lapsed", "lapsed", "won back"),
+            ],
             "churn_probability": [0.1, 0.9, 0.2, 0.95, 0.1, 0.2, 0.8, 0.9, 0.9, 0.75],
             "potential_headroom": [100.0, 5, 50, 90, 1, 80, 2, 70, 0, NAN],
             "share_of_wallet": [0.5, 0.95, 0.7, 0.1, 0.99, 0.3, 0.9, 0.2, 1.0, NAN],
@@ -194,7 +198,7 @@ def test_cell_summary_lists_every_cell_with_counts_value_and_strategy() -> None:
     ],
 )
 def test_bad_cells_yaml_names_the_file_and_key(raw: object, message: str) -> None:
-    with pytest.raises(CellsError, match="^data/cells.yaml") as info:
+    with pytest.raises(CellsError, match=r"^data/cells\.yaml") as info:
         parse_cells(raw, "data/cells.yaml")
     assert message in str(info.value)
 
