@@ -277,7 +277,7 @@ def test_store_and_profile_carry_cells_and_micro_segments(
     kept = fine[0] != "*"
     assert (fine.loc[kept, 0] == store.loc[kept, "segment_id"]).all()
 
-    row = store.iloc[0].to_dict()
+    row = {str(k): v for k, v in store.iloc[0].to_dict().items()}
     profile = build_profile(row)
     assert profile["cell"] == {
         "id": row["cell"],

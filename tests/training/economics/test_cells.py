@@ -178,7 +178,7 @@ def test_cell_summary_lists_every_cell_with_counts_value_and_strategy() -> None:
     level = np.array(["high", "high", "low"], dtype=object)
     table = cell_summary(tier, level, {"margin_12m": np.array([10.0, 5.0, 1.0])}, CellsConfig())
     assert len(table) == 5 * 4
-    gold = table.set_index(["value_tier", "potential_level"]).loc[("gold", "high")]
+    gold = table.set_index(["value_tier", "potential_level"]).to_dict("index")[("gold", "high")]
     assert (gold["customers"], gold["margin_12m"], gold["strategy"]) == (2, 15.0, "develop")
     assert table["customers"].sum() == 3
 
