@@ -81,17 +81,18 @@ def write_cells(
     grid = table.set_index(["value_tier", "potential_level"])
     records = grid.to_dict("index")
     counts = np.array([[records[(t, c)]["customers"] for c in cols] for t in TIERS], float)
-    fig, ax = plt.subplots(figsize=(2.2 + 2.0 * len(cols), 5.5))
-    image = ax.imshow(counts, cmap="Blues")
+    fig, ax = plt.subplots(figsize=(3.0 + 2.2 * len(cols), 5.5))
+    image = ax.imshow(counts, cmap="Blues", aspect="auto")
     for i, t in enumerate(TIERS):
         for j, c in enumerate(cols):
             row = records[(t, c)]
-            text = f"{int(row['customers']):,}\nmargin {row['margin_12m']:,.0f}\n{row['strategy']}"
+            text = f"{int(row['customers']):,}\nmargin {row['margin_12m']:,.0f}\n{str(row['strategy']).replace('_', ' ')}"
             dark = counts[i, j] > counts.max() / 2
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black"
             )
-    ax.set_xticks(range(len(cols)), [f"potential {c}" for c in cols])
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_xlabel("potential (headroom or share of wallet, cells.yaml)")
     ax.set_yticks(range(len(TIERS)), list(TIERS))
     fig.colorbar(image, ax=ax, label="customers")
     ax.set_title("Current value x potential: customers, 12-month margin and strategy")
