@@ -18,7 +18,7 @@ from training.economics.cells import (
     cells,
     fine_keys,
     merged_of,
-    micro_segments,
+    micro_table,
     potential_cuts,
     potential_levels,
     potential_score,
@@ -66,21 +66,17 @@ def cell_table(
         _column(frame, "lifecycle_stage", "object"), _column(frame, "churn_probability")
     )
     dims = [segment, tier, stage_slug(stage), np.asarray(channel, dtype=object)]
-    fine = fine_keys(dims)
     if state:
         known, published = state["micro"], frozenset(state["micro_sizes"])
+        fine = fine_keys(dims)
         micro = np.array([merged_of(f, known, published) for f in fine], dtype=object)
         new_state = dict(state)
     else:
-        micro, sizes = micro_segments(dims, config.min_size)
-        pairs = pd.DataFrame({"fine": fine, "micro": micro, "size": sizes})
+        micro, _, fine_map, sizes = micro_table(dims, config.min_size)
         new_state = {
             "potential_cuts": [float(c) for c in cuts],
-            "micro": dict(pairs.drop_duplicates("fine").set_index("fine")["micro"]),
-            "micro_sizes": {
-                str(k): int(v)
-                for k, v in pairs.drop_duplicates("micro").set_index("micro")["size"].items()
-            },
+            "micro": fine_map,
+            "micro_sizes": sizes,
         }
     out = pd.DataFrame(
         {"potential_level": level, "cell": cell, "cell_strategy": strategy, "micro_segment": micro}

@@ -64,24 +64,44 @@ def potential_levels(score: np.ndarray, cuts: Sequence[float], measure: str) -> 
     return level.astype(object)
 
 
-def _text(values: np.ndarray) -> np.ndarray:
-    """Labels as str, ``unknown`` where missing."""
-    out = pd.Series(values, dtype=object).where(pd.notna(pd.Series(values, dtype=object)), UNKNOWN)
-    return out.astype(str).to_numpy(dtype=object)
+Factor = tuple[np.ndarray, np.ndarray]  # (int64 code per row, label per code)
+
+
+def factor(values: np.ndarray) -> Factor:
+    """Codes and text labels of ``values`` (missing: ``unknown``); string work is done on
+    the distinct labels only, so a million rows cost a hash, not a million strings."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    labels = [str(u) for u in uniques]
+    missing = labels.index(UNKNOWN) if UNKNOWN in labels else len(labels)
+    if missing == len(labels):
+        labels.append(UNKNOWN)
+    return np.where(codes < 0, missing, codes).astype(np.int64), np.array(labels, dtype=object)
+
+
+def _joined(parts: Sequence[Factor]) -> tuple[np.ndarray, np.ndarray]:
+    """("a/b/c" per distinct combination, the combination of each row)."""
+    n = len(parts[0][0]) if parts else 0
+    key = np.zeros(n, np.int64)
+    for codes, labels in parts:
+        key = key * len(labels) + codes
+    uniq, inverse = np.unique(key, return_inverse=True)
+    names = []
+    for k in uniq.tolist():
+        out = []
+        for _codes, labels in reversed(parts):
+            k, c = divmod(k, len(labels))
+            out.append(str(labels[c]))
+        names.append("/".join(reversed(out)))
+    return np.array(names, dtype=object), inverse.reshape(-1)
 
 
 def cells(
     tier: np.ndarray, segment: np.ndarray, level: np.ndarray, config: CellsConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cell id, strategy) per customer."""
-    tier, segment, level = _text(tier), _text(segment), _text(level)
-    cell = np.char.add(np.char.add(np.char.add(tier.astype(str), "/"), level.astype(str)), "/")
-    cell = np.char.add(cell, segment.astype(str)).astype(object)
-    pairs = pd.MultiIndex.from_arrays([tier, level])
-    lut = {(t, v): config.strategy(t, v) for t, v in pairs.unique()}
-    codes, uniques = pd.factorize(pairs)
-    strategy = np.array([lut[u] for u in uniques], dtype=object)[codes]
-    return cell, strategy
+    names, inverse = _joined([factor(tier), factor(level), factor(segment)])
+    strategy = [config.strategy(*str(name).split("/")[:2]) for name in names]
+    return names[inverse], np.array(strategy, dtype=object)[inverse]
 
 
 def preferred_channel(features: pd.DataFrame) -> np.ndarray:
@@ -91,27 +111,27 @@ def preferred_channel(features: pd.DataFrame) -> np.ndarray:
     if not cols:
         return np.full(len(features), NO_CHANNEL, dtype=object)
     shares = np.nan_to_num(features[cols].to_numpy(dtype="float64"), nan=0.0)
-    names = np.array([c[len(CHANNEL_PREFIX) :] for c in cols], dtype=object)
-    best = names[np.argmax(shares, axis=1)]
-    return np.where(shares.max(axis=1) > 0, best, NO_CHANNEL).astype(object)
+    names = np.array([c[len(CHANNEL_PREFIX) :] for c in cols] + [NO_CHANNEL], dtype=object)
+    best = np.where(shares.max(axis=1) > 0, np.argmax(shares, axis=1), len(cols))
+    return names[best]
 
 
 def stage_slug(stage: np.ndarray) -> np.ndarray:
     """Lifecycle stages as id parts: ``at risk`` -> ``at_risk``."""
-    return np.char.replace(_text(stage).astype(str), " ", "_").astype(object)
+    codes, labels = factor(stage)
+    return np.array([str(x).replace(" ", "_") for x in labels], dtype=object)[codes]
 
 
-def micro_segments(dims: Sequence[np.ndarray], min_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(micro-segment id, its customers) per row from the label arrays ``dims``, coarsest
-    first, merging upward as the module docstring says."""
-    n = len(dims[0]) if dims else 0
-    labels, codes = [], []
-    for d in dims:
-        c, u = pd.factorize(_text(np.asarray(d, dtype=object)), sort=True)
-        codes.append(c.astype(np.int64))
-        labels.append(np.asarray(u, dtype=object))
-    m = np.stack(codes, axis=1) if n else np.zeros((0, len(dims)), np.int64)
-    radix = [len(u) + 1 for u in labels]  # code -1 (merged) shifted to 0
+def micro_table(
+    dims: Sequence[np.ndarray], min_size: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, str], dict[str, int]]:
+    """Micro-segments of the rows of the label arrays ``dims`` (coarsest first), merging
+    upward as the module docstring says: (id per row, its customers per row, unmerged cell
+    -> micro-segment, micro-segment -> customers)."""
+    parts = [factor(d) for d in dims]
+    n = len(parts[0][0]) if parts else 0
+    m = np.stack([c for c, _ in parts], axis=1) if n else np.zeros((0, len(dims)), np.int64)
+    radix = [len(labels) + 1 for _, labels in parts]  # code -1 (merged) shifted to 0
     open_ = np.ones(n, dtype=bool)
     for depth in range(len(dims), 0, -1):
         rows = np.flatnonzero(open_)
@@ -124,30 +144,29 @@ def micro_segments(dims: Sequence[np.ndarray], min_size: int) -> tuple[np.ndarra
         small = counts[inverse.reshape(-1)] < min_size
         m[rows[small], depth - 1] = -1
         open_[rows[~small]] = False
-    full = np.zeros(n, np.int64)
-    for j in range(len(dims)):
-        full = full * radix[j] + m[:, j] + 1
-    uniq, inverse, counts = np.unique(full, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    first = np.zeros(len(uniq), np.int64)
-    first[inverse[::-1]] = np.arange(n)[::-1]
-    names = np.array(
-        [
-            "/".join(ANY if m[i, j] < 0 else str(labels[j][m[i, j]]) for j in range(len(dims)))
-            for i in first
-        ],
-        dtype=object,
-    )
-    return names[inverse], counts[inverse]
+    merged = [
+        (m[:, j] + 1, np.array([ANY, *labels], dtype=object)) for j, (_, labels) in enumerate(parts)
+    ]
+    names, inverse = _joined(merged)
+    counts = np.bincount(inverse, minlength=len(names))
+    fine_names, fine_inverse = _joined(parts)
+    first = np.zeros(len(fine_names), np.int64)
+    first[fine_inverse[::-1]] = np.arange(n)[::-1]
+    fine_map = {str(f): str(names[inverse[i]]) for f, i in zip(fine_names, first, strict=True)}
+    sizes = {str(k): int(v) for k, v in zip(names, counts, strict=True)}
+    return names[inverse], counts[inverse], fine_map, sizes
+
+
+def micro_segments(dims: Sequence[np.ndarray], min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(micro-segment id, its customers) per row (``micro_table``)."""
+    ids, sizes, _, _ = micro_table(dims, min_size)
+    return ids, sizes
 
 
 def fine_keys(dims: Sequence[np.ndarray]) -> np.ndarray:
     """The unmerged micro-segment of each row (``a/b/c/d``)."""
-    parts = [_text(np.asarray(d, dtype=object)).astype(str) for d in dims]
-    out = parts[0]
-    for p in parts[1:]:
-        out = np.char.add(np.char.add(out, "/"), p)
-    return out.astype(object)
+    names, inverse = _joined([factor(d) for d in dims])
+    return names[inverse]
 
 
 def merged_of(fine: str, known: Mapping[str, str], published: frozenset[str]) -> str:
