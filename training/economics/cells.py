@@ -166,7 +166,8 @@ def micro_segments(dims: Sequence[np.ndarray], min_size: int) -> tuple[np.ndarra
 def fine_keys(dims: Sequence[np.ndarray]) -> np.ndarray:
     """The unmerged micro-segment of each row (``a/b/c/d``)."""
     names, inverse = _joined([factor(d) for d in dims])
-    return names[inverse]
+    keys: np.ndarray = names[inverse]
+    return keys
 
 
 def merged_of(fine: str, known: Mapping[str, str], published: frozenset[str]) -> str:

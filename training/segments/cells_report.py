@@ -86,7 +86,8 @@ def write_cells(
     for i, t in enumerate(TIERS):
         for j, c in enumerate(cols):
             row = records[(t, c)]
-            text = f"{int(row['customers']):,}\nmargin {row['margin_12m']:,.0f}\n{str(row['strategy']).replace('_', ' ')}"
+            strategy = str(row["strategy"]).replace("_", " ")
+            text = f"{int(row['customers']):,}\nmargin {row['margin_12m']:,.0f}\n{strategy}"
             dark = counts[i, j] > counts.max() / 2
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black"
