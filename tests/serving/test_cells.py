@@ -352,3 +352,36 @@ def test_bad_cells_yaml_stops_materialize_naming_the_key(
     text = " ".join(result.output.split())
     assert "strategies.gold.high must be one of" in text and "cells.yaml" in text
     assert not (tmp_path / "home" / "store").exists()
+
+
+def test_rows_scored_after_a_publish_are_placed_by_its_cuts_and_merges() -> None:
+    from serving.batch.materialize_cells import cells_of_rows, with_cells
+    from training.economics.cells_config import CellsConfig
+
+    n = 40
+    profiles = pd.DataFrame(
+        {
+            "customer_id": [str(i) for i in range(n)],
+            "value_tier": ["gold"] * 30 + ["bronze"] * 10,
+            "segment_id": ["wine"] * 30 + ["bulk"] * 10,
+            "lifecycle_stage": ["active"] * n,
+            "potential_headroom": np.arange(n, dtype=float),
+            "share_of_wallet": np.linspace(0, 1, n),
+        }
+    )
+    features = pd.DataFrame({"chan_share__web": np.ones(n)})
+    published, meta = with_cells(profiles, features, CellsConfig(min_size=20))
+    assert meta["micro_sizes"] == {"wine/gold/active/web": 30, "*/*/*/*": 10}
+    assert meta["potential_cuts"] == [32.0, 20.0]
+    # customer 39 (headroom 39: high) is re-scored by a new segments model into wine, gold
+    row = {**profiles.iloc[39].to_dict(), "segment_id": "wine", "value_tier": "gold"}
+    (moved,) = cells_of_rows([row], features.iloc[[39]], meta)
+    assert (moved["cell"], moved["cell_strategy"]) == ("gold/high/wine", "develop")
+    assert moved["micro_segment"] == "wine/gold/active/web"
+    # a fine cell the publish did not have joins the first published bucket up
+    row = {**row, "segment_id": "beer"}
+    (new,) = cells_of_rows([row], features.iloc[[39]], meta)
+    assert new["micro_segment"] == "*/*/*/*" and new["cell"] == "gold/high/beer"
+    # a store published before the cells: rows as they are
+    assert cells_of_rows([dict(row)], features.iloc[[39]], None) == [row]
+    assert published["micro_segment"].iloc[0] == "wine/gold/active/web"

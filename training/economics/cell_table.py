@@ -1,7 +1,7 @@
 """The store's cell columns for many customers at once, and the (value, potential) summary.
 
 ``cell_table`` computes ``CELL_COLUMNS`` from a scored store (value tier, segment id,
-lifecycle stage, churn probability, potential) and the preferred channels, and returns
+stored lifecycle stage, potential) and the preferred channels, and returns
 what a later single-customer update needs to place a customer the same way (the potential
 cuts and the micro-segment of every unmerged cell), which the store's meta keeps.
 """
@@ -25,24 +25,12 @@ from training.economics.cells import (
     stage_slug,
 )
 from training.economics.cells_config import LEVELS, TIERS, UNKNOWN, CellsConfig
-from training.economics.lifecycle import LifecycleRules
-
-# stages the answer moves to "at risk" at a high churn score (serving.profile does the same)
-CHURN_MOVES = ("active", "developing", "won back")
 
 
 def _column(frame: pd.DataFrame, name: str, dtype: str = "float64") -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), np.nan if dtype == "float64" else None, dtype=dtype)
     return frame[name].to_numpy(dtype=dtype)
-
-
-def shown_stage(stage: np.ndarray, churn: np.ndarray) -> np.ndarray:
-    """The stage the answer shows: the stored one, "at risk" for active, developing and
-    won-back customers whose churn probability reaches the lifecycle rule's threshold."""
-    hit = np.nan_to_num(churn, nan=0.0) >= LifecycleRules().at_risk_churn
-    moves = pd.Series(stage, dtype=object).isin(CHURN_MOVES).to_numpy()
-    return np.where(hit & moves, "at risk", stage).astype(object)
 
 
 def cell_table(
@@ -62,9 +50,8 @@ def cell_table(
     cuts = tuple(state["potential_cuts"]) if state else potential_cuts(score, config)
     level = potential_levels(score, cuts, config.measure)
     cell, strategy = cells(tier, segment, level, config)
-    stage = shown_stage(
-        _column(frame, "lifecycle_stage", "object"), _column(frame, "churn_probability")
-    )
+    # the stored stage (recency rules): a new churn champion does not move micro-segments
+    stage = _column(frame, "lifecycle_stage", "object")
     dims = [segment, tier, stage_slug(stage), np.asarray(channel, dtype=object)]
     if state:
         known, published = state["micro"], frozenset(state["micro_sizes"])

@@ -14,7 +14,9 @@ with a minimum size. Pure and vectorised.
   cell's in ``cells.yaml``.
 
 A micro-segment is ``<segment id>/<tier>/<lifecycle stage>/<preferred channel>`` (stage and
-channel as slugs; channel: the most used one, ``none`` without a transaction). One with
+channel as slugs; the stage by the recency rules, as stored, not moved to "at risk" by a
+churn score, so a new churn champion moves no customer's micro-segment; channel: the most
+used one, ``none`` without a transaction). One with
 fewer than ``min_size`` customers merges upward, dropping the last dimension: its
 customers join ``<segment>/<tier>/<stage>/*`` (those of the small cells only); if that
 bucket is still too small, ``<segment>/<tier>/*/*``, then ``<segment>/*/*/*``, then
