@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from serving.catalogue import Catalogue
@@ -61,11 +60,3 @@ def micro_segment_notes(catalogue: Catalogue, sizes: Mapping[str, int]) -> list[
                 "customer is in after merging (see the store meta's cells.micro_sizes)"
             )
     return notes
-
-
-def sizes_table(sizes: Mapping[str, int]) -> pd.DataFrame:
-    """The micro-segments of a publish, largest first."""
-    frame = pd.DataFrame(
-        {"micro_segment": list(sizes), "customers": np.array(list(sizes.values()))}
-    )
-    return frame.sort_values(["customers", "micro_segment"], ascending=[False, True])
