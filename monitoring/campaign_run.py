@@ -51,14 +51,15 @@ def offer_costs(offers_path: Path | None = None) -> dict[str, float]:
 
 
 def read_profiles(store_dir: Path) -> pd.DataFrame | None:
-    """customer_id, value_tier and segment of the online store, or None without a store."""
+    """customer_id, value_tier, segment and micro_segment of the online store (those it has),
+    or None without a store."""
     path = Path(store_dir) / "profiles.parquet"
     if not path.exists():
         return None
     import pyarrow.parquet as pq
 
     names = set(pq.read_schema(path).names)
-    columns = [c for c in ("customer_id", "value_tier", "segment") if c in names]
+    columns = [c for c in ("customer_id", "value_tier", "segment", "micro_segment") if c in names]
     return pd.read_parquet(path, columns=columns) if "customer_id" in columns else None
 
 
@@ -153,11 +154,13 @@ def run_campaigns(
     profiles = read_profiles(settings.store_dir)
     if profiles is None:
         notes.append(
-            f"no online store at {settings.store_dir}: value tier and segment breakdowns "
-            "left out (run `cintel materialize`)"
+            f"no online store at {settings.store_dir}: value tier, segment and micro-segment "
+            "breakdowns left out (run `cintel materialize`)"
         )
     else:
-        notes.append("value tier and segment: the customers' current ones in the online store")
+        notes.append(
+            "value tier, segment and micro-segment: the customers' current ones in the online store"
+        )
     truth = true_effects(rows, data_dir)
     if truth is not None:
         notes.append("true_lift: mean p_buy_treated − p_buy_control of the treated (simulator)")

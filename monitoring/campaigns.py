@@ -1,6 +1,7 @@
 """What worked: the campaigns report from the response rows (``training.data.outcomes``).
 
-Per campaign and offer, and broken down by channel, value tier and segment: treated and
+Per campaign and offer, and broken down by channel, value tier, segment and micro-segment
+(``training.economics.cells``; a store without them leaves that breakdown out): treated and
 control sizes, response rates, the expected response rate (mean predicted probability of
 the treated) and actual / expected with a 95 % interval, lift (treated − control) with a
 95 % interval, incremental margin, cost, ROI and one plain sentence. Only matured rows
@@ -25,7 +26,7 @@ from scipy.stats import norm
 
 from training.data.decision_log import CONTROL, TREATED, with_none
 
-BREAKDOWNS = ("channel", "value_tier", "segment")
+BREAKDOWNS = ("channel", "value_tier", "segment", "micro_segment")
 KEYS = ["campaign", "offer_id"]
 FIGURES = [
     "treated", "control", "response_rate_treated", "response_rate_control",
@@ -200,11 +201,12 @@ def campaign_report(
     config: CampaignConfig | None = None,
 ) -> pd.DataFrame:
     """One row per campaign and offer (``breakdown`` ``all``), then one per channel, value
-    tier and segment level (``breakdown`` the column, ``level`` its value), columns
+    tier, segment and micro-segment level (``breakdown`` the column, ``level`` its value), columns
     ``COLUMNS``. Only matured rows count.
 
     ``costs``: offer id -> cost per offer made (the catalogue's; unknown: NaN cost and
-    ROI). ``profiles``: customer_id, value_tier, segment (the online store); without it
+    ROI). ``profiles``: customer_id, value_tier, segment, micro_segment (the online store;
+    any of the last three may be missing); without it
     those breakdowns are left out. ``true_effect``: p_buy_treated − p_buy_control per
     response row (aligned with ``responses``; the simulator's truth): gives ``true_lift``,
     the mean over the treated; without it the column is left out.
@@ -238,7 +240,7 @@ def campaign_report(
     base = {k: _codes(rows[k].to_numpy(dtype=object)) for k in KEYS}
     levels = {"channel": _codes(rows["channel"].to_numpy(dtype=object))}
     if profiles is not None:
-        have = [b for b in ("value_tier", "segment") if b in profiles]
+        have = [b for b in BREAKDOWNS[1:] if b in profiles]
         unique = profiles.drop_duplicates("customer_id")
         who, ids = pd.factorize(rows["customer_id"].to_numpy(dtype=object))
         at = pd.Index(unique["customer_id"].astype(str)).get_indexer(pd.Index(ids).astype(str))

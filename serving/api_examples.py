@@ -52,6 +52,14 @@ PROFILE: dict[str, Any] = {
     },
     "potential": {"value_12m": 910.0, "share_of_wallet": 0.62, "headroom": 345.8},
     "lifecycle": {"stage": "at risk", "since": "2025-12-31"},
+    "cell": {
+        "id": "gold/high/weekend_wine",
+        "value": "gold",
+        "potential": "high",
+        "needs": "weekend_wine",
+        "strategy": "develop",
+    },
+    "micro_segment": {"id": "weekend_wine/gold/at_risk/*"},
     "held_out": [],
     "ranking": {"retention": "expected_value", "cross_sell": "expected_value"},
     "model_versions": VERSIONS,
@@ -91,6 +99,8 @@ SCORED = {
     "economics": {k: None for k in PROFILE["economics"]},
     "potential": {"value_12m": None, "share_of_wallet": None, "headroom": None},
     "lifecycle": {"stage": None, "since": None},
+    "cell": {k: None for k in ("id", "value", "potential", "needs", "strategy")},
+    "micro_segment": {"id": None},
     "cold_start": True,
     "missing_features": ["share_wine", "weekend_share"],
 }

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 Tier = Literal["platinum", "gold", "silver", "bronze", "value_destroyer"]
+Stage = Literal["new", "active", "developing", "at risk", "lapsed", "won back"]
 Kind = Literal["cross_sell", "retention", "up_sell"]
 Ranking = Literal["expected_value", "uplift"]
 # kinds the uplift model scores (cintel-uplift's arms: the family of a cross-sell offer,
@@ -54,11 +55,28 @@ class ContactCap(_Strict):
 
 class Eligibility(_Strict):
     """Who may get an offer; an omitted list allows everyone. ``segments`` are segment ids
-    (``segment.id`` in /profile, e.g. ``weekend_wine``); a display name is made its slug."""
+    (``segment.id`` in /profile, e.g. ``weekend_wine``); a display name is made its slug.
+    ``micro_segments`` are micro-segment ids as published (``micro_segment.id`` in /profile,
+    ``<segment>/<tier>/<stage>/<channel>``, merged parts ``*``, e.g. ``weekend_wine/gold/*/*``).
+    ``stages`` are lifecycle stages as ``lifecycle.stage`` in /profile shows them."""
 
     tiers: frozenset[Tier] | None = None
     segments: frozenset[str] | None = None
     channels: frozenset[str] | None = None
+    micro_segments: frozenset[str] | None = None
+    stages: frozenset[Stage] | None = None
+
+    @field_validator("micro_segments")
+    @classmethod
+    def _micro_ids(cls, v: frozenset[str] | None) -> frozenset[str] | None:
+        for name in v or ():
+            parts = name.split("/")
+            if len(parts) != 4 or not all(parts):
+                raise ValueError(
+                    f"micro-segment '{name}' must be <segment>/<tier>/<stage>/<channel> "
+                    "(4 parts, '*' for a merged part), e.g. weekend_wine/gold/active/web"
+                )
+        return v
 
     @field_validator("channels", "segments")
     @classmethod

@@ -82,9 +82,13 @@ def materialize(
     costs.yaml in the data folder (without it every cost is 0; a bad file is an error
     naming the key), the lifecycle stage, a cintel-potential champion's potential
     value and share of wallet, and a cintel-churn-partial champion's partial-churn
-    probability and reasons. CINTEL_ECONOMICS=off leaves all of these out."""
+    probability and reasons. each customer's value x
+    potential x needs cell with its strategy and micro-segment (cells.yaml in the data
+    folder or CINTEL_HOME, else the defaults; a bad file is an error naming the key).
+    CINTEL_ECONOMICS=off leaves all of these out."""
     import serving.batch.materialize
     from training.data.io import load_data
+    from training.economics.cells_config import load_cells
     from training.economics.costs import COSTS_FILE, load_costs
 
     cutoff = parse_date(as_of, "--as-of")
@@ -130,6 +134,7 @@ def materialize(
             approx_reasons=reasons == "approx",
             costs=costs,
             champions=loaded,
+            cells=load_cells(data_dir, settings.home),
         )
     _say_materialized(result)
 
@@ -271,7 +276,14 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
 
 
 @click.command()
-@click.option("--campaign", type=click.Choice(["retention", "cross-sell"]), required=True)
+@click.option(
+    "--campaign",
+    type=click.Choice(["retention", "cross-sell", "upgrade", "win-back"]),
+    required=True,
+    help="retention: churn risk x CLV; cross-sell: the best cross-sell offer; upgrade: "
+    "potential headroom x the best cross-sell or up-sell offer's expected response; "
+    "win-back: lapsed customers worth more than --min-value, by save rate x worth - cost.",
+)
 @click.option(
     "--top",
     type=click.IntRange(min=1),
@@ -293,6 +305,21 @@ def _bentoml_overrides(env: dict[str, str], settings: ServiceSettings) -> str:
     "churners (cintel-churn-partial: still buying, but below half the spend of the window "
     "before); the retention offers' churn rules and the ranking then take that probability.",
 )
+@click.option(
+    "--strategy",
+    "strategies",
+    multiple=True,
+    type=click.Choice(["retain", "develop", "maintain", "reduce_cost_to_serve"]),
+    help="Only customers whose cell has this strategy (cells.yaml); repeat for several.",
+)
+@click.option(
+    "--min-value",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="win-back: the least worth (potential value a year, else the last 12 months' "
+    "spend) of a lapsed customer worth winning back.",
+)
 @engine_options("Rank the store's profiles")
 @user_errors
 def targets(
@@ -301,6 +328,8 @@ def targets(
     out: Path,
     channel: str | None,
     risk: str,
+    strategies: tuple[str, ...],
+    min_value: float,
     engine: str,
     spark_master: str | None,
 ) -> None:
@@ -320,7 +349,7 @@ def targets(
 
     import pandas as pd
 
-    from serving.batch.targets import campaign_targets, decision_lines
+    from serving.batch.targets import Campaign, campaign_targets, decision_lines
     from serving.catalogue import load_catalogue
     from serving.jsonlog import JsonLog
     from serving.store import META_FILE, PROFILES_FILE
@@ -329,13 +358,18 @@ def targets(
     path = settings.store_dir / PROFILES_FILE
     if not path.exists():
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")
-    kind = cast(Literal["retention", "cross-sell"], campaign)
+    kind = cast(Campaign, campaign)
     aim = cast(Literal["total", "partial"], risk)
+    catalogue = load_catalogue(settings.offers_path)
+    if engine == "spark" and (campaign in ("upgrade", "win-back") or strategies):
+        raise CintelError(
+            f"--campaign {campaign}{' with --strategy' if strategies else ''} ranks on the "
+            "pandas engine only: leave out --engine spark"
+        )
     if aim == "partial" and campaign != "retention":
         raise CintelError(
             "--churn partial: partial churners are a retention list (--campaign retention)"
         )
-    catalogue = load_catalogue(settings.offers_path)
     if aim == "partial":
         import pyarrow.parquet as pq
 
@@ -354,12 +388,29 @@ def targets(
 
         with console.status("Ranking customers on Spark…"):
             spark = get_spark(spark_master)
-            table = targets_spark(str(path), kind, top, catalogue, spark, channel=channel, risk=aim)
+            table = targets_spark(
+                str(path),
+                cast(Literal["retention", "cross-sell"], kind),
+                top,
+                catalogue,
+                spark,
+                channel=channel,
+                risk=aim,
+            )
     else:
         with console.status("Ranking the store's customers…"):
             profiles = pd.read_parquet(path)
             try:
-                table = campaign_targets(profiles, kind, top, catalogue, channel=channel, risk=aim)
+                table = campaign_targets(
+                    profiles,
+                    kind,
+                    top,
+                    catalogue,
+                    channel=channel,
+                    risk=aim,
+                    strategies=strategies or None,
+                    min_value=min_value,
+                )
             except ValueError as exc:
                 raise CintelError(f"{path}: {exc}") from exc
     out.parent.mkdir(parents=True, exist_ok=True)

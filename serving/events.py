@@ -21,10 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    pass
+from typing import Any, Protocol
 
 from serving.answers import Batch
 from serving.event_economics import economics_rows
@@ -107,6 +104,7 @@ class EventUpdates:
 
         self.costs = costs_from_json(meta.get("costs"))
         self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
+        self.cells = meta.get("cells")  # placed in cells as the publish placed them
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -277,7 +275,15 @@ class EventUpdates:
             )
             for i, values in zip(members, extra, strict=True):
                 rows[i].update(values)
-        return rows
+        if not self.cells:
+            return rows
+        import pandas as pd
+
+        from serving.batch.materialize_cells import cells_of_rows
+        from training.economics.cells import CHANNEL_PREFIX
+
+        shares = {k: v for k, v in features.items() if k.startswith(CHANNEL_PREFIX)}
+        return cells_of_rows(rows, pd.DataFrame(shares), self.cells)
 
     def _keep(self, customer_id: str, row: Row) -> None:
         if self.prepare is not None:

@@ -77,19 +77,25 @@ class FreshAnswers:
         outputs = {name: self._outputs(name, features) for name in self.stale}
         layout = self._layout(found[0][1], features, outputs)
         records = [_records(frame) for frame in outputs.values()]
-        fresh: list[dict[str, Any] | None] = []
+        fresh: list[dict[str, Any]] = []
         for i, (cid, row) in enumerate(found):
             values = dict(row)
             for model_rows in records:
                 values.update(model_rows[i])
             # the layout's columns re-scored; the store's other columns (the customer
-            # economics and lifecycle of materialize) kept as published
+            # economics and lifecycle of materialize) kept as published, but the cells
+            # after a new segments or potential champion (below)
             fresh.append(
                 values
                 | {k: values.get(k) for k in layout}
                 | {"customer_id": cid, "as_of": row.get("as_of")}
             )
-        batch = from_rows(fresh, [c for c, _ in found], self.catalogue)
+        if any(m in self.stale for m in ("segments", "potential")):
+            # their cells follow the new scores, placed by the publish's cuts and merges
+            from serving.batch.materialize_cells import cells_of_rows
+
+            fresh = cells_of_rows(fresh, features, self.store.meta.get("cells"))
+        batch = from_rows(list(fresh), [c for c, _ in found], self.catalogue)
         if len(self._kept) + len(batch.customer_ids) > MAX_KEPT:
             self._kept.clear()
         self._kept.update(zip(batch.customer_ids, batch.prepared, strict=True))

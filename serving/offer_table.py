@@ -11,7 +11,9 @@ returns. The rules, per kind:
 - retention: churn_probability × save_rate × max(clv_12m, 0) − cost (offer value when
   there is no CLV); blocked below ``min_churn`` or without a churn probability.
 - up_sell: accept_rate × (1 − churn_probability) × value − cost.
-- every kind: tier and segment rules of ``eligible``.
+- every kind: tier, segment, micro-segment and lifecycle-stage rules of ``eligible`` (a
+  store without micro-segments or stages has every customer outside any named one; the
+  stage is the one the answer shows: ``serving.profile.shown_stage``).
 
 Each offer belongs to a campaign (``serving.catalogue.Campaign``). Offers are ranked by
 ``score``: the expected value, or, in a campaign with ``ranking: uplift`` whose offers the
@@ -34,11 +36,14 @@ from typing import Any, cast
 import numpy as np
 
 from serving.catalogue import Campaign, Catalogue, Offer, slug
+from serving.profile import AT_RISK_CHURN, CHURN_MOVES
 
 Columns = Mapping[str, np.ndarray]
 
 # why an offer is blocked for a customer before any request (0 = not blocked)
 OK, TIER, SEGMENT, NO_CHURN, LOW_CHURN, NO_CLV, UNKNOWN_FAMILY, BUYS, NO_PROPENSITY = range(9)
+MICRO_SEGMENT = 9  # eligible.micro_segments leaves the customer's micro-segment out
+STAGE = 10  # eligible.stages leaves the customer's lifecycle stage out
 # priority class of a customer: none, by tier, by CLV
 PRIO_NONE, PRIO_TIER, PRIO_CLV = 0, 1, 2
 UPLIFT_PREFIX = "uplift_"
@@ -79,6 +84,13 @@ def _labels(columns: Columns, name: str, n: int) -> np.ndarray:
     return out
 
 
+def _stages(columns: Columns, churn: np.ndarray, n: int) -> np.ndarray:
+    """The lifecycle stage each answer shows (the churn rule applied to ``churn``)."""
+    stage = _labels(columns, "lifecycle_stage", n)
+    moves = np.isin(stage.astype(str), list(CHURN_MOVES)) & (churn >= AT_RISK_CHURN)
+    return np.where(moves, "at risk", stage).astype(object)
+
+
 def segment_ids(columns: Columns, n: int) -> np.ndarray:
     """The stable segment id per row (what ``eligible.segments`` names); a store written
     before segments had ids gets the slug of the segment's name, which was its id."""
@@ -114,6 +126,7 @@ class OfferTable:
     campaigns: tuple[tuple[str, Campaign], ...]  # (id, settings), catalogue order
     offer_campaign: np.ndarray  # int: index into campaigns, per offer
     by_uplift: np.ndarray  # bool (customers x campaigns): ranked by uplift for this customer
+    micro: np.ndarray | None = None  # object: micro-segment ids (None: not stored)
 
     def __len__(self) -> int:
         return len(self.churn)
@@ -130,6 +143,8 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
         n = len(next(iter(columns.values()))) if columns else 0
     churn, clv = floats(columns, "churn_probability", n), floats(columns, "clv_12m", n)
     tier, segment = _labels(columns, "value_tier", n), segment_ids(columns, n)
+    micro = _labels(columns, "micro_segment", n)
+    stages: np.ndarray | None = None
     k = len(catalogue.offers)
     ev, prob = np.full((n, k), np.nan), np.full((n, k), np.nan)
     response, stake = np.full((n, k), np.nan), np.full((n, k), np.nan)
@@ -146,6 +161,11 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
             block(j, ~allowed, TIER)
         if rule.segments is not None:
             block(j, ~_member(segment, rule.segments), SEGMENT)
+        if rule.micro_segments is not None:
+            block(j, ~_member(micro, rule.micro_segments), MICRO_SEGMENT)
+        if rule.stages is not None:
+            stage = stages if stages is not None else (stages := _stages(columns, churn, n))
+            block(j, ~_member(stage, rule.stages), STAGE)
         if offer.kind == "retention":
             assert offer.save_rate is not None
             block(j, np.isnan(churn), NO_CHURN)
@@ -202,6 +222,7 @@ def offer_table(columns: Columns, catalogue: Catalogue, n: int | None = None) ->
         campaigns,
         offer_campaign,
         by_uplift,
+        micro=micro,
     )
 
 
@@ -305,6 +326,11 @@ def blocked_text(table: OfferTable, i: int, j: int) -> str:
         return f"tier {table.tier[i] or 'unknown'} not allowed"
     if code == SEGMENT:
         return f"segment {table.segment[i] or 'unknown'} not allowed"
+    if code == MICRO_SEGMENT:
+        micro = None if table.micro is None else table.micro[i]
+        return f"micro-segment {micro or 'unknown'} not allowed"
+    if code == STAGE:
+        return "lifecycle stage not allowed"
     if code == NO_CHURN:
         return "no churn probability"
     if code == LOW_CHURN:

@@ -113,6 +113,24 @@ def build_profile(row: dict[str, Any]) -> dict[str, Any]:
             "headroom": _num(row.get("potential_headroom")),
         },
         "lifecycle": _lifecycle(row, churn),
+        **_cells(row),
+    }
+
+
+def _cells(row: dict[str, Any]) -> dict[str, Any]:
+    """The value x potential x needs cell with its strategy, and the micro-segment
+    (``training.economics.cells``); nulls for a store from before them or a /score customer."""
+    cell = row.get("cell")
+    parts = cell.split("/", 2) if isinstance(cell, str) else [None, None, None]
+    return {
+        "cell": {
+            "id": cell,
+            "value": parts[0],
+            "potential": row.get("potential_level"),
+            "needs": parts[2],
+            "strategy": row.get("cell_strategy"),
+        },
+        "micro_segment": {"id": row.get("micro_segment")},
     }
 
 

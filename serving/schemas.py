@@ -233,6 +233,34 @@ class Lifecycle(_Answer):
     since: str | None = Field(description="the date the customer entered the stage (ISO)")
 
 
+class Cell(_Answer):
+    """The customer's cell of current value x potential x needs and what to do with it
+    (README: Customer economics, cells); null without a publish that placed the customer."""
+
+    id: str | None = Field(
+        description='"<value tier>/<potential>/<segment id>", e.g. "gold/high/weekend_wine"'
+    )
+    value: str | None = Field(description="current value: the value tier")
+    potential: Literal["high", "medium", "low", "unknown"] | None = Field(
+        description="potential level by headroom (or share of wallet, cells.yaml) among the "
+        "customers cintel-potential scored: top 20 % high, next 30 % medium; unknown without it"
+    )
+    needs: str | None = Field(description="the behavioural segment id")
+    strategy: Literal["retain", "develop", "maintain", "reduce_cost_to_serve"] | None = Field(
+        description="the strategy of the (value, potential) cell, from cells.yaml or the defaults"
+    )
+
+
+class MicroSegment(_Answer):
+    """A fine cell: segment x tier x lifecycle stage x preferred channel, small ones merged."""
+
+    id: str | None = Field(
+        description='"<segment id>/<tier>/<stage>/<channel>"; a part merged away because the '
+        'cell had fewer customers than the minimum size is "*" (e.g. "weekend_wine/gold/*/*"); '
+        "what the offer catalogue's eligible.micro_segments names"
+    )
+
+
 class RankedOfferAnswer(_Answer):
     """One next-best offer, best first (offer catalogue + the customer's scores)."""
 
@@ -308,6 +336,8 @@ class ProfileAnswer(_Answer):
     economics: Economics
     potential: Potential
     lifecycle: Lifecycle
+    cell: Cell
+    micro_segment: MicroSegment
     held_out: list[str] = Field(
         description="campaigns whose control group the customer is in: their offers are "
         "withheld (do not make them by hand either)"

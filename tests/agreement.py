@@ -39,6 +39,8 @@ PANDAS_ONLY = frozenset(
         "margin_12m", "returns_12m", "orders_12m", "cost_to_serve_12m", "contact_cost_12m",
         "net_contribution_12m", "acquisition_cost", "lifecycle_stage", "lifecycle_since",
         "lifecycle_as_of", "costs_file",
+        # the cells and micro-segments (training.economics.cells)
+        "potential_level", "cell", "cell_strategy", "micro_segment",
     }
 )  # fmt: skip
 

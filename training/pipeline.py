@@ -118,6 +118,7 @@ def _log_run(
     transactions: pd.DataFrame | None,
     extra_params: dict[str, Any] | None = None,
     costs: Any = None,
+    cells: Any = None,
 ) -> str:
     """Log params, metrics, inputs, report artifacts, reference sample and the bundle."""
     with training_run(model, run_name=f"{model}@{train.as_of:%Y-%m-%d}") as run:
@@ -149,7 +150,8 @@ def _log_run(
                 kwargs = {"transactions": transactions}
             elif model == "segments" and transactions is not None:
                 # lifecycle transitions and value concentration (training.economics)
-                kwargs = {"transactions": transactions, "costs": costs}
+                # and the value x potential cells (training.segments.cells_report)
+                kwargs = {"transactions": transactions, "costs": costs, "cells": cells}
             parts.write_artifacts(fitted, evaluation, Path(tmp), **kwargs)
             mlflow.log_artifacts(tmp, artifact_path="report")
         # the same seeded sample for every model, so references join on customer_id; scoring
@@ -266,6 +268,7 @@ def train_one(
         transactions,
         extra_params,
         None if inputs is None else inputs.costs,
+        None if inputs is None else inputs.cells,
     )
     registered = registry.register_challenger(model, uri)
     version = registered.version

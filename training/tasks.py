@@ -82,6 +82,7 @@ class TaskInputs:
     complete_before: pd.Timestamp | None = None
     ground_truth: pd.DataFrame | None = None  # the simulator's truth, when the data has it
     costs: Any = None  # the data folder's costs.yaml (training.economics.Costs) or None
+    cells: Any = None  # cells.yaml (training.economics.cells_config.CellsConfig) or None
 
 
 DEFAULT_MINIMUMS = Minimums()

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from serving.batch.materialize_cells import micro_segment_notes, with_cells
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
 from serving.event_history import fold_events, write_history
 from serving.follower import load_all_champions
@@ -31,6 +32,7 @@ from serving.store import write_features, write_file_store, write_redis_store
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns
+from training.economics.cells_config import CellsConfig
 from training.economics.costs import costs_to_json
 from training.segments import tiers
 from training.segments.config import LOW_ACTIVITY, SegmentsConfig
@@ -53,7 +55,7 @@ class MaterializeResult:
     as_of: pd.Timestamp
     versions: dict[str, str]
     location: str
-    left_out: tuple[str, ...] = ()  # champions not published, each with the reason
+    left_out: tuple[str, ...] = ()  # champions not published (with the reason), warnings
 
 
 def load_champions(
@@ -204,6 +206,7 @@ def materialize(
     approx_reasons: bool = False,
     costs: Costs | None = None,
     champions: tuple[dict[str, FittedModel], dict[str, str]] | None = None,
+    cells: CellsConfig | None = None,
 ) -> MaterializeResult:
     """Compute and write the online store; the running service picks it up on its next poll.
 
@@ -213,7 +216,10 @@ def materialize(
     per-customer P&L stored beside the model outputs, with the lifecycle stage; with
     ``settings.economics`` "off" (CINTEL_ECONOMICS) neither they nor the scores of
     ``ECONOMICS_MODELS`` are published. ``champions``: ``load_champions(settings,
-    optional=True)`` done already (the CLI loads them while it reads the data)."""
+    optional=True)`` done already (the CLI loads them while it reads the data). ``cells``
+    (cells.yaml; default: the built-in strategies) the value x potential x needs cell,
+    its strategy and the micro-segment of every customer (``materialize_cells``), with the
+    economics."""
     scorers, versions = champions or load_champions(settings, optional=True)
     economics = settings.economics == "on"
     if not economics:
@@ -234,6 +240,7 @@ def materialize(
 
     scorers, versions = usable_optional(features, scorers, versions, leave_out)
     profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+    cells_meta = None
     if economics:
         progress("computing the customer economics and lifecycle stages")
         config = getattr(segments, "config", None)
@@ -243,10 +250,18 @@ def materialize(
             else SegmentsConfig().tier_shares
         )
         profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
+        progress("placing customers in cells and micro-segments")
+        profiles, cells_meta = with_cells(profiles, features, cells or CellsConfig())
+        for note in micro_segment_notes(
+            load_catalogue(settings.offers_path), cells_meta["micro_sizes"]
+        ):
+            leave_out(note)
     meta = store_meta(
         profiles, snap.as_of, versions, snap.families, approx_reasons, engine="pandas"
     )
     meta["economics"] = settings.economics  # the event path adds the columns only when on
+    if cells_meta is not None:
+        meta["cells"] = cells_meta  # the event path places customers as this publish did
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     progress("writing the transaction history (for POST /events)")
     meta["events"] = {

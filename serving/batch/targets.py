@@ -1,4 +1,6 @@
-"""Outbound campaign lists: retention or cross-sell targets in priority order, vectorised.
+"""Outbound campaign lists: retention, cross-sell, upgrade or win-back targets in priority
+order, vectorised (upgrade and win-back: ``serving.batch.targets_value``). ``strategies``
+keeps the customers whose cell strategy (``cell_strategy``, cells.yaml) is one of them.
 
 Each listed customer's offer belongs to a campaign with a control group
 (``training.data.holdout``): the list keeps those customers, marked ``group = control``, so the
@@ -8,7 +10,7 @@ decision record per listed customer (``decision_lines``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -16,12 +18,14 @@ import orjson
 import pandas as pd
 
 from serving import decisions
+from serving.batch.targets_value import MissingColumns, value_of, value_reason
 from serving.catalogue import Catalogue, Kind, default_catalogue, slug
 from serving.offer_table import OK, floats, offer_table, reasons
 from serving.offers import OfferContext, request_rules
 from training.data.holdout import control_mask
 
-Campaign = Literal["retention", "cross-sell"]
+Campaign = Literal["retention", "cross-sell", "upgrade", "win-back"]
+CAMPAIGNS = ("retention", "cross-sell", "upgrade", "win-back")
 Risk = Literal["total", "partial"]
 # the store column a retention list aims at, by ``cintel targets --churn``
 RISK_COLUMNS = {"total": "churn_probability", "partial": "churn_partial_probability"}
@@ -40,6 +44,8 @@ COLUMNS = [
     "churn_probability",
     "clv_12m",
     "value_tier",
+    "cell_strategy",
+    "micro_segment",
     "reasons",
 ]
 
@@ -51,6 +57,8 @@ def campaign_targets(
     catalogue: Catalogue | None = None,
     channel: str | None = None,
     risk: Risk = "total",
+    strategies: Sequence[str] | None = None,
+    min_value: float = 0.0,
 ) -> pd.DataFrame:
     """The ``top`` customers, best first, with their best offer of the campaign kind.
 
@@ -66,9 +74,10 @@ def campaign_targets(
     (``min_churn``, the expected value, the priority) and the ranking take the
     cintel-churn-partial probability (``churn_partial_probability``) in place of the total
     churn one, and the list gets a ``churn_partial_probability`` column beside it.
+    upgrade and win-back: ``serving.batch.targets_value`` (``min_value``: win-back's).
     """
-    if campaign not in ("retention", "cross-sell"):
-        raise ValueError(f"campaign must be 'retention' or 'cross-sell', got {campaign!r}")
+    if campaign not in CAMPAIGNS:
+        raise ValueError(f"campaign must be one of {', '.join(CAMPAIGNS)}, got {campaign!r}")
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
     if "customer_id" not in profiles:
@@ -83,9 +92,20 @@ def campaign_targets(
             "(`cintel train --churn partial`) and run `cintel materialize` again"
         )
     catalogue = catalogue or default_catalogue()
-    kind: Kind = "retention" if campaign == "retention" else "cross_sell"
+    by_campaign: dict[str, tuple[Kind, ...]] = {
+        "retention": ("retention",),
+        "cross-sell": ("cross_sell",),
+        "upgrade": ("cross_sell", "up_sell"),
+        "win-back": ("retention",),
+    }
+    kinds = by_campaign[campaign]
     n = len(profiles)
-    if not catalogue.of_kind(kind) or n == 0:
+    if strategies is not None and "cell_strategy" not in profiles:
+        raise ValueError(
+            "--strategy needs the cells of the store (cell_strategy): run `cintel materialize` "
+            "(pandas engine) again"
+        )
+    if not any(catalogue.of_kind(k) for k in kinds) or n == 0:
         return pd.DataFrame(columns=_columns(risk))
     columns = {c: profiles[c].to_numpy() for c in profiles.columns}
     total = floats(columns, RISK_COLUMNS["total"], n)
@@ -93,19 +113,30 @@ def campaign_targets(
     table = offer_table(columns, catalogue, n)
     chan = None if channel is None else slug(channel)
     rules = request_rules(catalogue, OfferContext(channel=chan))
-    in_campaign = np.array([o.kind == kind for o in catalogue.offers]) & rules.allowed
-    good = (table.blocked == OK) & (table.score > 0) & in_campaign
-    scores = np.where(good, table.score, -np.inf)
-    best = np.argmax(scores, axis=1)  # first best: catalogue order on ties, as in rank_offers
     everyone = np.arange(n)
-    best_score = scores[everyone, best]
-    by_uplift = table.by_uplift[everyone, table.offer_campaign[best]]
     churn, clv = table.churn, table.clv
-    score = best_score
-    if campaign == "retention":
-        score = np.where(by_uplift, best_score, churn * np.fmax(clv, 0.0))
+    if campaign in ("upgrade", "win-back"):
+        try:
+            scores, score = value_of(campaign, min_value)(columns, table, rules.allowed)
+        except MissingColumns as exc:
+            raise ValueError(str(exc)) from None
+        best = np.argmax(scores, axis=1)
+        best_score = scores[everyone, best]
+    else:
+        in_campaign = np.array([o.kind in kinds for o in catalogue.offers]) & rules.allowed
+        good = (table.blocked == OK) & (table.score > 0) & in_campaign
+        scores = np.where(good, table.score, -np.inf)
+        best = np.argmax(scores, axis=1)  # first best: catalogue order on ties, as in rank_offers
+        best_score = scores[everyone, best]
+        by_uplift = table.by_uplift[everyone, table.offer_campaign[best]]
+        score = best_score
+        if campaign == "retention":
+            score = np.where(by_uplift, best_score, churn * np.fmax(clv, 0.0))
     score = np.where(np.isnan(score), 0.0, score)
-    cand = np.flatnonzero(best_score > -np.inf)
+    keep = best_score > -np.inf
+    if strategies is not None:
+        keep &= np.isin(profiles["cell_strategy"].to_numpy(dtype=object), list(strategies))
+    cand = np.flatnonzero(keep)
     rows = cand[np.argsort(-score[cand], kind="stable")[:top]]
     ids = profiles["customer_id"].to_numpy()[rows]
     chosen = best[rows]
@@ -124,7 +155,9 @@ def campaign_targets(
             "campaign": campaigns,
             "offer_id": [catalogue.offers[j].id for j in chosen],
             "score": score[rows],
-            "expected_value": table.ev[rows, chosen],
+            "expected_value": (
+                scores[rows, chosen] if campaign == "win-back" else table.ev[rows, chosen]
+            ),
             "expected_response": table.response[rows, chosen],
             "uplift": uplift,
             "ranking": np.where(np.isnan(uplift), "expected_value", "uplift"),
@@ -132,7 +165,15 @@ def campaign_targets(
             **aimed,
             "clv_12m": clv[rows],
             "value_tier": table.tier[rows],
-            "reasons": ["; ".join(reasons(table, i, int(best[i]))) for i in rows],
+            "cell_strategy": _optional(profiles, "cell_strategy", rows),
+            "micro_segment": _optional(profiles, "micro_segment", rows),
+            "reasons": [
+                "; ".join(
+                    [*value_reason(campaign, columns, table, i, int(best[i]), float(score[i]))]
+                    + ([] if campaign == "win-back" else reasons(table, i, int(best[i])))
+                )
+                for i in rows
+            ],
         }
     )
 
@@ -204,6 +245,14 @@ def decision_lines(
             )
         )
     return lines
+
+
+def _optional(profiles: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+    """A store column at ``rows`` (None throughout for a store without it)."""
+    if name not in profiles:
+        return np.full(len(rows), None, dtype=object)
+    values: np.ndarray = profiles[name].to_numpy(dtype=object)[rows]
+    return values
 
 
 def _num(value: object) -> float | None:

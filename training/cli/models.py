@@ -195,17 +195,21 @@ def train(
             [*DEFAULT_MODELS, "uplift"] if decisions_dir is not None else DEFAULT_MODELS
         )
     selected = [m.strip() for m in models.split(",") if m.strip()]
+    from training.economics.cells_config import load_cells
+
     named_models = set(selected) if named else set()
     if churn_heads is not None:
         selected = choose_churn_heads(selected, churn_heads)
         named_models |= {m for m in selected if m in CHURN_HEADS.values()}
     from training.economics.costs import load_costs
+    from training.settings import get_settings
 
     inputs = TaskInputs(
         decisions=decisions_dir or _default_decisions(),
         complete_before=stated_data_end(data_dir),  # simulate-responses states its end
         ground_truth=_ground_truth(data_dir),
         costs=load_costs(data_dir),
+        cells=load_cells(data_dir, get_settings().home),
     )
     if as_of is not None and until is not None:
         raise CintelError("--as-of is the old name of --until: give one of them")

@@ -16,11 +16,13 @@ import pandas as pd
 
 from training.data.features import NS_PER_DAY
 from training.data.snapshot import Snapshot
+from training.economics.cells_config import CellsConfig
 from training.economics.concentration import concentration_table, lorenz
 from training.economics.costs import Costs
 from training.economics.lifecycle import lifecycle, transitions
 from training.economics.pnl import customer_pnl
 from training.segments import tiers
+from training.segments.cells_report import write_cells
 from training.segments.config import LOW_ACTIVITY
 from training.segments.model import SegmentsModel
 
@@ -69,8 +71,10 @@ def write_economics(
     out_dir: Path,
     transactions: pd.DataFrame,
     costs: Costs | None = None,
+    cells: CellsConfig | None = None,
 ) -> list[Path]:
-    """``lifecycle_transitions.csv``, ``concentration.csv`` and ``lorenz.png``."""
+    """``lifecycle_transitions.csv``, ``concentration.csv`` and ``lorenz.png``, and the
+    value x potential cells (``cells_report.write_cells``, strategies from ``cells``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -104,4 +108,4 @@ def write_economics(
     fig.tight_layout()
     fig.savefig(paths[2], dpi=110)
     plt.close(fig)
-    return paths
+    return [*paths, *write_cells(values, snapshot, out_dir, cells)]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from training.data.snapshot import Snapshot
+from training.economics.cells_config import CellsConfig
 from training.economics.costs import Costs
 from training.segments import rfm, tiers
 from training.segments.config import LOW_ACTIVITY
@@ -49,10 +50,11 @@ def write_artifacts(
     out_dir: Path,
     transactions: pd.DataFrame | None = None,
     costs: Costs | None = None,
+    cells: CellsConfig | None = None,
 ) -> list[Path]:
     """CSV tables and PNG plots describing the model on ``snapshot``; returns the paths.
     With ``transactions``, also the lifecycle transitions and the value concentration
-    (``economics_report.write_economics``)."""
+    (``economics_report.write_economics``), with the value x potential cells."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,6 +120,6 @@ def write_artifacts(
     extra = (
         []
         if transactions is None
-        else write_economics(model, snapshot, out_dir, transactions, costs)
+        else write_economics(model, snapshot, out_dir, transactions, costs, cells)
     )
     return [*paths.values(), *extra]

@@ -1,0 +1,90 @@
+"""The store's cell columns for many customers at once, and the (value, potential) summary.
+
+``cell_table`` computes ``CELL_COLUMNS`` from a scored store (value tier, segment id,
+stored lifecycle stage, potential) and the preferred channels, and returns
+what a later single-customer update needs to place a customer the same way (the potential
+cuts and the micro-segment of every unmerged cell), which the store's meta keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.economics.cells import (
+    cells,
+    fine_keys,
+    merged_of,
+    micro_table,
+    potential_cuts,
+    potential_levels,
+    potential_score,
+    stage_slug,
+)
+from training.economics.cells_config import LEVELS, TIERS, UNKNOWN, CellsConfig
+
+
+def _column(frame: pd.DataFrame, name: str, dtype: str = "float64") -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan if dtype == "float64" else None, dtype=dtype)
+    return frame[name].to_numpy(dtype=dtype)
+
+
+def cell_table(
+    frame: pd.DataFrame,
+    channel: np.ndarray,
+    config: CellsConfig,
+    state: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(``CELL_COLUMNS`` for the rows of ``frame``, the state a publish keeps). With
+    ``state`` (a publish's), the customers are placed by its cuts and micro-segments
+    instead of their own counts (the event path, one customer at a time)."""
+    tier = _column(frame, "value_tier", "object")
+    segment = _column(frame, "segment_id", "object")
+    score = potential_score(
+        _column(frame, "potential_headroom"), _column(frame, "share_of_wallet"), config.measure
+    )
+    cuts = tuple(state["potential_cuts"]) if state else potential_cuts(score, config)
+    level = potential_levels(score, cuts, config.measure)
+    cell, strategy = cells(tier, segment, level, config)
+    # the stored stage (recency rules): a new churn champion does not move micro-segments
+    stage = _column(frame, "lifecycle_stage", "object")
+    dims = [segment, tier, stage_slug(stage), np.asarray(channel, dtype=object)]
+    if state:
+        known, published = state["micro"], frozenset(state["micro_sizes"])
+        fine = fine_keys(dims)
+        micro = np.array([merged_of(f, known, published) for f in fine], dtype=object)
+        new_state = dict(state)
+    else:
+        micro, _, fine_map, sizes = micro_table(dims, config.min_size)
+        new_state = {
+            "potential_cuts": [float(c) for c in cuts],
+            "micro": fine_map,
+            "micro_sizes": sizes,
+        }
+    out = pd.DataFrame(
+        {"potential_level": level, "cell": cell, "cell_strategy": strategy, "micro_segment": micro}
+    )
+    return out, new_state
+
+
+def cell_summary(
+    tier: np.ndarray, level: np.ndarray, values: Mapping[str, np.ndarray], config: CellsConfig
+) -> pd.DataFrame:
+    """One row per (value tier, potential level), every one listed: customers, the sum of
+    each of ``values`` (e.g. margin_12m) and the cell's strategy."""
+    frame = pd.DataFrame({"value_tier": tier, "potential_level": level, **values})
+    grouped = frame.groupby(["value_tier", "potential_level"], observed=True)
+    table = grouped.size().rename("customers").to_frame().join(grouped[list(values)].sum())
+    index = pd.MultiIndex.from_product([TIERS, (*LEVELS, UNKNOWN)])
+    table = table.reindex(index, fill_value=0).rename_axis(["value_tier", "potential_level"])
+    table = table.reset_index()
+    table["customers"] = table["customers"].astype(int)
+    table["strategy"] = [
+        config.strategy(t, v)
+        for t, v in zip(table["value_tier"], table["potential_level"], strict=True)
+    ]
+    return table
