@@ -92,8 +92,8 @@ def close_the_loop(
     from serving.catalogue import load_catalogue
     from serving.settings import ServiceSettings
     from serving.store import PROFILES_FILE
+    from training.data.decision_log import read_decisions
     from training.data.io import load_data, stated_data_end
-    from training.data.outcomes import read_decisions
     from training.data.simulator.replay import simulate_responses
     from training.pipeline import train
     from training.settings import get_settings

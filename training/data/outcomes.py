@@ -12,17 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# the readers and names callers still import from here (the simulator, the demo's loop,
-# the uplift sources): one home, training.data.decision_log
-from training.data.decision_log import (  # noqa: F401
-    CONTROL,
+from training.data.decision_log import (
     DECISION_COLUMNS,
-    DECISION_SCHEMA,
-    TREATED,
-    decisions_frame,
-    read_decisions,
-    read_feedback,
-    with_none,
 )
 from training.data.features import slug
 

@@ -57,7 +57,8 @@ def build_tables(
             f"no decision log in {folder}: the service and `cintel targets` write one to "
             "CINTEL_HOME/decisions/<day>.jsonl; name another folder with --decisions DIR"
         )
-    from training.data.outcomes import read_decisions, responses
+    from training.data.decision_log import read_decisions
+    from training.data.outcomes import responses
 
     decisions = read_decisions(Path(folder))
     tx = data.transactions

@@ -18,9 +18,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from training.data.decision_log import read_decisions
 from training.data.io import DATA_END_KEY, find_table, load_data, write_table
 from training.data.labels import data_end
-from training.data.outcomes import read_decisions
 from training.data.simulator.responses import drifted, simulate_outcomes
 
 TRUTH_FILE = "ground_truth_responses.parquet"

@@ -28,8 +28,9 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from training.data.decision_log import TREATED
 from training.data.features import slug
-from training.data.outcomes import TREATED, customer_codes, data_ids, first_decisions
+from training.data.outcomes import customer_codes, data_ids, first_decisions
 from training.data.simulator import archetypes as sa
 
 TRUTH_WINDOW_DAYS = 30.0
