@@ -29,6 +29,8 @@ class ClvConfig:
     # the horizon value is (1 − w) × boosters + w × BG/NBD × Gamma-Gamma: the boosters rank
     # better, BTYD extrapolates its level better to a later date (backtest, README)
     btyd_weight: float = 0.5
+    # value per day features (training/clv/rates.py); bundles from before load with False
+    rate_features: bool = True
     monthly_discount: float = 0.01
     # the model behind prob_alive: bgnbd, mbgnbd, pareto_nbd or auto (the best calibration
     # log-likelihood; the backtest reports the holdout log-likelihood of each)
