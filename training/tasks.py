@@ -147,6 +147,7 @@ def _clv_spark() -> Callable[..., Any]:
 @cache
 def _churn() -> TaskParts:
     from training import churn
+    from training.churn.truth import truth_metrics as churn_truth
 
     return TaskParts(
         churn.fit,
@@ -156,6 +157,7 @@ def _churn() -> TaskParts:
         churn.MAIN_METRIC,
         churn.GREATER_IS_BETTER,
         churn.FLOORS,
+        truth_metrics=churn_truth,
     )
 
 
@@ -184,6 +186,7 @@ def _propensity() -> TaskParts:
 @cache
 def _segments() -> TaskParts:
     from training import segments
+    from training.segments.metrics import truth_metrics as segments_truth
 
     return TaskParts(
         segments.fit,
@@ -193,6 +196,7 @@ def _segments() -> TaskParts:
         segments.MAIN_METRIC,
         segments.GREATER_IS_BETTER,
         segments.FLOORS,
+        truth_metrics=segments_truth,
     )
 
 

@@ -12,6 +12,13 @@ TRUTH_COLUMNS = ("customer_id", "rate_per_year", "death_date")
 
 
 def oracle_no_purchase(truth: pd.DataFrame, ids: pd.Series, windows: Windows) -> np.ndarray:
+    """``oracle_at`` the split's cutoff and horizon."""
+    return oracle_at(truth, ids, windows.cutoff, windows.horizon_days)
+
+
+def oracle_at(
+    truth: pd.DataFrame, ids: pd.Series, cutoff: pd.Timestamp, horizon_days: int
+) -> np.ndarray:
     """P(no purchase in [C, C + H)) knowing each customer's latent state: 1 for customers
     who dropped out before the cutoff, else exp(−rate × H) (simulated customers drop out
     only right after a purchase, so a customer alive at C who buys nothing stays alive;
@@ -21,9 +28,9 @@ def oracle_no_purchase(truth: pd.DataFrame, ids: pd.Series, windows: Windows) ->
         raise ValueError(f"ground_truth.parquet lacks column(s) {', '.join(missing)}")
     t = truth.drop_duplicates("customer_id").set_index("customer_id").reindex(pd.Index(ids))
     death = pd.to_datetime(t["death_date"])
-    dead = (death.notna() & (death < windows.cutoff)).to_numpy()
+    dead = (death.notna() & (death < cutoff)).to_numpy()
     rate = t["rate_per_year"].to_numpy(dtype="float64")
-    p = np.exp(-rate * windows.horizon_days / DAYS_PER_YEAR)
+    p = np.exp(-rate * horizon_days / DAYS_PER_YEAR)
     return np.where(dead, 1.0, np.where(np.isfinite(rate), p, np.nan))
 
 
