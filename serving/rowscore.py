@@ -166,7 +166,8 @@ def churn_columns(
     """``ChurnModel.predict_frame`` on columns: churn_probability and churn_reasons."""
     frame = cols if model.btyd is None else {**cols, **churn_btyd(model, cols, n)}
     raw = model.booster.predict(_churn_dmatrix(model, frame, n)).astype("float64")
-    proba = _rescale(model, apply_isotonic(raw, model.calib_x, model.calib_y), cols, n)
+    tie_break = model.config.calibration_tie_break
+    proba = _rescale(model, apply_isotonic(raw, model.calib_x, model.calib_y, tie_break), cols, n)
     text = np.full(n, "", dtype=object)
     wanted = np.flatnonzero(proba >= reasons_from)
     if len(wanted):

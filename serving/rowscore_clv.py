@@ -18,6 +18,7 @@ from training.clv.interval import interval
 from training.clv.mle import check_rft, group_rows
 from training.clv.model import blend
 from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH
+from training.clv.rates import rate_columns
 
 Columns = dict[str, np.ndarray]
 
@@ -121,6 +122,8 @@ def clv_columns(model: Any, cols: Mapping[str, np.ndarray], n: int) -> Columns:
         "btyd_spend_per_purchase": btyd["expected_spend_per_purchase"],
         "btyd_value_horizon": btyd["btyd_clv_horizon"],
     }
+    if model.config.rate_features:
+        derived.update(rate_columns(cols, n, model.config.target, model.horizon_days))
     x = design_x(model.encoding, {**cols, **derived}, n, "cintel-clv")
     dm, dpos = dmatrix(model.encoding, x), dmatrix(model.encoding, x)
     if model.config.btyd_offset:

@@ -167,6 +167,7 @@ def _clv_spark() -> Callable[..., Any]:
 @cache
 def _churn() -> TaskParts:
     from training import churn
+    from training.churn.truth import truth_metrics as churn_truth
 
     return TaskParts(
         churn.fit,
@@ -176,6 +177,7 @@ def _churn() -> TaskParts:
         churn.MAIN_METRIC,
         churn.GREATER_IS_BETTER,
         churn.FLOORS,
+        truth_metrics=churn_truth,
     )
 
 
@@ -220,6 +222,7 @@ def _propensity() -> TaskParts:
 @cache
 def _segments() -> TaskParts:
     from training import segments
+    from training.segments.metrics import truth_metrics as segments_truth
 
     return TaskParts(
         segments.fit,
@@ -229,6 +232,7 @@ def _segments() -> TaskParts:
         segments.MAIN_METRIC,
         segments.GREATER_IS_BETTER,
         segments.FLOORS,
+        truth_metrics=segments_truth,
     )
 
 

@@ -45,7 +45,7 @@ def result(data: CleanData, synth: SynthData) -> BacktestResult:
 def test_every_task_and_baseline_is_in_the_table(result: BacktestResult) -> None:
     t = result.cutoffs[0].table
     churn = set(t.loc[(t["task"] == "churn") & (t["metric"] == "roc_auc"), "method"])
-    assert churn == {"cintel", "recency", "bgnbd", "mbgnbd", "pareto_nbd", "oracle"}
+    assert churn == {"cintel", "recency", "bgnbd", "mbgnbd", "pareto_nbd", "oracle", "known_rates"}
     clv = set(t.loc[(t["task"] == "clv") & (t["metric"] == "normalized_gini"), "method"])
     assert clv == {"cintel", "bgnbd_gg", "naive_run_rate"}
     for metric in ("pr_auc", "brier", "calibration_error", "auc_over_oracle"):
@@ -62,6 +62,9 @@ def test_known_relations_between_the_figures(result: BacktestResult) -> None:
     # the oracle knows who is alive: nothing ranks better
     oracle = cut.value("churn", "roc_auc", "oracle")
     assert all(cut.value("churn", "roc_auc", m) <= oracle for m in ("cintel", "bgnbd", "recency"))
+    # knowing the true rates but not who has dropped out: below the oracle, above BG/NBD
+    known = cut.value("churn", "roc_auc", "known_rates")
+    assert cut.value("churn", "roc_auc", "bgnbd") < known < oracle
     # the purchases table's actual total is the sum of the by-frequency table
     p = cut.purchases
     assert (p["n"] * p["actual"]).sum() == pytest.approx(cut.value("purchases", "total", "actual"))

@@ -25,7 +25,7 @@ from training.backtest.baselines import (
     fit_baselines,
     purchase_days,
 )
-from training.backtest.truth import oracle_no_purchase
+from training.backtest.truth import known_rates_no_purchase, oracle_no_purchase
 from training.backtest.windows import Windows
 from training.clv.holdout import probability_no_purchase
 from training.clv.metrics import decile_table
@@ -94,6 +94,9 @@ def _churn(s: _Split, truth: pd.DataFrame | None) -> tuple[list[bm.Row], pd.Data
         probs[name] = frame[f"{name}_p0"].to_numpy()
     if truth is not None:
         probs["oracle"] = oracle_no_purchase(truth, frame["customer_id"], s.windows)
+        known = known_rates_no_purchase(truth, frame["customer_id"], frame, s.windows)
+        if np.isfinite(known).all():
+            probs["known_rates"] = known
     out = bm.rows("churn", "recency", bm.churn_scores(y, frame["recency"].to_numpy(), False))
     for method, p in probs.items():
         out += bm.rows("churn", method, bm.churn_scores(y, p, True))

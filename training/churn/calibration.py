@@ -1,4 +1,11 @@
-"""Isotonic calibration stored as two threshold arrays and applied with ``np.interp``."""
+"""Isotonic calibration stored as two threshold arrays and applied with ``np.interp``.
+
+An isotonic map is flat between many of its thresholds, so it gives whole score ranges
+one probability: customers the booster told apart become ties and the ROC AUC drops
+(0.002-0.005 on CDNOW). ``apply_isotonic(..., tie_break=d)`` returns
+(1 - d) x isotonic + d x booster probability instead: strictly increasing in the booster's
+score (its ranking is kept), still non-decreasing in recency, within d of the isotonic map.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,13 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np
     return iso.X_thresholds_.astype("float64"), iso.y_thresholds_.astype("float64")
 
 
-def apply_isotonic(scores: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Calibrated probabilities: piecewise-linear interpolation between the thresholds."""
-    return cast(np.ndarray, np.interp(np.asarray(scores, dtype="float64"), x, y))
+def apply_isotonic(
+    scores: np.ndarray, x: np.ndarray, y: np.ndarray, tie_break: float = 0.0
+) -> np.ndarray:
+    """Calibrated probabilities: piecewise-linear interpolation between the thresholds,
+    blended with ``tie_break`` of the raw score (0: the plain isotonic map)."""
+    raw = np.asarray(scores, dtype="float64")
+    iso = np.interp(raw, x, y)
+    if tie_break <= 0.0:
+        return cast(np.ndarray, iso)
+    return cast(np.ndarray, (1.0 - tie_break) * iso + tie_break * np.clip(raw, 0.0, 1.0))

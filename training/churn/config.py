@@ -30,11 +30,17 @@ class ChurnConfig:
     # BTYD churn probability as the booster's base margin (see training/churn/btyd.py)
     btyd_features: bool = True
     btyd_offset: bool = True
+    # share of the booster probability blended into the isotonic map, so calibration
+    # keeps the booster's ranking (no ties; training/churn/calibration.py); bundles saved
+    # before it existed load with 0
+    calibration_tie_break: float = 0.001
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"target must be one of {sorted(TARGETS)}, got {self.target!r}")
         if self.valid_fraction <= 0 or self.calib_fraction <= 0:
             raise ValueError("valid_fraction and calib_fraction must be positive")
+        if not 0.0 <= self.calibration_tie_break < 0.5:
+            raise ValueError("calibration_tie_break must be in [0, 0.5)")
         if self.valid_fraction + self.calib_fraction >= 0.8:
             raise ValueError("valid_fraction + calib_fraction must leave 20% for training")

@@ -127,7 +127,8 @@ class ChurnModel:
         """Calibrated P(no purchase in the next ``horizon_days``) per row (default:
         ``served_days``); other horizons than the label window are rescaled. Partial churn:
         P(still buying, below half the spend of the window before); NaN where undefined."""
-        p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y)
+        tie_break = self.config.calibration_tie_break
+        p = apply_isotonic(self.raw_score(features), self.calib_x, self.calib_y, tie_break)
         if self.config.target != "churn":
             return np.where(self.defined(features), p, np.nan)
         days = self.served_days if horizon_days is None else int(horizon_days)
@@ -224,7 +225,9 @@ class ChurnModel:
             **self.encoding.to_dict(),
             "monotone_constraints": list(self.encoding.monotone_constraints()),
             "calibration": {
-                "method": "isotonic; p = np.interp(booster probability, x, y)",
+                "method": "isotonic; p = (1 - tie_break) * np.interp(booster probability, x, y)"
+                " + tie_break * booster probability",
+                "tie_break": self.config.calibration_tie_break,
                 "x": self.calib_x.tolist(),
                 "y": self.calib_y.tolist(),
             },
@@ -259,7 +262,8 @@ class ChurnModel:
         manifest = read_manifest(path, kind if kind in KINDS.values() else KIND, SCHEMA_VERSION)
         booster = xgb.Booster()
         booster.load_model(path / manifest["booster_file"])
-        config = ChurnConfig(**manifest["config"])
+        # bundles from before the tie-break keep the plain isotonic map
+        config = ChurnConfig(**{"calibration_tie_break": 0.0, **manifest["config"]})
         booster.set_param({"nthread": config.nthread})
         table = ReasonTable.from_dict(manifest["reasons"])
         medians = {k: np.nan if v is None else float(v) for k, v in table.medians.items()}

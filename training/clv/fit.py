@@ -22,6 +22,7 @@ from training.clv.config import ClvConfig
 from training.clv.metrics import normalized_gini
 from training.clv.model import ClvModel, blend
 from training.clv.outputs import CLV_MONTHS
+from training.clv.rates import RATE_FEATURES, rate_features
 from training.data.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -131,7 +132,12 @@ def fit_parts(snapshot: Snapshot, config: ClvConfig) -> dict[str, object]:
         params, rows, snapshot.horizon_days, config.monthly_discount, config.n_draws, config.seed
     )
     with_derived = rows.assign(**derived_features(btyd))
-    enc = fit_encoding(with_derived, list(snapshot.feature_columns) + list(DERIVED_FEATURES))
+    columns = list(snapshot.feature_columns) + list(DERIVED_FEATURES)
+    if config.rate_features:
+        rates = rate_features(rows, config.target, snapshot.horizon_days)
+        with_derived = with_derived.assign(**rates)
+        columns += list(RATE_FEATURES)
+    enc = fit_encoding(with_derived, columns)
     x = design_matrix(enc, with_derived)
     rng = np.random.default_rng(config.seed)
     is_valid = rng.random(len(rows)) < config.valid_fraction

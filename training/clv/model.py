@@ -48,6 +48,7 @@ from training.clv.btyd_part import (
 from training.clv.config import ClvConfig
 from training.clv.interval import Memo
 from training.clv.outputs import CLV_MONTHS
+from training.clv.rates import RATE_FEATURES, rate_features
 from training.mlops.manifest import read_manifest, write_manifest
 
 KIND = "cintel-clv"
@@ -101,13 +102,16 @@ class ClvModel:
     def learned_horizon(self, features: pd.DataFrame, btyd: pd.DataFrame) -> np.ndarray:
         """Expected margin (or spend) over the training horizon from the two boosters."""
         missing = [c for c in self.encoding.feature_names if c not in features.columns]
-        missing = [c for c in missing if c not in DERIVED_FEATURES]
+        missing = [c for c in missing if c not in DERIVED_FEATURES and c not in RATE_FEATURES]
         if missing:
             raise ValueError(
                 f"cintel-clv needs feature columns {missing[:8]} that the input lacks; score "
                 "a snapshot built with the same families, channels and attributes"
             )
         frame = features.assign(**derived_features(btyd.set_index(features.index)))
+        if self.config.rate_features:
+            rates = rate_features(features, self.config.target, self.horizon_days)
+            frame = frame.assign(**rates)
         x = design_matrix(self.encoding, frame)
         dm = dmatrix(self.encoding, x)
         dpos = dmatrix(self.encoding, x)
@@ -208,7 +212,7 @@ class ClvModel:
         path = Path(path)
         manifest = read_manifest(path, KIND, SCHEMA_VERSION)
         # bundles from before the blend were pure boosters
-        config = ClvConfig(**{"btyd_weight": 0.0, **manifest["config"]})
+        config = ClvConfig(**{"btyd_weight": 0.0, "rate_features": False, **manifest["config"]})
 
         def booster(name: str | None) -> xgb.Booster | None:
             if name is None:

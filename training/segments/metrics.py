@@ -81,3 +81,13 @@ def archetype_ari(model: SegmentsModel, snapshot: Snapshot, ground_truth: pd.Dat
     if keep.sum() < 2:
         return float("nan")
     return float(adjusted_rand_score(arche[keep].astype(str), model.assign(frame)[keep]))
+
+
+def truth_metrics(
+    model: SegmentsModel, snapshot: Snapshot, ground_truth: pd.DataFrame
+) -> dict[str, float]:
+    """``adjusted_rand_vs_archetypes`` for ``cintel train`` on simulated data (empty when
+    the ground truth has no archetypes)."""
+    if "archetype" not in ground_truth.columns:
+        return {}
+    return {"adjusted_rand_vs_archetypes": archetype_ari(model, snapshot, ground_truth)}

@@ -18,6 +18,7 @@ The validation rows are a hash of ``customer_id``, not the pandas fit's random d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -150,6 +151,9 @@ def fit_clv_spark(
     from pyspark.sql import functions as F
 
     config = ClvConfig() if config is None else config
+    # the Spark fit does not compute the value-per-day features (training/clv/rates.py):
+    # its model says so, and scores without them
+    config = replace(config, rate_features=False)
     frame = snapshot.frame
     column = target_column(snapshot.labelled, list(frame.columns), config.target)
     t = F.col("btyd_T")

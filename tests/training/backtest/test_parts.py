@@ -8,7 +8,7 @@ import pytest
 
 from training.backtest import metrics as bm
 from training.backtest.baselines import purchase_days
-from training.backtest.truth import oracle_no_purchase
+from training.backtest.truth import known_rates_no_purchase, oracle_no_purchase
 from training.backtest.windows import Windows
 
 
@@ -46,6 +46,29 @@ def test_oracle_is_one_for_the_dead_and_exp_rate_for_the_living() -> None:
     p = oracle_no_purchase(truth, pd.Series([1, 2, 3]), w)
     # dead before the cutoff; alive (dies later), 0.01 purchases a day for 100 days; never buys
     np.testing.assert_allclose(p, [1.0, np.exp(-1.0), 1.0])
+
+
+def test_known_rates_bound_by_hand() -> None:
+    """True rate and dropout known, death not: P(alive) from the silence since the last
+    purchase; a customer who never drops out is alive, one who always does is dead."""
+    truth = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "rate_per_year": [3.6525, 3.6525, 3.6525, 3.6525],
+            "dropout_prob": [0.0, 1.0, 0.5, 0.5],
+            "death_date": pd.NaT,
+        }
+    )
+    history = pd.DataFrame({"btyd_T": [80.0, 80.0, 80.0, 80.0], "btyd_recency": [0, 0, 80, 0]})
+    w = Windows(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"),
+                pd.Timestamp("2024-03-01"), 100, 50)  # fmt: skip
+    p = known_rates_no_purchase(truth, pd.Series([1, 2, 3, 4]), history, w)
+    silent_80 = np.exp(-0.8)
+    alive_4 = 0.5 * silent_80 / (0.5 + 0.5 * silent_80)
+    expected = [np.exp(-1.0), 1.0, 1.0 - 0.5 * (1 - np.exp(-1.0)), 1 - alive_4 * (1 - np.exp(-1))]
+    np.testing.assert_allclose(p, expected)
+    assert np.isnan(known_rates_no_purchase(truth.drop(columns="dropout_prob"),
+                                            pd.Series([1]), history.head(1), w)).all()  # fmt: skip
 
 
 def test_calibration_table_and_error_by_hand() -> None:

@@ -35,16 +35,25 @@ def test_beats_models_trained_on_shuffled_labels(
 ) -> None:
     """Shuffled labels carry no signal, but the +1 recency constraint is a correct prior
     here: a noise model that happens to split on recency ranks well by luck (seen: one
-    tree, raw-score AUC 0.83). So compare served (calibrated) scores over three shuffles."""
+    tree, AUC 0.83; the calibration keeps the booster's ranking). What it cannot do is
+    predict: its Brier skill over the base rate is about 0, the real model's far above."""
     frame = train_snapshot.frame
     y = holdout.frame["label_churn"].to_numpy()
-    noise_aucs = []
+
+    def skill(p: np.ndarray) -> float:
+        return float(1.0 - np.mean((p - y) ** 2) / np.mean((y.mean() - y) ** 2))
+
+    noise_aucs, noise_skills = [], []
     for seed in range(3):
         labels = np.random.default_rng(seed).permutation(frame["label_churn"].to_numpy())
         noise = fit(replace(train_snapshot, frame=frame.assign(label_churn=labels)))
-        noise_aucs.append(roc_auc_score(y, noise.predict_proba(holdout.frame)))
-    assert np.mean(noise_aucs) < 0.62
-    assert roc_auc_score(y, fitted.predict_proba(holdout.frame)) > max(noise_aucs) + 0.2
+        p = noise.predict_proba(holdout.frame)
+        noise_aucs.append(roc_auc_score(y, p))
+        noise_skills.append(skill(p))
+    served = fitted.predict_proba(holdout.frame)
+    assert max(noise_skills) < 0.1
+    assert skill(served) > max(noise_skills) + 0.4
+    assert roc_auc_score(y, served) > np.mean(noise_aucs) + 0.2
 
 
 def test_calibrated_mean_matches_the_held_out_base_rate(
@@ -105,8 +114,42 @@ def test_manifest_alone_reproduces_the_probability(
         enable_categorical=True,
     )
     cal = manifest["calibration"]
-    prob = np.interp(booster.predict(dm), cal["x"], cal["y"])
-    np.testing.assert_array_equal(prob, fitted.predict_proba(frame))
+    raw = booster.predict(dm).astype("float64")
+    d = cal["tie_break"]
+    prob = (1 - d) * np.interp(raw, cal["x"], cal["y"]) + d * raw
+    np.testing.assert_allclose(prob, fitted.predict_proba(frame), rtol=0, atol=1e-12)
+
+
+def test_calibration_keeps_the_booster_ranking(fitted: ChurnModel, holdout: Snapshot) -> None:
+    """The plain isotonic map is flat over score ranges and makes ties of customers the
+    booster told apart (lower AUC); the tie-break keeps every distinction, moves no
+    probability by more than the tie-break and still yields a calibrated mean."""
+    y = holdout.frame["label_churn"].to_numpy()
+    raw = fitted.raw_score(holdout.frame)
+    served = fitted.predict_proba(holdout.frame)
+    plain = replace(fitted, config=replace(fitted.config, calibration_tie_break=0.0))
+    iso = plain.predict_proba(holdout.frame)
+    assert len(np.unique(iso)) < len(np.unique(raw))  # the flat steps: ties
+    assert len(np.unique(served)) == len(np.unique(raw))
+    assert roc_auc_score(y, served) == pytest.approx(roc_auc_score(y, raw), abs=1e-12)
+    assert roc_auc_score(y, served) > roc_auc_score(y, iso)
+    assert np.max(np.abs(served - iso)) <= fitted.config.calibration_tie_break + 1e-12
+
+
+def test_bundle_saved_before_the_tie_break_keeps_the_plain_isotonic_map(
+    fitted: ChurnModel, holdout: Snapshot, tmp_path: Path
+) -> None:
+    fitted.save(tmp_path)
+    path = tmp_path / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["config"]["calibration_tie_break"]
+    del manifest["calibration"]["tie_break"]
+    path.write_text(json.dumps(manifest))
+    old = ChurnModel.load(tmp_path)
+    assert old.config.calibration_tie_break == 0.0
+    cal = manifest["calibration"]
+    expected = np.interp(old.raw_score(holdout.frame), cal["x"], cal["y"])
+    np.testing.assert_array_equal(old.predict_proba(holdout.frame), expected)
 
 
 def test_unseen_and_missing_categories_do_not_crash(fitted: ChurnModel, holdout: Snapshot) -> None:
