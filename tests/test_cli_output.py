@@ -42,7 +42,10 @@ def test_an_error_goes_to_stderr_alone(tmp_path: Path) -> None:
     assert "error:" in result.stderr and result.stdout == ""
 
 
-def test_quiet_by_default_in_the_processes_cintel_starts() -> None:
+def test_quiet_by_default_in_the_processes_cintel_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what an earlier command of this test process set (restored after the test)
+    for name in ("PYTHONWARNINGS", VERBOSE_ENV, "MLFLOW_LOGGING_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
     assert "StarletteDeprecationWarning" in _child_stderr(STARLETTE)  # the cause, unfixed
     configure_output(verbose=False)
     assert os.environ[VERBOSE_ENV] == "0" and os.environ["MLFLOW_LOGGING_LEVEL"] == "WARNING"

@@ -8,7 +8,8 @@ cuts and the micro-segment of every unmerged cell), which the store's meta keeps
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,7 @@ def cell_table(
     score = potential_score(
         _column(frame, "potential_headroom"), _column(frame, "share_of_wallet"), config.measure
     )
-    cuts = tuple(state["potential_cuts"]) if state else potential_cuts(score, config)
+    cuts = _cuts_from_json(state["potential_cuts"]) if state else potential_cuts(score, config)
     level = potential_levels(score, cuts, config.measure)
     cell, strategy = cells(tier, segment, level, config)
     # the stored stage (recency rules): a new churn champion does not move micro-segments
@@ -61,7 +62,7 @@ def cell_table(
     else:
         micro, _, fine_map, sizes = micro_table(dims, config.min_size)
         new_state = {
-            "potential_cuts": [float(c) for c in cuts],
+            "potential_cuts": _cuts_to_json(cuts),
             "micro": fine_map,
             "micro_sizes": sizes,
         }
@@ -69,6 +70,16 @@ def cell_table(
         {"potential_level": level, "cell": cell, "cell_strategy": strategy, "micro_segment": micro}
     )
     return out, new_state
+
+
+def _cuts_to_json(cuts: Sequence[float]) -> list[float | None]:
+    """The cuts as strict JSON (the store meta is read by orjson): a level nobody reached
+    (an infinite cut) as null."""
+    return [float(c) if math.isfinite(c) else None for c in cuts]
+
+
+def _cuts_from_json(cuts: Sequence[float | None]) -> tuple[float, ...]:
+    return tuple(float("inf") if c is None else float(c) for c in cuts)
 
 
 def cell_summary(
