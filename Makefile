@@ -75,7 +75,7 @@ demo: $(STAMP)
 
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q; rc=$$?; \
+	@$(BIN)/python -m pytest -q --durations=25; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
 test-slow: $(STAMP)
