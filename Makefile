@@ -73,9 +73,12 @@ audit: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cintel demo
 
+# one worker process per core (pytest-xdist, at most 4), each test file in one worker so its
+# module fixtures are built once; `make test TEST_PARALLEL=` runs in one process
+TEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadfile
 # pytest exits 5 when it collected nothing: that is a failure here, said plainly
 test: $(STAMP)
-	@$(BIN)/python -m pytest -q --durations=25; rc=$$?; \
+	@$(BIN)/python -m pytest -q $(TEST_PARALLEL) --durations=25; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
 test-slow: $(STAMP)

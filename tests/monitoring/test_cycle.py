@@ -120,6 +120,7 @@ def test_a_second_cycle_is_refused_while_one_runs(world: tuple[Settings, Path]) 
         run_cycle(data / "before", policy=POLICY, settings=settings)
 
 
+@pytest.mark.slow
 def test_drift_retrains_promotes_and_publishes(world: tuple[Settings, Path]) -> None:
     settings, data = world
     after = load_data(data / "all")

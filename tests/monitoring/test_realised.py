@@ -97,6 +97,7 @@ def test_matured_figures_are_logged_and_shown(world: tuple[Settings, Path]) -> N
     assert panel["performance_drop"][-1] == pytest.approx(drop)
 
 
+@pytest.mark.slow
 def test_a_much_lower_realised_auc_retrains(world: tuple[Settings, Path]) -> None:
     settings, data = world
     store = settings.store_dir / "profiles.parquet"

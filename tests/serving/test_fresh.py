@@ -85,6 +85,7 @@ def answers(client: TestClient, ids: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+@pytest.mark.slow
 def test_answers_follow_promote_and_rollback_and_name_their_versions(
     client: TestClient, home: tuple[Path, CleanData]
 ) -> None:

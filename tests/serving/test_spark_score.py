@@ -21,7 +21,7 @@ from serving.store import PROFILES_FILE
 from tests.agreement import assert_stores_agree
 from training.data.contract import CleanData
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,7 @@ def test_known_relations_between_the_figures(result: BacktestResult) -> None:
     assert all(cut.value("alive", "n_nan_prob_alive", m) == 0 for m in ("cintel", "bgnbd"))
 
 
+@pytest.mark.slow
 def test_nothing_after_the_horizon_is_used(
     data: CleanData, synth: SynthData, result: BacktestResult
 ) -> None:
@@ -87,6 +88,7 @@ def test_nothing_after_the_horizon_is_used(
     pd.testing.assert_frame_equal(again.cutoffs[0].table, result.cutoffs[0].table)
 
 
+@pytest.mark.slow
 def test_predictions_ignore_the_horizon_itself(data: CleanData, synth: SynthData) -> None:
     """Dropping half the purchases inside the horizon changes the outcomes, not the forecasts."""
     tx = synth.transactions
@@ -105,6 +107,7 @@ def test_predictions_ignore_the_horizon_itself(data: CleanData, synth: SynthData
     assert b.value("purchases", "total", "actual") < a.value("purchases", "total", "actual")
 
 
+@pytest.mark.slow
 def test_cli_writes_files_logs_one_run_and_registers_nothing(
     synth: SynthData, tmp_path: Path, mlflow_home: Settings
 ) -> None:

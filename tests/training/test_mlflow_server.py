@@ -27,6 +27,8 @@ from training.mlops.promotion import run_gate
 from training.mlops.tracking import configure_tracking, pip_requirements, training_run
 from training.settings import Settings, get_settings
 
+pytestmark = pytest.mark.slow  # a real MLflow server: make test-slow
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -117,6 +117,7 @@ def test_every_customer_but_one_churned_registers_nothing(
     assert _registered() == []  # nothing registered, no alias moved
 
 
+@pytest.mark.slow
 def test_a_champion_that_cannot_score_the_new_data_is_judged_on_the_floors(
     small: CleanData, mlflow_home: Settings
 ) -> None:
@@ -133,6 +134,7 @@ def test_a_champion_that_cannot_score_the_new_data_is_judged_on_the_floors(
     assert _aliases("cintel-churn") == {"champion": "2", "previous": "1"}
 
 
+@pytest.mark.slow
 def test_a_corrupt_champion_is_tagged_and_the_challenger_judged_on_the_floors(
     small: CleanData, mlflow_home: Settings
 ) -> None:

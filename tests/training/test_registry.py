@@ -278,6 +278,7 @@ def test_the_gate_never_promotes_a_version_that_does_not_load(mlflow_home: Setti
     assert not again.promote and LOAD_ERROR_TAG in again.reason
 
 
+@pytest.mark.slow
 def test_rollback_follows_what_loads_not_the_previous_alias(mlflow_home: Settings) -> None:
     first = train(trees=1, depth=1)
     assert gate(first)

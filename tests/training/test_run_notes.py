@@ -47,6 +47,7 @@ def _comparison(run_id: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
 
 
+@pytest.mark.slow
 def test_runs_describe_themselves_and_the_challenger_shows_the_champion(
     small: CleanData, mlflow_home: Settings
 ) -> None:

@@ -46,6 +46,7 @@ def test_a_model_below_its_minimums_is_named_and_the_exit_is_non_zero(
     assert "(< min_positives=500)" in manifest["skipped"]["any:electronics"]
 
 
+@pytest.mark.slow
 def test_promote_and_rollback_refuse_a_version_that_does_not_load(
     data_dir: Path, mlflow_home: Settings
 ) -> None:
@@ -78,6 +79,7 @@ def test_choose_churn_heads_replaces_the_churn_models_named() -> None:
     assert choose_churn_heads(["clv"], "partial") == ["churn-partial", "clv"]
 
 
+@pytest.mark.slow
 def test_train_churn_partial_registers_the_partial_head_alone(
     data_dir: Path, mlflow_home: Settings
 ) -> None:

@@ -19,6 +19,7 @@ def simulated() -> tuple[pd.DataFrame, CleanData]:
     return sim.ground_truth, validate(sim.transactions, sim.customers)
 
 
+@pytest.mark.slow
 def test_churn_and_segments_runs_carry_the_truth_figures(
     simulated: tuple[pd.DataFrame, CleanData], mlflow_home: Settings
 ) -> None:
@@ -37,6 +38,7 @@ def test_churn_and_segments_runs_carry_the_truth_figures(
             assert logged[name] == pytest.approx(value)
 
 
+@pytest.mark.slow
 def test_without_the_truth_columns_nothing_is_added(
     simulated: tuple[pd.DataFrame, CleanData], mlflow_home: Settings
 ) -> None:

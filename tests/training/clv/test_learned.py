@@ -66,6 +66,7 @@ def test_round_trip_gives_identical_predictions(
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_alive_model_lets_one_time_buyers_die_and_scores_day_one_customers(
     snapshots: tuple[Snapshot, Snapshot],
 ) -> None:
@@ -87,6 +88,7 @@ def test_alive_model_lets_one_time_buyers_die_and_scores_day_one_customers(
         assert by_model[name][:-1][one_time].mean() < 0.9
 
 
+@pytest.mark.slow
 def test_auto_takes_the_best_calibration_loglik(snapshots: tuple[Snapshot, Snapshot]) -> None:
     from training.clv.btyd_part import ALIVE_MODELS, has_history
 

@@ -111,6 +111,7 @@ def test_registered_with_truth_metrics(simulated: tuple, mlflow_home: Settings) 
     assert {"pinball_loss_rel", "coverage", "mean_share_of_wallet"} <= set(metrics)
 
 
+@pytest.mark.slow
 def test_train_by_default_warns_when_the_optional_model_cannot_train(
     mlflow_home: Settings, tmp_path: Path
 ) -> None:

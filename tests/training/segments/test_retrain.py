@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from training.data.contract import validate
 from training.data.simulator.simulate import SynthConfig, synthesize
@@ -20,6 +21,7 @@ def _version(version: str, tmp: Path) -> SegmentsModel:
     return SegmentsModel.load(download_bundle("segments", version, tmp / version))
 
 
+@pytest.mark.slow
 def test_retrain_keeps_the_champions_segment_ids(mlflow_home: Settings, tmp_path: Path) -> None:
     sim = synthesize(SynthConfig(n_customers=3000, end="2025-06-30", seed=2))
     data = validate(sim.transactions, sim.customers)

@@ -17,6 +17,7 @@ from .test_spark_engine import assert_same, write_tables
 pytestmark = pytest.mark.spark
 
 
+@pytest.mark.slow
 def test_snapshot_engine_spark_matches_pandas(spark_session, tmp_path: Path) -> None:
     tx, customers = tiny_tables()
     write_tables(tx, customers, tmp_path / "data")

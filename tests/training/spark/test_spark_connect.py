@@ -24,7 +24,7 @@ from training.data.snapshot import build_snapshot
 from ..conftest import AS_OF, tiny_tables
 from .test_spark_engine import NOW, assert_same, write_tables
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # a Spark Connect server: make test-slow
 
 
 def test_get_spark_makes_a_connect_client_with_the_engine_settings(spark_connect) -> None:
@@ -48,6 +48,7 @@ def test_get_spark_makes_a_connect_client_with_the_engine_settings(spark_connect
     assert [r["python"] for r in rows] == [sys.executable]
 
 
+@pytest.mark.slow
 def test_simulated_snapshot_over_connect_agrees_with_pandas(spark_connect, tmp_path: Path):
     """Computed and written by the server; the Parquet folder holds the pandas snapshot."""
     from training.data.simulator.simulate import SynthConfig, synthesize

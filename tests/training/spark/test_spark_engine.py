@@ -75,6 +75,7 @@ def test_tiny_tables_agree(spark, tmp_path: Path) -> None:
     assert_same(got.to_snapshot().frame, want.frame)
 
 
+@pytest.mark.slow
 def test_tiny_default_as_of_is_unlabelled_like_pandas(spark, tmp_path: Path) -> None:
     tx, customers = tiny_tables()
     tx_path, cu_path = write_tables(tx, customers, tmp_path)
@@ -84,6 +85,7 @@ def test_tiny_default_as_of_is_unlabelled_like_pandas(spark, tmp_path: Path) -> 
     assert_same(got.to_snapshot().frame, want.frame)
 
 
+@pytest.mark.slow
 def test_simulated_data_agrees(spark, tmp_path: Path) -> None:
     from training.data.simulator.simulate import SynthConfig, synthesize
 

@@ -18,7 +18,7 @@ from training.pipeline import build_snapshots
 if TYPE_CHECKING:
     from training.spark.snapshot import SparkSnapshot
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 SYNTH = SynthConfig(n_customers=2500, end="2025-06-30", seed=3)
 
 

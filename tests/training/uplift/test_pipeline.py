@@ -37,6 +37,7 @@ def test_task_snapshots_say_what_is_missing(syn: Synthetic) -> None:
         task_snapshots("uplift", None, None, TaskInputs(decisions=Path(".")))
 
 
+@pytest.mark.slow
 def test_logged_registered_and_gated(
     syn: Synthetic, tables: tuple[Snapshot, Snapshot], mlflow_home: Settings
 ) -> None:
