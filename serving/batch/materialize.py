@@ -222,10 +222,9 @@ def materialize(
     economics."""
     scorers, versions = champions or load_champions(settings, optional=True)
     economics = settings.economics == "on"
-    if not economics:
-        for name in ECONOMICS_MODELS:
-            scorers.pop(name, None)
-            versions.pop(name, None)
+    if not economics:  # new dicts: the caller's champions stay as they were
+        scorers = {m: s for m, s in scorers.items() if m not in ECONOMICS_MODELS}
+        versions = {m: v for m, v in versions.items() if m not in ECONOMICS_MODELS}
     segments = scorers.get("segments")
     check_catalogue(settings, getattr(segments, "ids", []), versions.get("segments"))
     data, folded = fold_events(data, settings.events_dir)  # every acknowledged event

@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 from starlette.testclient import TestClient
 
 from monitoring.entry import cli
-from serving.batch.materialize import materialize
+from serving.batch.materialize import load_champions, materialize
 from serving.events import EventUpdates
 from serving.profile import build_profile
 from serving.scoring import REASONS_FROM
@@ -196,7 +196,9 @@ def test_economics_off_publishes_without_issue_15s_columns(
     settings = ServiceSettings(home=home)
     assert settings.economics == "off"
     full = store_of(home)
-    materialize(data, settings)
+    champions = load_champions(settings, optional=True)
+    materialize(data, settings, champions=champions)
+    assert "churn-partial" in champions[0] and "churn-partial" in champions[1]  # not mutated
     store = store_of(home)
     assert "churn-partial" in full.meta["versions"]
     assert "churn-partial" not in store.meta["versions"] and store.meta["economics"] == "off"
