@@ -1,5 +1,5 @@
 """Serving's commands: ``materialize`` (publish the online store), ``serve``, ``targets``,
-``ingest`` and ``prospects`` (``serving.prospect_cli``)."""
+``ingest``, ``prospects`` (``serving.prospect_cli``) and ``explain`` (``serving.explain_cli``)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
+from serving.explain_cli import explain
 from serving.prospect_cli import prospects
 from training.cli.common import (
     CintelError,
@@ -492,4 +493,4 @@ def ingest(
     )
 
 
-COMMANDS = (materialize, serve, targets, ingest, prospects)
+COMMANDS = (materialize, serve, targets, ingest, prospects, explain)
