@@ -164,21 +164,30 @@ def _clv_spark() -> Callable[..., Any]:
     return fit_clv_spark
 
 
+def _parts(
+    package: Any, model: Any, fit: Callable[..., Any] | None = None, **extra: Any
+) -> TaskParts:
+    """The parts every model package names alike (``fit``, ``evaluate``,
+    ``write_artifacts``, its model class's ``load``, ``MAIN_METRIC``,
+    ``GREATER_IS_BETTER``, ``FLOORS``), plus the ``extra`` ones it has."""
+    return TaskParts(
+        fit or package.fit,
+        package.evaluate,
+        package.write_artifacts,
+        model.load,
+        package.MAIN_METRIC,
+        package.GREATER_IS_BETTER,
+        package.FLOORS,
+        **extra,
+    )
+
+
 @cache
 def _churn() -> TaskParts:
     from training import churn
-    from training.churn.truth import truth_metrics as churn_truth
+    from training.churn.truth import truth_metrics
 
-    return TaskParts(
-        churn.fit,
-        churn.evaluate,
-        churn.write_artifacts,
-        churn.ChurnModel.load,
-        churn.MAIN_METRIC,
-        churn.GREATER_IS_BETTER,
-        churn.FLOORS,
-        truth_metrics=churn_truth,
-    )
+    return _parts(churn, churn.ChurnModel, truth_metrics=truth_metrics)
 
 
 @cache
@@ -186,15 +195,7 @@ def _churn_partial() -> TaskParts:
     from training import churn
 
     config = churn.ChurnConfig(target="partial_churn")
-    return TaskParts(
-        lambda snapshot: churn.fit(snapshot, config),
-        churn.evaluate,
-        churn.write_artifacts,
-        churn.ChurnModel.load,
-        churn.MAIN_METRIC,
-        churn.GREATER_IS_BETTER,
-        churn.FLOORS,
-    )
+    return _parts(churn, churn.ChurnModel, lambda snapshot: churn.fit(snapshot, config))
 
 
 @cache
@@ -207,94 +208,45 @@ def _propensity() -> TaskParts:
         )
         return propensity.fit(snapshot, config)
 
-    return TaskParts(
-        propensity.fit,
-        propensity.evaluate,
-        propensity.write_artifacts,
-        propensity.PropensityModel.load,
-        propensity.MAIN_METRIC,
-        propensity.GREATER_IS_BETTER,
-        propensity.FLOORS,
-        fit_minimums=fit_minimums,
-    )
+    return _parts(propensity, propensity.PropensityModel, fit_minimums=fit_minimums)
 
 
 @cache
 def _segments() -> TaskParts:
     from training import segments
-    from training.segments.metrics import truth_metrics as segments_truth
+    from training.segments.metrics import truth_metrics
 
-    return TaskParts(
-        segments.fit,
-        segments.evaluate,
-        segments.write_artifacts,
-        segments.SegmentsModel.load,
-        segments.MAIN_METRIC,
-        segments.GREATER_IS_BETTER,
-        segments.FLOORS,
-        truth_metrics=segments_truth,
-    )
+    return _parts(segments, segments.SegmentsModel, truth_metrics=truth_metrics)
 
 
 @cache
 def _clv() -> TaskParts:
     from training import clv
 
-    return TaskParts(
-        clv.fit,
-        clv.evaluate,
-        clv.write_artifacts,
-        clv.ClvModel.load,
-        clv.MAIN_METRIC,
-        clv.GREATER_IS_BETTER,
-        clv.FLOORS,
-    )
+    return _parts(clv, clv.ClvModel)
 
 
 @cache
 def _uplift() -> TaskParts:
     from training import uplift
 
-    return TaskParts(
-        uplift.fit,
-        uplift.evaluate,
-        uplift.write_artifacts,
-        uplift.UpliftModel.load,
-        uplift.MAIN_METRIC,
-        uplift.GREATER_IS_BETTER,
-        uplift.FLOORS,
-        tables=uplift.build_tables,
-    )
+    return _parts(uplift, uplift.UpliftModel, tables=uplift.build_tables)
 
 
 @cache
 def _potential() -> TaskParts:
     from training import potential
 
-    return TaskParts(
-        potential.fit,
-        potential.evaluate,
-        potential.write_artifacts,
-        potential.PotentialModel.load,
-        potential.MAIN_METRIC,
-        potential.GREATER_IS_BETTER,
-        potential.FLOORS,
-        truth_metrics=potential.truth_metrics,
-    )
+    return _parts(potential, potential.PotentialModel, truth_metrics=potential.truth_metrics)
 
 
 @cache
 def _prospect() -> TaskParts:
     from training import prospect
 
-    return TaskParts(
-        prospect.fit,
-        prospect.evaluate,
-        prospect.write_artifacts,
-        prospect.ProspectModel.load,
-        prospect.MAIN_METRIC,
-        prospect.GREATER_IS_BETTER,
-        prospect.FLOORS,
+    return _parts(
+        prospect,
+        prospect.ProspectModel,
         tables=prospect.build_tables,
         truth_metrics=prospect.truth_metrics,
     )
