@@ -212,24 +212,6 @@ def render(
     return out
 
 
-def _uncapped(
-    catalogue: Catalogue,
-    contacts: ContactHistory | None,
-    cid: str,
-    allowed: list[bool],
-    now_s: float | None,
-) -> Callable[[int], bool]:
-    """Offer ``j`` allowed by the request and under every contact cap of a contacted
-    customer (withheld offers too: a control member's record lists what a treated one in
-    the same state would have been shown)."""
-    now = now_s if now_s is not None else time.time()
-
-    def may(j: int) -> bool:
-        return allowed[j] and contact_cap_reason(catalogue, contacts, cid, j, now) is None
-
-    return may
-
-
 def log_lines(
     endpoint: str, batch: Batch, versions: dict[str, str], latency_ms: float, cold: bool = False
 ) -> Callable[[str], list[bytes]]:
