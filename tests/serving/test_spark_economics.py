@@ -1,0 +1,149 @@
+"""The Spark engine publishes issue 15's columns with the pandas engine's values.
+
+A copy of the trained home's registry gets cintel-potential and cintel-churn-partial
+champions; the same data folder (with a costs.yaml pricing orders by channel, returns and
+acquisition by channel) is materialized by both engines, and every column agrees: text
+identical, numbers within 1e-9 (the P&L in cents exactly). CINTEL_ECONOMICS=off gives the
+Spark store of the four required models only, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from unittest.mock import patch
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from serving.batch import spark_economics, spark_materialize
+from serving.batch.materialize import materialize
+from serving.settings import ServiceSettings, get_service_settings
+from serving.store import PROFILES_FILE
+from tests.agreement import PANDAS_ONLY, assert_frames_agree
+from training.data.contract import CleanData
+from training.economics import load_costs
+from training.pipeline import train
+from training.settings import get_settings
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+COSTS = """\
+per_order: {default: 0.5, store: 2.0, online: 1.0}
+per_return: 4.0
+acquisition: {by: acquisition_channel, costs: {default: 10.0, web: 25.0}}
+"""
+# the columns of issue 15 (the agreement test's PANDAS_ONLY) and its two models' outputs
+ISSUE_15 = sorted(
+    PANDAS_ONLY
+    | {"potential_value_12m", "share_of_wallet", "potential_headroom"}
+    | {"churn_partial_probability", "churn_partial_reasons"}
+)
+
+
+@pytest.fixture(scope="module")
+def econ_registry(
+    trained_home: tuple[Path, CleanData], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, CleanData]:
+    """(tracking URI of a registry with all six store champions, data folder, data)."""
+    source, data = trained_home
+    home = tmp_path_factory.mktemp("spark-econ-home")
+    (home / "mlflow").mkdir()
+    shutil.copyfile(source / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
+    folder = home / "data"
+    folder.mkdir()
+    data.transactions.to_parquet(folder / "transactions.parquet", index=False)
+    data.customers.to_parquet(folder / "customers.parquet", index=False)
+    (folder / "costs.yaml").write_text(COSTS)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CINTEL_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        get_service_settings.cache_clear()
+        results = train(data, models=["potential", "churn-partial"])
+        assert all(r.decision == "promoted" for r in results), results
+    get_settings.cache_clear()
+    get_service_settings.cache_clear()
+    return f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}", folder, data
+
+
+def _settings(root: Path, uri: str, **update: str) -> ServiceSettings:
+    return ServiceSettings(home=root).model_copy(update={"mlflow_tracking_uri": uri, **update})
+
+
+def _spark_store(
+    folder: Path, settings: ServiceSettings, spark_session: object
+) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
+    # several range partitions and several economics buckets, as at scale
+    with (
+        patch.object(spark_materialize, "SCORE_ROWS_PER_PARTITION", 400),
+        patch.object(spark_economics, "CUSTOMERS_PER_BUCKET", 700),
+    ):
+        result = spark_materialize.materialize_spark(
+            str(folder / "transactions.parquet"),
+            str(folder / "customers.parquet"),
+            settings,
+            spark_session,  # type: ignore[arg-type]
+            costs=load_costs(folder),
+        )
+    store = pd.read_parquet(settings.store_dir / PROFILES_FILE)
+    meta = json.loads((settings.store_dir / "meta.json").read_text())
+    return store, meta, result.left_out
+
+
+@pytest.mark.parametrize("tier_value", ["margin", "net_contribution"])
+def test_spark_publishes_the_economics_pandas_does(
+    econ_registry: tuple[str, Path, CleanData],
+    spark_session: object,
+    tmp_path: Path,
+    tier_value: str,
+) -> None:
+    uri, folder, data = econ_registry
+    pandas_settings = _settings(tmp_path / "pandas", uri, tier_value=tier_value)
+    materialize(data, pandas_settings, costs=load_costs(folder))
+    want = pd.read_parquet(pandas_settings.store_dir / PROFILES_FILE)
+    want_meta = json.loads((pandas_settings.store_dir / "meta.json").read_text())
+    got, meta, left_out = _spark_store(
+        folder, _settings(tmp_path / "spark", uri, tier_value=tier_value), spark_session
+    )
+
+    assert left_out == ()
+    assert meta["versions"] == want_meta["versions"] and len(meta["versions"]) == 6
+    assert set(ISSUE_15) <= set(got.columns)
+    # the engines order the family features apart (as before); the rest in the same order
+    assert sorted(got.columns) == sorted(want.columns)
+    assert [c for c in got.columns if c in ISSUE_15] == [c for c in want.columns if c in ISSUE_15]
+    assert got["customer_id"].tolist() == want["customer_id"].tolist()
+    assert_frames_agree(got, want, rtol=1e-9, atol=1e-9)
+    # the publish's state the event path places customers by, and the costs it prices by
+    assert meta["cells"] == want_meta["cells"] and meta["costs"] == want_meta["costs"]
+    assert meta["economics"] == "on"
+    # the data really exercise the columns: priced orders, several stages, cells, tiers
+    assert (got["cost_to_serve_12m"] > 0).mean() > 0.5
+    assert set(got["acquisition_cost"]) == {10.0, 25.0}
+    assert got["lifecycle_stage"].nunique() >= 4 and got["cell"].nunique() >= 10
+    assert got["micro_segment"].str.contains(r"\*").any()  # some cells merged upward
+    assert got["share_of_wallet"].between(0, 1).all()
+    assert got["churn_partial_probability"].notna().all()
+    if tier_value == "net_contribution":  # re-cut on net contribution, not on margin
+        destroyers = got["value_tier"] == "value_destroyer"
+        assert (destroyers == (got["net_contribution_12m"] <= 0)).all()
+
+def test_economics_off_gives_the_required_models_only(
+    econ_registry: tuple[str, Path, CleanData],
+    trained_home: tuple[Path, CleanData],
+    spark_session: object,
+    tmp_path: Path,
+) -> None:
+    uri, folder, _ = econ_registry
+    got, meta, _ = _spark_store(
+        folder, _settings(tmp_path / "off", uri, economics="off"), spark_session
+    )
+    assert not set(ISSUE_15) & set(got.columns)
+    assert sorted(meta["versions"]) == ["churn", "clv", "propensity", "segments"]
+    assert meta["economics"] == "off" and "cells" not in meta
+    # the store the four required champions give (the shared home's, materialized by pandas)
+    before = pd.read_parquet(trained_home[0] / "store" / PROFILES_FILE)
+    assert sorted(got.columns) == sorted(before.columns[~before.columns.isin(ISSUE_15)])
