@@ -18,7 +18,7 @@ transaction history or feature file the service's event and score-on-read paths 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -144,7 +144,9 @@ def materialize_spark(
 def tier_shares(segments: object) -> tuple[float, float, float]:
     """The value tiers' shares of the segments champion (its config), else the defaults."""
     config = getattr(segments, "config", None)
-    return config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
+    return (
+        config.tier_shares if isinstance(config, SegmentsConfig) else SegmentsConfig().tier_shares
+    )
 
 
 def spark_models(
@@ -173,24 +175,39 @@ def targets_spark(
     spark: SparkSession,
     channel: str | None = None,
     risk: Risk = "total",
+    strategies: Sequence[str] | None = None,
+    min_value: float = 0.0,
 ) -> pd.DataFrame:
     """``campaign_targets`` over profiles any size: each Arrow batch keeps its best ``top``
-    candidates (a customer's score depends on its own row only), the driver ranks those.
+    candidates (a customer's score depends on its own row only, for every campaign kind
+    and the ``strategies`` filter), the driver ranks those. A store that lacks what the
+    campaign needs raises ``campaign_targets``' ValueError before any Spark job.
     """
     from pyspark.sql import functions as F
 
-    from serving.batch.targets import COLUMNS, campaign_targets
+    from serving.batch.targets import campaign_targets
+
+    def ranked(profiles: pd.DataFrame) -> pd.DataFrame:
+        return campaign_targets(
+            profiles,
+            campaign,
+            top,
+            catalogue,
+            channel=channel,
+            risk=risk,
+            strategies=strategies,
+            min_value=min_value,
+        )
 
     # the pandas path breaks ties by store order: keep each row's position in the files
     frame = spark.read.parquet(profiles_path).withColumn(ORDER, F.monotonically_increasing_id())
+    ranked(frame.limit(1).toPandas().drop(columns=[ORDER]))  # missing columns: the message
 
     def best(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
-            chosen = campaign_targets(batch, campaign, top, catalogue, channel=channel, risk=risk)
+            chosen = ranked(batch)
             yield batch[batch["customer_id"].isin(chosen["customer_id"])]
 
     candidates = frame.mapInPandas(best, frame.schema).toPandas()
-    if candidates.empty:
-        return pd.DataFrame(columns=COLUMNS)
     candidates = candidates.sort_values(ORDER, ignore_index=True).drop(columns=[ORDER])
-    return campaign_targets(candidates, campaign, top, catalogue, channel=channel, risk=risk)
+    return ranked(candidates)

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from serving.batch import spark_economics, spark_materialize
 from serving.batch.materialize import materialize
+from serving.batch.spark_materialize import targets_spark
+from serving.batch.targets import campaign_targets
+from serving.catalogue import default_catalogue
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import PROFILES_FILE
 from tests.agreement import PANDAS_ONLY, assert_frames_agree
@@ -93,22 +96,28 @@ def _spark_store(
     return store, meta, result.left_out
 
 
-@pytest.mark.parametrize("tier_value", ["margin", "net_contribution"])
-def test_spark_publishes_the_economics_pandas_does(
+@pytest.fixture(scope="module")
+def both_stores(
     econ_registry: tuple[str, Path, CleanData],
     spark_session: object,
-    tmp_path: Path,
-    tier_value: str,
-) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]]:
+    """(pandas store, its meta, Spark store, its meta, Spark's left-out notes)."""
     uri, folder, data = econ_registry
-    pandas_settings = _settings(tmp_path / "pandas", uri, tier_value=tier_value)
+    tmp = tmp_path_factory.mktemp("spark-econ-stores")
+    pandas_settings = _settings(tmp / "pandas", uri)
     materialize(data, pandas_settings, costs=load_costs(folder))
     want = pd.read_parquet(pandas_settings.store_dir / PROFILES_FILE)
     want_meta = json.loads((pandas_settings.store_dir / "meta.json").read_text())
-    got, meta, left_out = _spark_store(
-        folder, _settings(tmp_path / "spark", uri, tier_value=tier_value), spark_session
-    )
+    got, meta, left_out = _spark_store(folder, _settings(tmp / "spark", uri), spark_session)
+    return want, want_meta, got, meta, left_out
 
+
+def test_spark_publishes_the_economics_pandas_does(
+    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]],
+) -> None:
+    """(Tiers re-cut on net contribution: test_spark_economics_buckets, without Spark.)"""
+    want, want_meta, got, meta, left_out = both_stores
     assert left_out == ()
     assert meta["versions"] == want_meta["versions"] and len(meta["versions"]) == 6
     assert set(ISSUE_15) <= set(got.columns)
@@ -127,9 +136,7 @@ def test_spark_publishes_the_economics_pandas_does(
     assert got["micro_segment"].str.contains(r"\*").any()  # some cells merged upward
     assert got["share_of_wallet"].between(0, 1).all()
     assert got["churn_partial_probability"].notna().all()
-    if tier_value == "net_contribution":  # re-cut on net contribution, not on margin
-        destroyers = got["value_tier"] == "value_destroyer"
-        assert (destroyers == (got["net_contribution_12m"] <= 0)).all()
+
 
 def test_economics_off_gives_the_required_models_only(
     econ_registry: tuple[str, Path, CleanData],
@@ -147,3 +154,43 @@ def test_economics_off_gives_the_required_models_only(
     # the store the four required champions give (the shared home's, materialized by pandas)
     before = pd.read_parquet(trained_home[0] / "store" / PROFILES_FILE)
     assert sorted(got.columns) == sorted(before.columns[~before.columns.isin(ISSUE_15)])
+
+
+@pytest.mark.parametrize(
+    ("campaign", "options"),
+    [
+        ("upgrade", {}),
+        ("win-back", {"min_value": 5.0}),
+        ("retention", {"risk": "partial"}),
+        ("cross-sell", {"strategies": ["develop", "maintain"]}),
+    ],
+)
+def test_spark_ranks_the_value_campaigns_as_pandas(
+    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]],
+    spark_session: Any,
+    tmp_path: Path,
+    campaign: str,
+    options: dict[str, Any],
+) -> None:
+    want_store, _, got_store, _, _ = both_stores
+    path = tmp_path / "profiles.parquet"
+    got_store.to_parquet(path, index=False)
+    catalogue = default_catalogue()
+    want = campaign_targets(want_store, campaign, 30, catalogue, **options)  # type: ignore[arg-type]
+    # small Arrow batches, so Spark ranks several and the driver merges their best rows
+    spark_session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
+    try:
+        got = targets_spark(str(path), campaign, 30, catalogue, spark_session, **options)  # type: ignore[arg-type]
+    finally:
+        spark_session.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    assert len(want) >= 10, campaign
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_spark_targets_say_what_the_store_lacks(
+    trained_home: tuple[Path, CleanData], spark_session: Any
+) -> None:
+    # the shared home has no cintel-potential champion: upgrade cannot rank, before any job
+    path = trained_home[0] / "store" / PROFILES_FILE
+    with pytest.raises(ValueError, match="upgrade ranks by potential headroom"):
+        targets_spark(str(path), "upgrade", 10, default_catalogue(), spark_session)
