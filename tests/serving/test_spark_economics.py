@@ -25,7 +25,7 @@ from serving.batch.targets import campaign_targets
 from serving.catalogue import default_catalogue
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import PROFILES_FILE
-from tests.agreement import PANDAS_ONLY, assert_frames_agree
+from tests.agreement import ECONOMICS_COLUMNS, assert_frames_agree
 from training.data.contract import CleanData
 from training.economics import load_costs
 from training.pipeline import train
@@ -38,9 +38,9 @@ per_order: {default: 0.5, store: 2.0, online: 1.0}
 per_return: 4.0
 acquisition: {by: acquisition_channel, costs: {default: 10.0, web: 25.0}}
 """
-# the columns of issue 15 (the agreement test's PANDAS_ONLY) and its two models' outputs
+# the columns of issue 15: the economics and its two models' outputs
 ISSUE_15 = sorted(
-    PANDAS_ONLY
+    ECONOMICS_COLUMNS
     | {"potential_value_12m", "share_of_wallet", "potential_headroom"}
     | {"churn_partial_probability", "churn_partial_reasons"}
 )
