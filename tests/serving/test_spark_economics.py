@@ -17,7 +17,9 @@ from unittest.mock import patch
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from monitoring.entry import cli
 from serving.batch import spark_economics, spark_materialize
 from serving.batch.materialize import materialize
 from serving.batch.spark_materialize import targets_spark
@@ -72,28 +74,27 @@ def econ_registry(
     return f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}", folder, data
 
 
-def _settings(root: Path, uri: str, **update: str) -> ServiceSettings:
-    return ServiceSettings(home=root).model_copy(update={"mlflow_tracking_uri": uri, **update})
+def _settings(root: Path, uri: str) -> ServiceSettings:
+    return ServiceSettings(home=root).model_copy(update={"mlflow_tracking_uri": uri})
 
 
-def _spark_store(
-    folder: Path, settings: ServiceSettings, spark_session: object
-) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
+def _spark_store(folder: Path, home: Path, uri: str, **env: str) -> tuple[pd.DataFrame, dict, str]:
+    """`cintel materialize --engine spark` into ``home`` (the store, its meta, the output):
+    the session is the test's (the active one), the CLI reads costs.yaml from ``folder``."""
     # several range partitions and several economics buckets, as at scale
     with (
         patch.object(spark_materialize, "SCORE_ROWS_PER_PARTITION", 400),
         patch.object(spark_economics, "CUSTOMERS_PER_BUCKET", 700),
     ):
-        result = spark_materialize.materialize_spark(
-            str(folder / "transactions.parquet"),
-            str(folder / "customers.parquet"),
-            settings,
-            spark_session,  # type: ignore[arg-type]
-            costs=load_costs(folder),
+        result = CliRunner().invoke(
+            cli,
+            ["materialize", "--data", str(folder), "--engine", "spark"],
+            env={"CINTEL_HOME": str(home), "MLFLOW_TRACKING_URI": uri, **env},
         )
-    store = pd.read_parquet(settings.store_dir / PROFILES_FILE)
-    meta = json.loads((settings.store_dir / "meta.json").read_text())
-    return store, meta, result.left_out
+    assert result.exit_code == 0, result.output
+    store = pd.read_parquet(home / "store" / PROFILES_FILE)
+    meta = json.loads((home / "store" / "meta.json").read_text())
+    return store, meta, " ".join(result.output.split())
 
 
 @pytest.fixture(scope="module")
@@ -101,24 +102,24 @@ def both_stores(
     econ_registry: tuple[str, Path, CleanData],
     spark_session: object,
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]]:
-    """(pandas store, its meta, Spark store, its meta, Spark's left-out notes)."""
+) -> tuple[pd.DataFrame, dict, pd.DataFrame, dict, str]:
+    """(pandas store, its meta, Spark store, its meta, the Spark command's output)."""
     uri, folder, data = econ_registry
     tmp = tmp_path_factory.mktemp("spark-econ-stores")
     pandas_settings = _settings(tmp / "pandas", uri)
     materialize(data, pandas_settings, costs=load_costs(folder))
     want = pd.read_parquet(pandas_settings.store_dir / PROFILES_FILE)
     want_meta = json.loads((pandas_settings.store_dir / "meta.json").read_text())
-    got, meta, left_out = _spark_store(folder, _settings(tmp / "spark", uri), spark_session)
-    return want, want_meta, got, meta, left_out
+    got, meta, output = _spark_store(folder, tmp / "spark", uri)
+    return want, want_meta, got, meta, output
 
 
 def test_spark_publishes_the_economics_pandas_does(
-    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]],
+    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, str],
 ) -> None:
     """(Tiers re-cut on net contribution: test_spark_economics_buckets, without Spark.)"""
-    want, want_meta, got, meta, left_out = both_stores
-    assert left_out == ()
+    want, want_meta, got, meta, output = both_stores
+    assert "warning" not in output and "every cost is 0" not in output  # costs.yaml read
     assert meta["versions"] == want_meta["versions"] and len(meta["versions"]) == 6
     assert set(ISSUE_15) <= set(got.columns)
     # the engines order the family features apart (as before); the rest in the same order
@@ -145,9 +146,7 @@ def test_economics_off_gives_the_required_models_only(
     tmp_path: Path,
 ) -> None:
     uri, folder, _ = econ_registry
-    got, meta, _ = _spark_store(
-        folder, _settings(tmp_path / "off", uri, economics="off"), spark_session
-    )
+    got, meta, _ = _spark_store(folder, tmp_path / "off", uri, CINTEL_ECONOMICS="off")
     assert not set(ISSUE_15) & set(got.columns)
     assert sorted(meta["versions"]) == ["churn", "clv", "propensity", "segments"]
     assert meta["economics"] == "off" and "cells" not in meta
@@ -166,7 +165,7 @@ def test_economics_off_gives_the_required_models_only(
     ],
 )
 def test_spark_ranks_the_value_campaigns_as_pandas(
-    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, tuple[str, ...]],
+    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, str],
     spark_session: Any,
     tmp_path: Path,
     campaign: str,
@@ -194,3 +193,27 @@ def test_spark_targets_say_what_the_store_lacks(
     path = trained_home[0] / "store" / PROFILES_FILE
     with pytest.raises(ValueError, match="upgrade ranks by potential headroom"):
         targets_spark(str(path), "upgrade", 10, default_catalogue(), spark_session)
+
+
+def test_cli_targets_on_spark_ranks_win_back(
+    both_stores: tuple[pd.DataFrame, dict, pd.DataFrame, dict, str],
+    spark_session: Any,
+    tmp_path: Path,
+) -> None:
+    """`cintel targets --engine spark` no longer refuses the value campaigns."""
+    _, _, got_store, meta, _ = both_stores
+    store = tmp_path / "home" / "store"
+    store.mkdir(parents=True)
+    got_store.to_parquet(store / PROFILES_FILE, index=False)
+    (store / "meta.json").write_text(json.dumps(meta))
+    out = tmp_path / "win-back.csv"
+    args = ["targets", "--campaign", "win-back", "--top", "7", "--out", str(out)]
+    env = {"CINTEL_HOME": str(tmp_path / "home"), "CINTEL_DECISIONS": "off"}
+    lapsed = got_store["lifecycle_stage"] == "lapsed"
+    strategy = str(got_store.loc[lapsed, "cell_strategy"].mode()[0])  # the lapsed's usual one
+    result = CliRunner().invoke(cli, [*args, "--strategy", strategy, "--engine", "spark"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = pd.read_csv(out)
+    want = campaign_targets(got_store, "win-back", 7, default_catalogue(), strategies=[strategy])
+    assert len(listed) == len(want) > 0
+    assert listed["customer_id"].astype(str).tolist() == want["customer_id"].astype(str).tolist()
