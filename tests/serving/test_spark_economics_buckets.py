@@ -19,6 +19,7 @@ from tests.agreement import assert_frames_agree
 from training.data.contract import CleanData, validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.data.snapshot import build_snapshot
+from training.economics import economics_columns
 from training.economics.cells_config import CellsConfig
 from training.economics.costs import parse_costs
 
@@ -106,3 +107,33 @@ def test_scores_and_economics_of_other_customers_are_refused() -> None:
     econ = pa.table({"customer_id": [1, 3]})
     with pytest.raises(RuntimeError, match="economics cover"):
         with_economics_arrow(profiles, econ, "margin", SHARES, CellsConfig())
+
+
+def test_contacts_are_priced_per_bucket_as_on_the_whole_table(
+    scored: tuple[CleanData, pd.DataFrame, pd.DataFrame, pd.Timestamp],
+) -> None:
+    """Decision-log contacts (a driver-side frame every bucket gets) cost the same."""
+    data, features, _, as_of = scored
+    costs = parse_costs({"per_contact": {"default": 0.3, "email": 0.05}}, "costs.yaml")
+    ids = features["customer_id"].to_numpy()
+    contacts = pd.DataFrame(
+        {
+            "customer_id": np.repeat(ids[::7], 3).astype(str),  # the log keeps ids as text
+            "ts": as_of - pd.to_timedelta(np.arange(len(ids[::7]) * 3) % 400, unit="D"),
+            "channel": np.resize(
+                np.array(["email", "web", "store"], dtype=object), len(ids[::7]) * 3
+            ),
+        }
+    )
+    want = economics_columns(data, pd.Index(ids), as_of, costs, contacts)
+    people = features[["customer_id"]].merge(data.customers, on="customer_id", how="left")
+    people["signup_date"] = people["signup_date"].to_numpy().view("int64")
+    tx = data.transactions.assign(ts=data.transactions["ts"].to_numpy().view("int64"))
+    half = people["customer_id"].to_numpy() % 2 == 0
+    parts = [
+        bucket_economics(tx[tx["customer_id"].isin(p["customer_id"])], p, as_of, costs, contacts)
+        for p in (people[half], people[~half])
+    ]
+    got = pd.concat(parts).set_index("customer_id").loc[ids].reset_index(drop=True)
+    assert (want["contact_cost_12m"] > 0).sum() > 20
+    pd.testing.assert_frame_equal(got[list(want.columns)], want)
