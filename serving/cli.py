@@ -79,14 +79,15 @@ def materialize(
     exit code is 1, when the offer catalogue (CINTEL_OFFERS_PATH or the default) names a
     segment id the segments champion does not have.
 
-    With the pandas engine the store also gets each customer's 12-month P&L, priced by
+    With either engine the store also gets each customer's 12-month P&L, priced by
     costs.yaml in the data folder (without it every cost is 0; a bad file is an error
-    naming the key), the lifecycle stage, a cintel-potential champion's potential
-    value and share of wallet, and a cintel-churn-partial champion's partial-churn
-    probability and reasons. each customer's value x
-    potential x needs cell with its strategy and micro-segment (cells.yaml in the data
-    folder or CINTEL_HOME, else the defaults; a bad file is an error naming the key).
-    CINTEL_ECONOMICS=off leaves all of these out."""
+    naming the key; with --engine spark it is read from a local data folder only), the
+    lifecycle stage, a cintel-potential champion's potential value and share of wallet,
+    a cintel-churn-partial champion's partial-churn probability and reasons, and each
+    customer's value x potential x needs cell with its strategy and micro-segment
+    (cells.yaml in the data folder or CINTEL_HOME, else the defaults; a bad file is an
+    error naming the key). CINTEL_ECONOMICS=off leaves all of these out. A cintel-uplift
+    champion is scored by the pandas engine only."""
     import serving.batch.materialize
     from training.data.io import load_data
     from training.economics.cells_config import load_cells
@@ -99,17 +100,30 @@ def materialize(
     with console.status("Reading and validating data…") as status:
         if engine == "spark":
             from serving.batch.spark_materialize import materialize_spark
+            from training.economics import Costs
             from training.spark.session import get_spark
 
+            settings = _service_settings(store)
+            local = "://" not in data_dir or data_dir.startswith("file://")
+            folder = data_dir.removeprefix("file://") if local else None
+            costs = load_costs(folder) if folder is not None else Costs()
+            if costs.source is None:
+                where = data_dir if local else f"{data_dir} (read from local folders only)"
+                console.print(
+                    f"no {COSTS_FILE} in {where}: every cost is 0 "
+                    "(net contribution = margin - returns)"
+                )
             result = materialize_spark(
                 tx_path,
                 cu_path,
-                _service_settings(store),
+                settings,
                 get_spark(spark_master),
                 cutoff,
                 store,
                 progress=status_progress(status),
                 approx_reasons=reasons == "approx",
+                costs=costs,
+                cells=load_cells(folder, settings.home),
             )
             _say_materialized(result)
             return
@@ -362,11 +376,6 @@ def targets(
     kind = cast(Campaign, campaign)
     aim = cast(Literal["total", "partial"], risk)
     catalogue = load_catalogue(settings.offers_path)
-    if engine == "spark" and (campaign in ("upgrade", "win-back") or strategies):
-        raise CintelError(
-            f"--campaign {campaign}{' with --strategy' if strategies else ''} ranks on the "
-            "pandas engine only: leave out --engine spark"
-        )
     if aim == "partial" and campaign != "retention":
         raise CintelError(
             "--churn partial: partial churners are a retention list (--campaign retention)"
@@ -380,7 +389,7 @@ def targets(
             raise CintelError(
                 f"{path}: the store has no partial-churn scores ({PARTIAL}): train the partial "
                 "head (`cintel train --churn partial`) and run `cintel materialize` again "
-                "(the pandas engine: Spark's materialize publishes the required models only)"
+                "(either engine)"
             )
     if engine == "spark":
         require_spark(spark_master)
@@ -389,15 +398,20 @@ def targets(
 
         with console.status("Ranking customers on Spark…"):
             spark = get_spark(spark_master)
-            table = targets_spark(
-                str(path),
-                cast(Literal["retention", "cross-sell"], kind),
-                top,
-                catalogue,
-                spark,
-                channel=channel,
-                risk=aim,
-            )
+            try:
+                table = targets_spark(
+                    str(path),
+                    kind,
+                    top,
+                    catalogue,
+                    spark,
+                    channel=channel,
+                    risk=aim,
+                    strategies=strategies or None,
+                    min_value=min_value,
+                )
+            except ValueError as exc:
+                raise CintelError(f"{path}: {exc}") from exc
     else:
         with console.status("Ranking the store's customers…"):
             profiles = pd.read_parquet(path)

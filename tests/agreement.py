@@ -33,8 +33,8 @@ def assert_frames_agree(
             np.testing.assert_allclose(g[ok], w[ok], rtol=rtol, atol=atol, err_msg=col)
 
 
-# what only the pandas engine stores (the customer economics: README, Spark engine)
-PANDAS_ONLY = frozenset(
+# the store columns of issue 15's customer economics (besides its models' scores)
+ECONOMICS_COLUMNS = frozenset(
     {
         "margin_12m", "returns_12m", "orders_12m", "cost_to_serve_12m", "contact_cost_12m",
         "net_contribution_12m", "acquisition_cost", "lifecycle_stage", "lifecycle_since",
@@ -47,9 +47,9 @@ PANDAS_ONLY = frozenset(
 
 def assert_stores_agree(got: pd.DataFrame, want: pd.DataFrame) -> None:
     """Two stores of scored profiles (``got`` from Spark, ``want`` from pandas): the same
-    customers, every score within 1e-6; pandas alone adds the economics columns."""
-    assert set(want.columns) - set(got.columns) <= PANDAS_ONLY
-    want = want[[c for c in want.columns if c in set(got.columns)]]
+    customers and columns, every score within 1e-6, the economics columns too."""
+    assert sorted(got.columns) == sorted(want.columns)
+    assert set(got.columns) >= ECONOMICS_COLUMNS
     want = want.sort_values("customer_id", ignore_index=True)
     got = got.sort_values("customer_id", ignore_index=True)
     assert list(got["customer_id"]) == list(want["customer_id"])

@@ -285,17 +285,23 @@ def with_economics(
     """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
     contacts come from the decision log only when a contact has a price. With
     ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
-    contacts = None
-    if not costs.per_contact.zero:
-        from training.data.decision_log import read_decisions
-
-        contacts = contact_events(read_decisions(settings.decision_log_dir))
+    contacts = priced_contacts(costs, settings)
     ids = pd.Index(profiles["customer_id"].to_numpy())
     extra = economics_columns(data, ids, as_of, costs, contacts)  # churn rule: at answer time
     out = pd.concat([profiles, extra], axis=1)
     if settings.tier_value == "net_contribution" and "value_tier" in out:
         out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)
     return out
+
+
+def priced_contacts(costs: Costs, settings: ServiceSettings) -> pd.DataFrame | None:
+    """The decision log's contacts (``contact_events``) when a contact has a price, else
+    None (the log is then not read)."""
+    if costs.per_contact.zero:
+        return None
+    from training.data.decision_log import read_decisions
+
+    return contact_events(read_decisions(settings.decision_log_dir))
 
 
 def net_contribution_tiers(net: np.ndarray, shares: tuple[float, float, float]) -> np.ndarray:

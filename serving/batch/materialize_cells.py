@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from serving.catalogue import Catalogue
@@ -25,10 +26,18 @@ def with_cells(
     profiles: pd.DataFrame, features: pd.DataFrame, config: CellsConfig
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``profiles`` plus the cell columns (rows aligned with ``features``), and the meta."""
-    channel = preferred_channel(features)
-    columns, state = cell_table(profiles, channel, config)
+    columns, meta = cell_columns(profiles, preferred_channel(features), config)
     out = pd.concat([profiles.reset_index(drop=True), columns], axis=1)
-    return out, {"config": cells_to_json(config), **state}
+    return out, meta
+
+
+def cell_columns(
+    profiles: pd.DataFrame, channel: np.ndarray, config: CellsConfig
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The cell columns of every row of ``profiles`` (``channel``: each row's preferred
+    channel) and the meta the store keeps; the cuts are over all of ``profiles``."""
+    columns, state = cell_table(profiles, channel, config)
+    return columns, {"config": cells_to_json(config), **state}
 
 
 def cells_of_rows(

@@ -103,7 +103,7 @@ def campaign_targets(
     if strategies is not None and "cell_strategy" not in profiles:
         raise ValueError(
             "--strategy needs the cells of the store (cell_strategy): run `cintel materialize` "
-            "(pandas engine) again"
+            "again (with CINTEL_ECONOMICS on)"
         )
     if not any(catalogue.of_kind(k) for k in kinds) or n == 0:
         return pd.DataFrame(columns=_columns(risk))

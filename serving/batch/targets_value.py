@@ -51,7 +51,8 @@ def win_back(
     n = len(table)
     if "lifecycle_stage" not in columns:
         raise MissingColumns(
-            "win-back needs the lifecycle stages: run `cintel materialize` (pandas engine)"
+            "win-back needs the lifecycle stages: run `cintel materialize` again (with "
+            "CINTEL_ECONOMICS on)"
         )
     lapsed = np.asarray(columns["lifecycle_stage"], dtype=object) == "lapsed"
     potential = floats(columns, "potential_value_12m", n)
