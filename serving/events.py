@@ -64,7 +64,7 @@ class Row:
     covers: int  # how many of the customer's logged events it includes
     versions: dict[str, str]
     history: str  # the store's history it was computed on
-    prepared: Any = None  # serving.answers.Prepared, made by ``prepare``
+    prepared: Any = None  # serving.answers.Prepared, made by ``prepare`` when first asked
 
 
 class NoHistory(LookupError):
@@ -90,7 +90,7 @@ class EventUpdates:
         store_dir: Path,
         meta: Mapping[str, Any],
         models: Models,
-        prepare: Callable[[dict[str, Any]], Any] | None = None,
+        prepare: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
         redis_write: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
         name = store_history(meta)
@@ -277,21 +277,37 @@ class EventUpdates:
                 rows[i].update(values)
         if not self.cells:
             return rows
-        import pandas as pd
-
         from serving.batch.materialize_cells import cells_of_rows
         from training.economics.cells import CHANNEL_PREFIX
 
         shares = {k: v for k, v in features.items() if k.startswith(CHANNEL_PREFIX)}
-        return cells_of_rows(rows, pd.DataFrame(shares), self.cells)
+        return cells_of_rows(rows, shares, self.cells)
 
     def _keep(self, customer_id: str, row: Row) -> None:
-        if self.prepare is not None:
-            row = Row(row.row, row.covers, row.versions, row.history, self.prepare(row.row))
         with self._lock:
             have = self.rows.get(customer_id)
             if have is None or have.covers <= row.covers:
                 self.rows[customer_id] = row
+
+    def prepared(self, customer_ids: Sequence[str]) -> dict[str, Row]:
+        """The rows of those ``customer_ids`` that have one, with their served answer:
+        prepared here on first ask (one ``prepare`` call for the batch), not when the row
+        is computed or followed (a worker would otherwise prepare every row of every
+        other worker, 2-3 ms each, asked for or not)."""
+        hits = {c: r for c in customer_ids if (r := self.rows.get(c)) is not None}
+        todo = [r for r in hits.values() if r.prepared is None]
+        if todo and self.prepare is not None:
+            done = [
+                Row(r.row, r.covers, r.versions, r.history, p)
+                for r, p in zip(todo, self.prepare([r.row for r in todo]), strict=True)
+            ]
+            with self._lock:
+                for row in done:
+                    cid = str(row.row["customer_id"])
+                    if self.rows.get(cid) is not None and self.rows[cid].covers <= row.covers:
+                        self.rows[cid] = row
+                    hits[cid] = row
+        return {c: r for c, r in hits.items() if r.prepared is not None}
 
     def _lag(self, record: Mapping[str, Any]) -> None:
         """How long after the newest covered event was accepted its row became servable here."""
@@ -351,8 +367,7 @@ def overlay(
         or meta.get("events", {}).get("history") != (updates.history.name)
     ):
         return batch, versions
-    hits = {c: r for c in customer_ids if (r := updates.rows.get(c)) is not None}
-    hits = {c: r for c, r in hits.items() if r.prepared is not None}
+    hits = updates.prepared(customer_ids)
     if not hits:
         return batch, versions
     one_set = len({tuple(sorted(r.versions.items())) for r in hits.values()}) == 1
