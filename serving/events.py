@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from serving.answers import Batch
 from serving.event_economics import economics_rows
 from serving.event_features import subset
@@ -81,6 +83,38 @@ def store_history(meta: Mapping[str, Any]) -> str:
     return str(events["history"])
 
 
+def net_tier_cuts(store_dir: Path, meta: Mapping[str, Any]) -> list[float] | None:
+    """The value-tier cuts a publish under CINTEL_TIER_VALUE=net_contribution used: the
+    smallest net contribution of its platinum, gold and silver customers (inf when a tier
+    has none), read from the file store's profiles; None without them (a Redis store)."""
+    import pyarrow.parquet as pq
+
+    path = store_dir / "profiles.parquet"
+    columns = ["value_tier", "net_contribution_12m"]
+    if meta.get("engine") != "pandas" or not path.exists():
+        return None
+    if not set(columns) <= set(pq.read_schema(path).names):
+        return None
+    table = pq.read_table(path, columns=columns)
+    tier = np.asarray(table.column("value_tier").to_pylist(), dtype=object)
+    net = np.nan_to_num(table.column("net_contribution_12m").to_numpy(zero_copy_only=False))
+    from training.segments.config import TIERS
+
+    return [float(net[tier == t].min()) if (tier == t).any() else float("inf") for t in TIERS[:3]]
+
+
+def recut_tiers(rows: list[dict[str, Any]], cuts: list[float]) -> None:
+    """``value_tier`` of the rows cut on their net contribution (``tiers.assign``)."""
+    import pandas as pd
+
+    from training.segments import tiers
+
+    net = [row.get("net_contribution_12m") for row in rows]
+    frame = pd.DataFrame({tiers.MARGIN_COLUMN: np.asarray(net, dtype="float64")})
+    for row, tier in zip(rows, tiers.assign(frame, cuts).tolist(), strict=True):
+        row["value_tier"] = tier
+
+
 class EventUpdates:
     """One process's view of the events of one store."""
 
@@ -92,6 +126,7 @@ class EventUpdates:
         models: Models,
         prepare: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
         redis_write: Callable[[list[dict[str, Any]]], None] | None = None,
+        tier_value: str = "margin",
     ) -> None:
         name = store_history(meta)
         self.layout = StoreLayout.of(meta)
@@ -105,6 +140,12 @@ class EventUpdates:
         self.costs = costs_from_json(meta.get("costs"))
         self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
         self.cells = meta.get("cells")  # placed in cells as the publish placed them
+        # CINTEL_TIER_VALUE=net_contribution: tiers re-cut on it by the publish's cuts
+        self.tier_cuts = (
+            net_tier_cuts(store_dir, meta)
+            if tier_value == "net_contribution" and self.economics
+            else None
+        )
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -275,6 +316,8 @@ class EventUpdates:
             )
             for i, values in zip(members, extra, strict=True):
                 rows[i].update(values)
+        if self.tier_cuts is not None:
+            recut_tiers(rows, self.tier_cuts)
         if not self.cells:
             return rows
         from serving.batch.materialize_cells import cells_of_rows

@@ -206,6 +206,7 @@ class Cintel:
                 self.models,
                 prepare=self._prepare_row,
                 redis_write=redis_write,
+                tier_value=s.tier_value,
             )
         except (NoHistory, OSError, KeyError, ValueError) as exc:
             self.events, self.events_error = None, f"{type(exc).__name__}: {exc}"
