@@ -47,9 +47,13 @@ def main() -> None:
     scorers, versions = load_champions(settings, optional=True)
     catalogue = load_catalogue(settings.offers_path)
     shutil.rmtree(settings.events_dir, ignore_errors=True)
+
+    def prepare(rows: list[dict[str, Any]]) -> list[Any]:
+        return from_rows(rows, [str(r["customer_id"]) for r in rows], catalogue).prepared
+
     updates = EventUpdates(
         settings.events_dir, settings.store_dir, store.meta, _Models(scorers, versions),
-        prepare=lambda rows: from_rows(rows, [str(r["customer_id"]) for r in rows], catalogue).prepared,
+        prepare=prepare,
     )  # fmt: skip
     meta = store.meta
     ids = [str(store.row(i)["customer_id"]) for i in range(args.repeats + 20)]

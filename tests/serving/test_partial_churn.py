@@ -241,7 +241,7 @@ def test_the_redis_store_serves_partial_churn_as_the_file_store(
 
 
 def test_the_partial_head_is_scored_on_columns_as_score_all_scores_it(
-    partial_home: tuple[Path, CleanData],
+    partial_home: tuple[Path, CleanData], partial_env: Path
 ) -> None:
     """The event path scores the partial head with the numpy recipes (no pandas
     fallback), bit for bit as the publish: undefined rows NaN, reasons above the cut."""

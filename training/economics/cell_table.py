@@ -27,11 +27,10 @@ from training.economics.cells import (
 )
 from training.economics.cells_config import LEVELS, TIERS, UNKNOWN, CellsConfig
 
-
 # the store columns the cells are computed from
 CELL_INPUTS = ("value_tier", "segment_id", "potential_headroom", "share_of_wallet",
                "lifecycle_stage")  # fmt: skip
-Columns = Mapping[str, Any]  # name -> 1-D array or list of the rows' values
+Columns = pd.DataFrame | Mapping[str, Any]  # a frame, or name -> the rows' values
 
 
 def _column(cols: Columns, n: int, name: str, dtype: str = "float64") -> np.ndarray:
@@ -89,7 +88,12 @@ def cell_columns(
             "micro": fine_map,
             "micro_sizes": sizes,
         }
-    out = {"potential_level": level, "cell": cell, "cell_strategy": strategy, "micro_segment": micro}
+    out = {
+        "potential_level": level,
+        "cell": cell,
+        "cell_strategy": strategy,
+        "micro_segment": micro,
+    }
     return out, new_state
 
 
