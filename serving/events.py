@@ -340,9 +340,14 @@ class EventUpdates:
         hits = {c: r for c in customer_ids if (r := self.rows.get(c)) is not None}
         todo = [r for r in hits.values() if r.prepared is None]
         if todo and self.prepare is not None:
+            try:
+                answers = self.prepare([r.row for r in todo])
+            except Exception as exc:  # answered from the store meanwhile; /status says why
+                self.error = f"preparing an event row's answer: {type(exc).__name__}: {exc}"
+                answers = [None] * len(todo)
             done = [
                 Row(r.row, r.covers, r.versions, r.history, p)
-                for r, p in zip(todo, self.prepare([r.row for r in todo]), strict=True)
+                for r, p in zip(todo, answers, strict=True)
             ]
             with self._lock:
                 for row in done:
