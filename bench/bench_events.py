@@ -82,6 +82,7 @@ def load(port: int, ids: list[str], meta: dict[str, Any], rate: float) -> dict[s
     posted: dict[str, float] = {}
     seen: dict[str, float] = {}
     errors: list[str] = []
+    poll_errors: list[str] = []  # the poller's failed /profiles calls (retried)
     local = threading.local()
     done = threading.Event()
 
@@ -111,16 +112,21 @@ def load(port: int, ids: list[str], meta: dict[str, Any], rate: float) -> dict[s
 
     def poll() -> None:
         while not done.is_set() or len(seen) < len(sample & set(acked)):
+            if done.is_set() and time.perf_counter() - last_send[0] > 30:
+                break  # some update never showed: reported as missing
             pending = [c for c in list(sched) if c in sample and c not in seen]
             if pending:
-                now_profiles = profiles(port, pending)
+                try:
+                    now_profiles = profiles(port, pending)
+                except (OSError, RuntimeError) as exc:  # a 503 while starting or stopping
+                    poll_errors.append(str(exc)[:200])
+                    time.sleep(0.05)
+                    continue
                 t = time.perf_counter()
                 for cid, prof in now_profiles.items():
                     if prof != before.get(cid):
                         seen[cid] = t
             time.sleep(0.005)
-            if done.is_set() and time.perf_counter() - last_send[0] > 30:
-                break  # some update never showed: reported as missing
 
     last_send = [float("inf")]
     poller = threading.Thread(target=poll, daemon=True)
@@ -138,7 +144,7 @@ def load(port: int, ids: list[str], meta: dict[str, Any], rate: float) -> dict[s
     done.set()
     poller.join(timeout=60)
     return {"sched": sched, "acked": acked, "posted": posted, "seen": seen, "errors": errors,
-            "elapsed": last_send[0] - start}  # fmt: skip
+            "poll_errors": poll_errors, "elapsed": last_send[0] - start}  # fmt: skip
 
 
 def worker_lags(port: int, workers: int) -> dict[int, dict[str, Any]]:
@@ -220,6 +226,9 @@ def main() -> None:
           f"{'met' if p99 <= 50 else 'NOT met'}")  # fmt: skip
     if result["errors"]:
         print("  first errors:", result["errors"][:3])
+    if result["poll_errors"]:
+        print(f"  the poller's /profiles failed {len(result['poll_errors'])} time(s) (retried), "
+              f"first: {result['poll_errors'][0]}")  # fmt: skip
     print(f"  mean POST latency {statistics.fmean(post_ms) if post_ms else float('nan'):.1f} ms")
 
 

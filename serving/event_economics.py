@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from serving.event_features import TxArrays
-from training.data.features import NS_PER_DAY, VALUE_DAYS
+from training.data.features import NS_PER_DAY, VALUE_DAYS, slug
 from training.economics.costs import Costs
 from training.economics.lifecycle import LifecycleRules, _median_gap
 from training.economics.pnl import _distinct_orders, _price_table, _priced
@@ -27,16 +27,20 @@ Columns = dict[str, np.ndarray]
 def _acquisition(
     customers: Mapping[str, Mapping[str, Any]], ids: Sequence[str], costs: Costs
 ) -> np.ndarray:
-    """``pnl.acquisition_costs`` of the customers' stored rows (a new customer: none)."""
+    """``pnl.acquisition_costs`` of the customers' stored rows (a new customer: none).
+
+    The history keeps the customers table's columns as the features name them
+    (``attr_<slug>``): the costs' column names are looked up under those names."""
     keys = {k for c in ids for k in customers.get(c, {})}
     out = np.full(len(ids), costs.acquisition.default)
     column = lambda name: np.array(  # noqa: E731
         [customers.get(c, {}).get(name, np.nan) for c in ids], dtype=object
     )
-    if costs.acquisition_by in keys and not costs.acquisition.zero:
-        out = _priced(column(costs.acquisition_by), costs.acquisition)
-    if costs.acquisition_column in keys:
-        raw = pd.Series(column(costs.acquisition_column))
+    by, own_column = f"attr_{slug(costs.acquisition_by)}", f"attr_{slug(costs.acquisition_column)}"
+    if by in keys and not costs.acquisition.zero:
+        out = _priced(column(by), costs.acquisition)
+    if own_column in keys:
+        raw = pd.Series(column(own_column))
         own = pd.to_numeric(raw, errors="coerce").to_numpy(float)
         out = np.where(np.isnan(own), out, own)
     return out
@@ -139,7 +143,10 @@ def lifecycle_columns(
         default=active_since,
     )
     since = np.minimum(since, np.floor(now))
-    dates = pd.to_datetime(np.floor(since) * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
+    if np.isfinite(since).all():  # numpy's dates: pandas' strftime costs ~1 ms a call
+        dates = np.floor(since).astype("int64").astype("datetime64[D]").astype(str).tolist()
+    else:
+        dates = pd.to_datetime(np.floor(since) * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
     return {
         "lifecycle_stage": stage.astype(object),
         "lifecycle_since": np.asarray(dates, object),

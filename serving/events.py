@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from serving.answers import Batch
 from serving.event_economics import economics_rows
 from serving.event_features import subset
@@ -64,7 +66,7 @@ class Row:
     covers: int  # how many of the customer's logged events it includes
     versions: dict[str, str]
     history: str  # the store's history it was computed on
-    prepared: Any = None  # serving.answers.Prepared, made by ``prepare``
+    prepared: Any = None  # serving.answers.Prepared, made by ``prepare`` when first asked
 
 
 class NoHistory(LookupError):
@@ -81,6 +83,38 @@ def store_history(meta: Mapping[str, Any]) -> str:
     return str(events["history"])
 
 
+def net_tier_cuts(store_dir: Path, meta: Mapping[str, Any]) -> list[float] | None:
+    """The value-tier cuts a publish under CINTEL_TIER_VALUE=net_contribution used: the
+    smallest net contribution of its platinum, gold and silver customers (inf when a tier
+    has none), read from the file store's profiles; None without them (a Redis store)."""
+    import pyarrow.parquet as pq
+
+    path = store_dir / "profiles.parquet"
+    columns = ["value_tier", "net_contribution_12m"]
+    if meta.get("engine") != "pandas" or not path.exists():
+        return None
+    if not set(columns) <= set(pq.read_schema(path).names):
+        return None
+    table = pq.read_table(path, columns=columns)
+    tier = np.asarray(table.column("value_tier").to_pylist(), dtype=object)
+    net = np.nan_to_num(table.column("net_contribution_12m").to_numpy(zero_copy_only=False))
+    from training.segments.config import TIERS
+
+    return [float(net[tier == t].min()) if (tier == t).any() else float("inf") for t in TIERS[:3]]
+
+
+def recut_tiers(rows: list[dict[str, Any]], cuts: list[float]) -> None:
+    """``value_tier`` of the rows cut on their net contribution (``tiers.assign``)."""
+    import pandas as pd
+
+    from training.segments import tiers
+
+    net = [row.get("net_contribution_12m") for row in rows]
+    frame = pd.DataFrame({tiers.MARGIN_COLUMN: np.asarray(net, dtype="float64")})
+    for row, tier in zip(rows, tiers.assign(frame, cuts).tolist(), strict=True):
+        row["value_tier"] = tier
+
+
 class EventUpdates:
     """One process's view of the events of one store."""
 
@@ -90,8 +124,9 @@ class EventUpdates:
         store_dir: Path,
         meta: Mapping[str, Any],
         models: Models,
-        prepare: Callable[[dict[str, Any]], Any] | None = None,
+        prepare: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
         redis_write: Callable[[list[dict[str, Any]]], None] | None = None,
+        tier_value: str = "margin",
     ) -> None:
         name = store_history(meta)
         self.layout = StoreLayout.of(meta)
@@ -105,6 +140,12 @@ class EventUpdates:
         self.costs = costs_from_json(meta.get("costs"))
         self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
         self.cells = meta.get("cells")  # placed in cells as the publish placed them
+        # CINTEL_TIER_VALUE=net_contribution: tiers re-cut on it by the publish's cuts
+        self.tier_cuts = (
+            net_tier_cuts(store_dir, meta)
+            if tier_value == "net_contribution" and self.economics
+            else None
+        )
         self.prepare = prepare
         self.redis_write = redis_write
         # the models the store was published with (an optional one materialize left out
@@ -275,23 +316,46 @@ class EventUpdates:
             )
             for i, values in zip(members, extra, strict=True):
                 rows[i].update(values)
+        if self.tier_cuts is not None:
+            recut_tiers(rows, self.tier_cuts)
         if not self.cells:
             return rows
-        import pandas as pd
-
         from serving.batch.materialize_cells import cells_of_rows
         from training.economics.cells import CHANNEL_PREFIX
 
         shares = {k: v for k, v in features.items() if k.startswith(CHANNEL_PREFIX)}
-        return cells_of_rows(rows, pd.DataFrame(shares), self.cells)
+        return cells_of_rows(rows, shares, self.cells)
 
     def _keep(self, customer_id: str, row: Row) -> None:
-        if self.prepare is not None:
-            row = Row(row.row, row.covers, row.versions, row.history, self.prepare(row.row))
         with self._lock:
             have = self.rows.get(customer_id)
             if have is None or have.covers <= row.covers:
                 self.rows[customer_id] = row
+
+    def prepared(self, customer_ids: Sequence[str]) -> dict[str, Row]:
+        """The rows of those ``customer_ids`` that have one, with their served answer:
+        prepared here on first ask (one ``prepare`` call for the batch), not when the row
+        is computed or followed (a worker would otherwise prepare every row of every
+        other worker, 2-3 ms each, asked for or not)."""
+        hits = {c: r for c in customer_ids if (r := self.rows.get(c)) is not None}
+        todo = [r for r in hits.values() if r.prepared is None]
+        if todo and self.prepare is not None:
+            try:
+                answers = self.prepare([r.row for r in todo])
+            except Exception as exc:  # answered from the store meanwhile; /status says why
+                self.error = f"preparing an event row's answer: {type(exc).__name__}: {exc}"
+                answers = [None] * len(todo)
+            done = [
+                Row(r.row, r.covers, r.versions, r.history, p)
+                for r, p in zip(todo, answers, strict=True)
+            ]
+            with self._lock:
+                for row in done:
+                    cid = str(row.row["customer_id"])
+                    if self.rows.get(cid) is not None and self.rows[cid].covers <= row.covers:
+                        self.rows[cid] = row
+                    hits[cid] = row
+        return {c: r for c, r in hits.items() if r.prepared is not None}
 
     def _lag(self, record: Mapping[str, Any]) -> None:
         """How long after the newest covered event was accepted its row became servable here."""
@@ -351,8 +415,7 @@ def overlay(
         or meta.get("events", {}).get("history") != (updates.history.name)
     ):
         return batch, versions
-    hits = {c: r for c in customer_ids if (r := updates.rows.get(c)) is not None}
-    hits = {c: r for c, r in hits.items() if r.prepared is not None}
+    hits = updates.prepared(customer_ids)
     if not hits:
         return batch, versions
     one_set = len({tuple(sorted(r.versions.items())) for r in hits.values()}) == 1

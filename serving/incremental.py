@@ -12,6 +12,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,19 @@ def customer_as_of(store_as_of: pd.Timestamp, events: Sequence[Mapping[str, Any]
     return max(store_as_of, last.normalize() + DAY)
 
 
+NAIVE_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?")
+
+
+def event_times(stamps: Sequence[str]) -> np.ndarray:
+    """The logged events' times (naive UTC ISO text, as validation writes them) as int64
+    ns: numpy's parser, ~1 µs each; anything else through ``pd.to_datetime`` (~2-3 ms of
+    format guessing per call)."""
+    if all(NAIVE_ISO.fullmatch(s) for s in stamps):
+        return np.array(stamps, dtype="datetime64[ns]").view("int64")
+    parsed = pd.to_datetime(list(stamps)).astype("datetime64[ns]")
+    return np.asarray(parsed.to_numpy().view("int64"))
+
+
 def event_arrays(
     history: History, ids: Sequence[str], events: Mapping[str, Sequence[Mapping[str, Any]]],
     layout: StoreLayout,
@@ -66,7 +80,7 @@ def event_arrays(
     owner, stored = history.arrays(ids, layout.families, layout.channels)
     new = [e for c in ids for e in events[c]]
     pos = {c: i for i, c in enumerate(ids)}
-    ts = pd.to_datetime([e["ts"] for e in new]).astype("datetime64[ns]").to_numpy().view("int64")
+    ts = event_times([str(e["ts"]) for e in new])
     return TxArrays(
         ids=list(ids),
         owner=np.concatenate([owner, np.array([pos[str(e["customer_id"])] for e in new])]),

@@ -98,7 +98,9 @@ class Ingest:
     def _open(self) -> EventUpdates:
         s = self.settings
         meta, write = self._meta()
-        return EventUpdates(s.events_dir, s.store_dir, meta, self.models, redis_write=write)
+        return EventUpdates(
+            s.events_dir, s.store_dir, meta, self.models, redis_write=write, tier_value=s.tier_value
+        )
 
     def run(self, stop: threading.Event, block_ms: int = 1000, poll_s: float = 30.0) -> IngestStats:
         """Consume until ``stop`` is set: first this consumer's unacknowledged entries,

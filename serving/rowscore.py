@@ -27,7 +27,7 @@ from training.churn.encoding import Encoding, dmatrix
 from training.churn.reasons import _template_fields, _values, describe
 from training.clv.btyd_part import BTYD_COLUMNS
 from training.clv.holdout import probability_no_purchase
-from training.tasks import FittedModel
+from training.tasks import CHURN_HEADS, FittedModel
 
 Columns = dict[str, np.ndarray]
 
@@ -137,7 +137,10 @@ def _reasons(
 
     sub, m = _take(frame, rows), len(rows)
     contribs = model.booster.predict(
-        _churn_dmatrix(model, sub, m), pred_contribs=True, approx_contribs=approx
+        _churn_dmatrix(model, sub, m),
+        pred_contribs=True,
+        approx_contribs=approx,
+        validate_features=False,  # the encoding's names, in its order
     )
     names = list(model.encoding.feature_names)
     table, top = model.reason_table, model.config.reason_top
@@ -163,16 +166,26 @@ def _reasons(
 def churn_columns(
     model: Any, cols: Columns, n: int, reasons_from: float, approx_reasons: bool
 ) -> Columns:
-    """``ChurnModel.predict_frame`` on columns: churn_probability and churn_reasons."""
+    """``ChurnModel.predict_frame`` on columns, either head: ``<prefix>_probability`` and
+    ``<prefix>_reasons`` (``churn`` or ``churn_partial``)."""
     frame = cols if model.btyd is None else {**cols, **churn_btyd(model, cols, n)}
-    raw = model.booster.predict(_churn_dmatrix(model, frame, n)).astype("float64")
+    dm = _churn_dmatrix(model, frame, n)
+    raw = model.booster.predict(dm, validate_features=False).astype("float64")
     tie_break = model.config.calibration_tie_break
-    proba = _rescale(model, apply_isotonic(raw, model.calib_x, model.calib_y, tie_break), cols, n)
+    calibrated = apply_isotonic(raw, model.calib_x, model.calib_y, tie_break)
+    if model.config.target == "churn":
+        proba = _rescale(model, calibrated, cols, n)
+    elif model.label_days:  # ChurnModel.defined: partial churn needs a recent purchase
+        defined = num(cols, "recency_days", n) <= model.label_days
+        proba = np.where(defined, calibrated, np.nan)
+    else:
+        proba = calibrated
     text = np.full(n, "", dtype=object)
     wanted = np.flatnonzero(proba >= reasons_from)
     if len(wanted):
         text[wanted] = _reasons(model, frame, wanted, approx_reasons)
-    return {"churn_probability": proba, "churn_reasons": text}
+    prefix = model.output_prefix
+    return {f"{prefix}_probability": proba, f"{prefix}_reasons": text}
 
 
 # ---- propensity and segments ---------------------------------------------------------
@@ -252,7 +265,7 @@ def segments_columns(model: Any, cols: Columns, n: int) -> Columns:
 def _scorer(name: str, model: object) -> Callable[..., Columns] | None:
     """The column scorer of a model of a class this module knows, else None."""
     kind = type(model).__name__
-    if kind == "ChurnModel" and name == "churn":
+    if kind == "ChurnModel" and name in CHURN_HEADS.values():
         return churn_columns
     return {
         "PropensityModel": propensity_columns,

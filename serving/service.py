@@ -206,6 +206,7 @@ class Cintel:
                 self.models,
                 prepare=self._prepare_row,
                 redis_write=redis_write,
+                tier_value=s.tier_value,
             )
         except (NoHistory, OSError, KeyError, ValueError) as exc:
             self.events, self.events_error = None, f"{type(exc).__name__}: {exc}"
@@ -215,9 +216,9 @@ class Cintel:
         if old is not None:
             old.stop()
 
-    def _prepare_row(self, row: dict[str, Any]) -> Any:
-        """An event-updated row rendered for every later answer (serving.answers)."""
-        return from_rows([row], [str(row["customer_id"])], self.catalogue).prepared[0]
+    def _prepare_row(self, rows: list[dict[str, Any]]) -> list[Any]:
+        """Event-updated rows rendered for every later answer (serving.answers)."""
+        return from_rows(rows, [str(r["customer_id"]) for r in rows], self.catalogue).prepared
 
     def _follow(self) -> None:
         try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from serving.catalogue import Catalogue
-from training.economics.cell_table import cell_table
+from training.economics.cell_table import CELL_INPUTS, cell_columns, cell_table
 from training.economics.cells import preferred_channel
 from training.economics.cells_config import CellsConfig, cells_from_json, cells_to_json
 
@@ -41,19 +41,24 @@ def cell_columns(
 
 
 def cells_of_rows(
-    rows: list[dict[str, Any]], features: pd.DataFrame, meta: Mapping[str, Any] | None
+    rows: list[dict[str, Any]],
+    features: pd.DataFrame | Mapping[str, np.ndarray],
+    meta: Mapping[str, Any] | None,
 ) -> list[dict[str, Any]]:
-    """Event-path rows (``features`` in the same order) with the cell columns, placed by
-    the publish's cuts and micro-segments (``meta``: the store meta's ``cells``); rows of
-    a store published without cells are left as they are."""
+    """Event-path rows (``features``, a frame or name -> array, in the same order) with
+    the cell columns, placed by the publish's cuts and micro-segments (``meta``: the
+    store meta's ``cells``); rows of a store published without cells are left as they
+    are. No frame is built: the few columns the cells read are taken from the rows."""
     if not meta or not rows:
         return rows
-    frame = pd.DataFrame(rows)
-    columns, _ = cell_table(
-        frame, preferred_channel(features), cells_from_json(meta["config"]), meta
+    n = len(rows)
+    cols = {c: [row.get(c) for row in rows] for c in CELL_INPUTS if c in rows[0]}
+    columns, _ = cell_columns(
+        cols, n, preferred_channel(features, n), cells_from_json(meta["config"]), meta
     )
-    for row, values in zip(rows, columns.to_dict("records"), strict=True):
-        row.update({str(k): v for k, v in values.items()})
+    lists = {str(k): v.tolist() for k, v in columns.items()}
+    for i, row in enumerate(rows):
+        row.update({k: v[i] for k, v in lists.items()})
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from serving.batch.materialize import materialize
 from serving.profile import build_profile, render_profile
 from serving.schemas import ProfileAnswer
 from serving.settings import ServiceSettings, get_service_settings
+from serving.store import FileStore
 from tests.serving.conftest import known_id
 from training.data.contract import CleanData
 from training.economics import STAGES, load_costs
@@ -170,3 +172,54 @@ def test_profile_applies_the_churn_rule_to_the_stage(
     }
     lifecycle = build_profile(row)["lifecycle"]
     assert (lifecycle["stage"], lifecycle["since"]) == expected
+
+
+def _event_rows(
+    source: Path, tmp_path: Path, data: CleanData, settings_of: dict[str, str], n: int = 40
+) -> tuple[dict[str, dict[str, Any]], FileStore]:
+    """A copy of ``source`` published with ``settings_of`` (ServiceSettings fields), one
+    small purchase for each of its first ``n`` customers through the event path (one
+    update call), then the next full publish (which folds those events); returns the
+    event rows by customer and that publish's store."""
+    from serving.events import EventUpdates
+    from tests.serving.test_events import Loaded, event
+
+    home = tmp_path / "home"
+    shutil.copytree(source, home, ignore=shutil.ignore_patterns("events", "requests"))
+    settings = ServiceSettings(home=home, **settings_of)  # type: ignore[arg-type]
+    costs = load_costs(source / "data")
+    materialize(data, settings, costs=costs)
+    store = FileStore.load(settings.store_dir)
+    updates = EventUpdates(
+        settings.events_dir, settings.store_dir, store.meta, Loaded(settings),
+        tier_value=settings.tier_value,
+    )  # fmt: skip
+    ids = [str(store.row(i)["customer_id"]) for i in range(n)]
+    records = [
+        {**event(f"econ-{c}", c, store, ts="2025-06-30T12:00:00", amount=0.02, margin=0.01),
+         "quantity": 1.0, "received": 0.0}
+        for c in ids
+    ]  # fmt: skip
+    assert len(updates.accept(records)) == n
+    rows = {r["customer_id"]: r for r in updates.update(ids)}
+    assert updates.error is None and len(rows) == n
+    materialize(data, settings, costs=costs)
+    return rows, FileStore.load(settings.store_dir)
+
+
+@pytest.mark.slow  # two publishes: ~15-30 s
+def test_the_event_path_prices_acquisition_and_cuts_net_tiers_as_the_publish(
+    econ_home: tuple[Path, Path, CleanData], tmp_path: Path
+) -> None:
+    """Under CINTEL_TIER_VALUE=net_contribution an event-updated row's value tier is cut
+    on its net contribution (by the publish's cuts) as the next full publish cuts it, and
+    its acquisition cost is its acquisition channel's: the history keeps the customers'
+    columns as attr_ features, and the event path looks the costs' column up there."""
+    source, _, data = econ_home
+    rows, batch = _event_rows(source, tmp_path, data, {"tier_value": "net_contribution"})
+    expected = {c: batch.get(c) for c in rows}
+    for column in ("acquisition_cost", "value_tier"):
+        got = {c: r[column] for c, r in rows.items()}
+        assert got == {c: row[column] for c, row in expected.items() if row}, column
+    assert {r["acquisition_cost"] for r in rows.values()} == {10.0, 25.0}  # both channels
+    assert len({r["value_tier"] for r in rows.values()}) >= 3

@@ -214,17 +214,29 @@ def worker_home(
     return home
 
 
-def _worker(home: Path, models: Loaded | None = None) -> EventUpdates:
+def _worker(
+    home: Path, models: Loaded | None = None, prepare: Callable[..., Any] | None = None
+) -> EventUpdates:
     settings = ServiceSettings(home=home)
     return EventUpdates(
-        settings.events_dir, settings.store_dir, store_of(home).meta, models or Loaded(settings)
+        settings.events_dir,
+        settings.store_dir,
+        store_of(home).meta,
+        models or Loaded(settings),
+        prepare=prepare,
     )
 
 
 def test_another_worker_serves_the_row_without_recomputing_it(worker_home: Path) -> None:
     store = store_of(worker_home)
     cid = str(store.row(11)["customer_id"])
-    first, second = _worker(worker_home), _worker(worker_home)
+    asked: list[list[str]] = []
+
+    def prepare(rows: list[dict[str, Any]]) -> list[str]:
+        asked.append([r["customer_id"] for r in rows])
+        return [f"answer of {r['customer_id']}" for r in rows]
+
+    first, second = _worker(worker_home), _worker(worker_home, prepare=prepare)
     first.accept(_records(store, cid, 1, "w1"))
     [row] = first.update([cid])
     assert second.row(cid) is None
@@ -235,6 +247,10 @@ def test_another_worker_serves_the_row_without_recomputing_it(worker_home: Path)
         second.stop()
     assert got.row == row and got.covers == 1
     assert second.updated == 0 and second.followed == 1
+    # its served answer is prepared when first asked for, once, not when followed
+    assert got.prepared is None and asked == []
+    assert second.prepared([cid, "not-updated"])[cid].prepared == f"answer of {cid}"
+    assert second.prepared([cid])[cid].prepared == f"answer of {cid}" and asked == [[cid]]
     # the second worker takes the repeat as a duplicate, whoever stored the first
     assert second.accept(_records(store, cid, 1, "w1")) == []
 

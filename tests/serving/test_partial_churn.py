@@ -240,3 +240,26 @@ def test_the_redis_store_serves_partial_churn_as_the_file_store(
         assert churn["partial_probability"] == pytest.approx(expected["churn_partial_probability"])
     got = redis_store.get(str(blank[0]["customer_id"]))
     assert got is not None and build_profile(got)["churn"]["partial_probability"] is None
+
+
+def test_the_partial_head_is_scored_on_columns_as_score_all_scores_it(
+    partial_home: tuple[Path, CleanData], partial_env: Path
+) -> None:
+    """The event path scores the partial head with the numpy recipes (no pandas
+    fallback), bit for bit as the publish: undefined rows NaN, reasons above the cut."""
+    from serving.batch.materialize import kept_columns, load_champions, score_all
+    from serving.rowscore import _scorer, churn_columns, score_columns
+    from serving.store import FileStore
+    from tests.serving.test_rowscore import _assert_same
+
+    home, _ = partial_home
+    scorers, _ = load_champions(ServiceSettings(home=home), optional=True)
+    assert _scorer("churn-partial", scorers["churn-partial"]) is churn_columns
+    store = FileStore.load(home / "store")
+    features = store.features([str(store.row(i)["customer_id"]) for i in range(0, len(store), 7)])
+    assert features is not None
+    expected = score_all(features, dict(scorers), threads=1)
+    partial = expected["churn_partial_probability"]
+    assert partial.isna().any() and partial.notna().any()
+    assert (expected["churn_partial_reasons"] != "").any()
+    _assert_same(expected, score_columns(features, scorers, kept_columns(list(features.columns))))

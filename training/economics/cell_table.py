@@ -27,11 +27,18 @@ from training.economics.cells import (
 )
 from training.economics.cells_config import LEVELS, TIERS, UNKNOWN, CellsConfig
 
+# the store columns the cells are computed from
+CELL_INPUTS = ("value_tier", "segment_id", "potential_headroom", "share_of_wallet",
+               "lifecycle_stage")  # fmt: skip
+Columns = pd.DataFrame | Mapping[str, Any]  # a frame, or name -> the rows' values
 
-def _column(frame: pd.DataFrame, name: str, dtype: str = "float64") -> np.ndarray:
-    if name not in frame.columns:
-        return np.full(len(frame), np.nan if dtype == "float64" else None, dtype=dtype)
-    return frame[name].to_numpy(dtype=dtype)
+
+def _column(cols: Columns, n: int, name: str, dtype: str = "float64") -> np.ndarray:
+    if name not in cols:
+        return np.full(n, np.nan if dtype == "float64" else None, dtype=dtype)
+    if isinstance(cols, pd.DataFrame):
+        return cols[name].to_numpy(dtype=dtype)
+    return np.asarray(cols[name], dtype=dtype)
 
 
 def cell_table(
@@ -43,16 +50,31 @@ def cell_table(
     """(``CELL_COLUMNS`` for the rows of ``frame``, the state a publish keeps). With
     ``state`` (a publish's), the customers are placed by its cuts and micro-segments
     instead of their own counts (the event path, one customer at a time)."""
-    tier = _column(frame, "value_tier", "object")
-    segment = _column(frame, "segment_id", "object")
+    columns, new_state = cell_columns(frame, len(frame), channel, config, state)
+    return pd.DataFrame(columns), new_state
+
+
+def cell_columns(
+    cols: Columns,
+    n: int,
+    channel: np.ndarray,
+    config: CellsConfig,
+    state: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``cell_table`` on columns (a frame or name -> values of ``n`` rows), without
+    building frames: what the event path places a few customers with."""
+    tier = _column(cols, n, "value_tier", "object")
+    segment = _column(cols, n, "segment_id", "object")
     score = potential_score(
-        _column(frame, "potential_headroom"), _column(frame, "share_of_wallet"), config.measure
+        _column(cols, n, "potential_headroom"),
+        _column(cols, n, "share_of_wallet"),
+        config.measure,
     )
     cuts = _cuts_from_json(state["potential_cuts"]) if state else potential_cuts(score, config)
     level = potential_levels(score, cuts, config.measure)
     cell, strategy = cells(tier, segment, level, config)
     # the stored stage (recency rules): a new churn champion does not move micro-segments
-    stage = _column(frame, "lifecycle_stage", "object")
+    stage = _column(cols, n, "lifecycle_stage", "object")
     dims = [segment, tier, stage_slug(stage), np.asarray(channel, dtype=object)]
     if state:
         known, published = state["micro"], frozenset(state["micro_sizes"])
@@ -66,9 +88,12 @@ def cell_table(
             "micro": fine_map,
             "micro_sizes": sizes,
         }
-    out = pd.DataFrame(
-        {"potential_level": level, "cell": cell, "cell_strategy": strategy, "micro_segment": micro}
-    )
+    out = {
+        "potential_level": level,
+        "cell": cell,
+        "cell_strategy": strategy,
+        "micro_segment": micro,
+    }
     return out, new_state
 
 

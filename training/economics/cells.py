@@ -106,13 +106,21 @@ def cells(
     return names[inverse], np.array(strategy, dtype=object)[inverse]
 
 
-def preferred_channel(features: pd.DataFrame) -> np.ndarray:
-    """The channel of most of the customer's transactions (the ``chan_share__`` features;
-    ties: the first channel in name order), ``none`` without a transaction."""
-    cols = sorted(c for c in features.columns if c.startswith(CHANNEL_PREFIX))
+def preferred_channel(
+    features: pd.DataFrame | Mapping[str, np.ndarray], n: int | None = None
+) -> np.ndarray:
+    """The channel of most of the customer's transactions (the ``chan_share__`` features,
+    of a frame or of name -> array of ``n`` rows; ties: the first channel in name order),
+    ``none`` without a transaction."""
+    cols = sorted(str(c) for c in features if str(c).startswith(CHANNEL_PREFIX))
     if not cols:
-        return np.full(len(features), NO_CHANNEL, dtype=object)
-    shares = np.nan_to_num(features[cols].to_numpy(dtype="float64"), nan=0.0)
+        rows = len(features) if isinstance(features, pd.DataFrame) else (n or 0)
+        return np.full(rows, NO_CHANNEL, dtype=object)
+    if isinstance(features, pd.DataFrame):
+        shares = features[cols].to_numpy(dtype="float64")
+    else:
+        shares = np.column_stack([np.asarray(features[c], dtype="float64") for c in cols])
+    shares = np.nan_to_num(shares, nan=0.0)
     names = np.array([c[len(CHANNEL_PREFIX) :] for c in cols] + [NO_CHANNEL], dtype=object)
     best = np.where(shares.max(axis=1) > 0, np.argmax(shares, axis=1), len(cols))
     return names[best]
