@@ -26,12 +26,12 @@ def with_cells(
     profiles: pd.DataFrame, features: pd.DataFrame, config: CellsConfig
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``profiles`` plus the cell columns (rows aligned with ``features``), and the meta."""
-    columns, meta = cell_columns(profiles, preferred_channel(features), config)
+    columns, meta = publish_cells(profiles, preferred_channel(features), config)
     out = pd.concat([profiles.reset_index(drop=True), columns], axis=1)
     return out, meta
 
 
-def cell_columns(
+def publish_cells(
     profiles: pd.DataFrame, channel: np.ndarray, config: CellsConfig
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The cell columns of every row of ``profiles`` (``channel``: each row's preferred

@@ -9,7 +9,7 @@ a call, never one Python call per customer. The preferred channel comes out besi
 What depends on every customer at once is cut on the driver from the collected Arrow
 columns with the pandas code: the value tiers re-cut on net contribution
 (CINTEL_TIER_VALUE) and the cells' potential cuts and micro-segment merging
-(``serving.batch.materialize_cells.cell_columns``), so both engines cut the same quantiles.
+(``serving.batch.materialize_cells.publish_cells``), so both engines cut the same quantiles.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from serving.batch.materialize import net_contribution_tiers
-from serving.batch.materialize_cells import cell_columns
+from serving.batch.materialize_cells import publish_cells
 from training.data.contract import CleanData, ValidationReport
 from training.economics import PNL_COLUMNS, Costs, economics_columns
 from training.economics.cells import CHANNEL_PREFIX, preferred_channel
@@ -128,7 +128,7 @@ def with_economics_arrow(
         | {"lifecycle_stage": economics.column("lifecycle_stage").to_pandas()}
     )
     channel = economics.column(CHANNEL).to_numpy(zero_copy_only=False)
-    columns, meta = cell_columns(frame, np.asarray(channel, dtype=object), config)
+    columns, meta = publish_cells(frame, np.asarray(channel, dtype=object), config)
     for name in columns.columns:
         out = out.append_column(name, pa.array(columns[name].to_numpy(), pa.string()))
     return out, meta
