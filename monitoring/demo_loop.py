@@ -1,8 +1,10 @@
 """``cintel demo``, closing the loop: what the decisions did and what the next ones learn.
 
-After the retraining cycle the demo asks the running service about every customer once
-(``/profiles``: each answer is a decision record; the demo's cross-sell campaign is a
-test with a large control group), simulates what the customers then did
+After the retraining cycle the demo publishes a larger customer base for its cross-sell
+test (``monitoring.loop_world``: 5x the demo's customers, scored by the champions, so that
+the held-out Qini can tell a ranking from luck), asks the running service about each of
+them once (``/profiles``: each answer is a decision record; the test has a large control
+group), simulates what the customers then did
 (``simulate-responses``, from the simulator's true responses), reports the campaigns
 (lift vs control with its interval, actual vs expected, ROI) and trains the uplift model on
 the control groups. When its gate promotes it, its scores are published and the cross-sell
@@ -96,7 +98,8 @@ def close_the_loop(
     say: Callable[[str], None] = print,
 ) -> LoopResult:
     """The loop steps on the demo home (see the module docstring); ``post`` calls the
-    running service and returns the decoded JSON answer."""
+    running service and returns the decoded JSON answer; the campaign world has
+    ``WORLD_FACTOR`` times as many customers as ``ids`` (the demo's)."""
     from monitoring.campaign_run import run_campaigns
     from serving.batch.materialize import materialize
     from serving.batch.targets import campaign_targets
