@@ -1,8 +1,10 @@
 """``cintel demo``, closing the loop: what the decisions did and what the next ones learn.
 
-After the retraining cycle the demo asks the running service about every customer once
-(``/profiles``: each answer is a decision record; the demo's cross-sell campaign is a
-test with a large control group), simulates what the customers then did
+After the retraining cycle the demo publishes a larger customer base for its cross-sell
+test (``monitoring.loop_world``: 5x the demo's customers, scored by the champions, so that
+the held-out Qini can tell a ranking from luck), asks the running service about each of
+them once (``/profiles``: each answer is a decision record; the test has a large control
+group), simulates what the customers then did
 (``simulate-responses``, from the simulator's true responses), reports the campaigns
 (lift vs control with its interval, actual vs expected, ROI) and trains the uplift model on
 the control groups. When its gate promotes it, its scores are published and the cross-sell
@@ -15,10 +17,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from monitoring.loop_world import (
+    WORLD_FACTOR,
+    against_truth,
+    build_world,
+    decisions_since,
+    describe_truth,
+    wait_for_customer,
+)
 
 # the demo's cross-sell campaign: a test with half of the customers held out, so that the
 # uplift model has a control group to learn from, ranked by uplift once a model exists
@@ -36,6 +48,7 @@ class LoopResult:
     campaigns_csv: Path | None = None
     report: pd.DataFrame | None = None
     uplift: dict[str, Any] = field(default_factory=dict)
+    truth: dict[str, float] = field(default_factory=dict)  # learned vs the simulator's uplift
     ranked: pd.DataFrame | None = None
     answer: dict[str, Any] | None = None  # the service's /profile after the uplift publish
     seconds: dict[str, float] = field(default_factory=dict)
@@ -85,7 +98,8 @@ def close_the_loop(
     say: Callable[[str], None] = print,
 ) -> LoopResult:
     """The loop steps on the demo home (see the module docstring); ``post`` calls the
-    running service and returns the decoded JSON answer."""
+    running service and returns the decoded JSON answer; the campaign world has
+    ``WORLD_FACTOR`` times as many customers as ``ids`` (the demo's)."""
     from monitoring.campaign_run import run_campaigns
     from serving.batch.materialize import materialize
     from serving.batch.targets import campaign_targets
@@ -103,28 +117,38 @@ def close_the_loop(
     result = LoopResult()
     catalogue_path = home / CATALOGUE_FILE
     share = TEST_SETTINGS["holdout"]
+    n_world = WORLD_FACTOR * len(ids)
+    world_dir = data_dir / "campaign"
 
     say("\nClosing the loop: what the decisions did, and what the next ones learn from it")
     say(
-        f"(loop 1/5) Asking the service about all {len(ids):,} customers (/profiles): every "
-        f"answer is a decision record; {TEST_CAMPAIGN} is a test campaign with "
-        f"{share:.0%} held out as its control group"
+        f"(loop 1/5) The {TEST_CAMPAIGN} test runs on the whole customer base: {n_world:,} "
+        f"customers (the same simulator and drift; {WORLD_FACTOR}x the sample the models were "
+        f"trained on), scored by the champions; {share:.0%} held out as its control group. "
+        "The service is asked about each of them once (/profiles): every answer is a "
+        "decision record"
     )
     started = time.perf_counter()
-    ask_everyone(post, ids)
-    decisions = read_decisions(settings.home / "decisions")
+    world = load_data(build_world(world_dir / "all", n_world))
+    materialize(world, ServiceSettings(home=home, offers_path=catalogue_path))
+    world_ids = [str(i) for i in world.customers["customer_id"].tolist()]
+    wait_for_customer(post, world_ids[-1])
+    since = datetime.now(UTC)
+    ask_everyone(post, world_ids)
+    loop_log = world_dir / "decisions"
+    decisions_since(settings.home / "decisions", loop_log, since)
+    decisions = read_decisions(loop_log)
     result.decisions = int(decisions.attrs.get("records", 0))
-    say(f"      {result.decisions:,} decisions in the log: {_counts(decisions)} "
+    say(f"      {result.decisions:,} decisions in the campaign's log: {_counts(decisions)} "
         f"({_timed(result, 'decide', started)})")  # fmt: skip
 
     say("(loop 2/5) Thirty days later: what the customers did (simulate-responses, from the "
         "simulator's true responses, decisions replayed from the day the data ends)")  # fmt: skip
     started = time.perf_counter()
-    after_dir = data_dir / "after"
+    after_dir = world_dir / "after"
     replay = simulate_responses(
-        data_dir / "all", after_dir, settings.home / "decisions", settings.home / "feedback",
-        at="data-end",
-    )  # fmt: skip
+        world_dir / "all", after_dir, loop_log, settings.home / "feedback", at="data-end"
+    )
     assert replay.decisions_out is not None  # --at always writes the re-timed log
     say(f"      {replay.purchases:,} purchases in the response windows, {replay.feedback:,} "
         f"channel outcomes ({_timed(result, 'respond', started)})")  # fmt: skip
@@ -165,6 +189,9 @@ def close_the_loop(
     say(f"      cintel-uplift v{done.version or '-'}: {done.metric} {score}, {done.decision} "
         f"({done.reason}) ({_timed(result, 'uplift', started)})")  # fmt: skip
 
+    if done.version is not None:
+        result.truth = against_truth(after_dir, inputs, done.version)
+        say(f"      {describe_truth(result.truth)}")
     if done.decision != "promoted":
         say("      the gate keeps it out: on these customers its ranking is not clearly "
             "better than a random one")  # fmt: skip

@@ -119,6 +119,12 @@ def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert loop.uplift["version"] is not None, loop.uplift
         assert loop.uplift["decision"] == "promoted", loop.uplift
         assert loop.uplift["score"] >= 0.02
+        # on the campaign world (5x the demo's customers, its own decision log) the learned
+        # uplift orders customers like the simulator's true uplift
+        assert loop.decisions == 20_000
+        assert loop.truth["spearman_true"] > 0.1 and loop.truth["true_gain"] > 0.1, loop.truth
+        assert 0.05 < loop.truth["true_ate"] < 0.2  # realistic offer effects, not a rigged world
+        assert any("against the simulator's true uplift" in line for line in said)
         assert registry.champion_version("uplift") == loop.uplift["version"]
         # the cross-sell campaign (ranking: uplift) is ranked by it, in the list and in the
         # running service's answer
