@@ -140,7 +140,9 @@ class EventUpdates:
         self.costs = costs_from_json(meta.get("costs"))
         self.economics = meta.get("economics", "on") == "on"  # CINTEL_ECONOMICS at publish
         self.cells = meta.get("cells")  # placed in cells as the publish placed them
-        # CINTEL_TIER_VALUE=net_contribution: tiers re-cut on it by the publish's cuts
+        # CINTEL_TIER_VALUE=net_contribution: tiers re-cut on it by the publish's cuts; the
+        # publish's setting wins (``tier_value``, the service's, for a store without one)
+        tier_value = str(meta.get("tier_value", tier_value))
         self.tier_cuts = (
             net_tier_cuts(store_dir, meta)
             if tier_value == "net_contribution" and self.economics

@@ -262,6 +262,7 @@ def materialize(
     if cells_meta is not None:
         meta["cells"] = cells_meta  # the event path places customers as this publish did
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
+    meta["tier_value"] = settings.tier_value  # and cuts tiers on what this publish did
     progress("writing the transaction history (for POST /events)")
     meta["events"] = {
         "history": write_history(data, features, Path(settings.store_dir)),

@@ -136,6 +136,7 @@ def materialize_spark(
     if cells_meta is not None:
         meta["cells"] = cells_meta
     meta["costs"] = costs_to_json(costs)
+    meta["tier_value"] = settings.tier_value
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(notes))

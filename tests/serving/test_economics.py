@@ -190,10 +190,9 @@ def _event_rows(
     costs = load_costs(source / "data")
     materialize(data, settings, costs=costs)
     store = FileStore.load(settings.store_dir)
-    updates = EventUpdates(
-        settings.events_dir, settings.store_dir, store.meta, Loaded(settings),
-        tier_value=settings.tier_value,
-    )  # fmt: skip
+    assert store.meta["tier_value"] == settings.tier_value  # the publish says how it cut
+    # the event path cuts tiers as the publish did, whatever the updater's own setting
+    updates = EventUpdates(settings.events_dir, settings.store_dir, store.meta, Loaded(settings))
     ids = [str(store.row(i)["customer_id"]) for i in range(n)]
     records = [
         {**event(f"econ-{c}", c, store, ts="2025-06-30T12:00:00", amount=0.02, margin=0.01),
