@@ -26,7 +26,11 @@ CLIENT_CLOSE_S = 1.0  # how long an answered caller may take to close its end
 MAX_DRAIN = 1_000_000  # a body up to CINTEL_MAX_BODY_BYTES' default is read before closing
 
 _BODY = json.dumps(
-    {"error": "no worker of the service is running; one is starting: retry shortly", "field": None}
+    {
+        "error": "no worker of the service took the connection in time (none running while "
+        "one starts, or all overloaded): retry shortly",
+        "field": None,
+    }
 ).encode()
 RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"

@@ -64,7 +64,9 @@ def test_with_no_worker_a_waiting_caller_gets_a_503_soon(listening: socket.socke
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 503 ")
     assert b"retry-after: 1" in head.lower()
-    assert json.loads(body)["error"].startswith("no worker of the service is running")
+    assert json.loads(body)["error"].startswith(
+        "no worker of the service took the connection in time"
+    )
     assert 0.3 <= waited < 1.5
     time.sleep(0.2)
     assert standby.answered == 1
