@@ -170,7 +170,9 @@ def cycle(
 ) -> None:
     """Monitor, decide, retrain, gate and publish new champions (safe to run from cron).
 
-    A lock refuses a second concurrent cycle; every cycle is recorded in the MLflow
+    A retrain trains the required models and each optional one (potential,
+    churn-partial, prospect) that has a champion, each through its own gate, and says
+    which. A lock refuses a second concurrent cycle; every cycle is recorded in the MLflow
     experiment cintel-cycles with its reason and the versions before and after."""
     import time
 
@@ -203,6 +205,8 @@ def cycle(
             stdout.print(result.realised.reason, highlight=False)
         verdict = "retrain" if result.decision.retrain else "no retrain"
         stdout.print(f"[bold]{verdict}[/]: {result.decision.reason}")
+        if result.retrained:
+            stdout.print(f"  {result.retrained_text}", highlight=False)
         for r in result.trained:
             stdout.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
         changed = {

@@ -2,7 +2,9 @@
 
 A cycle is idempotent and safe from cron: a file lock refuses a second concurrent cycle,
 each decision states its reason, and every cycle is recorded (reason, champion versions
-before and after) as a run of the MLflow experiment ``cintel-cycles``.
+before and after) as a run of the MLflow experiment ``cintel-cycles``. A retrain trains
+the required models and every optional one (potential, churn-partial, prospect) that has a
+champion, each judged by its own gate as ``cintel train`` does (``retrain_models``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from monitoring.request_reader import read_requests, served_by
 from training.mlops import registry
 from training.mlops.tracking import configure_tracking, get_or_create_experiment
 from training.settings import Settings, get_settings
-from training.tasks import MODELS
+from training.tasks import MODELS, TASKS
 
 CYCLE_EXPERIMENT = "cintel-cycles"
 LABEL = "requests"
@@ -50,6 +52,16 @@ class CycleResult:
     materialized: bool = False
     judged: str = ""  # what the drift step compared, in words
     realised: Realised | None = None
+    retrained: list[str] = field(default_factory=list)  # the models a retrain trained
+
+    @property
+    def retrained_text(self) -> str:
+        """Which models the retrain trained, and the optional ones it left alone, in words."""
+        if not self.retrained:
+            return "retrained nothing"
+        left = [m for m in self.before if m not in self.retrained]
+        text = "retrained " + ", ".join(self.retrained)
+        return text + (f" (no champion, left alone: {', '.join(left)})" if left else "")
 
 
 @contextmanager
@@ -76,8 +88,22 @@ def cycle_lock(home: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def champions() -> dict[str, str | None]:
-    return {m: registry.champion_version(m) for m in MODELS}
+# what a cycle follows: the required models and the optional ones ``cintel train`` trains
+CYCLE_MODELS: tuple[str, ...] = (
+    *MODELS,
+    *(t.name for t in TASKS if t.optional and not t.needs),
+)
+
+
+def champions(models: tuple[str, ...] = CYCLE_MODELS) -> dict[str, str | None]:
+    """The champion version of each model (None: it has none)."""
+    return {m: registry.champion_version(m) for m in models}
+
+
+def retrain_models(champions_now: dict[str, str | None]) -> list[str]:
+    """What a retrain trains: every required model, and each optional one that has a
+    champion (one that never had one, or was never wanted, is left alone)."""
+    return [m for m in CYCLE_MODELS if m in MODELS or champions_now.get(m)]
 
 
 def _state_path(settings: Settings) -> Path:
@@ -210,10 +236,11 @@ def _record(result: CycleResult, settings: Settings) -> None:
     rid = run.info.run_id
     client.set_tag(rid, "decision", "retrain" if result.decision.retrain else "no retrain")
     client.set_tag(rid, "reason", result.decision.reason[:5000])
-    for model in MODELS:
+    for model in result.before:
         client.log_param(rid, f"before.{model}", result.before.get(model) or "none")
         client.log_param(rid, f"after.{model}", result.after.get(model) or "none")
     client.log_metric(rid, "retrained", float(result.decision.retrain))
+    client.set_tag(rid, "retrained_models", ",".join(result.retrained) or "none")
     client.log_metric(
         rid, "promoted", float(sum(r["decision"] == "promoted" for r in result.trained))
     )
@@ -283,11 +310,13 @@ def run_cycle(
         result = CycleResult(monitored, decision, before, before, judged=judged, realised=realised)
         if decision.retrain:
             progress("retraining: " + decision.reason)
-            results = train(data, progress=progress)
+            result.retrained = retrain_models(before)
+            progress(result.retrained_text)
+            results = train(data, models=result.retrained, progress=progress)
             result.trained = [asdict(r) for r in results]
             _state_path(settings).write_text(json.dumps({"last_retrain_at": now.isoformat()}))
             result.after = champions()
-            if all(result.after.values()):
+            if all(result.after[m] for m in MODELS):
                 progress("publishing the champions to the online store")
                 materialize(data, ServiceSettings(home=settings.home), progress=progress)
                 result.materialized = True
