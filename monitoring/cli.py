@@ -111,7 +111,7 @@ def show_monitor(result: MonitorResult) -> None:
     """One paragraph ops can act on."""
     s = result.summary
     colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")
-    share = "" if s.drift_share is None else f", drift share {s.drift_share:.0%}"
+    share = "" if s.drift_share is None else f", input drift share {s.drift_share:.0%}"
     stdout.print(
         f"[bold {colour}]{s.status}[/]{share} ({s.n_current:,} current rows vs "
         f"{s.n_reference:,} reference): {s.reason}"

@@ -224,6 +224,7 @@ def run_demo(
     from monitoring.demo_loop import close_the_loop, write_demo_catalogue
     from monitoring.policy import PolicyConfig
     from monitoring.realised import realised_performance_of_publish
+    from monitoring.reports import headline
     from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
     from training.data.io import load_data
@@ -271,7 +272,7 @@ def run_demo(
         )
         say("[6/8] Monitoring before the drift (Evidently)")
         quiet = monitor_requests(settings, window_days=1)
-        say(f"      {quiet.status} (drift share {quiet.summary.drift_share or 0:.0%})")
+        say(f"      {headline(quiet.summary)}")
 
         say("[7/8] Months pass and the drift arrives: materializing the latest data")
         after = load_data(data_dir / "all")
@@ -293,11 +294,9 @@ def run_demo(
         )
         drift = cycle.monitor
         if drift is not None:
-            say(
-                f"      monitoring: {drift.status} (drift share "
-                f"{drift.summary.drift_share or 0:.0%}; "
-                f"{', '.join(drift.summary.drifted_columns[:6])})"
-            )
+            say(f"      monitoring: {headline(drift.summary)}")
+            if drift.summary.drifted_columns:
+                say(f"      drifted inputs: {', '.join(drift.summary.drifted_columns[:6])}")
         say(
             f"      decision: {'retrain' if cycle.decision.retrain else 'no retrain'} - "
             f"{cycle.decision.reason}"
