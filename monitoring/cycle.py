@@ -27,7 +27,7 @@ from monitoring.policy import PolicyConfig, RetrainDecision, decide
 from monitoring.realised import Realised, attach, realised_performance_of_publish
 from monitoring.reference import load_service_reference
 from monitoring.reports import DriftConfig
-from monitoring.request_reader import read_requests, served_by
+from monitoring.request_reader import customer_requests, read_requests, served_by
 from training.mlops import registry
 from training.mlops.tracking import configure_tracking, get_or_create_experiment
 from training.settings import Settings, get_settings
@@ -145,7 +145,7 @@ def monitor_requests(
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=window_days)
     progress("reading the request log")
-    current = read_requests(settings.request_log_dir, since=start)
+    current = customer_requests(read_requests(settings.request_log_dir, since=start))
     reference = load_reference(settings)
     versions = reference.attrs.get("versions")
     note = ""
@@ -276,6 +276,8 @@ def run_cycle(
     from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
     from training.data.io import load_data
+    from training.economics.cells_config import load_cells
+    from training.economics.costs import load_costs
     from training.pipeline import train
 
     settings = settings or get_settings()
@@ -285,6 +287,8 @@ def run_cycle(
         before = champions()
         progress("reading the data")
         data = load_data(data_dir)
+        # read before any work: a bad costs.yaml or cells.yaml stops the cycle, not its publish
+        costs, cells = load_costs(data_dir), load_cells(data_dir, settings.home)
         monitored, judged = _monitor_step(
             settings, data, before, window_days, now, since, drift, progress
         )
@@ -318,7 +322,15 @@ def run_cycle(
             result.after = champions()
             if all(result.after[m] for m in MODELS):
                 progress("publishing the champions to the online store")
-                materialize(data, ServiceSettings(home=settings.home), progress=progress)
+                # priced and celled as `cintel materialize --data` does: the data folder's
+                # costs.yaml and cells.yaml (a cycle used to publish every cost as 0)
+                materialize(
+                    data,
+                    ServiceSettings(home=settings.home),
+                    progress=progress,
+                    costs=costs,
+                    cells=cells,
+                )
                 result.materialized = True
         _record(result, settings)
         _workspace_decision(result, settings, now)
