@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 # what an order, a return and an acquisition cost in the demo's world (money), so the net
@@ -84,7 +83,7 @@ def share_of_wallet_truth(
     ]
     if len(rows) < 10:
         return None, len(rows)
-    true_share = np.clip(rows["spend_365d"] / rows["true_wallet"], 0, 1)
+    true_share = (rows["spend_365d"] / rows["true_wallet"]).clip(0, 1)
     # Spearman: the Pearson correlation of the ranks (without importing scipy)
     rho = rows["share_of_wallet"].rank().corr(true_share.rank())
     return float(rho), len(rows)

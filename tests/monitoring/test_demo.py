@@ -198,4 +198,4 @@ def _check_economics(result: dict[str, Any], home: Path, said: list[str]) -> Non
     named = table.dropna(subset=["first_offer_id"])
     assert len(named) > 100
     for row in named.itertuples():
-        assert offers[row.first_offer_id].family == row.first_offer_family
+        assert offers[str(row.first_offer_id)].family == row.first_offer_family
