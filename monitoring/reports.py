@@ -233,6 +233,11 @@ def drift_report(
         )
     if drifted_predictions:
         reasons.append(f"predictions drifted: {', '.join(drifted_predictions)}")
+        if features and share < config.drift_share:  # say the inputs did not, too
+            reasons.append(
+                f"{len(drifted)} of {len(features)} input columns drifted "
+                f"(share {share:.2f} < {config.drift_share})"
+            )
     status = STATUS_DRIFT if reasons else STATUS_OK
     if not reasons:
         reasons.append(
