@@ -100,10 +100,11 @@ def champions(models: tuple[str, ...] = CYCLE_MODELS) -> dict[str, str | None]:
     return {m: registry.champion_version(m) for m in models}
 
 
-def retrain_models(champions_now: dict[str, str | None]) -> list[str]:
+def retrain_models(champions_now: dict[str, str | None], also: tuple[str, ...] = ()) -> list[str]:
     """What a retrain trains: every required model, and each optional one that has a
-    champion (one that never had one, or was never wanted, is left alone)."""
-    return [m for m in CYCLE_MODELS if m in MODELS or champions_now.get(m)]
+    champion or is named in ``also`` (one that never had one, or was never wanted, is
+    left alone)."""
+    return [m for m in CYCLE_MODELS if m in MODELS or champions_now.get(m) or m in also]
 
 
 def _state_path(settings: Settings) -> Path:
@@ -268,8 +269,11 @@ def run_cycle(
     progress: Callable[[str], None] = lambda _m: None,
     since: datetime | None = None,
     drift: DriftConfig | None = None,
+    also: tuple[str, ...] = (),
 ) -> CycleResult:
     """One cycle; retraining publishes new champions to the online store by materializing.
+    ``also``: optional models a retrain trains even without a champion (the demo gets
+    their first champions from its cycle's one retrain and publish).
 
     ``drift`` (its ``drift_share`` above all) decides whether the window drifted; the
     policy counts drifted windows, so the report and the decision cannot disagree."""
@@ -314,7 +318,7 @@ def run_cycle(
         result = CycleResult(monitored, decision, before, before, judged=judged, realised=realised)
         if decision.retrain:
             progress("retraining: " + decision.reason)
-            result.retrained = retrain_models(before)
+            result.retrained = retrain_models(before, also)
             progress(result.retrained_text)
             results = train(data, models=result.retrained, progress=progress)
             result.trained = [asdict(r) for r in results]

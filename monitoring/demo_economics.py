@@ -159,17 +159,18 @@ def show_economics(
     after: Any,
     post: Callable[[str, dict[str, Any]], Any],
     say: Callable[[str], None],
+    prospect: dict[str, Any] | None = None,
 ) -> EconomicsShown:
     """The block: customers from the running service, the share of wallet against the
-    truth, then the prospect model on the latest data and the acquisition list."""
+    truth, and the acquisition list of the prospect champion (``prospect``: its training
+    result in the cycle, if any)."""
     from serving.catalogue import load_catalogue
     from serving.prospect_cli import load_prospect_champion
     from serving.prospects import score_table
     from serving.settings import ServiceSettings
     from training.data.io import read_table
-    from training.pipeline import train
 
-    shown = EconomicsShown()
+    shown = EconomicsShown(prospect=prospect)
     store = ServiceSettings(home=home).store_dir
     profiles = pd.read_parquet(store / "profiles.parquet")
     for cid, why in pick_customers(profiles):
@@ -183,18 +184,9 @@ def show_economics(
             f"      share of wallet vs the simulator's truth: Spearman {shown.sow_spearman:.2f} "
             f"over {shown.sow_n:,} customers of a full year (target >= 0.6)"
         )
-    (result,) = train(after, models=("prospect",))
-    shown.prospect = {
-        "version": result.version,
-        "decision": result.decision,
-        "metric": result.metric,
-        "score": result.score,
-        "reason": result.reason,
-    }
-    score = "-" if result.score is None else f"{result.score:.3f}"
-    say(f"      prospect   v{result.version or '-'}  {result.metric} {score}  {result.decision}")
-    if result.decision != "promoted" and registry_champion("prospect") is None:
-        say(f"      no prospect champion, no acquisition list: {result.reason}")
+    if registry_champion("prospect") is None:
+        why = (prospect or {}).get("reason") or "it was not trained"
+        say(f"      no cintel-prospect champion, so no acquisition list: {why}")
         return shown
     shown.prospects_csv = write_prospects(after.customers, home / "prospects.csv")
     shown.acquisition_csv = home / "acquisition.csv"
