@@ -103,7 +103,12 @@ def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, "unset-by-the-demo")  # run_demo sets them; restored after
     said: list[str] = []
     try:
-        result = run_demo(tmp_path / "demo", say=said.append)
+
+        def say(line: str) -> None:  # kept for the checks, shown with `pytest -s`
+            said.append(line)
+            print(line, flush=True)
+
+        result = run_demo(tmp_path / "demo", say=say)
         _check_economics(result, tmp_path / "demo", said)
         loop = result["loop"]
         report = pd.read_csv(loop.campaigns_csv)
