@@ -149,7 +149,7 @@ def describe(f: dict[str, Any], why: str) -> str:
         f"(cost to serve {_money(f['cost_to_serve_12m'])}), share of wallet "
         f"{_share(f['share_of_wallet'])}, headroom {_money(f['headroom'])}; cell {f['cell']} "
         f"-> {f['strategy']}; {f['stage']}; partial churn "
-        f"{'-' if partial is None else f'{partial:.2f}'}"
+        f"{'- (no purchase in the last horizon)' if partial is None else f'{partial:.2f}'}"
     )
 
 
