@@ -111,7 +111,7 @@ def show_monitor(result: MonitorResult) -> None:
     """One paragraph ops can act on."""
     s = result.summary
     colour = {"ok": "green", "drift": "red"}.get(s.status, "yellow")
-    share = "" if s.drift_share is None else f", drift share {s.drift_share:.0%}"
+    share = "" if s.drift_share is None else f", input drift share {s.drift_share:.0%}"
     stdout.print(
         f"[bold {colour}]{s.status}[/]{share} ({s.n_current:,} current rows vs "
         f"{s.n_reference:,} reference): {s.reason}"
@@ -170,7 +170,9 @@ def cycle(
 ) -> None:
     """Monitor, decide, retrain, gate and publish new champions (safe to run from cron).
 
-    A lock refuses a second concurrent cycle; every cycle is recorded in the MLflow
+    A retrain trains the required models and each optional one (potential,
+    churn-partial, prospect) that has a champion, each through its own gate, and says
+    which. A lock refuses a second concurrent cycle; every cycle is recorded in the MLflow
     experiment cintel-cycles with its reason and the versions before and after."""
     import time
 
@@ -203,6 +205,8 @@ def cycle(
             stdout.print(result.realised.reason, highlight=False)
         verdict = "retrain" if result.decision.retrain else "no retrain"
         stdout.print(f"[bold]{verdict}[/]: {result.decision.reason}")
+        if result.retrained:
+            stdout.print(f"  {result.retrained_text}", highlight=False)
         for r in result.trained:
             stdout.print(f"  {r['model']}: v{r['version'] or '-'} {r['decision']} ({r['reason']})")
         changed = {

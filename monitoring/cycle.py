@@ -2,7 +2,9 @@
 
 A cycle is idempotent and safe from cron: a file lock refuses a second concurrent cycle,
 each decision states its reason, and every cycle is recorded (reason, champion versions
-before and after) as a run of the MLflow experiment ``cintel-cycles``.
+before and after) as a run of the MLflow experiment ``cintel-cycles``. A retrain trains
+the required models and every optional one (potential, churn-partial, prospect) that has a
+champion, each judged by its own gate as ``cintel train`` does (``retrain_models``).
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from monitoring.policy import PolicyConfig, RetrainDecision, decide
 from monitoring.realised import Realised, attach, realised_performance_of_publish
 from monitoring.reference import load_service_reference
 from monitoring.reports import DriftConfig
-from monitoring.request_reader import read_requests, served_by
+from monitoring.request_reader import customer_requests, read_requests, served_by
 from training.mlops import registry
 from training.mlops.tracking import configure_tracking, get_or_create_experiment
 from training.settings import Settings, get_settings
-from training.tasks import MODELS
+from training.tasks import MODELS, TASKS
 
 CYCLE_EXPERIMENT = "cintel-cycles"
 LABEL = "requests"
@@ -50,6 +52,16 @@ class CycleResult:
     materialized: bool = False
     judged: str = ""  # what the drift step compared, in words
     realised: Realised | None = None
+    retrained: list[str] = field(default_factory=list)  # the models a retrain trained
+
+    @property
+    def retrained_text(self) -> str:
+        """Which models the retrain trained, and the optional ones it left alone, in words."""
+        if not self.retrained:
+            return "retrained nothing"
+        left = [m for m in self.before if m not in self.retrained]
+        text = "retrained " + ", ".join(self.retrained)
+        return text + (f" (no champion, left alone: {', '.join(left)})" if left else "")
 
 
 @contextmanager
@@ -76,8 +88,23 @@ def cycle_lock(home: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def champions() -> dict[str, str | None]:
-    return {m: registry.champion_version(m) for m in MODELS}
+# what a cycle follows: the required models and the optional ones ``cintel train`` trains
+CYCLE_MODELS: tuple[str, ...] = (
+    *MODELS,
+    *(t.name for t in TASKS if t.optional and not t.needs),
+)
+
+
+def champions(models: tuple[str, ...] = CYCLE_MODELS) -> dict[str, str | None]:
+    """The champion version of each model (None: it has none)."""
+    return {m: registry.champion_version(m) for m in models}
+
+
+def retrain_models(champions_now: dict[str, str | None], also: tuple[str, ...] = ()) -> list[str]:
+    """What a retrain trains: every required model, and each optional one that has a
+    champion or is named in ``also`` (one that never had one, or was never wanted, is
+    left alone)."""
+    return [m for m in CYCLE_MODELS if m in MODELS or champions_now.get(m) or m in also]
 
 
 def _state_path(settings: Settings) -> Path:
@@ -119,7 +146,7 @@ def monitor_requests(
     now = now or datetime.now(UTC)
     start = since or now - timedelta(days=window_days)
     progress("reading the request log")
-    current = read_requests(settings.request_log_dir, since=start)
+    current = customer_requests(read_requests(settings.request_log_dir, since=start))
     reference = load_reference(settings)
     versions = reference.attrs.get("versions")
     note = ""
@@ -210,10 +237,11 @@ def _record(result: CycleResult, settings: Settings) -> None:
     rid = run.info.run_id
     client.set_tag(rid, "decision", "retrain" if result.decision.retrain else "no retrain")
     client.set_tag(rid, "reason", result.decision.reason[:5000])
-    for model in MODELS:
+    for model in result.before:
         client.log_param(rid, f"before.{model}", result.before.get(model) or "none")
         client.log_param(rid, f"after.{model}", result.after.get(model) or "none")
     client.log_metric(rid, "retrained", float(result.decision.retrain))
+    client.set_tag(rid, "retrained_models", ",".join(result.retrained) or "none")
     client.log_metric(
         rid, "promoted", float(sum(r["decision"] == "promoted" for r in result.trained))
     )
@@ -241,14 +269,19 @@ def run_cycle(
     progress: Callable[[str], None] = lambda _m: None,
     since: datetime | None = None,
     drift: DriftConfig | None = None,
+    also: tuple[str, ...] = (),
 ) -> CycleResult:
     """One cycle; retraining publishes new champions to the online store by materializing.
+    ``also``: optional models a retrain trains even without a champion (the demo gets
+    their first champions from its cycle's one retrain and publish).
 
     ``drift`` (its ``drift_share`` above all) decides whether the window drifted; the
     policy counts drifted windows, so the report and the decision cannot disagree."""
     from serving.batch.materialize import materialize
     from serving.settings import ServiceSettings
     from training.data.io import load_data
+    from training.economics.cells_config import load_cells
+    from training.economics.costs import load_costs
     from training.pipeline import train
 
     settings = settings or get_settings()
@@ -258,6 +291,8 @@ def run_cycle(
         before = champions()
         progress("reading the data")
         data = load_data(data_dir)
+        # read before any work: a bad costs.yaml or cells.yaml stops the cycle, not its publish
+        costs, cells = load_costs(data_dir), load_cells(data_dir, settings.home)
         monitored, judged = _monitor_step(
             settings, data, before, window_days, now, since, drift, progress
         )
@@ -283,13 +318,23 @@ def run_cycle(
         result = CycleResult(monitored, decision, before, before, judged=judged, realised=realised)
         if decision.retrain:
             progress("retraining: " + decision.reason)
-            results = train(data, progress=progress)
+            result.retrained = retrain_models(before, also)
+            progress(result.retrained_text)
+            results = train(data, models=result.retrained, progress=progress)
             result.trained = [asdict(r) for r in results]
             _state_path(settings).write_text(json.dumps({"last_retrain_at": now.isoformat()}))
             result.after = champions()
-            if all(result.after.values()):
+            if all(result.after[m] for m in MODELS):
                 progress("publishing the champions to the online store")
-                materialize(data, ServiceSettings(home=settings.home), progress=progress)
+                # priced and celled as `cintel materialize --data` does: the data folder's
+                # costs.yaml and cells.yaml (a cycle used to publish every cost as 0)
+                materialize(
+                    data,
+                    ServiceSettings(home=settings.home),
+                    progress=progress,
+                    costs=costs,
+                    cells=cells,
+                )
                 result.materialized = True
         _record(result, settings)
         _workspace_decision(result, settings, now)

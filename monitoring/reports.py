@@ -76,6 +76,26 @@ class DriftSummary:
         return max(scores) if scores else None
 
 
+def headline(summary: DriftSummary) -> str:
+    """The verdict in a few words that cannot contradict it: which side drifted (inputs,
+    predictions or both), with the inputs' share beside the predictions that drifted.
+    A window can drift on one prediction while no input does (input share 0 %)."""
+    if summary.drift_share is None:
+        return f"{summary.status}: {summary.reason}"
+    inputs = len(summary.column_drift)
+    share = (
+        f"{len(summary.drifted_columns)} of {inputs} input columns drifted "
+        f"({summary.drift_share:.0%})"
+    )
+    drifted = [c for c, d in summary.prediction_drift.items() if d["drifted"]]
+    if not drifted:
+        return f"{summary.status}: {share}, no prediction drifted"
+    named = ", ".join(f"{c} {summary.prediction_drift[c]['score']:.3f}" for c in drifted[:4]) + (
+        f" and {len(drifted) - 4} more" if len(drifted) > 4 else ""
+    )
+    return f"{summary.status}: {len(drifted)} prediction(s) drifted ({named}); {share}"
+
+
 def sample(frame: pd.DataFrame, max_rows: int, seed: int = 0) -> pd.DataFrame:
     """At most ``max_rows`` rows, a seeded random sample when the frame is larger."""
     return frame if len(frame) <= max_rows else frame.sample(n=max_rows, random_state=seed)
@@ -213,6 +233,11 @@ def drift_report(
         )
     if drifted_predictions:
         reasons.append(f"predictions drifted: {', '.join(drifted_predictions)}")
+        if features and share < config.drift_share:  # say the inputs did not, too
+            reasons.append(
+                f"{len(drifted)} of {len(features)} input columns drifted "
+                f"(share {share:.2f} < {config.drift_share})"
+            )
     status = STATUS_DRIFT if reasons else STATUS_OK
     if not reasons:
         reasons.append(

@@ -21,6 +21,8 @@ BASE_COLUMNS: tuple[str, ...] = (
 VERSION_PREFIX = "version."
 OUTPUT_CLASH_PREFIX = "output."
 MAX_BAD_SHARE = 0.5  # more bad lines than this in one file: not a request log, raise
+# answers about people without a history (no features): never compared with the reference
+PROSPECT_ENDPOINT = "/prospect"
 
 
 class RequestLogWarning(UserWarning):
@@ -142,6 +144,14 @@ def read_requests(
     frame = frame.sort_values("ts", kind="stable").reset_index(drop=True)
     frame.attrs["skipped_lines"] = n_skipped
     return frame
+
+
+def customer_requests(frame: pd.DataFrame) -> pd.DataFrame:
+    """The requests about customers: ``/prospect`` lines (scores of people without a
+    history, no features) are left out of what is compared with the store's reference."""
+    if "endpoint" not in frame.columns:
+        return frame
+    return frame[frame["endpoint"].ne(PROSPECT_ENDPOINT).fillna(True).astype(bool)]
 
 
 def served_by(frame: pd.DataFrame, versions: Mapping[str, str]) -> pd.DataFrame:

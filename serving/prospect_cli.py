@@ -35,6 +35,11 @@ def load_prospect_champion() -> tuple[Any, str]:
     return scorer, manager.current.versions[MODEL]
 
 
+def _offer(value: Any) -> str:
+    """An offer id of the list (NaN or None: no offer)."""
+    return value if isinstance(value, str) else "no offer"
+
+
 def _suffix(path: Path, option: str) -> str:
     name = path.name.lower()
     for suffix in SUFFIXES:
@@ -69,10 +74,14 @@ def prospects(in_path: Path, out_path: Path, top: int | None) -> None:
     or gold, within a year of signing up; lift = that over new customers' rate), the
     expected first-year value (mean first-year margin of similar customers) and the best
     first offer (the family the profile most over-indexes on, with its first-year
-    purchase probability). Rows are ranked by expected value. Unknown or missing columns,
+    purchase probability, and the offer catalogue's offer of that family a newcomer can
+    get, first_offer_id; CINTEL_OFFERS_PATH names the catalogue). Rows are ranked by
+    expected value. Unknown or missing columns,
     empty or duplicate ids, an empty file and values never seen in training are errors
     naming the column and rows."""
+    from serving.catalogue import load_catalogue
     from serving.prospects import score_table
+    from serving.settings import ServiceSettings
     from training.data.io import read_table
 
     _suffix(in_path, "--in")
@@ -82,7 +91,8 @@ def prospects(in_path: Path, out_path: Path, top: int | None) -> None:
     with console.status("Loading the cintel-prospect champion…"):
         model, version = load_prospect_champion()
     frame = read_table(in_path)
-    table, report = score_table(model, frame, in_path.name)
+    catalogue = load_catalogue(ServiceSettings().offers_path)
+    table, report = score_table(model, frame, in_path.name, catalogue)
     show_report(report)
     if top is not None:
         table = table.head(top)
@@ -100,7 +110,7 @@ def prospects(in_path: Path, out_path: Path, top: int | None) -> None:
         stdout.print(
             f"  {row.rank:>3}. {row.prospect_id}: expected value {value:,.2f}, "
             f"look-alike {row.lookalike_score:.2f} (x{row.lookalike_lift:.2f}), "
-            f"first offer {row.first_offer_family}",
+            f"first offer {row.first_offer_family} ({_offer(row.first_offer_id)})",
             highlight=False,
         )
 

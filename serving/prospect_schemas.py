@@ -38,6 +38,10 @@ class FirstOffer(BaseModel):
     family: str = Field(description="the family this profile most over-indexes on")
     probability: float = Field(description="P(buys the family in the first year), 0-1")
     lift: float = Field(description="probability / the family's rate among new customers")
+    offer_id: str | None = Field(
+        description="the offer catalogue's offer of that family a person without a history "
+        "gets, the highest expected value as /profile ranks (null: none eligible or worth it)"
+    )
 
 
 class ScoredProspect(BaseModel):

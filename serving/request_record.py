@@ -1,7 +1,9 @@
 """What one answered request looks like in the request log (pure; no I/O).
 
 Customer ids only: ``attr_*`` columns (personal attributes) are never logged. Monitoring
-reads these records back (``monitoring.request_reader``).
+reads these records back (``monitoring.request_reader``). A ``/prospect`` answer is logged
+the same way, one line per person, with what was answered (scores, first offer) and
+neither the prospect's id nor any attribute (``prospect_lines``).
 """
 
 from __future__ import annotations
@@ -57,3 +59,30 @@ def request_line(
         }
     )
     return b"".join((head[:-1], b',"versions":', versions_json, b",", fragment, b"}"))
+
+
+# what a /prospect line keeps of each ranked person: the answer, nothing the caller sent
+PROSPECT_OUTPUTS = (
+    "rank",
+    "lookalike_score",
+    "lookalike_lift",
+    "expected_first_year_value",
+    "first_offer_family",
+    "first_offer_id",
+    "first_offer_probability",
+)
+
+
+def prospect_lines(
+    people: list[dict[str, Any]], versions_json: bytes, latency_ms: float, ts: str
+) -> bytes:
+    """The request-log lines of one /prospect answer (newline-terminated): one per ranked
+    person, ``customer_id`` null and no features (a prospect's attributes and id are
+    personal data), the answer's outputs (``PROSPECT_OUTPUTS``)."""
+    lines = []
+    for person in people:
+        outputs = {k: person.get(k) for k in PROSPECT_OUTPUTS}
+        fragment = orjson.dumps({"features": {}, "outputs": outputs})[1:-1]
+        line = request_line("/prospect", None, False, fragment, versions_json, latency_ms, ts)
+        lines.append(line)
+    return b"".join(line + b"\n" for line in lines)

@@ -20,6 +20,11 @@ LOGGED_OUTPUTS = (
     "clv_12m",
     "value_tier",
     "segment",
+    # the optional models' scores, when the store has them (issue 15)
+    "churn_partial_probability",
+    "potential_value_12m",
+    "share_of_wallet",
+    "potential_headroom",
 )
 
 

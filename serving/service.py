@@ -156,7 +156,12 @@ class Cintel:
         )
         # cintel-prospect (people without history) is followed apart: not a store model
         self.prospects = Prospects(
-            settings.model_cache_dir, settings.tracking_uri, PACKAGED_DIR, self.metrics
+            settings.model_cache_dir,
+            settings.tracking_uri,
+            PACKAGED_DIR,
+            self.metrics,
+            catalogue=self.catalogue,
+            log=self.requests,
         )
         self.prospects.follow(settings.poll_seconds)
         # the models load on the follower thread (XGBoost and scikit-learn take seconds to

@@ -25,6 +25,7 @@ from training.data.simulator.simulate import SynthConfig, synthesize, write_synt
 from training.mlops import registry
 from training.pipeline import train
 from training.settings import Settings, get_settings
+from training.tasks import MODELS
 
 from .logwriter import write_requests
 
@@ -49,6 +50,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, 
         write_synth(sim, data / "all")
         before = load_data(split_before(data / "all", data / "before", "2025-04-01"))
         assert all(r.decision == "promoted" for r in train(before))
+        # two of the optional models get champions (the cycle must retrain those), the
+        # prospect model none (too short a history for its cohorts: the cycle leaves it)
+        optional = train(before, models=("potential", "churn-partial"))
+        assert [r.decision for r in optional] == ["promoted", "promoted"], optional
         materialize(before, ServiceSettings(home=home))
         try:
             yield get_settings(), data
@@ -86,6 +91,12 @@ def test_quiet_traffic_does_not_retrain(world: tuple[Settings, Path]) -> None:
     result = run_cycle(data / "before", policy=POLICY, settings=settings, since=start)
     assert result.monitor is not None and result.monitor.status == "ok"
     assert not result.decision.retrain and "no" in result.decision.reason.lower()
+    # the store holds partial-churn and potential scores: the request log carries them as
+    # outputs and they are drift-checked as predictions, not counted among the inputs
+    summary = result.monitor.summary
+    scores = {"churn_partial_probability", "potential_value_12m", "share_of_wallet"}
+    assert scores <= set(summary.prediction_drift), summary.prediction_drift
+    assert not scores & set(summary.column_drift)
     assert registry.champion_version("churn") == before
     assert _cycles()[0].data.tags["decision"] == "no retrain"
 
@@ -132,6 +143,15 @@ def test_drift_retrains_promotes_and_publishes(world: tuple[Settings, Path]) -> 
     assert result.decision.retrain and "drift" in result.decision.reason
     promoted = [r["model"] for r in result.trained if r["decision"] == "promoted"]
     assert "churn" in promoted
+    # the optional models with a champion went through their own gates; prospect, without
+    # one, was left alone, and the cycle says so
+    trained = [r["model"] for r in result.trained]
+    assert {"potential", "churn-partial"} <= set(trained) and "prospect" not in trained
+    assert result.retrained == [*MODELS, "churn-partial", "potential"]
+    assert result.before["prospect"] is None and result.after["prospect"] is None
+    assert "left alone: prospect" in result.retrained_text
+    for r in result.trained:
+        assert r["decision"] in {"promoted", "rejected"} and r["metric"], r
     assert result.after["churn"] != result.before["churn"]
     assert result.materialized
     meta = pd.read_json(settings.store_dir / "meta.json", typ="series")
@@ -139,6 +159,8 @@ def test_drift_retrains_promotes_and_publishes(world: tuple[Settings, Path]) -> 
     run = _cycles()[0]
     assert run.data.tags["decision"] == "retrain"
     assert run.data.params["after.churn"] == result.after["churn"]
+    assert run.data.tags["retrained_models"] == ",".join(result.retrained)
+    assert run.data.params["after.potential"] == (result.after["potential"] or "none")
 
 
 def test_every_parses_durations() -> None:

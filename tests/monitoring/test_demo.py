@@ -103,7 +103,13 @@ def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setenv(name, "unset-by-the-demo")  # run_demo sets them; restored after
     said: list[str] = []
     try:
-        result = run_demo(tmp_path / "demo", say=said.append)
+
+        def say(line: str) -> None:  # kept for the checks, shown with `pytest -s`
+            said.append(line)
+            print(line, flush=True)
+
+        result = run_demo(tmp_path / "demo", say=say)
+        _check_economics(result, tmp_path / "demo", said)
         loop = result["loop"]
         report = pd.read_csv(loop.campaigns_csv)
         assert {"lift", "lift_ci_low", "lift_ci_high", "roi", "true_lift"} <= set(report.columns)
@@ -140,3 +146,75 @@ def test_the_demo_closes_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
         get_settings.cache_clear()
         get_service_settings.cache_clear()
+
+
+STRATEGIES = {"retain", "develop", "maintain", "reduce_cost_to_serve"}
+STAGES = {"new", "active", "developing", "at risk", "lapsed", "won back"}
+
+
+def _check_economics(result: dict[str, Any], home: Path, said: list[str]) -> None:
+    """The customer-economics block (issue 15): the figures it printed are the published
+    store's, priced by the demo's costs.yaml; the share of wallet meets its target against
+    the simulator's truth; the acquisition list is ranked and its offers are the catalogue's;
+    the cycle retrained the optional models with champions and said so."""
+    import pandas as pd
+
+    from serving.catalogue import load_catalogue
+    from training.tasks import MODELS
+
+    shown = result["economics"]
+    store = pd.read_parquet(home / "store" / "profiles.parquet")
+    store = store.set_index(store["customer_id"].astype(str))
+    assert [c["why"] for c in shown.customers] == [
+        "largest net contribution",
+        "largest headroom",
+        "highest partial-churn risk",
+    ]
+    for c in shown.customers:
+        row = store.loc[c["customer_id"]]
+        pnl = row["margin_12m"] - row["returns_12m"] - row["cost_to_serve_12m"]
+        assert c["net_contribution_12m"] == pytest.approx(pnl - row["contact_cost_12m"], abs=0.01)
+        assert c["cost_to_serve_12m"] > 0  # the demo's costs.yaml priced the orders
+        assert 0 <= c["share_of_wallet"] <= 1 and c["headroom"] >= 0
+        assert c["cell"].count("/") == 2 and c["strategy"] in STRATEGIES
+        assert c["stage"] in STAGES
+        # partial churn is null for a customer without a purchase in the horizon before as_of
+        partial = row["churn_partial_probability"]
+        if c["partial_churn"] is None:
+            assert pd.isna(partial) and c["stage"] in {"lapsed", "at risk"}, c
+        else:
+            assert c["partial_churn"] == pytest.approx(partial, abs=1e-6)
+    assert shown.customers[0]["net_contribution_12m"] == pytest.approx(
+        store["net_contribution_12m"].max(), abs=0.01
+    )
+    assert shown.customers[2]["partial_churn"] == pytest.approx(
+        store.drop(index=[c["customer_id"] for c in shown.customers[:2]])[
+            "churn_partial_probability"
+        ].max(),
+        abs=1e-6,
+    )
+    assert shown.sow_spearman is not None and shown.sow_spearman >= 0.6, shown.sow_spearman
+    assert shown.sow_n >= 1000
+    assert any("Spearman" in line and "target >= 0.6" in line for line in said)
+    # the cycle's retrain trained the optional models too (their first champions) and said so
+    cycle = result["cycle"]
+    assert cycle.retrained == [*MODELS, "churn-partial", "potential", "prospect"]
+    trained = {d["model"]: d["decision"] for d in cycle.trained}
+    assert trained["churn-partial"] == trained["potential"] == "promoted", cycle.trained
+    assert any(line.strip().startswith("retrained churn, propensity") for line in said)
+    # the drift lines say which side drifted (no more "drift (drift share 0%)")
+    assert any(line.strip().startswith("monitoring: drift: ") for line in said)
+    assert not any("drift share 0%" in line for line in said)
+    # the acquisition list of the prospects file the demo wrote from the customers table
+    assert shown.prospect["decision"] == "promoted", shown.prospect
+    leads = pd.read_csv(shown.prospects_csv)
+    assert len(leads) == 200 and {"customer_id", "signup_date"}.isdisjoint(leads.columns)
+    table = pd.read_csv(shown.acquisition_csv)
+    assert table["rank"].tolist() == list(range(1, 201))
+    values = table["expected_first_year_value"].tolist()
+    assert values == sorted(values, reverse=True)
+    offers = {o.id: o for o in load_catalogue(home / "offers.yaml").offers}
+    named = table.dropna(subset=["first_offer_id"])
+    assert len(named) > 100
+    for row in named.itertuples():
+        assert offers[str(row.first_offer_id)].family == row.first_offer_family

@@ -45,6 +45,8 @@ def test_churn_probability_shift_is_prediction_drift() -> None:
         "propensity_any__wine",
     }
     assert summary.drifted_columns == [] and "churn_probability" in summary.reason
+    # the reason says the inputs did not drift, so a drift of 0 % inputs reads as one
+    assert summary.reason.endswith("0 of 21 input columns drifted (share 0.00 < 0.3)")
 
 
 def test_segment_mix_change_is_prediction_drift() -> None:
@@ -135,3 +137,92 @@ def test_a_column_of_one_value_on_both_sides_is_skipped_without_a_warning() -> N
     # one value on one side only is a change, judged as before
     moved = current.assign(acquisition_cost=np.linspace(0, 5, len(current)))
     assert "acquisition_cost" in drift_report(moved, reference, FAST)[0].column_drift
+
+
+def _with_issue15_scores(frame: pd.DataFrame, seed: int, partial_shift: float) -> pd.DataFrame:
+    """The optional models' outputs as the store serves them (partial churn, potential)."""
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    potential = rng.gamma(3.0, 200.0, n)
+    share = rng.beta(3, 2, n)
+    return frame.assign(
+        churn_partial_probability=np.clip(rng.beta(2, 6, n) + partial_shift, 0, 1),
+        potential_value_12m=potential,
+        share_of_wallet=share,
+        potential_headroom=potential * (1 - share),
+    )
+
+
+def test_partial_churn_and_potential_are_judged_as_predictions() -> None:
+    """A shift of the partial-churn probability alone is prediction drift named in the
+    reason; it does not count among the inputs, and potential's outputs are judged too."""
+    current = _with_issue15_scores(make_frame(2000, 9), 1, partial_shift=0.15)
+    reference = _with_issue15_scores(make_frame(2000, 10), 2, partial_shift=0.0)
+    summary, _ = drift_report(current, reference, FAST)
+    assert summary.status == "drift"
+    partial = summary.prediction_drift["churn_partial_probability"]
+    assert partial["drifted"] and partial["score"] > 0.1
+    for column in ("potential_value_12m", "share_of_wallet", "potential_headroom"):
+        assert not summary.prediction_drift[column]["drifted"], column
+        assert column not in summary.column_drift
+    assert "churn_partial_probability" not in summary.column_drift
+    assert summary.drifted_columns == [] and "churn_partial_probability" in summary.reason
+
+
+def _drift(score: float, threshold: float = 0.1) -> dict[str, object]:
+    return {
+        "score": score,
+        "method": "wasserstein",
+        "threshold": threshold,
+        "drifted": score >= threshold,
+    }
+
+
+def test_the_headline_of_a_prediction_only_drift_does_not_contradict_itself() -> None:
+    """Reported from the demo at 1,000 customers: "drift (drift share 0%)". The status was
+    drift because one prediction (propensity_first__beauty, score 0.100 at the 0.1
+    threshold) drifted while no input did; the headline says which side drifted."""
+    from monitoring.reports import DriftSummary, headline
+
+    inputs = {f"f{i}": _drift(0.01) for i in range(23)}
+    preds = {"churn_probability": _drift(0.02), "propensity_first__beauty": _drift(0.1)}
+    summary = DriftSummary(
+        "drift",
+        "predictions drifted: propensity_first__beauty",
+        1000,
+        1000,
+        drift_share=0.0,
+        column_drift=inputs,
+        prediction_drift=preds,
+    )
+    assert headline(summary) == (
+        "drift: 1 prediction(s) drifted (propensity_first__beauty 0.100); "
+        "0 of 23 input columns drifted (0%)"
+    )
+    quiet = DriftSummary(
+        "ok",
+        "",
+        1000,
+        1000,
+        drift_share=0.0,
+        column_drift=inputs,
+        prediction_drift={"churn_probability": _drift(0.02)},
+    )
+    assert headline(quiet) == "ok: 0 of 23 input columns drifted (0%), no prediction drifted"
+    moved = {**inputs, **{f"f{i}": _drift(0.3) for i in range(10)}}
+    loud = DriftSummary(
+        "drift",
+        "",
+        1000,
+        1000,
+        drift_share=10 / 23,
+        column_drift=moved,
+        drifted_columns=[f"f{i}" for i in range(10)],
+        prediction_drift={f"p{i}": _drift(0.2 + i / 100) for i in range(6)},
+    )
+    assert headline(loud) == (
+        "drift: 6 prediction(s) drifted (p0 0.200, p1 0.210, p2 0.220, p3 0.230 and 2 more); "
+        "10 of 23 input columns drifted (43%)"
+    )
+    unjudged = DriftSummary("insufficient_data", "only 10 current rows", 1000, 10)
+    assert headline(unjudged) == "insufficient_data: only 10 current rows"

@@ -95,10 +95,39 @@ def test_prospects_are_ranked_by_expected_value_with_the_models_version(
     assert {p["first_offer"]["family"] for p in people} <= {
         "fresh_food", "bakery", "household", "electronics", "beauty", "wine"
     }  # fmt: skip
+    # the first offer is the default catalogue's offer of that family a newcomer gets:
+    # its best expected value (probability x value - cost > 0), as /profile ranks
+    from serving.catalogue import default_catalogue
+    from serving.prospect_offers import first_offer_id
+
+    catalogue = default_catalogue()
+    by_id = {o.id: o for o in catalogue.offers}
+    for p in people:
+        offer = p["first_offer"]
+        assert offer["offer_id"] == first_offer_id(catalogue, offer["family"], offer["probability"])
+        if offer["offer_id"] is not None:
+            assert by_id[offer["offer_id"]].family == offer["family"]
+    assert sum(p["first_offer"]["offer_id"] is not None for p in people) > len(people) / 2
     # followed apart: the profile models' set (the store's answers) never holds it
     assert "prospect" not in client.post("/status", json={}).json()["versions"]
     top = client.post("/prospect", json=_body(leads, top=3)).json()["prospects"]
     assert top == people[:3]
+    # both answers are in the request log: one line per person answered, the scores and
+    # the offer, no prospect id and no attribute (personal data)
+    from tests.serving.readback import read_jsonl
+
+    folder, _ = home
+    lines = [r for r in read_jsonl(folder / "requests") if r["endpoint"] == "/prospect"]
+    assert len(lines) >= len(people) + 3
+    logged = lines[-(len(people) + 3) : -3]
+    assert [r["outputs"]["rank"] for r in logged] == [p["rank"] for p in people]
+    assert [r["outputs"]["first_offer_id"] for r in logged] == [
+        p["first_offer"]["offer_id"] for p in people
+    ]
+    assert all(r["customer_id"] is None and r["features"] == {} for r in lines)
+    assert all(r["versions"] == {"prospect": "1"} and r["latency_ms"] > 0 for r in lines)
+    text = "".join(f.read_text() for f in (folder / "requests").glob("*.jsonl"))
+    assert "lead-" not in text and "age_band" not in text and "acquisition_channel" not in text
     # the command writes the same list from a file
     leads.to_csv(tmp_path / "leads.csv", index=False)
     from monitoring.entry import cli
@@ -110,6 +139,9 @@ def test_prospects_are_ranked_by_expected_value_with_the_models_version(
     assert run.exit_code == 0, run.output
     written = pd.read_csv(out)
     assert written["prospect_id"].tolist() == [p["prospect_id"] for p in people]
+    assert written["first_offer_id"].where(written["first_offer_id"].notna(), None).tolist() == [
+        p["first_offer"]["offer_id"] for p in people
+    ]
     assert written["expected_first_year_value"].to_numpy() == pytest.approx(values, abs=1e-5)
 
 
