@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
 from sklearn.base import BaseEstimator
 
-from training.clv.mle import check_rft, collapse, fit_log_params, numerical_hessian
+from training.clv.mle import check_rft, collapse, fit_log_params, numerical_hessian, remembered_fit
 
 WARM_START_HISTORIES = 20_000
 
@@ -168,6 +168,7 @@ class BetaGeo(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
 
+    @remembered_fit
     def fit(
         self,
         frequency: ArrayLike,

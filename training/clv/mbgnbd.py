@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from scipy.special import betaln, expit, gammaln, hyp2f1, psi
 from sklearn.base import BaseEstimator
 
-from training.clv.mle import check_rft, collapse, fit_log_params, numerical_hessian
+from training.clv.mle import check_rft, collapse, fit_log_params, numerical_hessian, remembered_fit
 
 
 def _log_odds_dead(
@@ -65,6 +65,7 @@ class ModifiedBetaGeo(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
 
+    @remembered_fit
     def fit(
         self,
         frequency: ArrayLike,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -16,6 +21,70 @@ from threadpoolctl import threadpool_limits
 FIT_THREADS = 1
 
 ObjectiveGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+# Fitted parameters of the last few maximum-likelihood fits, by model, settings and data:
+# a backtest or a training run fits the same purchase models on the same histories more
+# than once (the CLV and churn fits of one snapshot, each alive-model comparison); a fit is
+# deterministic, so a repeat takes the first one's fitted attributes
+FIT_MEMORY = 16
+_FITTED: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+_FITTED_LOCK = threading.Lock()
+FIT_REPEATS = [0]  # fits answered from memory in this process (tests and profiles read it)
+M = TypeVar("M")
+
+
+def _data_key(arrays: tuple[Any, ...]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for values in arrays:
+        if values is None:
+            digest.update(b"none")
+            continue
+        arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64))
+        digest.update(str(arr.shape).encode())
+        digest.update(arr.tobytes())
+    return digest.hexdigest()
+
+
+def _copied(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in attrs.items()}
+
+
+def remembered_fit(fit: Callable[..., M]) -> Callable[..., M]:
+    """Decorate an estimator's ``fit(self, *arrays)``: a second fit of the same class with
+    the same parameters (``get_params`` and its module's upper-case constants) on equal
+    data sets the first fit's attributes (the ones ending in ``_``) instead of fitting
+    again."""
+
+    @functools.wraps(fit)
+    def wrapper(self: Any, *arrays: Any, **named: Any) -> M:
+        # the module's constants (WARM_START_HISTORIES, ...) are settings of the fit too
+        constants = {
+            k: v
+            for k, v in fit.__globals__.items()
+            if k.isupper() and isinstance(v, int | float | str | bool)
+        }
+        key = (
+            type(self).__qualname__,
+            repr((sorted(self.get_params().items()), sorted(constants.items()))),
+            _data_key((*arrays, *(named[k] for k in sorted(named)))),
+        )
+        with _FITTED_LOCK:
+            known = _FITTED.get(key)
+            if known is not None:
+                _FITTED.move_to_end(key)
+        if known is not None:
+            FIT_REPEATS[0] += 1
+            vars(self).update(_copied(known))
+            return self  # type: ignore[no-any-return]
+        out = fit(self, *arrays, **named)
+        fitted = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        with _FITTED_LOCK:
+            _FITTED[key] = _copied(fitted)
+            while len(_FITTED) > FIT_MEMORY:
+                _FITTED.popitem(last=False)
+        return out
+
+    return wrapper
 
 
 def as_float(name: str, values: ArrayLike) -> np.ndarray:

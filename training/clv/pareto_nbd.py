@@ -12,7 +12,7 @@ from scipy.special import expit, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from training.clv.mle import FIT_THREADS, check_rft, collapse
+from training.clv.mle import FIT_THREADS, check_rft, collapse, remembered_fit
 
 
 def _log_hyp2f1_c_eq_a_plus_1(a: np.ndarray, b: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -100,6 +100,7 @@ class ParetoNBD(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
 
+    @remembered_fit
     def fit(
         self,
         frequency: ArrayLike,
