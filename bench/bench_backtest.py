@@ -7,10 +7,16 @@ Each run is the real command (every default model, the latest cutoff the horizon
 90 days) in a child process with its own CINTEL_HOME; wall time, the child's CPU time and
 the machine's load average are printed and written to bench/results/backtest.json, with
 the ratio to the target (< 1 meets it). Simulated data is written once and cached under
-bench/results/ (as bench_snapshot does); CDNOW comes from the shipped file.
+a name made of every generator parameter (``runenv.synth_dir``, as bench_snapshot does);
+CDNOW comes from the shipped file. Numeric libraries get ``BENCH_THREADS`` threads
+(default 1), in this process and the command it runs.
 """
 
 from __future__ import annotations
+
+from runenv import cached, mark, pin_threads, synth_dir
+
+pin_threads()  # before numpy: explicit thread counts, here and in the child command
 
 import argparse
 import json
@@ -37,10 +43,12 @@ def synth_data(n: int) -> Path:
     """``n`` simulated customers (2024-2025), written once and kept for later runs."""
     from training.data.simulator.simulate import SynthConfig, synthesize, write_synth
 
-    out = RESULTS / f"synth_{n}"
-    if not (out / "transactions.parquet").exists():
+    config = SynthConfig(n_customers=n)
+    out = synth_dir(config, "write_synth")
+    if not cached(out, config, "write_synth"):
         t = time.perf_counter()
-        write_synth(synthesize(SynthConfig(n_customers=n)), out)
+        write_synth(synthesize(config), out)
+        mark(out, config, "write_synth")
         print(f"  simulated {n:,} customers in {time.perf_counter() - t:.1f} s -> {out}")
     return out
 
