@@ -63,10 +63,14 @@ def remembered_fit(fit: Callable[..., M]) -> Callable[..., M]:
             for k, v in fit.__globals__.items()
             if k.isupper() and isinstance(v, int | float | str | bool)
         }
+        try:
+            data = _data_key((*arrays, *(named[k] for k in sorted(named))))
+        except (TypeError, ValueError):  # not numbers: the fit's own checks name the argument
+            return fit(self, *arrays, **named)
         key = (
             type(self).__qualname__,
             repr((sorted(self.get_params().items()), sorted(constants.items()))),
-            _data_key((*arrays, *(named[k] for k in sorted(named)))),
+            data,
         )
         with _FITTED_LOCK:
             known = _FITTED.get(key)
