@@ -108,7 +108,23 @@ def against_truth(data_dir: Path, inputs: Any, version: str) -> dict[str, float]
     _train, held = build_tables(load_data(data_dir), inputs)
     with tempfile.TemporaryDirectory() as tmp:
         model = UpliftModel.load(download_bundle("uplift", version, Path(tmp)))
-    return truth_agreement(model, held, pd.read_parquet(truth_path))
+    figures = truth_agreement(model, held, pd.read_parquet(truth_path))
+    log_truth(version, figures)
+    return figures
+
+
+def log_truth(version: str, figures: dict[str, float]) -> None:
+    """The figures as ``truth.<name>`` metrics of the training run behind ``cintel-uplift``
+    version ``version``, so the MLflow UI shows them beside its Qini."""
+    from mlflow import MlflowClient
+
+    from training.mlops.tracking import model_name
+
+    client = MlflowClient()
+    run_id = client.get_model_version(model_name("uplift"), str(version)).run_id
+    if run_id:
+        for name, value in figures.items():
+            client.log_metric(run_id, f"truth.{name}", float(value))
 
 
 def describe_truth(figures: dict[str, float]) -> str:

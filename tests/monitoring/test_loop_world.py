@@ -48,3 +48,23 @@ def test_the_truth_line_says_what_was_compared() -> None:
     assert "rank correlation +0.25" in line and "3,498" in line
     assert "+12.5 points (8 to 16 by family)" in line
     assert "no simulator truth" in describe_truth({})
+
+
+def test_truth_figures_are_logged_on_the_uplift_versions_run(mlflow_home) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    from monitoring.loop_world import log_truth
+
+    mlflow.set_experiment("cintel-uplift")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("mean_qini", 0.13)
+    client = MlflowClient()
+    client.create_registered_model("cintel-uplift")
+    version = client.create_model_version(
+        "cintel-uplift", f"runs:/{run.info.run_id}/m", run.info.run_id
+    )
+    log_truth(str(version.version), {"spearman_true": 0.25, "true_ate": 0.125})
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert metrics["truth.spearman_true"] == 0.25 and metrics["truth.true_ate"] == 0.125
+    assert metrics["mean_qini"] == 0.13
