@@ -41,6 +41,8 @@ class EconomicsShown:
     acquisition: pd.DataFrame | None = None  # the ranked list (every prospect)
     acquisition_csv: Path | None = None
     prospects_csv: Path | None = None
+    # the published store the block read (the loop's campaign world replaces it later)
+    profiles: pd.DataFrame | None = None
 
 
 def write_costs(*folders: Path) -> None:
@@ -172,7 +174,7 @@ def show_economics(
 
     shown = EconomicsShown(prospect=prospect)
     store = ServiceSettings(home=home).store_dir
-    profiles = pd.read_parquet(store / "profiles.parquet")
+    profiles = shown.profiles = pd.read_parquet(store / "profiles.parquet")
     for cid, why in pick_customers(profiles):
         f = figures(post("/profile", {"customer_id": cid}))
         shown.customers.append({**f, "why": why})
