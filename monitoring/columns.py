@@ -7,23 +7,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from serving.scoring import LOGGED_OUTPUTS
+
 META_COLUMNS = frozenset({"customer_id", "ts", "endpoint", "cold_start", "latency_ms"})
 META_PREFIXES = ("version.", "output.")
-PREDICTION_COLUMNS = frozenset(
-    {
-        "churn_probability",
-        "prob_alive",
-        "expected_purchases",
-        "clv_12m",
-        "value_tier",
-        "segment",
-        # the optional models' outputs, judged like the others when the store has them
-        "churn_partial_probability",
-        "potential_value_12m",
-        "share_of_wallet",
-        "potential_headroom",
-    }
-)
+# what the service logs as each answer's outputs is what drift judges as predictions
+PREDICTION_COLUMNS = frozenset(LOGGED_OUTPUTS)
 PREDICTION_PREFIXES = ("propensity_any__", "propensity_first__", "clv_12m_", "segment_prob__")
 
 
