@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,3 +69,32 @@ def broken_copy(model: str, version: str, how: str = "truncated") -> str:
         with mlflow.start_run(experiment_id=experiment.experiment_id) as run:
             mlflow.log_artifacts(str(local), "model")
     return str(mlflow.register_model(f"runs:/{run.info.run_id}/model", name).version)
+
+
+@contextmanager
+def home_beside(
+    source: Path, data: CleanData, folder: Path, files: dict[str, str], models: list[str]
+) -> Iterator[Path]:
+    """A home in ``folder`` with a copy of ``source``'s registry, a data folder written from
+    ``data`` plus ``files`` (name -> text, e.g. costs.yaml) and ``models`` trained into it
+    (each promoted); yields the data folder with the environment pointing at the home."""
+    (folder / "mlflow").mkdir()
+    shutil.copyfile(source / "mlflow" / "mlflow.db", folder / "mlflow" / "mlflow.db")
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    data.transactions.to_parquet(data_dir / "transactions.parquet", index=False)
+    data.customers.to_parquet(data_dir / "customers.parquet", index=False)
+    for name, text in files.items():
+        (data_dir / name).write_text(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CINTEL_HOME", str(folder))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        get_settings.cache_clear()
+        get_service_settings.cache_clear()
+        results = train(data, models=models)
+        assert all(r.decision == "promoted" for r in results), results
+        try:
+            yield data_dir
+        finally:
+            get_settings.cache_clear()
+            get_service_settings.cache_clear()

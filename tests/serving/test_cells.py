@@ -20,10 +20,9 @@ from serving.offer_table import MICRO_SEGMENT, OK, STAGE, offer_table
 from serving.profile import build_profile, render_profile
 from serving.schemas import ProfileAnswer
 from serving.settings import get_service_settings
+from tests.serving.own_home import home_beside
 from training.data.contract import CleanData
 from training.economics.cells_config import STRATEGIES
-from training.pipeline import train
-from training.settings import get_settings
 
 NAN = np.nan
 CATALOGUE = parse_catalogue(
@@ -226,24 +225,9 @@ def cells_home(
     ``cintel materialize`` from a data folder with a cells.yaml."""
     source, data = trained_home
     home = tmp_path_factory.mktemp("cells-home")
-    (home / "mlflow").mkdir()
-    shutil.copyfile(source / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
-    folder = home / "data"
-    folder.mkdir()
-    data.transactions.to_parquet(folder / "transactions.parquet", index=False)
-    data.customers.to_parquet(folder / "customers.parquet", index=False)
-    (folder / "cells.yaml").write_text(CELLS)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CINTEL_HOME", str(home))
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        get_settings.cache_clear()
-        get_service_settings.cache_clear()
-        (result,) = train(data, models=["potential"])
-        assert result.decision == "promoted", result
+    with home_beside(source, data, home, {"cells.yaml": CELLS}, ["potential"]) as folder:
         out = CliRunner().invoke(cli, ["materialize", "--data", str(folder)])
         assert out.exit_code == 0, out.output
-    get_settings.cache_clear()
-    get_service_settings.cache_clear()
     return home, folder, data
 
 

@@ -20,11 +20,10 @@ from serving.schemas import ProfileAnswer
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import FileStore
 from tests.serving.conftest import known_id
+from tests.serving.own_home import home_beside
 from training.data.contract import CleanData
 from training.economics import STAGES, load_costs
-from training.pipeline import train
 from training.potential.model import yearly_spend
-from training.settings import get_settings
 
 COSTS = """\
 per_order: {default: 0.5, store: 2.0, online: 1.0}
@@ -60,23 +59,8 @@ def econ_home(
     with a costs.yaml (a data folder written from the same tables)."""
     source, data = trained_home
     home = tmp_path_factory.mktemp("econ-home")
-    (home / "mlflow").mkdir()
-    shutil.copyfile(source / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
-    folder = home / "data"
-    folder.mkdir()
-    data.transactions.to_parquet(folder / "transactions.parquet", index=False)
-    data.customers.to_parquet(folder / "customers.parquet", index=False)
-    (folder / "costs.yaml").write_text(COSTS)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CINTEL_HOME", str(home))
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        get_settings.cache_clear()
-        get_service_settings.cache_clear()
-        (result,) = train(data, models=["potential"])
-        assert result.decision == "promoted", result
+    with home_beside(source, data, home, {"costs.yaml": COSTS}, ["potential"]) as folder:
         materialize(data, ServiceSettings(home=home), costs=load_costs(folder))
-    get_settings.cache_clear()
-    get_service_settings.cache_clear()
     return home, folder, data
 
 

@@ -10,7 +10,6 @@ Spark store of the four required models only, as before.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -25,13 +24,12 @@ from serving.batch.materialize import materialize
 from serving.batch.spark_materialize import targets_spark
 from serving.batch.targets import campaign_targets
 from serving.catalogue import default_catalogue
-from serving.settings import ServiceSettings, get_service_settings
+from serving.settings import ServiceSettings
 from serving.store import PROFILES_FILE
 from tests.agreement import ECONOMICS_COLUMNS, assert_frames_agree
+from tests.serving.own_home import home_beside
 from training.data.contract import CleanData
 from training.economics import load_costs
-from training.pipeline import train
-from training.settings import get_settings
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -55,22 +53,9 @@ def econ_registry(
     """(tracking URI of a registry with all six store champions, data folder, data)."""
     source, data = trained_home
     home = tmp_path_factory.mktemp("spark-econ-home")
-    (home / "mlflow").mkdir()
-    shutil.copyfile(source / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
-    folder = home / "data"
-    folder.mkdir()
-    data.transactions.to_parquet(folder / "transactions.parquet", index=False)
-    data.customers.to_parquet(folder / "customers.parquet", index=False)
-    (folder / "costs.yaml").write_text(COSTS)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CINTEL_HOME", str(home))
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        get_settings.cache_clear()
-        get_service_settings.cache_clear()
-        results = train(data, models=["potential", "churn-partial"])
-        assert all(r.decision == "promoted" for r in results), results
-    get_settings.cache_clear()
-    get_service_settings.cache_clear()
+    models = ["potential", "churn-partial"]
+    with home_beside(source, data, home, {"costs.yaml": COSTS}, models) as folder:
+        pass
     return f"sqlite:///{(home / 'mlflow' / 'mlflow.db').resolve()}", folder, data
 
 
