@@ -38,13 +38,6 @@ if TYPE_CHECKING:  # heavy imports stay out of `cintel --help`
 SERVICE = "serving.service:Cintel"
 
 
-def _service_settings(store: str | None = None) -> ServiceSettings:
-    from serving.settings import ServiceSettings
-
-    settings = ServiceSettings()
-    return settings.model_copy(update={"store": store}) if store else settings
-
-
 @click.command()
 @data_option(
     "Data folder with transactions and customers (any Spark path with --engine spark).", uri=True
@@ -102,10 +95,11 @@ def materialize(
     with console.status("Reading and validating data…") as status:
         if engine == "spark":
             from serving.batch.spark_materialize import materialize_spark
+            from serving.settings import settings_for_store
             from training.economics import Costs
             from training.spark.session import get_spark
 
-            settings = _service_settings(store)
+            settings = settings_for_store(store)
             local = "://" not in data_dir or data_dir.startswith("file://")
             folder = data_dir.removeprefix("file://") if local else None
             costs = load_costs(folder) if folder is not None else Costs()
@@ -129,7 +123,9 @@ def materialize(
             )
             _say_materialized(result)
             return
-        settings = _service_settings(store)
+        from serving.settings import settings_for_store
+
+        settings = settings_for_store(store)
         # the champions load (MLflow, an isolated smoke test) while the data is read
         with ThreadPoolExecutor(1, thread_name_prefix="cintel-champions") as pool:
             champions = pool.submit(serving.batch.materialize.load_champions, settings, True)
@@ -369,9 +365,10 @@ def targets(
     from serving.batch.targets import Campaign, campaign_targets, decision_lines
     from serving.catalogue import load_catalogue
     from serving.jsonlog import JsonLog
+    from serving.settings import settings_for_store
     from serving.store import META_FILE, PROFILES_FILE
 
-    settings = _service_settings()
+    settings = settings_for_store()
     path = settings.store_dir / PROFILES_FILE
     if not path.exists():
         raise CintelError(f"{path}: no online store; run `cintel materialize` first")

@@ -51,12 +51,10 @@ def explanation(
     from serving.event_log import EVENTS_FILE
     from serving.feedback import FeedbackStore
     from serving.offers import OfferContext, arbitrate, held_out_of
-    from serving.settings import ServiceSettings
+    from serving.settings import settings_for_store
     from serving.store import open_store
 
-    settings = ServiceSettings()
-    if store:
-        settings = settings.model_copy(update={"store": store})
+    settings = settings_for_store(store)
     profiles = open_store(
         settings.store, settings.store_dir, settings.redis_url, settings.redis_prefix
     )

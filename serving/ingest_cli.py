@@ -47,9 +47,9 @@ def ingest(
     import threading
 
     from serving.ingest import Ingest
-    from serving.settings import ServiceSettings
+    from serving.settings import settings_for_store
 
-    settings = ServiceSettings()
+    settings = settings_for_store()
     url = redis_url or settings.redis_url
     name = consumer or f"ingest-{socket.gethostname()}"
     say = lambda m: console.print(m, highlight=False)  # noqa: E731

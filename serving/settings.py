@@ -98,3 +98,10 @@ class ServiceSettings(Settings):
 def get_service_settings() -> ServiceSettings:
     """The process-wide settings; tests clear the cache after changing the environment."""
     return ServiceSettings()
+
+
+def settings_for_store(store: str | None = None) -> ServiceSettings:
+    """The settings from the environment, with the store backend a command's ``--store``
+    names (None: the configured one)."""
+    settings = ServiceSettings()
+    return settings.model_copy(update={"store": store}) if store else settings
