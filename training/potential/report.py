@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from training.data.snapshot import Snapshot
+from training.deciles import by_decile
 from training.potential.model import SPEND, PotentialModel
 
 
@@ -15,18 +15,13 @@ def decile_table(model: PotentialModel, snapshot: Snapshot) -> pd.DataFrame:
     """Customers who bought in the year, by decile of potential: means and counts."""
     frame = snapshot.frame[snapshot.frame[SPEND] > 0]
     pred = model.predict_frame(frame).assign(spend_365d=frame[SPEND].to_numpy())
-    ranks = pred["potential_value_12m"].rank(method="first")
-    pred["decile"] = np.ceil(10 * ranks / max(len(pred), 1)).astype(int)
-    return (
-        pred.groupby("decile")
-        .agg(
-            customers=("customer_id", "size"),
-            potential_value_12m=("potential_value_12m", "mean"),
-            spend_365d=("spend_365d", "mean"),
-            share_of_wallet=("share_of_wallet", "mean"),
-            headroom_total=("potential_headroom", "sum"),
-        )
-        .reset_index()
+    return by_decile(
+        pred,
+        "potential_value_12m",
+        potential_value_12m=("potential_value_12m", "mean"),
+        spend_365d=("spend_365d", "mean"),
+        share_of_wallet=("share_of_wallet", "mean"),
+        headroom_total=("potential_headroom", "sum"),
     )
 
 

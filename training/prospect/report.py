@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from training.data.snapshot import Snapshot
+from training.deciles import by_decile
 from training.prospect.cohort import LABEL, MARGIN
 from training.prospect.model import ProspectModel
 
@@ -19,18 +19,13 @@ def decile_table(model: ProspectModel, snapshot: Snapshot) -> pd.DataFrame:
     pred = model.predict_frame(frame).assign(
         top_tier=frame[LABEL].to_numpy(), first_year_margin=frame[MARGIN].to_numpy()
     )
-    ranks = pred["lookalike_score"].rank(method="first")
-    pred["decile"] = np.ceil(10 * ranks / max(len(pred), 1)).astype(int)
-    return (
-        pred.groupby("decile")
-        .agg(
-            customers=("customer_id", "size"),
-            lookalike_score=("lookalike_score", "mean"),
-            top_tier_rate=("top_tier", "mean"),
-            expected_first_year_value=("expected_first_year_value", "mean"),
-            first_year_margin=("first_year_margin", "mean"),
-        )
-        .reset_index()
+    return by_decile(
+        pred,
+        "lookalike_score",
+        lookalike_score=("lookalike_score", "mean"),
+        top_tier_rate=("top_tier", "mean"),
+        expected_first_year_value=("expected_first_year_value", "mean"),
+        first_year_margin=("first_year_margin", "mean"),
     )
 
 

@@ -17,6 +17,7 @@ from training.pipeline import build_snapshots, train
 from training.potential import TRUTH_TARGET, PotentialConfig, PotentialModel, evaluate, fit
 from training.potential.metrics import truth_metrics
 from training.potential.model import yearly_spend
+from training.potential.report import write_artifacts
 from training.settings import Settings
 from training.tasks import DEFAULT_MODELS, MODELS, TaskInputs
 
@@ -58,6 +59,11 @@ def test_potential_is_the_upper_quantile_of_similar_customers(tmp_path: Path) ->
     np.testing.assert_allclose(out["share_of_wallet"], spend / out["potential_value_12m"])
     metrics = evaluate(model, snap)
     assert metrics["coverage"] == pytest.approx(0.9, abs=0.05)
+    csv, png = write_artifacts(model, snap, tmp_path / "report")
+    deciles = pd.read_csv(csv)
+    assert deciles["decile"].tolist() == list(range(1, 11)) and png.stat().st_size > 0
+    assert deciles["customers"].sum() == int((snap.frame["spend_365d"] > 0).sum())
+    assert deciles["potential_value_12m"].is_monotonic_increasing
     model.save(tmp_path / "m")
     again = PotentialModel.load(tmp_path / "m")
     pd.testing.assert_frame_equal(again.predict_frame(snap.frame), out)

@@ -20,6 +20,7 @@ from training.prospect import FLOORS, MAIN_METRIC, ProspectModel, build_cohorts,
 from training.prospect.cohort import LABEL, MARGIN, first_year
 from training.prospect.inputs import validate_prospects
 from training.prospect.metrics import truth_metrics
+from training.prospect.report import write_artifacts
 from training.settings import Settings
 from training.tasks import DEFAULT_MODELS, MODELS, STORE_MODELS, TaskInputs, task
 
@@ -124,6 +125,12 @@ def test_lookalike_finds_a_planted_attribute_signal(tmp_path: Path) -> None:
     assert metrics[MAIN_METRIC] == pytest.approx(0.75, abs=0.04)  # the planted AUC is 0.75
     assert metrics["first_offer_lift"] > 1.1
     assert metrics["rmse_first_year_value"] < metrics["rmse_first_year_value_baseline"]
+    csv, png = write_artifacts(model, evaluation, tmp_path / "report")
+    deciles = pd.read_csv(csv)
+    assert deciles["decile"].tolist() == list(range(1, 11)) and png.stat().st_size > 0
+    assert deciles["customers"].sum() == len(evaluation.frame)
+    assert deciles["lookalike_score"].is_monotonic_increasing
+    assert deciles["top_tier_rate"].iloc[-3:].mean() > deciles["top_tier_rate"].iloc[:3].mean()
     model.save(tmp_path / "m")
     again = ProspectModel.load(tmp_path / "m")
     pd.testing.assert_frame_equal(again.predict_frame(evaluation.frame), out)
