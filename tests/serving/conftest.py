@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from serving.batch.materialize import materialize
 from serving.settings import ServiceSettings, get_service_settings
 from tests.serving.asgi import service_app
+from tests.serving.own_home import point_service_at
 from training.data.contract import CleanData, validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.pipeline import train
@@ -49,10 +50,7 @@ def service_env(
 ) -> Iterator[Path]:
     """The environment a service process would have, pointing at the trained home."""
     home, _ = trained_home
-    monkeypatch.setenv("CINTEL_HOME", str(home))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
-    monkeypatch.setenv("CINTEL_POLL_SECONDS", "0")
-    get_service_settings.cache_clear()
+    point_service_at(monkeypatch, home)
     yield home
     get_service_settings.cache_clear()
 

@@ -19,6 +19,16 @@ from training.pipeline import train
 from training.settings import get_settings
 
 
+def point_service_at(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """The environment a service process would have for ``home``: CINTEL_HOME, its sqlite
+    MLflow store, no champion polling; the settings caches cleared."""
+    mp.setenv("CINTEL_HOME", str(home))
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    mp.setenv("CINTEL_POLL_SECONDS", "0")
+    get_service_settings.cache_clear()
+    get_settings.cache_clear()
+
+
 @contextmanager
 def own_home(folder: Path, customers: int = 2000) -> Iterator[tuple[Path, CleanData]]:
     """Train all four models into ``folder`` and materialize; the environment points at it

@@ -26,6 +26,7 @@ from serving.events import EventUpdates
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import FileStore
 from tests.serving.asgi import service_app
+from tests.serving.own_home import point_service_at
 from training.data.contract import CleanData
 
 
@@ -42,10 +43,7 @@ def events_home(
 @pytest.fixture
 def events_env(events_home: tuple[Path, CleanData], monkeypatch: pytest.MonkeyPatch) -> Path:
     home, _ = events_home
-    monkeypatch.setenv("CINTEL_HOME", str(home))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
-    monkeypatch.setenv("CINTEL_POLL_SECONDS", "0")
-    get_service_settings.cache_clear()
+    point_service_at(monkeypatch, home)
     return home
 
 

@@ -24,6 +24,7 @@ from serving.scoring import REASONS_FROM
 from serving.settings import ServiceSettings, get_service_settings
 from serving.store import RedisStore
 from tests.serving.asgi import service_app
+from tests.serving.own_home import point_service_at
 from tests.serving.test_events import Loaded, _records, store_of
 from tests.serving.test_redis_store import redis_url  # noqa: F401 (a fixture)
 from training.data.contract import CleanData
@@ -60,10 +61,7 @@ def partial_env(
     partial_home: tuple[Path, CleanData], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
     home, _ = partial_home
-    monkeypatch.setenv("CINTEL_HOME", str(home))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
-    monkeypatch.setenv("CINTEL_POLL_SECONDS", "0")
-    get_service_settings.cache_clear()
+    point_service_at(monkeypatch, home)
     yield home
     get_service_settings.cache_clear()
 

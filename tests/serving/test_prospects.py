@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from serving.settings import get_service_settings
 from tests.serving.asgi import service_app
+from tests.serving.own_home import point_service_at
 from training.data.contract import validate
 from training.data.simulator.simulate import SynthConfig, synthesize
 from training.pipeline import train
@@ -49,11 +50,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, pd.Da
 
 
 def _environment(mp: pytest.MonkeyPatch, folder: Path) -> None:
-    mp.setenv("CINTEL_HOME", str(folder))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}")
-    mp.setenv("CINTEL_POLL_SECONDS", "0")
-    get_service_settings.cache_clear()
-    get_settings.cache_clear()
+    point_service_at(mp, folder)
 
 
 def _body(leads: pd.DataFrame, **extra: Any) -> dict[str, Any]:
