@@ -25,7 +25,7 @@ import bentoml
 import orjson
 from starlette.responses import Response
 
-from serving import feedback_api, heap
+from serving import feedback_api, heap, readiness
 from serving.answers import (
     Batch,
     Decisions,
@@ -178,6 +178,7 @@ class Cintel:
         self._reload_store()
         heap.settle(settings.gc)  # the long-lived heap out of the collector's full passes
         threading.Thread(target=self._follow, name="cintel-follow", daemon=True).start()
+        readiness.mark_ready()  # the server's standby 503s only while no worker is up
 
     # ---- lifecycle -------------------------------------------------------------------
     def _reload_store(self) -> None:

@@ -6,9 +6,11 @@ seconds to start (Python, BentoML, the store), and meanwhile callers' connection
 the socket's backlog with no answer. This thread, in the server process, watches the
 socket: when connections have waited ``hold_s`` seconds with no worker accepting them,
 it accepts them and answers ``503`` (``Retry-After: 1``) in the service's error shape,
-until a worker accepts again. While any worker is up the backlog empties within
-milliseconds, so the thread never takes a connection from it. Standard library only: the
-server process must not import the service.
+until a worker accepts again. Given ``ready`` (``serving.readiness``: is any worker up?),
+it answers only while no worker is up: a connection that waits because every worker is
+busy (overload, a long garbage collection) stays in the backlog for them instead of
+getting a false 503. Without ``ready`` any wait over ``hold_s`` is answered. Standard
+library only: the server process must not import the service.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 POLL_S = 0.05
 MAX_HEAD = 65_536
@@ -27,8 +29,7 @@ MAX_DRAIN = 1_000_000  # a body up to CINTEL_MAX_BODY_BYTES' default is read bef
 
 _BODY = json.dumps(
     {
-        "error": "no worker of the service took the connection in time (none running while "
-        "one starts, or all overloaded): retry shortly",
+        "error": "no worker of the service is up (one is starting): retry shortly",
         "field": None,
     }
 ).encode()
@@ -89,12 +90,20 @@ def _listening(sock: socket.socket) -> bool:
 
 
 class Standby:
-    """Answers 503 on ``sockets`` for connections that waited ``hold_s`` s unaccepted."""
+    """Answers 503 on ``sockets`` for connections that waited ``hold_s`` s unaccepted
+    (while ``ready`` says no worker is up, when given)."""
 
-    def __init__(self, sockets: Iterable[socket.socket], hold_s: float) -> None:
+    def __init__(
+        self,
+        sockets: Iterable[socket.socket],
+        hold_s: float,
+        ready: Callable[[], bool] | None = None,
+    ) -> None:
         self.sockets = list(sockets)
         self.hold_s = hold_s
+        self.ready = ready
         self.answered = 0
+        self.left_to_workers = 0  # waits past hold_s left alone: a worker was up
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -123,6 +132,11 @@ class Standby:
                 waiting_since = now
             if now - waiting_since < self.hold_s:
                 self._stop.wait(POLL_S)  # a worker that is up takes it meanwhile
+                continue
+            if self.ready is not None and self.ready():
+                self.left_to_workers += 1  # busy, not gone: the backlog is theirs
+                waiting_since = now
+                self._stop.wait(POLL_S)
                 continue
             try:
                 conn, _ = sock.accept()

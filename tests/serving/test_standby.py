@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -64,9 +65,7 @@ def test_with_no_worker_a_waiting_caller_gets_a_503_soon(listening: socket.socke
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 503 ")
     assert b"retry-after: 1" in head.lower()
-    assert json.loads(body)["error"].startswith(
-        "no worker of the service took the connection in time"
-    )
+    assert json.loads(body)["error"].startswith("no worker of the service is up")
     assert 0.3 <= waited < 1.5
     time.sleep(0.2)
     assert standby.answered == 1
@@ -107,3 +106,47 @@ def test_while_a_worker_accepts_the_standby_takes_no_connection(
         thread.join(2)
     assert all(a.startswith(b"HTTP/1.1 200 ") for a in answers)
     assert standby.answered == 0 and len(served) == 40
+
+
+def test_while_a_worker_is_up_but_busy_a_waiting_caller_gets_no_false_503(
+    listening: socket.socket,
+) -> None:
+    up = threading.Event()
+    up.set()  # a worker marked itself ready, then stopped accepting (overloaded)
+    standby = Standby([listening], hold_s=0.2, ready=up.is_set)
+    standby.start()
+    result: list[tuple[bytes, float]] = []
+    caller = threading.Thread(target=lambda: result.append(_ask(listening.getsockname()[1])))
+    try:
+        caller.start()
+        time.sleep(1.0)  # five times the hold: the connection is still the workers'
+        assert not result and standby.answered == 0 and standby.left_to_workers > 0
+        up.clear()  # the worker is gone: now the caller is told
+        caller.join(5)
+    finally:
+        standby.stop()
+    answer, waited = result[0]
+    assert answer.startswith(b"HTTP/1.1 503 ") and waited >= 1.0
+    time.sleep(0.2)  # counted once the caller has closed its end
+    assert standby.answered == 1
+
+
+def test_readiness_counts_live_workers_and_drops_dead_ones(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from serving.readiness import mark_ready, workers_up
+
+    assert workers_up(tmp_path) == 0
+    mine = mark_ready(tmp_path)
+    assert mine is not None and mine.name == str(os.getpid())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    (tmp_path / dead).touch()  # a worker killed with -9 leaves its file
+    assert workers_up(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]
+    assert mark_ready(tmp_path / "gone") is None  # the folder went: nothing announced
