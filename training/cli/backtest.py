@@ -13,6 +13,7 @@ from training.cli.common import (
     CintelError,
     console,
     data_option,
+    origins_option,
     parse_date,
     show_report,
     status_progress,
@@ -92,13 +93,7 @@ def print_table(long: pd.DataFrame, spread: pd.DataFrame | None, title: str) -> 
     help="Refuse a cutoff whose training labels reach DATE or later (the evaluation window "
     "may: that is what a holdout is for).",
 )
-@click.option(
-    "--origins",
-    type=click.IntRange(min=1, max=12),
-    default=1,
-    show_default=True,
-    help="Stack up to N training snapshots, one label window apart, for more training rows.",
-)
+@origins_option()
 @click.option(
     "--models",
     default=",".join(MODELS),

@@ -85,6 +85,17 @@ def as_of_option(help_text: str) -> Callable[[F], F]:
     return click.option("--as-of", "as_of", default=None, help=help_text)
 
 
+def origins_option() -> Callable[[F], F]:
+    """The shared ``--origins N`` option (stacked training snapshots) of train and backtest."""
+    return click.option(
+        "--origins",
+        type=click.IntRange(min=1, max=12),
+        default=1,
+        show_default=True,
+        help="Stack up to N training snapshots, one label window apart, for more training rows.",
+    )
+
+
 def decision_log_options(feedback_help: str) -> Callable[[F], F]:
     """The shared ``--decisions DIR`` and ``--feedback DIR`` options of the commands that
     read the decision log and the channel feedback (``campaigns``, ``simulate-responses``);

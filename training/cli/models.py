@@ -13,6 +13,7 @@ from training.cli.common import (
     console,
     data_option,
     engine_options,
+    origins_option,
     parse_date,
     require_spark,
     show_report,
@@ -91,13 +92,7 @@ from training.tasks import ALL_MODELS, CHURN_HEADS, DEFAULT_MODELS, TASKS
     help="Refuse the run when a label window (training or evaluation) reaches DATE or "
     "later: the data from DATE on stays untouched for a final test.",
 )
-@click.option(
-    "--origins",
-    type=click.IntRange(min=1, max=12),
-    default=1,
-    show_default=True,
-    help="Stack up to N training snapshots, one label window apart, for more training rows.",
-)
+@origins_option()
 @engine_options("Compute the snapshots and fit churn, propensity and CLV")
 @click.option(
     "--driver-rows",
