@@ -13,10 +13,10 @@ rounds. Then each server gets an open-loop run (``bench/loadgen.py``, its own pr
 half its best closed-loop throughput, latencies from the scheduled send (corrected for
 coordinated omission; ``--open-seconds 0`` skips it), and ``/profiles`` with ``--batch``
 ids gets wrk at 1 and 2 connections (customers/s), interleaved the same way. Every
-customer is asked for once first (the service prepares each answer on its first request). Numeric libraries run one thread
-(``BENCH_THREADS``). Client and servers share the machine's cores: on 2 cores the
-client's share is part of what is measured. Without ``--home`` it builds one (synth,
-train, materialize) under a temporary folder.
+customer is asked for once first (the service prepares each answer on its first request).
+Numeric libraries run one thread (``BENCH_THREADS``). Client and servers share the
+machine's cores: on 2 cores the client's share is part of what is measured. Without
+``--home`` it builds one (synth, train, materialize) under a temporary folder.
 """
 
 from __future__ import annotations
