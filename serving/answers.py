@@ -8,8 +8,10 @@ per customer; ``StoreAnswers`` keeps them for the file store (memory grows with 
 customers asked about, about 4 KB each), and row dicts (Redis, /score) are prepared per
 request. ``render`` then applies what the request changes (channel, basket, exclusions,
 contact caps), splices bytes and, given a ``Decisions``, adds a decision id to each answer
-and builds its decision record (``serving.decisions``); ``log_lines`` builds the request-log
-lines on the log writer's thread.
+and builds its decision record (``serving.decisions``). What a customer's answer and record
+get under one set of request rules (offers shown, withheld, ranked) is spliced once and
+kept with the customer (``Prepared.spliced``; a customer with contacts is checked against
+the caps per request). ``log_block`` builds the request-log lines of an answer in one join.
 """
 
 from __future__ import annotations
