@@ -1,21 +1,22 @@
 """Load test on loopback: cintel /profile and /profiles vs bare BentoML and FastAPI baselines.
 
     .venv/bin/python bench/bench_service.py [--home CINTEL_HOME] [--customers 20000]
-        [--seconds 10] [--rounds 3] [--open-seconds 30] [--batch 100]
+        [--seconds 10] [--rounds 3] [--open-seconds 30] [--batch 100] [--base TREE]
 
-The three servers (cintel's ``bentoml serve``, a bare BentoML and a bare FastAPI endpoint
-doing one XGBoost prediction; one worker each) run at once and are measured in turn,
-interleaved: ``--rounds`` rounds, each through c = 1, 8 and 32 connections and at each
-through the servers in a rotated order, driven by ``wrk`` (one thread, closed loop: C,
-a fraction of a core). The ratios are cintel's req/s over each baseline's in the same
-round, median over rounds. Then each server gets an open-loop run (``bench/loadgen.py``,
-its own process) at half its best closed-loop throughput, latencies from the scheduled
-send (corrected for coordinated omission), and ``/profiles`` with ``--batch`` ids gets
-wrk at 1 and 2 connections (customers/s). Every customer is asked for once first (the
-service prepares each answer on its first request). Numeric libraries run one thread
-(``BENCH_THREADS``). Client and servers share the machine's cores: on 2 cores the
-client's share is part of what is measured. Without ``--home`` it builds one (synth,
-train, materialize) under a temporary folder.
+The three servers (``cintel serve --workers 1``, a bare BentoML and a bare FastAPI endpoint
+doing one XGBoost prediction; one worker each; with ``--base``, cintel from that tree as a
+fourth, for an A/B of a change) run at once and are measured in turn, interleaved:
+``--rounds`` rounds, each through c = 1, 8 and 32 connections and at each through the
+servers in a rotated order, driven by ``wrk`` (one thread, closed loop: C, a fraction of a
+core). The ratios are cintel's req/s over each baseline's in the same round, median over
+rounds. Then each server gets an open-loop run (``bench/loadgen.py``, its own process) at
+half its best closed-loop throughput, latencies from the scheduled send (corrected for
+coordinated omission; ``--open-seconds 0`` skips it), and ``/profiles`` with ``--batch``
+ids gets wrk at 1 and 2 connections (customers/s), interleaved the same way. Every
+customer is asked for once first (the service prepares each answer on its first request).
+Numeric libraries run one thread (``BENCH_THREADS``). Client and servers share the
+machine's cores: on 2 cores the client's share is part of what is measured. Without
+``--home`` it builds one (synth, train, materialize) under a temporary folder.
 """
 
 from __future__ import annotations
@@ -80,12 +81,14 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes) -> tuple[int
 
 
 @contextmanager
-def running(cmd: list[str], env: dict[str, str], port: int, probe: Callable[[], bool]) -> Iterator:
-    """Start a server in its own process group, wait until ``probe`` passes, kill it after;
-    yields the process (its pid is the group's id)."""
+def running(
+    cmd: list[str], env: dict[str, str], port: int, probe: Callable[[], bool], cwd: Path = REPO
+) -> Iterator:
+    """Start a server in its own process group, wait until ``probe`` passes, stop it after
+    (SIGTERM: ``cintel serve`` passes it on to its own session); yields the process."""
     log = open(Path(tempfile.gettempdir()) / f"bench-serve-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         deadline = time.monotonic() + 180
@@ -174,26 +177,38 @@ def build_home(root: Path, customers: int) -> Path:
     return home
 
 
-SERVERS = ("cintel", "bare FastAPI", "bare BentoML")
+BASELINES = ("bare FastAPI", "bare BentoML")
+SERVERS = ("cintel", *BASELINES)
+BASE = "cintel @base"  # cintel from another tree (--base), for an A/B of a change
 CLIENTS = (1, 8, 32)
 
 
-def start_servers(stack: ExitStack, home: Path) -> dict[str, tuple[int, str]]:
-    """cintel (``bentoml serve``, one worker), a bare BentoML and a bare FastAPI one-model
-    endpoint, all running at once so their runs can interleave; name -> (port, path)."""
+def start_servers(
+    stack: ExitStack, home: Path, base: Path | None = None
+) -> dict[str, tuple[int, str]]:
+    """cintel (``cintel serve --workers 1``, as a user starts it: its settings for
+    BentoML's access log and tracing apply), a bare BentoML and a bare FastAPI one-model
+    endpoint, and with ``base`` cintel from that tree too, all running at once so their
+    runs can interleave; name -> (port, path)."""
     env = {**os.environ, "CINTEL_HOME": str(home), "CINTEL_POLL_SECONDS": "0"}
     env.pop("CINTEL_API_KEY", None)
+    env.pop("BENTOML_CONFIG_OVERRIDES", None)
     env.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{home.resolve() / 'mlflow' / 'mlflow.db'}")
     bento = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1", "--port"]
     uvicorn = [sys.executable, "-m", "uvicorn", "bench.bare_fastapi:app", "--no-access-log"]
+    serve = [sys.executable, "-m", "monitoring.entry", "serve", "--workers", "1"]
     out: dict[str, tuple[int, str]] = {}
-    for name, target, path in (
-        ("cintel", "serving.service:Cintel", "/profile"),
-        ("bare BentoML", "bench.bare_bento:Bare", "/predict"),
-    ):
+    trees = [("cintel", REPO)] + ([(BASE, base.resolve())] if base is not None else [])
+    for name, tree in trees:
         port = _free_port()
-        stack.enter_context(running([*bento, str(port), target], env, port, _ready(port)))
-        out[name] = (port, path)
+        tree_env = {**env, "PYTHONPATH": str(tree)}
+        cmd = [*serve, "--host", "127.0.0.1", "--port", str(port)]
+        stack.enter_context(running(cmd, tree_env, port, _ready(port), cwd=tree))
+        out[name] = (port, "/profile")
+    port = _free_port()
+    target = "bench.bare_bento:Bare"
+    stack.enter_context(running([*bento, str(port), target], env, port, _ready(port)))
+    out["bare BentoML"] = (port, "/predict")
     port = _free_port()
     probe = lambda: _post(http.client.HTTPConnection("127.0.0.1", port), "/predict", ROW)[0] == 200  # noqa: E731
     cmd = [*uvicorn, "--host", "127.0.0.1", "--port", str(port)]
@@ -217,9 +232,10 @@ def closed_loop(
     through the client counts, and at each one through the servers in a rotated order, so
     a change of the machine's load hits all servers alike."""
     runs: dict[tuple[str, int], list[wrk.WrkResult]] = {}
+    names = list(servers)
     for r in range(rounds):
         for c in CLIENTS:
-            order = SERVERS[r % 3 :] + SERVERS[: r % 3]
+            order = names[r % len(names) :] + names[: r % len(names)]
             for name in order:
                 port, path = servers[name]
                 url = f"http://127.0.0.1:{port}{path}"
@@ -245,7 +261,9 @@ def open_loop(port: int, path: str, bodies: list[bytes], rate: float, seconds: f
             "over_20ms": sum(1 for x in lat if x > 20), "errors": bad}  # fmt: skip
 
 
-def bench(home: Path, seconds: float, rounds: int, open_s: float, batch: int) -> dict:
+def bench(
+    home: Path, seconds: float, rounds: int, open_s: float, batch: int, base: Path | None = None
+) -> dict:
     import pandas as pd
 
     if not wrk.available():
@@ -254,34 +272,44 @@ def bench(home: Path, seconds: float, rounds: int, open_s: float, batch: int) ->
     rng = random.Random(0)
     out: dict = {}
     with ExitStack() as stack:
-        servers = start_servers(stack, home)
-        port = servers["cintel"][0]
+        servers = start_servers(stack, home, base)
+        cintels = [n for n in servers if n.startswith("cintel")]
         # first ask: every customer once (the service prepares each answer on first request)
         order = rng.sample(ids, len(ids))
         first = lambda i: json.dumps({"customer_ids": order[i * 1000 : (i + 1) * 1000]}).encode()  # noqa: E731
-        out["first"] = drive(port, "/profiles", first, 1, len(ids) // 1000, 120, "first", 1000)
+        for name in cintels:
+            port = servers[name][0]
+            out.setdefault("first", {})[name] = drive(
+                port, "/profiles", first, 1, len(ids) // 1000, 120, "first", 1000
+            )
         one = [
             json.dumps({"customer_id": c}).encode() for c in rng.sample(ids, min(5000, len(ids)))
         ]
-        bodies = {"cintel": one, "bare FastAPI": [ROW], "bare BentoML": [ROW]}
+        bodies = {n: one for n in cintels} | {"bare FastAPI": [ROW], "bare BentoML": [ROW]}
         for name, (p, path) in servers.items():  # warm-up
             wrk.run(f"http://127.0.0.1:{p}{path}", bodies[name], 4, 2)
         out["closed"] = closed_loop(servers, bodies, seconds, rounds)
         best = {n: max(statistics.median(r.rps for r in out["closed"][(n, c)]) for c in CLIENTS)
-                for n in SERVERS}  # fmt: skip
+                for n in servers}  # fmt: skip
         out["open"] = {}
-        for name in SERVERS:
-            p, path = servers[name]
-            out["open"][name] = open_loop(p, path, bodies[name], best[name] / 2, open_s)
+        if open_s > 0:
+            for name, (p, path) in servers.items():
+                out["open"][name] = open_loop(p, path, bodies[name], best[name] / 2, open_s)
         many = [json.dumps({"customer_ids": rng.sample(ids, batch)}).encode() for _ in range(500)]
-        url = f"http://127.0.0.1:{port}/profiles"
-        out["profiles"] = {c: wrk.run(url, many, c, seconds) for c in (1, 2)}
+        # /profiles interleaved too: each round through the cintel servers at 1 and 2
+        out["profiles"] = {}
+        for r in range(rounds):
+            for c in (1, 2):
+                for name in cintels[r % len(cintels) :] + cintels[: r % len(cintels)]:
+                    url = f"http://127.0.0.1:{servers[name][0]}/profiles"
+                    out["profiles"].setdefault((name, c), []).append(wrk.run(url, many, c, seconds))
     return out
 
 
 def report(result: dict, batch: int) -> None:
     closed = result["closed"]
     med = lambda name, c, f: statistics.median(f(r) for r in closed[(name, c)])  # noqa: E731
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"\nclosed loop (wrk, 1 thread), median of {len(closed[('cintel', 1)])} interleaved runs")
     print(f"{'clients':>7} {'cintel /profile':>16} {'bare FastAPI':>13} {'bare BentoML':>13}"
           f" {'vs FastAPI':>11} {'vs BentoML':>11} {'cintel p50':>11} {'FastAPI p50':>12}"
@@ -299,6 +327,16 @@ def report(result: dict, batch: int) -> None:
               f" {med('cintel', c, lambda r: r.p50_ms):>8.2f} ms"
               f" {med('bare FastAPI', c, lambda r: r.p50_ms):>9.2f} ms"
               f" {med('cintel', c, lambda r: r.p99_ms):>8.2f} ms")  # fmt: skip
+    if (BASE, 1) in closed:
+        print(f"\ncintel vs {BASE} (the --base tree), ratio of each round's pair, median")
+        for c in CLIENTS:
+            pairs = zip(closed[("cintel", c)], closed[(BASE, c)], strict=True)
+            ratios = [a.rps / b.rps for a, b in pairs]
+            print(f"{c:>7} {med('cintel', c, lambda r: r.rps):>9,.0f} r/s vs"
+                  f" {med(BASE, c, lambda r: r.rps):>7,.0f} r/s: {statistics.median(ratios):.2f}x"
+                  f" (rounds {', '.join(f'{x:.2f}' for x in ratios)}); p50"
+                  f" {med('cintel', c, lambda r: r.p50_ms):.2f} vs"
+                  f" {med(BASE, c, lambda r: r.p50_ms):.2f} ms")  # fmt: skip
     errors = sum(r.errors for runs in closed.values() for r in runs)
     print(f"  socket errors and non-2xx answers over all runs: {errors}")
     print("\nopen loop (bench/loadgen.py) at half each server's best closed-loop throughput;"
@@ -307,11 +345,14 @@ def report(result: dict, batch: int) -> None:
         print(f"  {name:<13} {o['rate']:>6,.0f}/s  n={o['n']:<6} p50 {o['p50']:7.2f} ms  "
               f"p99 {o['p99']:8.2f} ms  max {o['max']:8.1f} ms  >20 ms: {o['over_20ms']}  "
               f"errors {o['errors']}")  # fmt: skip
-    first = result["first"]
-    print(f"\n/profiles with {batch} ids (wrk): " + ", ".join(
-        f"{c} connection(s) {r.rps * batch:,.0f} customers/s (p50 {r.p50_ms:.1f} ms)"
-        for c, r in result["profiles"].items()) + "  (target >= 100,000/s); "
-        f"{first.items_per_s:,.0f}/s the first time each customer is asked for")  # fmt: skip
+    print(f"\n/profiles with {batch} ids (wrk, median of interleaved runs; target >= 100,000"
+          " customers/s)")  # fmt: skip
+    for (name, c), runs in result["profiles"].items():
+        rate = statistics.median(r.rps * batch for r in runs)
+        p50 = statistics.median(r.p50_ms for r in runs)
+        print(f"  {name:<13} {c} connection(s): {rate:>9,.0f} customers/s (p50 {p50:.1f} ms)")
+    for name, first in result["first"].items():
+        print(f"  {name:<13} {first.items_per_s:,.0f}/s the first time each customer is asked for")
 
 
 def main() -> None:
@@ -322,10 +363,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--open-seconds", type=float, default=30.0, help="per open-loop run")
     parser.add_argument("--batch", type=int, default=100, help="ids per /profiles request")
+    parser.add_argument(
+        "--base", type=Path, help="also run cintel from this tree (e.g. a worktree of main)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cintel-bench-") as tmp:
         home = args.home or build_home(Path(tmp), args.customers)
-        result = bench(home, args.seconds, args.rounds, args.open_seconds, args.batch)
+        result = bench(home, args.seconds, args.rounds, args.open_seconds, args.batch, args.base)
         report(result, args.batch)
 
 

@@ -8,8 +8,10 @@ per customer; ``StoreAnswers`` keeps them for the file store (memory grows with 
 customers asked about, about 4 KB each), and row dicts (Redis, /score) are prepared per
 request. ``render`` then applies what the request changes (channel, basket, exclusions,
 contact caps), splices bytes and, given a ``Decisions``, adds a decision id to each answer
-and builds its decision record (``serving.decisions``); ``log_lines`` builds the request-log
-lines on the log writer's thread.
+and builds its decision record (``serving.decisions``). What a customer's answer and record
+get under one set of request rules (offers shown, withheld, ranked) is spliced once and
+kept with the customer (``Prepared.spliced``; a customer with contacts is checked against
+the caps per request). ``log_block`` builds the request-log lines of an answer in one join.
 """
 
 from __future__ import annotations
@@ -27,18 +29,25 @@ from serving.catalogue import Catalogue
 from serving.contacts import ContactHistory
 from serving.offer_table import OK, OfferTable, columns_of, offer_table
 from serving.offers import RankedOffer, RequestRules, contact_cap_reason, made_offer, offer_order
-from serving.profile import render_profile, splice_answer
-from serving.request_record import log_fragment, request_line
+from serving.profile import render_profile
+from serving.request_record import log_fragment, request_lines
 from serving.store import FileStore
 
 Withheld = tuple[tuple[int, bytes], ...]  # (catalogue index, decision entry JSON)
+
+
+# (offers JSON array, the decision record from its "customer_id" value to its newline)
+Spliced = tuple[bytes, bytes]
+SPLICES_KEPT = 8  # per customer: the offer sets of that many request rules (usually one)
 
 
 @dataclass(frozen=True)
 class Prepared:
     """What every answer about one customer shares."""
 
-    profile: bytes  # ends with the customer's "held_out" campaigns and "ranking"
+    # the answer up to its "model_versions": the profile, the customer's "held_out"
+    # campaigns and "ranking", without the closing brace
+    profile: bytes
     # (catalogue index, answer JSON, decision entry tail) of the offers the static rules
     # allow, in order, but those of a campaign the customer is held out of
     offers: tuple[tuple[int, bytes, bytes], ...]
@@ -46,6 +55,10 @@ class Prepared:
     customer_json: bytes  # the customer id as the decision record has it (null: anonymous)
     decision_tail: bytes  # the record's "assignment" and "ranking"
     log: bytes  # the customer's part of a request-log line
+    mask: int = 0  # a bit per catalogue offer in ``offers`` or ``withheld``
+    # the offers and record parts of the request rules seen, by the bits of ``mask`` they
+    # block (no contact cap): a request then joins bytes (``render``)
+    spliced: dict[int, Spliced] = field(default_factory=dict, compare=False, repr=False)
 
 
 def offer_json(offer: RankedOffer) -> dict[str, Any]:
@@ -94,8 +107,12 @@ def prepare(
     )
     ranking, tail = decisions.customer_tail(table, i, control)
     held = orjson.dumps({"held_out": [cid for cid, _ in withheld], "ranking": ranking})
-    profile = render_profile(row)[:-1] + b"," + held[1:]
-    return Prepared(profile, offers, withheld, orjson.dumps(customer_id), tail, log_fragment(row))
+    profile = render_profile(row)[:-1] + b"," + held[1:-1]
+    mask = 0
+    for j in [j for j, _, _ in offers] + [j for _, entries in withheld for j, _ in entries]:
+        mask |= 1 << j
+    customer_json = orjson.dumps(customer_id)
+    return Prepared(profile, offers, withheld, customer_json, tail, log_fragment(row), mask)
 
 
 class StoreAnswers:
@@ -171,58 +188,91 @@ def render(
 ) -> list[bytes]:
     """One JSON answer per customer found (``schemas.ProfileAnswer``). With ``decided``,
     each answer gets a new ``decision_id`` and its record is appended to ``decided.lines``;
-    without, ``decision_id`` is null (decision logging off)."""
+    without, ``decision_id`` is null (decision logging off). A customer's offers and record
+    parts under the same rules are spliced once and kept (``Prepared.spliced``) unless a
+    contact cap may apply (a customer with contacts: checked per request)."""
     allowed = rules.allowed.tolist()
+    blocked = 0
+    for j, ok in enumerate(allowed):
+        if not ok:
+            blocked |= 1 << j
     known = contacts.customers() if contacts is not None else {}.keys()
-    versions_json = orjson.dumps(versions)
+    head = b',"model_versions":%b,"cold_start":%b,"offers":' % (
+        orjson.dumps(versions),
+        b"true" if cold else b"false",
+    )
+    ids: list[bytes] = []
+    mid = b""
+    if decided is not None:
+        ids = decisions.new_decision_ids(len(batch.prepared))
+        mid = b'","ts":"%b",%b,"customer_id":' % (decided.ts.encode(), decided.head)
     out = []
-    for cid, prepared in zip(batch.customer_ids, batch.prepared, strict=True):
-        offers = [(js, dec) for j, js, dec in prepared.offers if allowed[j]]
-        withheld = prepared.withheld
-        capped = cid in known and (offers or withheld)
-        if capped:
+    for k, (cid, prepared) in enumerate(zip(batch.customer_ids, batch.prepared, strict=True)):
+        if cid in known and (prepared.offers or prepared.withheld):
             now = now_s if now_s is not None else time.time()
 
             def ok(j: int, cid: str = cid, now: float = now) -> bool:
                 return allowed[j] and contact_cap_reason(catalogue, contacts, cid, j, now) is None
 
-            offers = [(js, dec) for j, js, dec in prepared.offers if ok(j)]
-        offers_json = b"[%b]" % b",".join(js for js, _ in offers)
+            offers_json, record = _splice(prepared, ok)
+        else:
+            key = prepared.mask & blocked
+            parts = prepared.spliced.get(key)
+            if parts is None:
+                if len(prepared.spliced) >= SPLICES_KEPT:
+                    prepared.spliced.clear()
+                parts = prepared.spliced[key] = _splice(prepared, allowed.__getitem__)
+            offers_json, record = parts
         if decided is None:
-            out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, None))
+            out.append(b"".join((prepared.profile, head, offers_json, b',"decision_id":null}')))
             continue
-        decision_id = decisions.new_decision_id()
-        out.append(splice_answer(prepared.profile, versions_json, cold, offers_json, decision_id))
-        check = ok if capped else allowed.__getitem__
-        held = b",".join(
-            decisions.held_out_json(campaign, (e for j, e in entries if check(j)))
-            for campaign, entries in withheld
-        )
-        decided.lines.append(
-            decisions.record_line(
-                decision_id,
-                decided.ts,
-                decided.head,
-                prepared.customer_json,
-                decisions.ranked([dec for _, dec in offers]),
-                held,
-                prepared.decision_tail,
-            )
-        )
+        did = ids[k]
+        out.append(b"".join((prepared.profile, head, offers_json, b',"decision_id":"', did, b'"}')))
+        decided.lines.append(b"".join((decisions.PREFIX, did, mid, record)))
     return out
+
+
+def _splice(prepared: Prepared, check: Callable[[int], bool]) -> Spliced:
+    """The offers ``check`` lets through: the answer's offers array and the decision
+    record's part from the customer id on (``decisions.record_line``'s layout)."""
+    shown = [(js, dec) for j, js, dec in prepared.offers if check(j)]
+    offers_json = b"[%b]" % b",".join(js for js, _ in shown)
+    held = b",".join(
+        decisions.held_out_json(campaign, (e for j, e in entries if check(j)))
+        for campaign, entries in prepared.withheld
+    )
+    record = b'%b,"offers":[%b],"held_out":[%b],%b\n' % (
+        prepared.customer_json,
+        decisions.ranked([dec for _, dec in shown]),
+        held,
+        prepared.decision_tail,
+    )
+    return offers_json, record
+
+
+def log_block(
+    endpoint: str,
+    batch: Batch,
+    versions: dict[str, str],
+    latency_ms: float,
+    ts: str,
+    cold: bool = False,
+) -> bytes:
+    """The request-log lines of ``batch`` (newline-terminated), one per customer."""
+    fragments = [p.log for p in batch.prepared]
+    versions_json = orjson.dumps(versions)
+    return request_lines(
+        endpoint, batch.customer_ids, fragments, cold, versions_json, latency_ms, ts
+    )
 
 
 def log_lines(
     endpoint: str, batch: Batch, versions: dict[str, str], latency_ms: float, cold: bool = False
 ) -> Callable[[str], list[bytes]]:
-    """The request-log lines of ``batch``, built when called with the request's time."""
-    versions_json = orjson.dumps(versions)
-    ids, prepared = batch.customer_ids, batch.prepared
+    """The request-log lines of ``batch`` (``log_block``), built when called with the
+    request's time."""
 
     def make(ts: str) -> list[bytes]:
-        return [
-            request_line(endpoint, cid, cold, p.log, versions_json, latency_ms, ts)
-            for cid, p in zip(ids, prepared, strict=True)
-        ]
+        return log_block(endpoint, batch, versions, latency_ms, ts, cold).split(b"\n")[:-1]
 
     return make

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 REJECTED = logging.getLogger("cintel.rejected")
@@ -62,6 +62,13 @@ def _from_pydantic(detail: list[Any]) -> tuple[str, str | None]:
         if field:
             fields.append(field)
     return "; ".join(parts) or "invalid request body", fields[0] if fields else None
+
+
+def validation_error_body(exc: ValidationError) -> bytes:
+    """The error body of a request body the input model rejected: what BentoML's 400 for
+    it (``{"error", "detail": [...]}``) becomes after ``normalize``."""
+    text, field = _from_pydantic(exc.errors(include_context=False, include_input=False))
+    return error_body(text, field)
 
 
 def normalize(body: bytes) -> tuple[str, str | None]:
@@ -115,7 +122,6 @@ def log_rejected(
 
 def _is_client_error(exc: BaseException | None) -> bool:
     from bentoml.exceptions import BentoMLException
-    from pydantic import ValidationError
     from starlette.exceptions import HTTPException
 
     if isinstance(exc, ValidationError):

@@ -1,5 +1,6 @@
 """ASGI guard in front of the endpoints: API key (401), media type (415), body size (413),
-the OpenAPI document and page (``/docs.json``, ``/docs``), and one error shape (``errors``).
+the OpenAPI document and page (``/docs.json``, ``/docs``), one error shape (``errors``), and
+POST /profile and /profiles answered here (``fast_route``).
 
 Health and metrics stay open. A POST body is read here, up to ``CINTEL_MAX_BODY_BYTES``,
 before the endpoint sees it, so a chunked body over the limit is a 413 like a declared one.
@@ -16,6 +17,7 @@ from typing import Any
 
 from serving.api_page import HTML, PAGE, PAGE_PATHS
 from serving.errors import error_body, log_rejected, normalize
+from serving.fast_route import FastRoute
 from serving.settings import get_service_settings
 
 Scope = MutableMapping[str, Any]
@@ -112,9 +114,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 class GuardMiddleware:
     """Auth, media type, body size, the API document and the error shape (see module)."""
 
-    def __init__(self, app: ASGIApp, openapi: Callable[[], bytes] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        openapi: Callable[[], bytes] | None = None,
+        fast: Callable[[], FastRoute | None] | None = None,
+    ) -> None:
         self.app = app
         self.openapi = openapi
+        self.fast = fast  # the running service's fast route, when it has one
         self._document: bytes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,6 +130,7 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         settings = get_service_settings()  # cached; read per request so tests can change it
+        answered = send
         send = _ErrorShaper(scope, send, full=settings.log_rejected == "full")
         headers = dict(scope.get("headers") or [])
         if settings.api_key:
@@ -155,6 +164,14 @@ class GuardMiddleware:
                 return
             if not isinstance(body, bytes):
                 await _reply(send, 413, error_body(too_big))
+                return
+            route = None
+            if method == "POST" and self.fast is not None and settings.fast_route == "on":
+                route = self.fast()
+            reply = None if route is None else await route.answer(str(path), body)
+            if reply is not None:
+                status, out = reply
+                await _reply(send if status >= 400 else answered, status, out)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)

@@ -1,7 +1,7 @@
 """The customer-360 part of an answer from one flat store row (pure, no pandas, no BentoML).
 
 It does not depend on the request, so the file store renders it once per customer
-(``render_profile``) and every answer splices the same bytes (``splice_answer``).
+(``render_profile``) and every answer splices the same bytes (``serving.answers.render``).
 """
 
 from __future__ import annotations
@@ -165,26 +165,3 @@ def _economics(row: dict[str, Any]) -> dict[str, Any]:
 def render_profile(row: dict[str, Any]) -> bytes:
     """``build_profile`` as JSON (NaN as null)."""
     return orjson.dumps(build_profile(row))
-
-
-def splice_answer(
-    profile_json: bytes,
-    versions_json: bytes,
-    cold: bool,
-    offers_json: bytes,
-    decision_id: str | None = None,
-) -> bytes:
-    """One whole answer: the rendered profile (with the customer's own as_of) plus what
-    this request adds."""
-    return b"".join(
-        (
-            profile_json[:-1],
-            b',"model_versions":',
-            versions_json,
-            b',"cold_start":true,"offers":' if cold else b',"cold_start":false,"offers":',
-            offers_json,
-            b',"decision_id":null}'
-            if decision_id is None
-            else b',"decision_id":"%b"}' % decision_id.encode(),
-        )
-    )

@@ -61,6 +61,27 @@ def request_line(
     return b"".join((head[:-1], b',"versions":', versions_json, b",", fragment, b"}"))
 
 
+def request_lines(
+    endpoint: str,
+    customer_ids: list[str],
+    fragments: list[bytes],
+    cold: bool,
+    versions_json: bytes,
+    latency_ms: float,
+    ts: str,
+) -> bytes:
+    """``request_line`` for each customer of one answer, newline-terminated, in one join:
+    what the customers share is serialized once."""
+    start = orjson.dumps({"ts": ts, "endpoint": endpoint})[:-1] + b',"customer_id":'
+    rest = orjson.dumps({"cold_start": cold, "latency_ms": latency_ms})[1:-1]
+    middle = b',%b,"versions":%b,' % (rest, versions_json)
+    dumps = orjson.dumps
+    parts: list[bytes] = []
+    for cid, fragment in zip(customer_ids, fragments, strict=True):
+        parts += (start, dumps(cid), middle, fragment, b"}\n")
+    return b"".join(parts)
+
+
 # what a /prospect line keeps of each ranked person: the answer, nothing the caller sent
 PROSPECT_OUTPUTS = (
     "rank",

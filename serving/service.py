@@ -23,6 +23,7 @@ from typing import Any
 
 import bentoml
 import orjson
+from bentoml.exceptions import BentoMLException
 from starlette.responses import Response
 
 from serving import feedback_api, heap, readiness
@@ -32,22 +33,23 @@ from serving.answers import (
     StoreAnswers,
     from_rows,
     from_store,
-    log_lines,
+    log_block,
     render,
 )
 from serving.catalogue import load_catalogue
 from serving.decision_index import DecisionIndex
 from serving.decisions import request_head, utc_now
-from serving.errors import error_response, install_log_policy
+from serving.errors import error_body, error_response, install_log_policy
 from serving.event_input import EventError, EventsAnswer, EventsRequest
 from serving.events import EventUpdates, NoHistory, overlay, receive
+from serving.fast_route import FastRoute
 from serving.feedback import FeedbackStore
 from serving.follower import PACKAGED_DIR, ModelManager
 from serving.fresh import FreshAnswers, stale_models
 from serving.jsonlog import JsonLog
 from serving.middleware import GuardMiddleware
 from serving.model_metrics import ModelMetrics
-from serving.offers import OfferContext, request_rules
+from serving.offers import OfferContext, RequestRules, request_rules
 from serving.openapi import api_document
 from serving.prospect_schemas import ProspectAnswer, ProspectRequest
 from serving.prospects import Prospects
@@ -77,6 +79,7 @@ from training.tasks import MODELS
 logger = logging.getLogger(__name__)
 SCORED_KEPT = 100_000  # customer ids answered by /score that /feedback accepts (per worker)
 MODEL_WAIT_S = 30.0  # a request that needs the models waits for them this long at most
+RULES_KEPT = 1024  # request rules kept by context (channel, basket, exclusions)
 
 
 def _offer_context(channel: str | None, context: Context | None) -> OfferContext:
@@ -91,6 +94,11 @@ def _json(body: bytes) -> Any:
     """A pre-serialized JSON answer; BentoML sends a Response as it is (the annotation of
     the endpoint documents the schema in the OpenAPI page)."""
     return Response(body, media_type="application/json")
+
+
+def _sent(status: int, body: bytes) -> Any:
+    """A status and JSON body as the endpoint's answer (an error body when >= 400)."""
+    return Response(body, status_code=status, media_type="application/json")
 
 
 def _error(status: int, message: str, field: str | None = None) -> Any:
@@ -137,6 +145,7 @@ class Cintel:
         self.contacts = self.feedback.contacts
         self.catalogue = load_catalogue(settings.offers_path)
         self.offer_ids = frozenset(o.id for o in self.catalogue.offers)
+        self._rules: dict[OfferContext, RequestRules] = {}  # by request context, as made
         self.decision_log = JsonLog(settings.decision_log_dir)
         self.record_decisions = settings.decisions == "on"
         days = settings.feedback_days or max(
@@ -176,6 +185,14 @@ class Cintel:
         self.events: EventUpdates | None = None  # POST /events on this store (serving.events)
         self.events_error: str | None = "no online store loaded"
         self._reload_store()
+        apis = Cintel.apis  # type: ignore[attr-defined]
+        # the guard answers these two itself, validated by the endpoints' own input models
+        self.fast_route = FastRoute(
+            {
+                "/profile": (apis["profile"].input_spec, self.answer_profile),
+                "/profiles": (apis["profiles"].input_spec, self.answer_profiles),
+            }
+        )
         heap.settle(settings.gc)  # the long-lived heap out of the collector's full passes
         threading.Thread(target=self._follow, name="cintel-follow", daemon=True).start()
         readiness.mark_ready()  # the server's standby 503s only while no worker is up
@@ -255,6 +272,9 @@ class Cintel:
         while not self.models_loaded.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
+    def _no_store_body(self) -> bytes:
+        return error_body(f"online store not loaded: {self.store_error}")
+
     def _no_store(self) -> Any:
         return _error(503, f"online store not loaded: {self.store_error}")
 
@@ -312,10 +332,14 @@ class Cintel:
         started: float,
         store_as_of: str | None,
         cold: bool = False,
-    ) -> list[bytes] | Any:
+    ) -> list[bytes] | tuple[int, bytes]:
         """The answers, their decision records in the OS (or a 503 when that fails) and
         their request-log records, all in the OS before the answer goes out."""
-        rules = request_rules(self.catalogue, ctx)
+        rules = self._rules.get(ctx)
+        if rules is None:
+            if len(self._rules) >= RULES_KEPT:
+                self._rules.clear()
+            rules = self._rules[ctx] = request_rules(self.catalogue, ctx)
         decided = None
         if self.record_decisions:
             ts = utc_now()
@@ -335,33 +359,33 @@ class Cintel:
                     b"".join(decided.lines), decided.ts, len(decided.lines)
                 )
             except OSError as exc:
-                return _error(503, f"decision log not writable, nothing answered: {exc}")
+                return 503, error_body(f"decision log not writable, nothing answered: {exc}")
         latency_ms = (time.perf_counter() - started) * 1000
         # in the OS before the answer goes out, like the decision record: a SIGKILL of the
         # worker loses no answered request's line (queued for a writer thread, up to its
         # 50 ms linger of lines were lost); a failed write is counted, not a failed answer
         ts = decided.ts if decided is not None else utc_now()
-        lines = log_lines(endpoint, batch, versions, latency_ms, cold)(ts)
+        lines = log_block(endpoint, batch, versions, latency_ms, ts, cold)
+        n = len(batch.prepared)
         try:
-            self.requests.write_through(b"\n".join(lines) + b"\n", ts, len(lines))
+            self.requests.write_through(lines, ts, n)
         except OSError as exc:
-            self.requests.dropped += len(lines)
-            logger.warning("request log not writable (%d lines not logged): %s", len(lines), exc)
+            self.requests.dropped += n
+            logger.warning("request log not writable (%d lines not logged): %s", n, exc)
         return answers
 
-    # ---- endpoints ---------------------------------------------------------------------
-    @bentoml.api(route="/profile")
-    async def profile(self, request: ProfileRequest, /) -> ProfileAnswer:
-        """The whole profile and ranked offers of one known customer."""
+    # ---- /profile and /profiles: answered here or by the guard's fast route ----------
+    async def answer_profile(self, request: ProfileRequest) -> tuple[int, bytes]:
+        """Status and JSON body of a /profile answer (the endpoint and the fast route)."""
         started = time.perf_counter()
         served = self.served
         if served is None:
-            return self._no_store()
-        await self._store_answers_wait(served)
+            return 503, self._no_store_body()
+        if not self.models_loaded.is_set():
+            await self._store_answers_wait(served)
         batch, versions = self._batch(served, [request.customer_id])
         if batch.missing:
-            return _error(
-                404,
+            return 404, error_body(
                 f"customer_id {request.customer_id!r} is not in the online store "
                 f"(as of {served.store.meta.get('as_of')}); POST its features to /score instead",
                 "customer_id",
@@ -370,37 +394,42 @@ class Cintel:
         answers = self._answer(
             "/profile", batch, versions, ctx, started, served.store.meta.get("as_of")
         )
-        return _json(answers[0]) if isinstance(answers, list) else answers
+        return answers if isinstance(answers, tuple) else (200, answers[0])
 
-    @bentoml.api(route="/profiles")
-    async def profiles(self, request: ProfilesRequest, /) -> ProfilesAnswer:
-        """Profiles of up to CINTEL_MAX_BATCH customers; unknown ids are listed apart."""
+    async def answer_profiles(self, request: ProfilesRequest) -> tuple[int, bytes]:
+        """Status and JSON body of a /profiles answer (the endpoint and the fast route)."""
         started = time.perf_counter()
         if len(request.customer_ids) > self.settings.max_batch:
-            return _error(
-                400,
+            return 400, error_body(
                 f"customer_ids: {len(request.customer_ids)} ids, at most "
                 f"{self.settings.max_batch} per request (CINTEL_MAX_BATCH)",
                 "customer_ids",
             )
         served = self.served
         if served is None:
-            return self._no_store()
-        await self._store_answers_wait(served)
+            return 503, self._no_store_body()
+        if not self.models_loaded.is_set():
+            await self._store_answers_wait(served)
         batch, versions = self._batch(served, request.customer_ids)
         ctx = _offer_context(request.channel, None)
         answers = self._answer(
             "/profiles", batch, versions, ctx, started, served.store.meta.get("as_of")
         )
-        if not isinstance(answers, list):
+        if isinstance(answers, tuple):
             return answers
-        return _json(
-            b'{"profiles":['
-            + b",".join(answers)
-            + b'],"not_found":'
-            + orjson.dumps(batch.missing)
-            + b"}"
-        )
+        missing = orjson.dumps(batch.missing)
+        return 200, b'{"profiles":[%b],"not_found":%b}' % (b",".join(answers), missing)
+
+    # ---- endpoints ---------------------------------------------------------------------
+    @bentoml.api(route="/profile")
+    async def profile(self, request: ProfileRequest, /) -> ProfileAnswer:
+        """The whole profile and ranked offers of one known customer."""
+        return _sent(*await self.answer_profile(request))
+
+    @bentoml.api(route="/profiles")
+    async def profiles(self, request: ProfilesRequest, /) -> ProfilesAnswer:
+        """Profiles of up to CINTEL_MAX_BATCH customers; unknown ids are listed apart."""
+        return _sent(*await self.answer_profiles(request))
 
     @bentoml.api(route="/score")
     def score(self, request: ScoreRequest, /) -> ScoreAnswer:
@@ -431,8 +460,8 @@ class Cintel:
         ctx = _offer_context(request.channel, request.context)
         # store_as_of null: the features came with the request
         answers = self._answer("/score", batch, current.versions, ctx, started, None, cold=True)
-        if not isinstance(answers, list):
-            return answers
+        if isinstance(answers, tuple):
+            return _sent(*answers)
         return _json(answers[0][:-1] + b',"missing_features":' + orjson.dumps(missing) + b"}")
 
     def _remember(self, customer_id: str) -> None:
@@ -505,4 +534,13 @@ def _document() -> bytes:
     return api_document(Cintel.openapi_spec.asdict(), catalogue)  # type: ignore[attr-defined]
 
 
-Cintel.add_asgi_middleware(GuardMiddleware, openapi=_document)  # type: ignore[attr-defined]
+def _fast_route() -> FastRoute | None:
+    """The running service instance's fast route (None before BentoML has made it)."""
+    try:
+        instance = bentoml.get_current_service()
+    except BentoMLException:
+        return None
+    return getattr(instance, "fast_route", None)
+
+
+Cintel.add_asgi_middleware(GuardMiddleware, openapi=_document, fast=_fast_route)  # type: ignore[attr-defined]

@@ -60,6 +60,9 @@ class ServiceSettings(Settings):
     # line per rejected request), and its OpenTelemetry span per request (created even
     # when no trace is sampled or exported): "on" only with a tracing exporter configured
     access_log: Literal["on", "off"] = "off"
+    # POST /profile and /profiles answered by cintel's guard middleware itself, past
+    # BentoML's per-request handler (serving.fast_route); "off": through BentoML's route
+    fast_route: Literal["on", "off"] = "on"
     tracing: Literal["on", "off"] = "off"
 
     @model_validator(mode="after")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import orjson
 
-from serving.answers import StoreAnswers, from_rows, from_store, log_lines, render
+from serving.answers import StoreAnswers, from_rows, from_store, log_block, log_lines, render
 from serving.catalogue import default_catalogue
 from serving.contacts import ContactHistory
 from serving.offers import OfferContext, request_rules
+from serving.request_record import request_line
 from serving.store import FileStore
 from tests.serving.readback import rank_offers, request_record
 from training.data.contract import CleanData
@@ -58,6 +59,14 @@ def test_file_store_and_row_paths_give_the_same_answers(
         if r is not None
     ]
     assert lines == want and len(lines) == len(ids) - 1
+    # one join per answer: the bytes request_line writes per customer
+    block = log_block("/profiles", by_file, versions, 2.5, ts)
+    fragments = [p.log for p in by_file.prepared]
+    one_by_one = [
+        request_line("/profiles", c, False, f, orjson.dumps(versions), 2.5, ts) + b"\n"
+        for c, f in zip(by_file.customer_ids, fragments, strict=True)
+    ]
+    assert block == b"".join(one_by_one)
 
 
 def test_lazy_log_records_are_built_on_the_writer_thread(tmp_path: Path) -> None:

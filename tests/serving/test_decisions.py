@@ -322,3 +322,59 @@ def test_without_uplift_scores_the_campaign_falls_back_to_expected_value() -> No
     answers = StoreAnswers(FileStore(frame, {}), cat)
     (one,) = render(from_store(answers, [cid]), cat, request_rules(cat, OfferContext()), None, {})
     assert orjson.loads(one)["ranking"]["cross_sell"] == "expected_value"
+
+
+# ---- answers spliced once per customer and rule set ------------------------------------
+def _same_ids(parts: list[bytes]) -> list[bytes]:
+    import re
+
+    return [re.sub(rb"[0-9a-f]{32}", b"<id>", p) for p in parts]
+
+
+def test_kept_splices_answer_as_a_fresh_render() -> None:
+    """Answers and records from the parts kept per customer and rule set equal those of a
+    customer prepared anew, and those of the per-request path for a customer with contacts
+    that cap nothing."""
+    from serving.decisions import record_line
+
+    cat = catalogue()
+    ids = [pick({"retention": True, "cross_sell": False}), pick({"retention": False}), "c7"]
+    far = ContactHistory.from_records([{"customer_id": ids[0], "offer_id": "up", "ts": 1.0}])
+    kept = StoreAnswers(FileStore(profiles(), {}), cat)
+    contexts = [OfferContext(), OfferContext(exclude_offers=frozenset({"up", "retain"})),
+                OfferContext(basket_families=frozenset({"wine"})), OfferContext()]  # fmt: skip
+    for ctx in contexts:
+        rules = request_rules(cat, ctx)
+        runs = []
+        for answers, contacts in ((kept, None), (StoreAnswers(FileStore(profiles(), {}), cat),
+                                                 None), (kept, far)):  # fmt: skip
+            decided = Decisions(request_head("/profiles", None, AS_OF, VERSIONS), TS)
+            out = render(from_store(answers, ids), cat, rules, contacts, VERSIONS, now_s=1e9,
+                         decided=decided)  # fmt: skip
+            runs.append((_same_ids(out), _same_ids(decided.lines)))
+        assert runs[0] == runs[1] == runs[2], ctx
+    # the record is the layout record_line writes, byte for byte
+    head = request_head("/profile", "web", AS_OF, VERSIONS)
+    decided = Decisions(head, TS)
+    rules = request_rules(cat, OfferContext())
+    (answer,) = render(from_store(kept, ids[:1]), cat, rules, None, VERSIONS, decided=decided)
+    r = orjson.loads(decided.lines[0])
+    shown = b",".join(orjson.dumps(o) for o in r["offers"])
+    held = b",".join(orjson.dumps(h) for h in r["held_out"])
+    tail = orjson.dumps({"assignment": r["assignment"], "ranking": r["ranking"]})[1:]
+    customer = orjson.dumps(ids[0])
+    assert decided.lines[0] == record_line(r["decision_id"], TS, head, customer, shown, held, tail)
+    assert orjson.loads(answer)["decision_id"] == r["decision_id"]
+    position = kept.store.position(ids[0])
+    assert position is not None and len(kept.get(position).spliced) == 3
+
+
+def test_decision_ids_drawn_together_are_uuid4s() -> None:
+    from serving.decisions import new_decision_ids
+
+    for n in (1, 2, 7, 1000):
+        ids = new_decision_ids(n)
+        assert len(ids) == len(set(ids)) == n
+        assert all(len(d) == 32 and d[12:13] == b"4" and d[16:17] in b"89ab" for d in ids)
+        assert all(int(d, 16) >= 0 for d in ids)
+    assert new_decision_ids(0) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -120,6 +121,42 @@ def test_health_answers_metrics_and_openapi(
     assert "bentoml_service_request_total" in metrics.text
     spec = server.get("/docs.json")
     assert spec.status_code == 200 and "/profile" in spec.json()["paths"]
+
+
+def _counts(server: httpx.Client, metric: str) -> dict[tuple[str, str], float]:
+    """``metric`` from /metrics by (endpoint, status), summed over its other labels."""
+    out: dict[tuple[str, str], float] = {}
+    for labels, value in re.findall(
+        rf"^{metric}{{([^}}]*)}} (\S+)$", server.get("/metrics").text, re.M
+    ):
+        named = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        key = (named["endpoint"], named["http_response_code"])
+        out[key] = out.get(key, 0.0) + float(value)
+    return out
+
+
+@pytest.mark.slow
+def test_fast_route_requests_are_counted_in_metrics(
+    server: httpx.Client, trained_home: tuple[Path, CleanData]
+) -> None:
+    """POST /profile and /profiles, answered by the guard's fast route (no BentoML server
+    header), are counted by BentoML's Prometheus middleware per endpoint and status, with
+    their latency."""
+    cid = _known_id(trained_home[0])
+    names = ("bentoml_service_request_total", "bentoml_service_request_duration_seconds_count")
+    before = {m: _counts(server, m) for m in names}
+    for _ in range(3):
+        r = server.post("/profile", json={"customer_id": cid})
+        assert r.status_code == 200 and "BentoML" not in r.headers.get("server", ""), r.headers
+    for _ in range(2):
+        assert server.post("/profiles", json={"customer_ids": [cid, cid]}).status_code == 200
+    assert server.post("/profile", json={"customer_id": "nobody"}).status_code == 404
+    for metric in names:
+        after = _counts(server, metric)
+        delta = {k: v - before[metric].get(k, 0.0) for k, v in after.items()}
+        assert delta.get(("/profile", "200")) == 3, (metric, delta)
+        assert delta.get(("/profiles", "200")) == 2, (metric, delta)
+        assert delta.get(("/profile", "404")) == 1, (metric, delta)
 
 
 @pytest.mark.slow
