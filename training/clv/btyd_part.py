@@ -12,7 +12,7 @@ from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
 from training.clv.interval import Memo
 from training.clv.mbgnbd import ModifiedBetaGeo
-from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH, clv_columns
+from training.clv.outputs import CLV_MONTHS, clv_columns
 from training.clv.pareto_nbd import ParetoNBD
 
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
