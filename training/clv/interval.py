@@ -7,6 +7,8 @@ and in any order, on pandas or on Spark.
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -147,8 +149,67 @@ def quantiles(draws: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)) -> np.n
     return cast(np.ndarray, part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo]))
 
 
-# quantiles already drawn, per (parameters, horizon, draws, seed), per (x, t_x, T, fixed)
-Memo = dict[tuple[object, ...], dict[tuple[float, float, float, bool], tuple[float, ...]]]
+@dataclass
+class _Drawn:
+    """Histories whose quantiles one batch has drawn, sorted by their lookup key."""
+
+    keys: np.ndarray  # uint64, unique, sorted
+    hist: np.ndarray  # (histories, 4) float64: x, t_x, T and fixed (0 or 1)
+    q: np.ndarray  # (histories, 4) the quantiles
+
+
+class Memo:
+    """Quantiles already drawn in one batch, per (parameters, horizon, draws, seed), by
+    exact history (x, t_x, T, fixed): a batch's chunks (and its threads) share one.
+
+    Held in numpy arrays sorted by a 64-bit hash of the history, so looking up a chunk's
+    histories is a ``searchsorted`` plus a comparison of the values themselves: a hash
+    collision is a miss (drawn again, the same numbers), never another history's interval.
+    """
+
+    def __init__(self) -> None:
+        self._drawn: dict[tuple[object, ...], _Drawn] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Histories held, over every context."""
+        return sum(len(d.keys) for d in self._drawn.values())
+
+    def lookup(
+        self, context: tuple[object, ...], keys: np.ndarray, hist: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(found, positions): which of the histories (``hist`` rows, ``keys`` their
+        lookup keys) are held and where; ``quantiles(context, positions)`` reads them."""
+        with self._lock:
+            drawn = self._drawn.get(context)
+            if drawn is None or not len(drawn.keys):
+                return np.zeros(len(keys), dtype=bool), np.zeros((0, 4))
+            pos = np.minimum(np.searchsorted(drawn.keys, keys), len(drawn.keys) - 1)
+            found = (drawn.keys[pos] == keys) & (drawn.hist[pos] == hist).all(axis=1)
+            return found, drawn.q[pos[found]]
+
+    def add(
+        self, context: tuple[object, ...], keys: np.ndarray, hist: np.ndarray, q: np.ndarray
+    ) -> None:
+        """Hold the quantiles ``q`` of the histories (a key already held, or repeated,
+        keeps its first history: the others are drawn again when met)."""
+        keys, first = np.unique(keys, return_index=True)
+        hist, q = hist[first], q[first]
+        with self._lock:
+            drawn = self._drawn.get(context)
+            if drawn is None:
+                self._drawn[context] = _Drawn(keys, hist, q)
+                return
+            at = np.searchsorted(drawn.keys, keys)
+            new = (at == len(drawn.keys)) | (
+                drawn.keys[np.minimum(at, len(drawn.keys) - 1)] != keys
+            )
+            at, keys, hist, q = at[new], keys[new], hist[new], q[new]
+            self._drawn[context] = _Drawn(
+                np.insert(drawn.keys, at, keys),
+                np.insert(drawn.hist, at, hist, axis=0),
+                np.insert(drawn.q, at, q, axis=0),
+            )
 
 
 def interval(
@@ -170,32 +231,29 @@ def interval(
     not depend on which other histories are scored with them, in what order, or on
     ``chunk_size`` (histories per block; by default about ``CHUNK_DRAWS`` draws). Blocks
     hold histories with similar expected purchases, so their tables have similar lengths.
-    So ``memo`` (a batch's shared dict) may hand back the quantiles of a history drawn for
-    an earlier chunk: the same numbers, drawn once.
+    So ``memo`` (a batch's shared ``Memo``) may hand back the quantiles of a history drawn
+    for an earlier chunk: the same numbers, drawn once.
     """
+    keys = keyed.history_keys(seed, *hist)
     if memo is None:
         return _interval(
-            purchases, spend, hist, alive, discount, horizon, n_draws, seed, fixed, chunk_size
+            purchases, spend, hist, alive, discount, horizon, n_draws, fixed, chunk_size, keys
         )
     context = (repr(purchases.params_), repr(spend.params_), float(horizon), n_draws, seed)
-    known = memo.setdefault(context, {})
-    x, t_x, T = hist
-    keys = list(zip(x.tolist(), t_x.tolist(), T.tolist(), fixed.tolist(), strict=True))
-    found = [known.get(k) for k in keys]
-    todo = np.array([i for i, q in enumerate(found) if q is None], dtype=np.int64)
-    out = np.zeros((len(x), 4))
-    done = [i for i, q in enumerate(found) if q is not None]
-    if done:
-        out[done] = [found[i] for i in done]
+    table = np.column_stack([*hist, fixed]).astype(np.float64) + 0.0  # -0.0 is 0.0
+    lookup = keys ^ fixed.astype(np.uint64)  # fixed or not: another entry
+    found, known = memo.lookup(context, lookup, table)
+    out = np.zeros((len(keys), 4))
+    out[found] = known
+    todo = np.flatnonzero(~found)
     if len(todo):
-        part = (x[todo], t_x[todo], T[todo])
+        part = (hist[0][todo], hist[1][todo], hist[2][todo])
         fresh = _interval(
-            purchases, spend, part, alive[todo], discount[todo], horizon, n_draws, seed,
-            fixed[todo], chunk_size,
+            purchases, spend, part, alive[todo], discount[todo], horizon, n_draws, fixed[todo],
+            chunk_size, keys[todo],
         )  # fmt: skip
         out[todo] = fresh
-        fresh_keys = [keys[i] for i in todo.tolist()]
-        known.update(zip(fresh_keys, map(tuple, fresh.tolist()), strict=True))
+        memo.add(context, lookup[todo], table[todo], fresh)
     return out
 
 
@@ -207,13 +265,12 @@ def _interval(
     discount: np.ndarray,
     horizon: float,
     n_draws: int,
-    seed: int,
     fixed: np.ndarray,
     chunk_size: int | None,
+    keys: np.ndarray,
 ) -> np.ndarray:
-    """``interval`` without a memo."""
+    """``interval`` without a memo; ``keys``: the histories' ``keyed.history_keys``."""
     x, _, T = hist
-    keys = keyed.history_keys(seed, *hist)
     expected = (purchases.r_ + x) / (purchases.alpha_ + T)
     order = np.argsort(expected, kind="stable")
     size = chunk_size or max(1, CHUNK_DRAWS // n_draws)

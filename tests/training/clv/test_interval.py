@@ -8,7 +8,7 @@ import pytest
 from scipy import special, stats
 
 from training.clv import BetaGeo, GammaGamma, clv_outputs
-from training.clv.interval import interval, invert_ticks, purchase_ticks, quantiles
+from training.clv.interval import Memo, interval, invert_ticks, purchase_ticks, quantiles
 from training.clv.keyed import draw_keys, history_keys
 
 HORIZON = 365.25
@@ -168,13 +168,13 @@ def test_a_memo_across_chunks_gives_the_same_intervals() -> None:
     bg, gg = models()
     summary, _ = simulate(600, seed=4)
     whole = clv_outputs(summary, bg, gg, n_draws=200)
-    memo: dict = {}
+    memo = Memo()
     first = clv_outputs(summary.iloc[:400], bg, gg, n_draws=200, memo=memo)
-    drawn = sum(len(v) for v in memo.values())
+    drawn = len(memo)
     second = clv_outputs(summary.iloc[200:], bg, gg, n_draws=200, memo=memo)
     together = pd.concat([first, second.iloc[200:]])
     pd.testing.assert_frame_equal(together, whole, check_exact=True)
     distinct = len(summary.drop_duplicates(subset=["frequency", "recency", "T"]))
-    assert drawn < distinct == sum(len(v) for v in memo.values())  # the overlap: once
+    assert drawn < distinct == len(memo)  # the overlap: once
     other = clv_outputs(summary, bg, gg, n_draws=100, memo=memo)  # other draws: not shared
     pd.testing.assert_frame_equal(other, clv_outputs(summary, bg, gg, n_draws=100))
