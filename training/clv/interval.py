@@ -133,7 +133,7 @@ def history_draws(
     r_draws = np.zeros(n.shape)
     slot = np.flatnonzero(n)
     row = slot // n_draws
-    nu_shape = np.where(x[row] > 0, spend.p_ * x[row] + spend.q_, spend.q_)
+    nu_shape = np.where(x > 0, spend.p_ * x + spend.q_, spend.q_)[row]  # per history
     g_n, g_nu = keyed.gamma_pair(draw.ravel()[slot], spend.p_ * n.ravel()[slot], nu_shape)
     r_draws.ravel()[slot] = discount[row] * g_n / g_nu
     return r_draws, discount[:, None] * n
@@ -141,12 +141,28 @@ def history_draws(
 
 def quantiles(draws: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)) -> np.ndarray:
     """(rows, len(levels)): each row's quantiles, linear between order statistics as numpy's
-    default method, from one partial sort."""
-    pos = np.asarray(levels) * (draws.shape[1] - 1)
+    default method, from one partial sort.
+
+    A level needs the order statistics lo and lo + 1; the partial sort places one of them
+    (the one nearer the middle) and the other is the largest element before it (or the
+    smallest after it): the same two values as placing both, with half the selections."""
+    n = draws.shape[1]
+    pos = np.asarray(levels) * (n - 1)
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, draws.shape[1] - 1)
-    part = np.partition(draws, np.unique(np.concatenate([lo, hi])), axis=1)
-    return cast(np.ndarray, part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo]))
+    hi = np.minimum(lo + 1, n - 1)
+    placed = np.where(lo < n // 2, hi, lo)
+    part = np.partition(draws, np.unique(placed), axis=1)
+    out = np.empty((len(draws), len(levels)))
+    for j, (a, b, k) in enumerate(zip(lo.tolist(), hi.tolist(), placed.tolist(), strict=True)):
+        at = part[:, k]
+        if a == b:
+            low = high = at
+        elif k == b:  # lo: the largest of the elements before position hi
+            low, high = part[:, :b].max(axis=1), at
+        else:  # hi: the smallest of the elements after position lo
+            low, high = at, part[:, b:].min(axis=1)
+        out[:, j] = low + (pos[j] - a) * (high - low)
+    return out
 
 
 @dataclass
