@@ -178,3 +178,20 @@ def test_a_memo_across_chunks_gives_the_same_intervals() -> None:
     assert drawn < distinct == len(memo)  # the overlap: once
     other = clv_outputs(summary, bg, gg, n_draws=100, memo=memo)  # other draws: not shared
     pd.testing.assert_frame_equal(other, clv_outputs(summary, bg, gg, n_draws=100))
+
+
+def test_quantiles_equal_those_of_both_order_statistics_placed() -> None:
+    """One order statistic placed per level, its neighbour found beside it: bit-equal to
+    the partial sort placing both (ties, zeros, other levels and draw counts)."""
+    rng = np.random.default_rng(3)
+    for n_draws in (1, 2, 7, 200):
+        draws = np.round(rng.gamma(0.7, size=(40, n_draws)), 1)  # many ties
+        draws[:8] = 0.0
+        draws[8:16, : n_draws // 2] = 0.0
+        for levels in ((0.1, 0.9), (0.0, 0.5, 1.0), (0.25, 0.75, 0.975)):
+            pos = np.asarray(levels) * (n_draws - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, n_draws - 1)
+            part = np.partition(draws, np.unique(np.concatenate([lo, hi])), axis=1)
+            want = part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
+            np.testing.assert_array_equal(quantiles(draws, levels), want)
