@@ -141,7 +141,9 @@ def compute_features(
     ids = customer_index(customers, tx, as_of)
     n = len(ids)
 
-    past = (tx["ts"] < as_of).to_numpy()
+    before = (tx["ts"] < as_of).to_numpy()
+    # as_of after the data (a publish): every row, without a masked copy of each column
+    past: np.ndarray | slice = slice(None) if before.all() else before
     codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[past])).astype(np.int64)
     ts = tx["ts"].to_numpy()[past].view("int64")
     day = ts // NS_PER_DAY
