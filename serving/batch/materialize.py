@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from serving.batch.materialize_cells import micro_segment_notes, with_cells
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
-from serving.event_history import fold_events, write_history
+from serving.event_history import fold_events, remove_other_histories, write_history
 from serving.follower import load_all_champions
 from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
@@ -239,17 +239,34 @@ def materialize(
         progress(note)
 
     scorers, versions = usable_optional(features, scorers, versions, leave_out)
-    profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+    store_dir = Path(settings.store_dir)
+    ids = pd.Index(features["customer_id"].to_numpy())
+    # what does not depend on the scores runs beside the scoring: the economics columns
+    # and the history file (the old one is removed only once the new store is written)
+    with ThreadPoolExecutor(1, thread_name_prefix="cintel-beside") as beside:
+        history = beside.submit(write_history, data, features, store_dir, False)
+        extra = (
+            beside.submit(economics_extra, data, ids, snap.as_of, costs or Costs(), settings)
+            if economics
+            else None
+        )
+        profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+        if extra is not None:
+            progress("computing the customer economics and lifecycle stages")
+            extra_columns = extra.result()
+        progress("writing the transaction history (for POST /events)")
+        history_name = history.result()
     cells_meta = None
     if economics:
-        progress("computing the customer economics and lifecycle stages")
         config = getattr(segments, "config", None)
         shares = (
             config.tier_shares
             if isinstance(config, SegmentsConfig)
             else SegmentsConfig().tier_shares
         )
-        profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
+        profiles = with_economics(
+            profiles, data, snap.as_of, costs or Costs(), settings, shares, extra_columns
+        )
         progress("placing customers in cells and micro-segments")
         profiles, cells_meta = with_cells(profiles, features, cells or CellsConfig())
         for note in micro_segment_notes(
@@ -264,16 +281,25 @@ def materialize(
         meta["cells"] = cells_meta  # the event path places customers as this publish did
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     meta["tier_value"] = settings.tier_value  # and cuts tiers on what this publish did
-    progress("writing the transaction history (for POST /events)")
     meta["events"] = {
-        "history": write_history(data, features, Path(settings.store_dir)),
+        "history": history_name,
         "folded": folded,
         "channels": list(snap.channels),
         "columns": list(features.columns),
     }
     progress(f"writing the {backend or settings.store} store")
     location = publish(profiles, meta, settings, backend, features)
+    remove_other_histories(store_dir, history_name)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))
+
+
+def economics_extra(
+    data: CleanData, ids: pd.Index, as_of: pd.Timestamp, costs: Costs, settings: ServiceSettings
+) -> pd.DataFrame:
+    """The P&L and lifecycle columns of the customers ``ids`` (``economics_columns``);
+    contacts come from the decision log only when a contact has a price. They need no
+    score (the churn rule is applied at answer time), so they are computed beside them."""
+    return economics_columns(data, ids, as_of, costs, priced_contacts(costs, settings))
 
 
 def with_economics(
@@ -283,13 +309,14 @@ def with_economics(
     costs: Costs,
     settings: ServiceSettings,
     shares: tuple[float, float, float] = SegmentsConfig().tier_shares,
+    extra: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
-    contacts come from the decision log only when a contact has a price. With
+    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_extra``, or
+    ``extra`` when computed already for the profiles' customers, in order). With
     ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
-    contacts = priced_contacts(costs, settings)
-    ids = pd.Index(profiles["customer_id"].to_numpy())
-    extra = economics_columns(data, ids, as_of, costs, contacts)  # churn rule: at answer time
+    if extra is None:
+        ids = pd.Index(profiles["customer_id"].to_numpy())
+        extra = economics_extra(data, ids, as_of, costs, settings)
     out = pd.concat([profiles, extra], axis=1)
     if settings.tier_value == "net_contribution" and "value_tier" in out:
         out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)
