@@ -245,6 +245,11 @@ def materialize(
     # and the history file (the old one is removed only once the new store is written)
     with ThreadPoolExecutor(1, thread_name_prefix="cintel-beside") as beside:
         history = beside.submit(write_history, data, features, store_dir, False)
+        inputs = (
+            beside.submit(write_features, features, store_dir)
+            if (backend or settings.store) == "file"
+            else None
+        )
         extra = (
             beside.submit(economics_extra, data, ids, snap.as_of, costs or Costs(), settings)
             if economics
@@ -256,6 +261,7 @@ def materialize(
             extra_columns = extra.result()
         progress("writing the transaction history (for POST /events)")
         history_name = history.result()
+        features_file = inputs.result() if inputs is not None else None
     cells_meta = None
     if economics:
         config = getattr(segments, "config", None)
@@ -288,7 +294,7 @@ def materialize(
         "columns": list(features.columns),
     }
     progress(f"writing the {backend or settings.store} store")
-    location = publish(profiles, meta, settings, backend, features)
+    location = publish(profiles, meta, settings, backend, features, features_file)
     remove_other_histories(store_dir, history_name)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))
 
@@ -368,6 +374,7 @@ def publish(
     settings: ServiceSettings,
     backend: str | None,
     features: pd.DataFrame | None = None,
+    features_file: str | None = None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
     returns where the store is. Nothing is written when the offer catalogue names a
@@ -375,12 +382,14 @@ def publish(
 
     ``features`` (every model input, the profiles' rows in order) are written beside the
     file store, so the service can score a customer on read with champions newer than the
-    store's (after a promote or rollback) until the next materialize."""
+    store's (after a promote or rollback) until the next materialize; ``features_file``:
+    their file, written already (``write_features``)."""
     check_catalogue(settings, published_segment_ids(profiles), meta["versions"].get("segments"))
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
     if features is not None and backend == "file":
-        meta = {**meta, "features": write_features(features, Path(settings.store_dir))}
+        written = features_file or write_features(features, Path(settings.store_dir))
+        meta = {**meta, "features": written}
     if backend == "redis":
         write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
         return f"{settings.redis_url} (prefix {settings.redis_prefix})"
