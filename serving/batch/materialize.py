@@ -29,7 +29,7 @@ from serving.follower import load_all_champions
 from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
 from serving.store import write_features, write_file_store, write_redis_store
-from training.clv.interval import Memo
+from training.clv.memo import Memo
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns

@@ -10,8 +10,8 @@ import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
-from training.clv.interval import Memo
 from training.clv.mbgnbd import ModifiedBetaGeo
+from training.clv.memo import Memo
 from training.clv.outputs import CLV_MONTHS, clv_columns
 from training.clv.pareto_nbd import ParetoNBD
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
-from training.clv.interval import Memo, interval
+from training.clv.interval import interval
+from training.clv.memo import Memo
 from training.clv.mle import check_rft, group_rows
 
 DAYS_PER_MONTH = 365.25 / 12

@@ -8,8 +8,9 @@ import pytest
 from scipy import special, stats
 
 from training.clv import BetaGeo, GammaGamma, clv_outputs
-from training.clv.interval import Memo, interval, invert_ticks, purchase_ticks, quantiles
+from training.clv.interval import interval, invert_ticks, purchase_ticks, quantiles
 from training.clv.keyed import draw_keys, history_keys
+from training.clv.memo import Memo
 
 HORIZON = 365.25
 # BG/NBD in days and Gamma-Gamma, close to a fit on cintel's simulated snapshot
