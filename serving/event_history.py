@@ -78,10 +78,14 @@ def _categories(old: pd.Series, new: pd.Series) -> list[str]:
     return known + sorted(set(new.astype(str)) - set(known))
 
 
-def write_history(data: CleanData, features: pd.DataFrame, folder: Path) -> str:
+def write_history(
+    data: CleanData, features: pd.DataFrame, folder: Path, remove_others: bool = True
+) -> str:
     """Write the transactions and customer rows of the store's customers (``features``:
     the store's rows, in order) under a new name; returns the name (the store's meta
-    keeps it, so a service holding the previous store keeps the previous files)."""
+    keeps it, so a service holding the previous store keeps the previous files). The
+    other history files are removed, or with ``remove_others`` False left for
+    ``remove_other_histories`` once the store naming this one is written."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"history-{uuid.uuid4().hex[:12]}"
     raw_ids = pd.Index(features["customer_id"])
@@ -116,10 +120,16 @@ def write_history(data: CleanData, features: pd.DataFrame, folder: Path) -> str:
         customers[col] = features[col].to_numpy()
     _write_arrow(history, folder / f"{name}-tx.arrow")
     _write_arrow(customers, folder / f"{name}-customers.arrow")
+    if remove_others:
+        remove_other_histories(folder, name)
+    return name
+
+
+def remove_other_histories(folder: Path, name: str) -> None:
+    """Remove the history files in ``folder`` that are not ``name``'s."""
     for old in folder.glob("history-*.arrow"):
         if not old.name.startswith(name):
             old.unlink(missing_ok=True)  # a reader holding one keeps its open mapping
-    return name
 
 
 def _by_customer_then_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ def _summary(
         bg, gg, hist, alive, discount, n_months * DAYS_PER_MONTH, c.n_draws, c.seed, fixed_hist
     )[inverse]
     per = gg.conditional_expected_average_spend(x, m)
-    # btyd_part.discounted_purchases: the same discounted flow, per customer
+    # btyd_part.btyd_frame's shape: the same discounted flow, per customer
     shape = np.column_stack([discounted[:, :k].sum(axis=1) for k in CLV_MONTHS])[inverse]
     out = {"prob_alive": alive[inverse], "expected": expected[inverse], "per": per}
     out["discounted"] = shape

@@ -24,11 +24,12 @@ import pyarrow as pa
 
 from serving.batch.materialize_cells import micro_segment_notes, with_cells
 from serving.catalogue import catalogue_source, check_segments, load_catalogue
-from serving.event_history import fold_events, write_history
+from serving.event_history import fold_events, remove_other_histories, write_history
 from serving.follower import load_all_champions
 from serving.scoring import REASONS_FROM, model_outputs, smoke_test
 from serving.settings import ServiceSettings
 from serving.store import write_features, write_file_store, write_redis_store
+from training.clv.memo import Memo
 from training.data.contract import CleanData
 from training.data.snapshot import build_snapshot
 from training.economics import Costs, contact_events, economics_columns
@@ -157,7 +158,7 @@ def score_all(
 
     memos = [m for m in scorers.values() if hasattr(m, "interval_memo")]
     for model in memos:  # a CLV interval per distinct history, across the chunks
-        model.interval_memo = {}
+        model.interval_memo = Memo()
     try:
         if workers == 1:
             parts = [one(s) for s in starts]
@@ -238,17 +239,40 @@ def materialize(
         progress(note)
 
     scorers, versions = usable_optional(features, scorers, versions, leave_out)
-    profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+    store_dir = Path(settings.store_dir)
+    ids = pd.Index(features["customer_id"].to_numpy())
+    # what does not depend on the scores runs beside the scoring: the economics columns
+    # and the history file (the old one is removed only once the new store is written)
+    with ThreadPoolExecutor(1, thread_name_prefix="cintel-beside") as beside:
+        history = beside.submit(write_history, data, features, store_dir, False)
+        inputs = (
+            beside.submit(write_features, features, store_dir)
+            if (backend or settings.store) == "file"
+            else None
+        )
+        extra = (
+            beside.submit(economics_extra, data, ids, snap.as_of, costs or Costs(), settings)
+            if economics
+            else None
+        )
+        profiles = score_all(features, scorers, progress, approx_reasons=approx_reasons)
+        if extra is not None:
+            progress("computing the customer economics and lifecycle stages")
+            extra_columns = extra.result()
+        progress("writing the transaction history (for POST /events)")
+        history_name = history.result()
+        features_file = inputs.result() if inputs is not None else None
     cells_meta = None
     if economics:
-        progress("computing the customer economics and lifecycle stages")
         config = getattr(segments, "config", None)
         shares = (
             config.tier_shares
             if isinstance(config, SegmentsConfig)
             else SegmentsConfig().tier_shares
         )
-        profiles = with_economics(profiles, data, snap.as_of, costs or Costs(), settings, shares)
+        profiles = with_economics(
+            profiles, data, snap.as_of, costs or Costs(), settings, shares, extra_columns
+        )
         progress("placing customers in cells and micro-segments")
         profiles, cells_meta = with_cells(profiles, features, cells or CellsConfig())
         for note in micro_segment_notes(
@@ -263,16 +287,25 @@ def materialize(
         meta["cells"] = cells_meta  # the event path places customers as this publish did
     meta["costs"] = costs_to_json(costs or Costs())  # the event path prices as this publish
     meta["tier_value"] = settings.tier_value  # and cuts tiers on what this publish did
-    progress("writing the transaction history (for POST /events)")
     meta["events"] = {
-        "history": write_history(data, features, Path(settings.store_dir)),
+        "history": history_name,
         "folded": folded,
         "channels": list(snap.channels),
         "columns": list(features.columns),
     }
     progress(f"writing the {backend or settings.store} store")
-    location = publish(profiles, meta, settings, backend, features)
+    location = publish(profiles, meta, settings, backend, features, features_file)
+    remove_other_histories(store_dir, history_name)
     return MaterializeResult(len(profiles), snap.as_of, versions, location, tuple(left_out))
+
+
+def economics_extra(
+    data: CleanData, ids: pd.Index, as_of: pd.Timestamp, costs: Costs, settings: ServiceSettings
+) -> pd.DataFrame:
+    """The P&L and lifecycle columns of the customers ``ids`` (``economics_columns``);
+    contacts come from the decision log only when a contact has a price. They need no
+    score (the churn rule is applied at answer time), so they are computed beside them."""
+    return economics_columns(data, ids, as_of, costs, priced_contacts(costs, settings))
 
 
 def with_economics(
@@ -282,13 +315,14 @@ def with_economics(
     costs: Costs,
     settings: ServiceSettings,
     shares: tuple[float, float, float] = SegmentsConfig().tier_shares,
+    extra: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_columns``);
-    contacts come from the decision log only when a contact has a price. With
+    """``profiles`` plus each customer's P&L and lifecycle stage (``economics_extra``, or
+    ``extra`` when computed already for the profiles' customers, in order). With
     ``settings.tier_value`` "net_contribution" the value tiers are re-cut on it."""
-    contacts = priced_contacts(costs, settings)
-    ids = pd.Index(profiles["customer_id"].to_numpy())
-    extra = economics_columns(data, ids, as_of, costs, contacts)  # churn rule: at answer time
+    if extra is None:
+        ids = pd.Index(profiles["customer_id"].to_numpy())
+        extra = economics_extra(data, ids, as_of, costs, settings)
     out = pd.concat([profiles, extra], axis=1)
     if settings.tier_value == "net_contribution" and "value_tier" in out:
         out["value_tier"] = net_contribution_tiers(out["net_contribution_12m"].to_numpy(), shares)
@@ -340,6 +374,7 @@ def publish(
     settings: ServiceSettings,
     backend: str | None,
     features: pd.DataFrame | None = None,
+    features_file: str | None = None,
 ) -> str:
     """Write the monitoring reference and the store (``backend`` or the configured one);
     returns where the store is. Nothing is written when the offer catalogue names a
@@ -347,12 +382,14 @@ def publish(
 
     ``features`` (every model input, the profiles' rows in order) are written beside the
     file store, so the service can score a customer on read with champions newer than the
-    store's (after a promote or rollback) until the next materialize."""
+    store's (after a promote or rollback) until the next materialize; ``features_file``:
+    their file, written already (``write_features``)."""
     check_catalogue(settings, published_segment_ids(profiles), meta["versions"].get("segments"))
     write_reference(profiles, meta, Path(settings.store_dir))
     backend = backend or settings.store
     if features is not None and backend == "file":
-        meta = {**meta, "features": write_features(features, Path(settings.store_dir))}
+        written = features_file or write_features(features, Path(settings.store_dir))
+        meta = {**meta, "features": written}
     if backend == "redis":
         write_redis_store(profiles, meta, settings.redis_url, settings.redis_prefix)
         return f"{settings.redis_url} (prefix {settings.redis_prefix})"

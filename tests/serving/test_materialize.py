@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -146,3 +147,32 @@ def test_cintel_materialize_exits_non_zero_naming_segment_and_file(
     text = " ".join(result.output.split())  # the console wraps long lines
     assert "'weekend_gardeners'" in text and str(offers) in text
     assert not (tmp_path / "home" / "store").exists()
+
+
+def test_a_failed_publish_keeps_the_history_of_the_store_in_place(
+    trained_home: tuple[Path, CleanData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history file is written beside the scoring; the previous store's history (the
+    one its meta names, which the event path reads) goes only once the new store is written."""
+    home, data = trained_home
+    settings = _settings(home, tmp_path / "home", Path(serving.__file__).with_name("offers.yaml"))
+    champions = load_champions(settings, optional=True)
+    first = materialize.materialize(data, settings, champions=champions)
+    store = settings.store_dir
+    named = json.loads((store / "meta.json").read_text())["events"]["history"]
+
+    def refused(*_args: object, **_kwargs: object) -> str:
+        raise RuntimeError("the store could not be written")
+
+    monkeypatch.setattr(materialize, "publish", refused)
+    with pytest.raises(RuntimeError, match="could not be written"):
+        materialize.materialize(data, settings, champions=champions)
+    assert (store / f"{named}-tx.arrow").exists() and (store / f"{named}-customers.arrow").exists()
+    monkeypatch.undo()
+    second = materialize.materialize(data, settings, champions=champions)
+    now = json.loads((store / "meta.json").read_text())["events"]["history"]
+    assert now != named and second.n_customers == first.n_customers
+    assert sorted(p.name for p in store.glob("history-*.arrow")) == [
+        f"{now}-customers.arrow",
+        f"{now}-tx.arrow",
+    ]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training.data.contract import CleanData, validate
-from training.data.features import compute_features, slugs
+from training.data.features import category_codes, compute_features, slugs
 
 from .conftest import AS_OF, tiny_tables
 
@@ -104,3 +104,16 @@ def test_spend_trend_is_flat_when_purchases_and_returns_cancel() -> None:
     prev = np.array([0.0, 0.0, 5.0])
     np.testing.assert_array_equal(_trend(last, prev), [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(_trend(np.array([1e-6]), np.array([0.0])), [1.0])
+
+
+def test_category_codes_equal_those_of_a_categorical_built_from_the_values() -> None:
+    """The families' codes through the column's own categories (no object per row): the
+    codes pandas gives the values, with other orders, unknown values and missing ones."""
+    values = pd.Series(["wine", "bakery", None, "toys", "wine", "bakery"], dtype="category")
+    for categories in (["bakery", "wine"], ["wine", "bakery", "toys"], ["beauty"], []):
+        want = pd.Categorical(values.to_numpy(), categories=categories).codes
+        np.testing.assert_array_equal(category_codes(values, categories), want)
+    plain = values.astype(object)
+    np.testing.assert_array_equal(
+        category_codes(plain, ["bakery", "wine"]), category_codes(values, ["bakery", "wine"])
+    )

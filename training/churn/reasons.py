@@ -22,7 +22,6 @@ import math
 import operator
 import string
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -187,31 +186,35 @@ def _template_choice(
     return choice
 
 
-def _generic_column(
-    feature: str, raw: dict[str, np.ndarray], numbers: _Numbers, table: ReasonTable
-) -> list[str | None]:
-    """``describe``'s sentence without a template for every row (None: no sentence)."""
-    label = table.labels.get(feature, feature)
-    if feature not in table.medians:  # categorical
-        values = raw.get(feature)
-        if values is None:
-            return [None] * numbers.n
-        out: list[str | None] = []
-        for value in values.tolist():
+class _Generic:
+    """``describe``'s sentence without a template, for one row at a time (None: no
+    sentence): made only for the rows and drivers shown, not for every row."""
+
+    def __init__(
+        self, feature: str, raw: dict[str, np.ndarray], numbers: _Numbers, table: ReasonTable
+    ) -> None:
+        self.label = table.labels.get(feature, feature)
+        self.categorical = feature not in table.medians
+        self.values = raw.get(feature) if self.categorical else numbers[feature]
+        self.median = table.medians.get(feature, math.nan)
+        self.high, self.low = f"{self.label} is high", f"{self.label} is low"
+
+    def __call__(self, i: int) -> str | None:
+        if self.values is None:
+            return None
+        if self.categorical:
+            value = self.values[i]
             if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-                out.append(None)
-            else:
-                out.append(f"{label}: {str(value).replace(';', ',')}")
-        return out
-    value, median = numbers[feature], table.medians[feature]
-    with np.errstate(invalid="ignore"):
-        high, low = value > median, value < median
-    words = np.full(numbers.n, None, dtype=object)
-    words[high] = f"{label} is high"
-    words[low] = f"{label} is low"
-    for i in np.flatnonzero(np.isfinite(value) & ~high & ~low):
-        words[i] = f"{label} is {float(value[i]):g}"
-    return cast(list[str | None], words.tolist())
+                return None
+            return f"{self.label}: {str(value).replace(';', ',')}"
+        number = float(self.values[i])
+        if number > self.median:
+            return self.high
+        if number < self.median:
+            return self.low
+        if math.isfinite(number):
+            return f"{self.label} is {number:g}"
+        return None
 
 
 def explain(
@@ -235,7 +238,7 @@ def explain(
     wanted = set(feature_names) | _template_fields(table)
     raw = {str(c): records[c].to_numpy() for c in records.columns if c in wanted}
     numbers = _Numbers(raw, table, n)
-    generic: dict[int, list[str | None]] = {}
+    generic: dict[int, _Generic] = {}
     chosen: dict[int, list[int]] = {}
     values: dict[str, list[float]] = {}
 
@@ -244,10 +247,10 @@ def explain(
             feature = feature_names[j]
             templates = table.templates.get(feature, [])
             chosen[j] = _template_choice(templates, numbers, table.medians, n).tolist()
-            generic[j] = _generic_column(feature, raw, numbers, table)
+            generic[j] = _Generic(feature, raw, numbers, table)
         k = chosen[j][i]
         if k < 0:
-            return generic[j][i]
+            return generic[j](i)
         text: str = table.templates[feature_names[j]][k]["text"]
         fields = _fields(text)
         for f in fields:

@@ -10,9 +10,9 @@ import pandas as pd
 
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
-from training.clv.interval import Memo
 from training.clv.mbgnbd import ModifiedBetaGeo
-from training.clv.outputs import CLV_MONTHS, DAYS_PER_MONTH, clv_outputs
+from training.clv.memo import Memo
+from training.clv.outputs import CLV_MONTHS, clv_columns
 from training.clv.pareto_nbd import ParetoNBD
 
 BTYD_COLUMNS = ("btyd_frequency", "btyd_recency", "btyd_T", "btyd_monetary")
@@ -144,18 +144,6 @@ def value_rate(params: BtydParams, features: pd.DataFrame) -> np.ndarray:
     )
 
 
-def discounted_purchases(
-    bg: BetaGeo, hist: tuple[np.ndarray, ...], monthly_discount: float
-) -> np.ndarray:
-    """(customers, len(CLV_MONTHS)): discounted expected purchases over 3, 6 and 12 months."""
-    n = max(CLV_MONTHS)
-    cum = np.column_stack(
-        [bg.conditional_expected_purchases(k * DAYS_PER_MONTH, *hist) for k in range(1, n + 1)]
-    )
-    flow = np.diff(cum, axis=1, prepend=0.0) / (1.0 + monthly_discount) ** np.arange(1, n + 1)
-    return np.column_stack([flow[:, :k].sum(axis=1) for k in CLV_MONTHS])
-
-
 def btyd_frame(
     params: BtydParams,
     features: pd.DataFrame,
@@ -185,29 +173,27 @@ def btyd_frame(
     if ok.any():
         rows = features.loc[ok, list(BTYD_COLUMNS)].astype("float64")
         rows = rows.assign(btyd_monetary=rows["btyd_monetary"].fillna(0.0))
-        res = clv_outputs(
-            rows.reset_index(drop=True), bg, gg, horizon_days=horizon_days,
-            monthly_discount=monthly_discount, n_draws=n_draws, seed=seed, columns=BTYD_COLUMNS,
-            memo=memo,
+        res = clv_columns(
+            rows, bg, gg, horizon_days=horizon_days, monthly_discount=monthly_discount,
+            n_draws=n_draws, seed=seed, columns=BTYD_COLUMNS, memo=memo,
         )  # fmt: skip
+        cols, inverse = res.columns, res.inverse
         rate = value_rate(params, features.loc[ok])
-        hist = tuple(rows[c].to_numpy() for c in BTYD_COLUMNS[:3])
-        purchases = res[f"expected_purchases_{horizon_days}d"].to_numpy()
-        per = res["expected_spend_per_purchase"].to_numpy()
-        shape = (
-            discounted_purchases(bg, hist, monthly_discount) / np.maximum(purchases, 1e-12)[:, None]
-        )
-        alive = res["prob_alive"].to_numpy()
+        purchases = cols[f"expected_purchases_{horizon_days}d"]
+        per = cols["expected_spend_per_purchase"]
+        # the discounted purchases of each distinct history, over the horizon's purchases
+        shape = res.discounted[inverse] / np.maximum(purchases, 1e-12)[:, None]
+        alive = cols["prob_alive"]
         if params.alive_model != "bgnbd":
-            alive = params.alive().conditional_probability_alive(*hist)
+            alive = params.alive().conditional_probability_alive(*res.hist)[inverse]
         out["prob_alive"][ok] = alive
         out["expected_purchases"][ok] = purchases
         out["expected_spend_per_purchase"][ok] = per
         out["btyd_clv_horizon"][ok] = purchases * per * rate
         for j, k in enumerate(CLV_MONTHS):
-            out[f"btyd_clv_{k}m"][ok] = res[f"clv_{k}m"].to_numpy() * rate
+            out[f"btyd_clv_{k}m"][ok] = cols[f"clv_{k}m"] * rate
             out[f"shape_{k}m"][ok] = shape[:, j]
-        lo, hi = (res[f"clv_12m_{s}"].to_numpy() * rate for s in ("p10", "p90"))
+        lo, hi = (cols[f"clv_12m_{s}"] * rate for s in ("p10", "p90"))
         out["btyd_clv_12m_p10"][ok] = np.minimum(lo, hi)
         out["btyd_clv_12m_p90"][ok] = np.maximum(lo, hi)
     return pd.DataFrame(out, index=features.index)

@@ -14,6 +14,7 @@ import numpy as np
 from training.clv import keyed
 from training.clv.bgnbd import BetaGeo
 from training.clv.gamma_gamma import GammaGamma
+from training.clv.memo import Memo
 
 SEGMENT = 32  # columns of the purchase-count table computed at a time
 MAX_COLUMNS = 1 << 16  # a table never grows past this (its last entry is then set to 0)
@@ -131,7 +132,7 @@ def history_draws(
     r_draws = np.zeros(n.shape)
     slot = np.flatnonzero(n)
     row = slot // n_draws
-    nu_shape = np.where(x[row] > 0, spend.p_ * x[row] + spend.q_, spend.q_)
+    nu_shape = np.where(x > 0, spend.p_ * x + spend.q_, spend.q_)[row]  # per history
     g_n, g_nu = keyed.gamma_pair(draw.ravel()[slot], spend.p_ * n.ravel()[slot], nu_shape)
     r_draws.ravel()[slot] = discount[row] * g_n / g_nu
     return r_draws, discount[:, None] * n
@@ -139,16 +140,28 @@ def history_draws(
 
 def quantiles(draws: np.ndarray, levels: tuple[float, ...] = (0.1, 0.9)) -> np.ndarray:
     """(rows, len(levels)): each row's quantiles, linear between order statistics as numpy's
-    default method, from one partial sort."""
-    pos = np.asarray(levels) * (draws.shape[1] - 1)
+    default method, from one partial sort.
+
+    A level needs the order statistics lo and lo + 1; the partial sort places one of them
+    (the one nearer the middle) and the other is the largest element before it (or the
+    smallest after it): the same two values as placing both, with half the selections."""
+    n = draws.shape[1]
+    pos = np.asarray(levels) * (n - 1)
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, draws.shape[1] - 1)
-    part = np.partition(draws, np.unique(np.concatenate([lo, hi])), axis=1)
-    return cast(np.ndarray, part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo]))
-
-
-# quantiles already drawn, per (parameters, horizon, draws, seed), per (x, t_x, T, fixed)
-Memo = dict[tuple[object, ...], dict[tuple[float, float, float, bool], tuple[float, ...]]]
+    hi = np.minimum(lo + 1, n - 1)
+    placed = np.where(lo < n // 2, hi, lo)
+    part = np.partition(draws, np.unique(placed), axis=1)
+    out = np.empty((len(draws), len(levels)))
+    for j, (a, b, k) in enumerate(zip(lo.tolist(), hi.tolist(), placed.tolist(), strict=True)):
+        at = part[:, k]
+        if a == b:
+            low = high = at
+        elif k == b:  # lo: the largest of the elements before position hi
+            low, high = part[:, :b].max(axis=1), at
+        else:  # hi: the smallest of the elements after position lo
+            low, high = at, part[:, b:].min(axis=1)
+        out[:, j] = low + (pos[j] - a) * (high - low)
+    return out
 
 
 def interval(
@@ -170,32 +183,29 @@ def interval(
     not depend on which other histories are scored with them, in what order, or on
     ``chunk_size`` (histories per block; by default about ``CHUNK_DRAWS`` draws). Blocks
     hold histories with similar expected purchases, so their tables have similar lengths.
-    So ``memo`` (a batch's shared dict) may hand back the quantiles of a history drawn for
-    an earlier chunk: the same numbers, drawn once.
+    So ``memo`` (a batch's shared ``Memo``) may hand back the quantiles of a history drawn
+    for an earlier chunk: the same numbers, drawn once.
     """
+    keys = keyed.history_keys(seed, *hist)
     if memo is None:
         return _interval(
-            purchases, spend, hist, alive, discount, horizon, n_draws, seed, fixed, chunk_size
+            purchases, spend, hist, alive, discount, horizon, n_draws, fixed, chunk_size, keys
         )
     context = (repr(purchases.params_), repr(spend.params_), float(horizon), n_draws, seed)
-    known = memo.setdefault(context, {})
-    x, t_x, T = hist
-    keys = list(zip(x.tolist(), t_x.tolist(), T.tolist(), fixed.tolist(), strict=True))
-    found = [known.get(k) for k in keys]
-    todo = np.array([i for i, q in enumerate(found) if q is None], dtype=np.int64)
-    out = np.zeros((len(x), 4))
-    done = [i for i, q in enumerate(found) if q is not None]
-    if done:
-        out[done] = [found[i] for i in done]
+    table = np.column_stack([*hist, fixed]).astype(np.float64) + 0.0  # -0.0 is 0.0
+    lookup = keys ^ fixed.astype(np.uint64)  # fixed or not: another entry
+    found, known = memo.lookup(context, lookup, table)
+    out = np.zeros((len(keys), 4))
+    out[found] = known
+    todo = np.flatnonzero(~found)
     if len(todo):
-        part = (x[todo], t_x[todo], T[todo])
+        part = (hist[0][todo], hist[1][todo], hist[2][todo])
         fresh = _interval(
-            purchases, spend, part, alive[todo], discount[todo], horizon, n_draws, seed,
-            fixed[todo], chunk_size,
+            purchases, spend, part, alive[todo], discount[todo], horizon, n_draws, fixed[todo],
+            chunk_size, keys[todo],
         )  # fmt: skip
         out[todo] = fresh
-        fresh_keys = [keys[i] for i in todo.tolist()]
-        known.update(zip(fresh_keys, map(tuple, fresh.tolist()), strict=True))
+        memo.add(context, lookup[todo], table[todo], fresh)
     return out
 
 
@@ -207,13 +217,12 @@ def _interval(
     discount: np.ndarray,
     horizon: float,
     n_draws: int,
-    seed: int,
     fixed: np.ndarray,
     chunk_size: int | None,
+    keys: np.ndarray,
 ) -> np.ndarray:
-    """``interval`` without a memo."""
+    """``interval`` without a memo; ``keys``: the histories' ``keyed.history_keys``."""
     x, _, T = hist
-    keys = keyed.history_keys(seed, *hist)
     expected = (purchases.r_ + x) / (purchases.alpha_ + T)
     order = np.argsort(expected, kind="stable")
     size = chunk_size or max(1, CHUNK_DRAWS // n_draws)

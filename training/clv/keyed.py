@@ -93,7 +93,11 @@ def gamma_pair(
     """
     shapes = (shape_a, shape_b)
     small = [s < 1.0 for s in shapes]
-    d = [np.where(b, s + 1.0, s) - 1.0 / 3.0 for s, b in zip(shapes, small, strict=True)]
+    boosted = [bool(b.any()) for b in small]  # the boost's work only where a shape needs it
+    d = [
+        (np.where(b, s + 1.0, s) if any_small else s) - 1.0 / 3.0
+        for s, b, any_small in zip(shapes, small, boosted, strict=True)
+    ]
     c = [1.0 / np.sqrt(9.0 * di) for di in d]
     value: list[np.ndarray] = [np.empty(0), np.empty(0)]
     pending: list[np.ndarray] = [np.empty(0, dtype=bool), np.empty(0, dtype=bool)]
@@ -118,8 +122,9 @@ def gamma_pair(
             else rows[pending[0][rows] | pending[1][rows]]
         )
         attempt += 1
-    boost_bits = substream(keys, 1)
-    for i, uniform in enumerate((high_uniform, low_uniform)):
-        if small[i].any():
-            value[i][small[i]] *= uniform(boost_bits[small[i]]) ** (1.0 / shapes[i][small[i]])
+    if any(boosted):
+        boost_bits = substream(keys, 1)
+        for i, uniform in enumerate((high_uniform, low_uniform)):
+            if boosted[i]:
+                value[i][small[i]] *= uniform(boost_bits[small[i]]) ** (1.0 / shapes[i][small[i]])
     return value[0], value[1]

@@ -46,7 +46,7 @@ from training.clv.btyd_part import (
     log_offset,
 )
 from training.clv.config import ClvConfig
-from training.clv.interval import Memo
+from training.clv.memo import Memo
 from training.clv.outputs import CLV_MONTHS
 from training.clv.rates import RATE_FEATURES, rate_features
 from training.mlops.manifest import read_manifest, write_manifest

@@ -257,7 +257,8 @@ def validate(
     if dup_rows.any() or future.any():
         tx = tx.loc[~(dup_rows | future)]
 
-    unknown = ~tx["customer_id"].isin(cust["customer_id"]).to_numpy()
+    kept = ~(dup_rows | future)
+    unknown = ~(known if kept.all() else known[kept])  # known: before the drop
     if unknown.any():
         first = tx.loc[unknown].groupby("customer_id", sort=False)["ts"].min()
         report.add(

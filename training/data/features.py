@@ -34,6 +34,18 @@ def slugs(names: list[str]) -> list[str]:
     return out
 
 
+def category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
+    """int64 position of each value in ``categories`` (-1: missing or not among them), as
+    ``pd.Categorical(column.to_numpy(), categories=categories).codes``; a categorical
+    column is mapped through its own codes, without a Python object per row."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.Categorical(column.to_numpy(), categories=categories).codes.astype(np.int64)
+    own = column.cat.codes.to_numpy()
+    mapping = pd.Index(categories).get_indexer(column.cat.categories)
+    table = np.append(mapping, -1).astype(np.int64)  # code -1 (missing) -> -1
+    return table[own]
+
+
 def customer_index(customers: pd.DataFrame, tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.Index:
     """Customers known at ``as_of``: signed up before it, or bought before it; sorted by id."""
     signed = customers.loc[customers["signup_date"] < as_of, "customer_id"]
@@ -129,15 +141,16 @@ def compute_features(
     ids = customer_index(customers, tx, as_of)
     n = len(ids)
 
-    past = (tx["ts"] < as_of).to_numpy()
+    before = (tx["ts"] < as_of).to_numpy()
+    # as_of after the data (a publish): every row, without a masked copy of each column
+    past: np.ndarray | slice = slice(None) if before.all() else before
     codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[past])).astype(np.int64)
     ts = tx["ts"].to_numpy()[past].view("int64")
     day = ts // NS_PER_DAY
     amount = tx["amount"].to_numpy()[past]
     margin = tx["margin"].to_numpy()[past]
-    fam = pd.Categorical(tx["family"].to_numpy()[past], categories=families).codes.astype(np.int64)
-    chan = pd.Categorical(tx["channel"].to_numpy()[past], categories=channels).codes
-    chan = chan.astype(np.int64)
+    fam = category_codes(tx["family"], families)[past]
+    chan = category_codes(tx["channel"], channels)[past]
     as_of_ns = as_of.value
     obs_end_day = (as_of_ns - 1) // NS_PER_DAY
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.data.features import NS_PER_DAY, slugs
+from training.data.features import NS_PER_DAY, category_codes, slugs
 
 PARTIAL_CHURN_FRACTION = 0.5
 
@@ -72,7 +72,7 @@ def compute_labels(
     ts = tx["ts"].to_numpy().view("int64")
     amount = tx["amount"].to_numpy()
     codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()))
-    fam = pd.Categorical(tx["family"].to_numpy(), categories=families).codes.astype(np.int64)
+    fam = category_codes(tx["family"], families)
     known = codes >= 0
     bought = (amount > 0) & known
     future = (ts >= start) & (ts < stop) & known

@@ -10,6 +10,7 @@ from scipy import special, stats
 from training.clv import BetaGeo, GammaGamma, clv_outputs
 from training.clv.interval import interval, invert_ticks, purchase_ticks, quantiles
 from training.clv.keyed import draw_keys, history_keys
+from training.clv.memo import Memo
 
 HORIZON = 365.25
 # BG/NBD in days and Gamma-Gamma, close to a fit on cintel's simulated snapshot
@@ -168,13 +169,30 @@ def test_a_memo_across_chunks_gives_the_same_intervals() -> None:
     bg, gg = models()
     summary, _ = simulate(600, seed=4)
     whole = clv_outputs(summary, bg, gg, n_draws=200)
-    memo: dict = {}
+    memo = Memo()
     first = clv_outputs(summary.iloc[:400], bg, gg, n_draws=200, memo=memo)
-    drawn = sum(len(v) for v in memo.values())
+    drawn = len(memo)
     second = clv_outputs(summary.iloc[200:], bg, gg, n_draws=200, memo=memo)
     together = pd.concat([first, second.iloc[200:]])
     pd.testing.assert_frame_equal(together, whole, check_exact=True)
     distinct = len(summary.drop_duplicates(subset=["frequency", "recency", "T"]))
-    assert drawn < distinct == sum(len(v) for v in memo.values())  # the overlap: once
+    assert drawn < distinct == len(memo)  # the overlap: once
     other = clv_outputs(summary, bg, gg, n_draws=100, memo=memo)  # other draws: not shared
     pd.testing.assert_frame_equal(other, clv_outputs(summary, bg, gg, n_draws=100))
+
+
+def test_quantiles_equal_those_of_both_order_statistics_placed() -> None:
+    """One order statistic placed per level, its neighbour found beside it: bit-equal to
+    the partial sort placing both (ties, zeros, other levels and draw counts)."""
+    rng = np.random.default_rng(3)
+    for n_draws in (1, 2, 7, 200):
+        draws = np.round(rng.gamma(0.7, size=(40, n_draws)), 1)  # many ties
+        draws[:8] = 0.0
+        draws[8:16, : n_draws // 2] = 0.0
+        for levels in ((0.1, 0.9), (0.0, 0.5, 1.0), (0.25, 0.75, 0.975)):
+            pos = np.asarray(levels) * (n_draws - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, n_draws - 1)
+            part = np.partition(draws, np.unique(np.concatenate([lo, hi])), axis=1)
+            want = part[:, lo] + (pos - lo) * (part[:, hi] - part[:, lo])
+            np.testing.assert_array_equal(quantiles(draws, levels), want)
