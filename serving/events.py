@@ -1,14 +1,18 @@
 """Events applied to the online store: accept durably, recompute, rescore, share.
 
 ``accept`` stores new events in the event log (fsynced; ``serving.event_log``) and queues
-their customers; an updater thread recomputes the queued customers' rows in one batch
+their customers. ``update`` recomputes customers' rows in one batch
 (``serving.incremental``: their stored history plus every logged event, the current
 champions), keeps them (``rows``: what ``/profile`` serves for them in this process),
 appends them to the shared row file, and writes them to Redis when that is the store.
-A follower thread takes in the rows other processes (the other workers, ``cintel
-ingest``) appended, every ``FOLLOW_S``. A customer's row says how many of their events it
-covers; a row covering fewer than the log holds is recomputed by whoever reads it after
-``REPAIR_S`` (an event acknowledged by a worker killed before its update is not lost).
+Who calls it: the service's one updater process (``serving.event_updater``, started by
+``cintel serve``) for every event any worker logs; a worker's own updater thread for the
+customers it queued only while no updater process holds ``events/.updater.lock``
+(``leave_to_updater``; always with ``CINTEL_EVENT_UPDATER=worker``). A follower thread
+takes in the rows other processes appended, every ``FOLLOW_S``. A customer's row says how
+many of their events it covers; a row covering fewer than the log holds is recomputed by
+whoever reads it after ``REPAIR_S`` (an event acknowledged by a process killed before its
+update is not lost).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from serving.incremental import (
     scored_rows,
     signups_of,
 )
+from serving.updater_lock import live_updater
 from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
@@ -127,6 +132,7 @@ class EventUpdates:
         prepare: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
         redis_write: Callable[[list[dict[str, Any]]], None] | None = None,
         tier_value: str = "margin",
+        leave_to_updater: bool = False,
     ) -> None:
         name = store_history(meta)
         self.layout = StoreLayout.of(meta)
@@ -150,6 +156,9 @@ class EventUpdates:
         )
         self.prepare = prepare
         self.redis_write = redis_write
+        # the queued customers are left to a live updater process (CINTEL_EVENT_UPDATER=process)
+        self.leave_to_updater = leave_to_updater
+        self.left = 0  # customers queued here and left to the updater process
         # the models the store was published with (an optional one materialize left out
         # is left out here too) and the required ones
         self.model_names = frozenset(meta.get("versions", {})) | frozenset(MODELS)
@@ -202,14 +211,18 @@ class EventUpdates:
         while not self._stop.is_set():
             self._wake.wait(REPAIR_S / 4)
             self._wake.clear()
+            if self._queue and self.leave_to_updater and self.updater_pid() is not None:
+                with self._lock:  # the updater process takes them from the log
+                    self.left += len(self._queue)
+                    self._queue = {}
             if not self.models.ready:
                 continue
             with self._lock:
                 todo, self._queue = list(self._queue), {}
             now = time.monotonic()
-            if now - last_repair >= REPAIR_S / 4:
+            if now - last_repair >= REPAIR_S / 4:  # whoever the updater, nothing is lost
                 last_repair = now
-                todo += [c for c in self._uncovered() if c not in todo]
+                todo += [c for c in self.uncovered() if c not in todo]
             for start in range(0, len(todo), BATCH):
                 self.update(todo[start : start + BATCH])
 
@@ -234,13 +247,17 @@ class EventUpdates:
         self.followed += taken
         return taken
 
-    def _uncovered(self) -> list[str]:
-        """Customers whose latest event is older than REPAIR_S and not in any row (the
-        process that accepted it died before updating), or whose row names other models."""
+    def updater_pid(self) -> int | None:
+        """The live updater process's pid (0 before it wrote it), None when there is none."""
+        return live_updater(self.log.folder)
+
+    def uncovered(self, older_than: float = REPAIR_S) -> list[str]:
+        """Customers whose latest event is older than ``older_than`` s and not in any row
+        (the process that was to update it died first), or whose row names other models."""
         self.log.refresh()
         self.follow()
         versions = self._champions()[1]
-        cutoff = time.time() - REPAIR_S
+        cutoff = time.time() - older_than
         out = []
         for cid, events in list(self.log.events.items()):
             row = self.rows.get(cid)
@@ -385,6 +402,8 @@ class EventUpdates:
             "event_rows_computed": self.updated,
             "event_rows_followed": self.followed,
             "event_update_error": self.error,
+            "event_updater_pid": self.updater_pid(),
+            "event_rows_left_to_updater": self.left,
         }
 
 

@@ -61,6 +61,10 @@ class ServiceSettings(Settings):
     # when no trace is sampled or exported): "on" only with a tracing exporter configured
     access_log: Literal["on", "off"] = "off"
     tracing: Literal["on", "off"] = "off"
+    # who turns accepted events into profile rows: "process", one updater process that
+    # `cintel serve` starts and restarts beside the workers (serving.event_updater; a worker
+    # computes its own events' rows while none runs), or "worker": each worker's own thread
+    event_updater: Literal["process", "worker"] = "process"
 
     @model_validator(mode="after")
     def _key_from_file(self) -> ServiceSettings:
