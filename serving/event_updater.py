@@ -99,13 +99,9 @@ class Updater:
         if not todo:
             return 0
         updates.follow()  # rows another process computed meanwhile (cintel ingest)
-        todo = [c for c in todo if not self._covered(c)]
+        todo = [c for c in todo if not updates.covers_all(c)]
         self.cycles += 1
         return self._update(todo)
-
-    def _covered(self, customer_id: str) -> bool:
-        row = self.updates.rows.get(customer_id)
-        return row is not None and row.covers >= len(self.updates.log.events.get(customer_id, ()))
 
     def _update(self, todo: list[str]) -> int:
         done = 0
@@ -173,7 +169,8 @@ def main() -> None:
     settings = get_service_settings()
     heap.configure(settings.gc)
     models = _models(settings, stop)
-    updater, said = None, None
+    updater: Updater | None = None
+    said = None
     while updater is None and not stop.is_set():
         try:
             updater = Updater(settings, models)

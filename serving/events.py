@@ -49,6 +49,7 @@ from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
 REPAIR_S = 10.0  # an event this old without a covering row is recomputed by any reader
+LEFT_CHECK_S = 0.5  # how often a worker looks whether the updater took what it accepted
 LAGS_KEPT = 20_000
 BATCH = 256  # customers recomputed in one scoring call at most
 
@@ -158,7 +159,7 @@ class EventUpdates:
         self.redis_write = redis_write
         # the queued customers are left to a live updater process (CINTEL_EVENT_UPDATER=process)
         self.leave_to_updater = leave_to_updater
-        self.left = 0  # customers queued here and left to the updater process
+        self.left = 0  # customers queued here whose rows the updater process computed
         # the models the store was published with (an optional one materialize left out
         # is left out here too) and the required ones
         self.model_names = frozenset(meta.get("versions", {})) | frozenset(MODELS)
@@ -209,22 +210,37 @@ class EventUpdates:
     def _update_loop(self) -> None:
         last_repair = 0.0
         while not self._stop.is_set():
-            self._wake.wait(REPAIR_S / 4)
+            left = self.leave_to_updater and bool(self._queue)
+            self._wake.wait(LEFT_CHECK_S if left else REPAIR_S / 4)
             self._wake.clear()
-            if self._queue and self.leave_to_updater and self.updater_pid() is not None:
-                with self._lock:  # the updater process takes them from the log
-                    self.left += len(self._queue)
-                    self._queue = {}
-            if not self.models.ready:
+            todo: list[str] = []
+            if self.leave_to_updater and self._queue and self.updater_pid() is not None:
+                self._forget_covered()  # the updater process computes them from the log
+            elif self.models.ready:  # no updater process (it died, or none runs): here
+                with self._lock:
+                    todo, self._queue = list(self._queue), {}
+            else:
                 continue
-            with self._lock:
-                todo, self._queue = list(self._queue), {}
             now = time.monotonic()
             if now - last_repair >= REPAIR_S / 4:  # whoever the updater, nothing is lost
                 last_repair = now
                 todo += [c for c in self.uncovered() if c not in todo]
             for start in range(0, len(todo), BATCH):
                 self.update(todo[start : start + BATCH])
+
+    def _forget_covered(self) -> None:
+        """Drop the queued customers whose events a row (the updater's) now covers; the
+        others wait, and are computed here if the updater dies first."""
+        with self._lock:
+            covered = [c for c in self._queue if self.covers_all(c)]
+            for cid in covered:
+                del self._queue[cid]
+        self.left += len(covered)
+
+    def covers_all(self, customer_id: str) -> bool:
+        """Whether a row here covers every event of the customer this process has read."""
+        row = self.rows.get(customer_id)
+        return row is not None and row.covers >= len(self.log.events.get(customer_id, ()))
 
     def _follow_loop(self) -> None:
         while not self._stop.wait(FOLLOW_S):
