@@ -168,6 +168,7 @@ class EventUpdates:
         self.followed = 0  # rows taken from other processes
         self.error: str | None = None  # the last failed update
         self.lags: deque[float] = deque(maxlen=LAGS_KEPT)
+        self.follow_lags: deque[float] = deque(maxlen=LAGS_KEPT)  # written -> taken in here
         self.pid = os.getpid()
         self.origin = f"{self.pid}-{uuid.uuid4().hex[:8]}"  # whose rows are whose
         self._queue: dict[str, None] = {}
@@ -312,6 +313,9 @@ class EventUpdates:
         ]
         if self.redis_write is not None:
             self.redis_write(rows)
+        written = time.time()
+        for record in records:
+            record["written"] = written
         self.log.write_rows(records)  # first: the other workers prepare theirs meanwhile
         for record in records:
             self._keep(
@@ -393,14 +397,19 @@ class EventUpdates:
         return {c: r for c, r in hits.items() if r.prepared is not None}
 
     def _lag(self, record: Mapping[str, Any]) -> None:
-        """How long after the newest covered event was accepted its row became servable here."""
-        received = record.get("received")
+        """How long after the newest covered event was accepted its row became servable
+        here, and (a row another process wrote) after it was written."""
+        now = time.time()
+        received, written = record.get("received"), record.get("written")
         if isinstance(received, int | float) and received > 0:
-            self.lags.append((time.time() - received) * 1000)
+            self.lags.append((now - received) * 1000)
+        if isinstance(written, int | float) and written > 0 and record.get("by") != self.origin:
+            self.follow_lags.append((now - written) * 1000)
 
-    def lag_summary(self) -> dict[str, float | int | None]:
-        """Accepted -> servable in this process, over the last ``LAGS_KEPT`` rows (ms)."""
-        values = sorted(self.lags)
+    def lag_summary(self, lags: deque[float] | None = None) -> dict[str, float | int | None]:
+        """Accepted -> servable in this process (or ``lags``), over the last ``LAGS_KEPT``
+        rows (ms)."""
+        values = sorted(self.lags if lags is None else lags)
         if not values:
             return {"n": 0, "p50": None, "p99": None, "max": None}
 
@@ -413,6 +422,7 @@ class EventUpdates:
         return {
             "event_pid": self.pid,
             "event_lag_ms": self.lag_summary(),
+            "event_follow_lag_ms": self.lag_summary(self.follow_lags),
             "events_logged": len(self.log.ids),
             "customers_updated_by_events": len(self.rows),
             "event_rows_computed": self.updated,
