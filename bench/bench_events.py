@@ -154,7 +154,8 @@ def worker_lags(port: int, workers: int) -> dict[int, dict[str, Any]]:
     for _ in range(100):
         status = post(port, "/status", {})
         out[int(status["event_pid"])] = {
-            **status["event_lag_ms"], "follow": status.get("event_follow_lag_ms")
+            **status["event_lag_ms"],
+            "follow": status.get("event_follow_lag_ms"),
         }
         if len(out) >= workers:
             break
@@ -232,10 +233,10 @@ def main() -> None:
     for pid, lag in sorted(workers.items()):
         print(f"    worker {pid}: {lag['n']} rows, p50 {lag['p50']} ms, p99 {lag['p99']} ms, "
               f"max {lag['max']} ms")  # fmt: skip
-        follow = lag.get("follow")
-        if follow and follow["n"]:  # the part from the row written to taken in there
+        f = lag.get("follow")
+        if f and f["n"]:  # the part from the row written to taken in there
             print(f"      of which written -> taken in (another process's rows): p50 "
-                  f"{follow['p50']} ms, p99 {follow['p99']} ms, max {follow['max']} ms")  # fmt: skip
+                  f"{f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms")  # fmt: skip
     print(f"  from the client, every {SAMPLE}th customer polled on /profiles every 5 ms:")
     for name, values in (
         ("scheduled send -> profile updated", from_sched),
