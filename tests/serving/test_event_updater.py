@@ -83,8 +83,10 @@ def test_the_updater_computes_every_workers_events_and_each_worker_follows(
         b.stop()
     assert a.updated == b.updated == 0  # neither worker computed a row
     assert a.followed == b.followed == 2
-    assert b.row(c2).covers == 2 and b.row(c2).row["as_of"] == "2025-07-03T00:00:00"
-    assert a.row(c1).row == b.row(c1).row
+    second, first_a, first_b = b.row(c2), a.row(c1), b.row(c1)
+    assert second is not None and first_a is not None and first_b is not None
+    assert second.covers == 2 and second.row["as_of"] == "2025-07-03T00:00:00"
+    assert first_a.row == first_b.row
     assert live_updater(ServiceSettings(home=home).events_dir) is None  # released at stop
 
 
