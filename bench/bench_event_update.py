@@ -1,15 +1,15 @@
 """One event update in process: ``EventUpdates.update`` of 1 and 10 customers.
 
-    .venv/bin/python bench/bench_event_update.py --home CINTEL_HOME [--repeats 20]
+    .venv/bin/python bench/bench_event_update.py --home CINTEL_HOME [--repeats 20] [--no-answer]
 
 The home is a materialized one (``bench_events.py`` builds one); its event log is removed
 first. Each repeat logs one new event for a customer not updated before and times the
-update that recomputes, rescores and shares that customer's row (what the updater thread
-of a worker does) and prepares its served answer (done on the first /profile that asks),
-then once for 10 customers; wall time and the CPU time of the updating thread (less
-sensitive to other jobs on the cores). Run it from two trees (one before a change, one
-after) alternately for a same-load comparison (PYTHONPATH=the tree; this script also
-runs against a tree whose update prepares the answer itself).
+update that recomputes, rescores and shares that customer's row (what the updater process
+does) and prepares its served answer (done by a worker on the first /profile that asks;
+``--no-answer`` leaves it out), then once for 10 customers; wall time and the CPU time of
+the updating thread (less sensitive to other jobs on the cores). Run it from two trees
+(one before a change, one after) alternately for a same-load comparison (PYTHONPATH=the
+tree; this script also runs against a tree whose update prepares the answer itself).
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--no-answer",
+        action="store_true",
+        help="time the update alone (what the updater process does), not the served answer",
+    )
     args = parser.parse_args()
     settings = ServiceSettings(home=args.home)
     store = FileStore.load(settings.store_dir)
@@ -71,6 +76,8 @@ def main() -> None:
                 for c in cids]  # fmt: skip
 
     prepared = getattr(updates, "prepared", None)  # a tree that prepares in update has none
+    if args.no_answer:
+        prepared = None
 
     def timed(cids: list[str], tag: str) -> tuple[float, float]:
         """(wall ms, CPU ms of this thread) of the update and the answer's preparation."""

@@ -153,10 +153,45 @@ def worker_lags(port: int, workers: int) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for _ in range(100):
         status = post(port, "/status", {})
-        out[int(status["event_pid"])] = status["event_lag_ms"]
+        out[int(status["event_pid"])] = {
+            **status["event_lag_ms"],
+            "follow": status.get("event_follow_lag_ms"),
+        }
         if len(out) >= workers:
             break
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def updater_pids(port: int) -> list[int]:
+    """The updater process's pid, in a list (empty without one)."""
+    pid = post(port, "/status", {}).get("event_updater_pid")
+    return [int(pid)] if pid else []
+
+
+def wait_for_updater(port: int, timeout: float = 120.0) -> str:
+    """Wait until the service's updater process holds its lock (a tree that has one:
+    ``event_updater_pid`` in /status), so the run measures it and not the workers'
+    fallback while it loads; returns what runs the updates."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = post(port, "/status", {})
+        if "event_updater_pid" not in status:
+            return "each worker (no updater process in this tree)"
+        if status["event_updater_pid"]:
+            return f"the updater process (pid {status['event_updater_pid']})"
+        if os.environ.get("CINTEL_EVENT_UPDATER") == "worker":
+            return "each worker (CINTEL_EVENT_UPDATER=worker)"
+        time.sleep(0.2)
+    raise TimeoutError(f"no updater process within {timeout:.0f} s")
 
 
 def main() -> None:
@@ -196,7 +231,11 @@ def main() -> None:
 
     with running(cmd, env, port, ready):
         time.sleep(1.0)
+        updater = wait_for_updater(port)
+        pids = [*worker_lags(port, args.workers), *updater_pids(port)]
+        cpu0, t0 = {p: cpu_seconds(p) for p in pids}, time.perf_counter()
         result = load(port, ids, meta, args.rate)
+        cpu = {p: (cpu_seconds(p) - cpu0[p]) / (time.perf_counter() - t0) for p in pids}
         workers = worker_lags(port, args.workers)
     sched, acked, posted, seen = result["sched"], result["acked"], result["posted"], result["seen"]
     from_sched = [(seen[c] - sched[c]) * 1e3 for c in seen]
@@ -207,11 +246,20 @@ def main() -> None:
     rate = len(sched) / result["elapsed"]
     print(f"{len(sched)} events at {rate:.0f}/s for {result['elapsed']:.1f} s "
           f"({args.workers} workers): {len(acked)} acknowledged, {len(result['errors'])} errors, "
-          f"{missing} of the polled sample never shown")  # fmt: skip
+          f"{missing} of the polled sample never shown; rows computed by {updater}")  # fmt: skip
     print("  in the server, accepted -> row servable in that worker (every event, each worker):")
     for pid, lag in sorted(workers.items()):
         print(f"    worker {pid}: {lag['n']} rows, p50 {lag['p50']} ms, p99 {lag['p99']} ms, "
               f"max {lag['max']} ms")  # fmt: skip
+        f = lag.get("follow")
+        if f and f["n"]:  # the part from the row written to taken in there
+            print(f"      of which written -> taken in (another process's rows): p50 "
+                  f"{f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms")  # fmt: skip
+    shares = ", ".join(
+        f"{'worker' if p in workers else 'updater'} {p} {c:.2f}" for p, c in cpu.items()
+    )
+    print(f"  CPU of the service's processes during the load, in cores: {shares} "
+          f"(load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"  from the client, every {SAMPLE}th customer polled on /profiles every 5 ms:")
     for name, values in (
         ("scheduled send -> profile updated", from_sched),

@@ -211,8 +211,11 @@ def serve(
 ) -> None:
     """Serve /profile, /profiles, /score, /feedback and /events with BentoML.
 
-    SIGTERM or Ctrl+C drains the requests in flight, then stops every process of the
-    service (BentoML's server and its workers); the port is free when this command ends."""
+    Beside the workers runs one event updater process (restarted if it dies) that turns
+    the events every worker accepts into profile rows; CINTEL_EVENT_UPDATER=worker has each
+    worker compute its own instead. SIGTERM or Ctrl+C drains the requests in flight, then
+    stops every process of the service (BentoML's server, its workers, the updater); the
+    port is free when this command ends."""
     from training.cli.supervise import run_supervised
 
     env = dict(os.environ)
@@ -248,7 +251,10 @@ def serve(
     drain = settings.drain_seconds
     cmd = [sys.executable, "-m", "serving.launch", SERVICE, "--host", host, "--port", str(port)]
     cmd += ["--timeout-graceful-shutdown", str(max(1, math.ceil(drain)))]
-    sys.exit(run_supervised(cmd, env, stop_timeout=drain + 5))
+    # one process turns every worker's accepted events into rows (restarted if it dies)
+    updater = [[sys.executable, "-m", "serving.event_updater"]]
+    sidecars = updater if settings.event_updater == "process" else []
+    sys.exit(run_supervised(cmd, env, stop_timeout=drain + 5, sidecars=sidecars))
 
 
 def _checked_settings(**options: Any) -> ServiceSettings:

@@ -22,6 +22,7 @@ from serving.jsonlog import folder_lock
 
 EVENTS_FILE = "events.jsonl"
 ROWS_FILE = "rows.jsonl"
+ROWS_LOCK = ".rows.lock"
 
 
 def read_lines(path: Path, start: int) -> tuple[list[bytes], int]:
@@ -57,6 +58,9 @@ class EventLog:
         self.since = since
         self.ids: set[str] = set()
         self.events: dict[str, list[dict[str, Any]]] = {}
+        # customers with events taken in since ``arrivals()`` last ran (the updater's to-do);
+        # None until asked for once (a worker that never asks keeps no such set)
+        self._arrived: dict[str, None] | None = None
         self._events_to = 0
         self._rows_to = 0
         self._lock = threading.Lock()
@@ -123,12 +127,28 @@ class EventLog:
             self._sync_events()
             return self._events_to != before
 
+    def arrivals(self) -> list[str]:
+        """Customers with events taken in (by ``refresh`` or an append) since the last call;
+        the first call starts the count (it returns nothing)."""
+        with self._lock:
+            out = list(self._arrived or ())
+            self._arrived = {}
+            return out
+
+    def grown(self) -> bool:
+        """Whether the event file holds more bytes than taken in (one ``stat``)."""
+        try:
+            return self.events_path.stat().st_size > self._events_to
+        except FileNotFoundError:
+            return False
+
     def write_rows(self, rows: list[dict[str, Any]]) -> None:
         """Append profile-row records (no fsync: they are recomputed from the events)."""
         if not rows:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        with folder_lock(self.folder), open(self.folder / ROWS_FILE, "ab") as fh:
+        # a lock of the row file's own: a row written never waits for an event's fsync
+        with folder_lock(self.folder, ROWS_LOCK), open(self.folder / ROWS_FILE, "ab") as fh:
             fh.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
 
     def new_rows(self) -> list[dict[str, Any]]:
@@ -157,6 +177,8 @@ class EventLog:
             self.ids.add(eid)
             if at >= self.since:
                 self.events.setdefault(cid, []).append(record)
+                if self._arrived is not None:
+                    self._arrived[cid] = None
 
 
 def folded_events(folder: Path) -> tuple[list[dict[str, Any]], int]:

@@ -1,14 +1,18 @@
 """Events applied to the online store: accept durably, recompute, rescore, share.
 
 ``accept`` stores new events in the event log (fsynced; ``serving.event_log``) and queues
-their customers; an updater thread recomputes the queued customers' rows in one batch
+their customers. ``update`` recomputes customers' rows in one batch
 (``serving.incremental``: their stored history plus every logged event, the current
 champions), keeps them (``rows``: what ``/profile`` serves for them in this process),
 appends them to the shared row file, and writes them to Redis when that is the store.
-A follower thread takes in the rows other processes (the other workers, ``cintel
-ingest``) appended, every ``FOLLOW_S``. A customer's row says how many of their events it
-covers; a row covering fewer than the log holds is recomputed by whoever reads it after
-``REPAIR_S`` (an event acknowledged by a worker killed before its update is not lost).
+Who calls it: the service's one updater process (``serving.event_updater``, started by
+``cintel serve``) for every event any worker logs; a worker's own updater thread for the
+customers it queued only while no updater process holds ``events/.updater.lock``
+(``leave_to_updater``; always with ``CINTEL_EVENT_UPDATER=worker``). A follower thread
+takes in the rows other processes appended, every ``FOLLOW_S``. A customer's row says how
+many of their events it covers; a row covering fewer than the log holds is recomputed by
+whoever reads it after ``REPAIR_S`` (an event acknowledged by a process killed before its
+update is not lost).
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ from serving.incremental import (
     scored_rows,
     signups_of,
 )
+from serving.updater_lock import live_updater
 from training.tasks import MODELS
 
 FOLLOW_S = 0.005  # how often a process looks for rows appended by others
 REPAIR_S = 10.0  # an event this old without a covering row is recomputed by any reader
+LEFT_CHECK_S = 0.5  # how often a worker looks whether the updater took what it accepted
 LAGS_KEPT = 20_000
 BATCH = 256  # customers recomputed in one scoring call at most
 
@@ -127,6 +133,7 @@ class EventUpdates:
         prepare: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
         redis_write: Callable[[list[dict[str, Any]]], None] | None = None,
         tier_value: str = "margin",
+        leave_to_updater: bool = False,
     ) -> None:
         name = store_history(meta)
         self.layout = StoreLayout.of(meta)
@@ -150,6 +157,9 @@ class EventUpdates:
         )
         self.prepare = prepare
         self.redis_write = redis_write
+        # the queued customers are left to a live updater process (CINTEL_EVENT_UPDATER=process)
+        self.leave_to_updater = leave_to_updater
+        self.left = 0  # customers queued here whose rows the updater process computed
         # the models the store was published with (an optional one materialize left out
         # is left out here too) and the required ones
         self.model_names = frozenset(meta.get("versions", {})) | frozenset(MODELS)
@@ -158,6 +168,7 @@ class EventUpdates:
         self.followed = 0  # rows taken from other processes
         self.error: str | None = None  # the last failed update
         self.lags: deque[float] = deque(maxlen=LAGS_KEPT)
+        self.follow_lags: deque[float] = deque(maxlen=LAGS_KEPT)  # written -> taken in here
         self.pid = os.getpid()
         self.origin = f"{self.pid}-{uuid.uuid4().hex[:8]}"  # whose rows are whose
         self._queue: dict[str, None] = {}
@@ -200,18 +211,37 @@ class EventUpdates:
     def _update_loop(self) -> None:
         last_repair = 0.0
         while not self._stop.is_set():
-            self._wake.wait(REPAIR_S / 4)
+            left = self.leave_to_updater and bool(self._queue)
+            self._wake.wait(LEFT_CHECK_S if left else REPAIR_S / 4)
             self._wake.clear()
-            if not self.models.ready:
+            todo: list[str] = []
+            if self.leave_to_updater and self._queue and self.updater_pid() is not None:
+                self._forget_covered()  # the updater process computes them from the log
+            elif self.models.ready:  # no updater process (it died, or none runs): here
+                with self._lock:
+                    todo, self._queue = list(self._queue), {}
+            else:
                 continue
-            with self._lock:
-                todo, self._queue = list(self._queue), {}
             now = time.monotonic()
-            if now - last_repair >= REPAIR_S / 4:
+            if now - last_repair >= REPAIR_S / 4:  # whoever the updater, nothing is lost
                 last_repair = now
-                todo += [c for c in self._uncovered() if c not in todo]
+                todo += [c for c in self.uncovered() if c not in todo]
             for start in range(0, len(todo), BATCH):
                 self.update(todo[start : start + BATCH])
+
+    def _forget_covered(self) -> None:
+        """Drop the queued customers whose events a row (the updater's) now covers; the
+        others wait, and are computed here if the updater dies first."""
+        with self._lock:
+            covered = [c for c in self._queue if self.covers_all(c)]
+            for cid in covered:
+                del self._queue[cid]
+        self.left += len(covered)
+
+    def covers_all(self, customer_id: str) -> bool:
+        """Whether a row here covers every event of the customer this process has read."""
+        row = self.rows.get(customer_id)
+        return row is not None and row.covers >= len(self.log.events.get(customer_id, ()))
 
     def _follow_loop(self) -> None:
         while not self._stop.wait(FOLLOW_S):
@@ -234,13 +264,17 @@ class EventUpdates:
         self.followed += taken
         return taken
 
-    def _uncovered(self) -> list[str]:
-        """Customers whose latest event is older than REPAIR_S and not in any row (the
-        process that accepted it died before updating), or whose row names other models."""
+    def updater_pid(self) -> int | None:
+        """The live updater process's pid (0 before it wrote it), None when there is none."""
+        return live_updater(self.log.folder)
+
+    def uncovered(self, older_than: float = REPAIR_S) -> list[str]:
+        """Customers whose latest event is older than ``older_than`` s and not in any row
+        (the process that was to update it died first), or whose row names other models."""
         self.log.refresh()
         self.follow()
         versions = self._champions()[1]
-        cutoff = time.time() - REPAIR_S
+        cutoff = time.time() - older_than
         out = []
         for cid, events in list(self.log.events.items()):
             row = self.rows.get(cid)
@@ -279,6 +313,9 @@ class EventUpdates:
         ]
         if self.redis_write is not None:
             self.redis_write(rows)
+        written = time.time()
+        for record in records:
+            record["written"] = written
         self.log.write_rows(records)  # first: the other workers prepare theirs meanwhile
         for record in records:
             self._keep(
@@ -360,14 +397,19 @@ class EventUpdates:
         return {c: r for c, r in hits.items() if r.prepared is not None}
 
     def _lag(self, record: Mapping[str, Any]) -> None:
-        """How long after the newest covered event was accepted its row became servable here."""
-        received = record.get("received")
+        """How long after the newest covered event was accepted its row became servable
+        here, and (a row another process wrote) after it was written."""
+        now = time.time()
+        received, written = record.get("received"), record.get("written")
         if isinstance(received, int | float) and received > 0:
-            self.lags.append((time.time() - received) * 1000)
+            self.lags.append((now - received) * 1000)
+        if isinstance(written, int | float) and written > 0 and record.get("by") != self.origin:
+            self.follow_lags.append((now - written) * 1000)
 
-    def lag_summary(self) -> dict[str, float | int | None]:
-        """Accepted -> servable in this process, over the last ``LAGS_KEPT`` rows (ms)."""
-        values = sorted(self.lags)
+    def lag_summary(self, lags: deque[float] | None = None) -> dict[str, float | int | None]:
+        """Accepted -> servable in this process (or ``lags``), over the last ``LAGS_KEPT``
+        rows (ms)."""
+        values = sorted(self.lags if lags is None else lags)
         if not values:
             return {"n": 0, "p50": None, "p99": None, "max": None}
 
@@ -380,11 +422,14 @@ class EventUpdates:
         return {
             "event_pid": self.pid,
             "event_lag_ms": self.lag_summary(),
+            "event_follow_lag_ms": self.lag_summary(self.follow_lags),
             "events_logged": len(self.log.ids),
             "customers_updated_by_events": len(self.rows),
             "event_rows_computed": self.updated,
             "event_rows_followed": self.followed,
             "event_update_error": self.error,
+            "event_updater_pid": self.updater_pid(),
+            "event_rows_left_to_updater": self.left,
         }
 
 

@@ -24,11 +24,10 @@ from pydantic import ValidationError
 
 from serving.errors import dotted
 from serving.event_input import Event, EventError, validate_events
-from serving.events import EventUpdates
+from serving.event_updater import open_updates, reopened
 from serving.follower import load_all_champions
 from serving.scoring import smoke_test
 from serving.settings import ServiceSettings
-from serving.store import RedisStore, open_store
 
 CLAIM_IDLE_MS = 60_000
 READ_COUNT = 500
@@ -80,27 +79,8 @@ class Ingest:
         self.models = load_all_champions(
             settings.model_cache_dir, settings.tracking_uri, smoke_test
         )
-        self.updates = self._open()
+        self.updates = open_updates(settings, self.models)
         self.stats = IngestStats()
-
-    def _meta(self) -> tuple[dict[str, Any], Callable[[list[dict[str, Any]]], None] | None]:
-        """The store's meta (the file store's without loading its rows), and how to write
-        rows to it directly (Redis; the file store's workers follow the row file)."""
-        s = self.settings
-        if s.store == "file":
-            path = s.store_dir / "meta.json"
-            if not path.exists():
-                raise FileNotFoundError(f"{path}: no online store; run `cintel materialize` first")
-            return orjson.loads(path.read_bytes()), None
-        store = open_store(s.store, s.store_dir, s.redis_url, s.redis_prefix)
-        return store.meta, store.put_many if isinstance(store, RedisStore) else None
-
-    def _open(self) -> EventUpdates:
-        s = self.settings
-        meta, write = self._meta()
-        return EventUpdates(
-            s.events_dir, s.store_dir, meta, self.models, redis_write=write, tier_value=s.tier_value
-        )
 
     def run(self, stop: threading.Event, block_ms: int = 1000, poll_s: float = 30.0) -> IngestStats:
         """Consume until ``stop`` is set: first this consumer's unacknowledged entries,
@@ -125,9 +105,7 @@ class Ingest:
         return self.stats
 
     def _reopen(self) -> None:
-        meta, _ = self._meta()
-        if meta.get("events", {}).get("history") != self.updates.history.name:
-            self.updates = self._open()
+        self.updates = reopened(self.settings, self.models, self.updates)
 
     def _drain(self, start: str) -> None:
         while True:

@@ -49,11 +49,12 @@ def encode(record: dict[str, Any]) -> bytes:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold ``<folder>/.lock`` exclusively: one process at a time appends to, or takes in,
-    the folder's shared files (the feedback store, the event log)."""
+def folder_lock(folder: Path, name: str = ".lock") -> Iterator[None]:
+    """Hold ``<folder>/<name>`` exclusively: one process at a time appends to, or takes in,
+    the folder's shared files (the feedback store, the event log; the event rows have a
+    lock of their own)."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "ab") as lock:
+    with open(folder / name, "ab") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from serving import fast_predict
 from serving.rowscore_clv import clv_columns
 from serving.scoring import REASONS_FROM, model_outputs
 from training.churn.btyd import BTYD_FEATURES, logit_offset
@@ -170,7 +171,7 @@ def churn_columns(
     ``<prefix>_reasons`` (``churn`` or ``churn_partial``)."""
     frame = cols if model.btyd is None else {**cols, **churn_btyd(model, cols, n)}
     dm = _churn_dmatrix(model, frame, n)
-    raw = model.booster.predict(dm, validate_features=False).astype("float64")
+    raw = fast_predict.predict(model.booster, dm).astype("float64")
     tie_break = model.config.calibration_tie_break
     calibrated = apply_isotonic(raw, model.calib_x, model.calib_y, tie_break)
     if model.config.target == "churn":
@@ -213,7 +214,7 @@ def propensity_columns(model: Any, cols: Columns, n: int) -> Columns:
             pred = np.full(n, np.nan)
             if key in model.boosters_ and dm is not None:
                 booster = model.boosters_[key]
-                pred = booster.predict(dm, validate_features=False).astype("float64")
+                pred = fast_predict.predict(booster, dm).astype("float64")
             if kind == "first":
                 pred = np.where(num(cols, f"fam_count__{s}", n) > 0, np.nan, pred)
             out[output_column(kind, s)] = pred

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from serving import fast_predict
 from training.churn.encoding import dmatrix
 from training.clv.btyd_part import BTYD_COLUMNS, log_offset
 from training.clv.interval import interval
@@ -125,20 +126,19 @@ def clv_columns(model: Any, cols: Mapping[str, np.ndarray], n: int) -> Columns:
     if model.config.rate_features:
         derived.update(rate_columns(cols, n, model.config.target, model.horizon_days))
     x = design_x(model.encoding, {**cols, **derived}, n, "cintel-clv")
-    # a second DMatrix only for the offset; names are the encoding's, in its order (no
-    # per-call feature validation: ~0.1-0.3 ms a call on one row)
+    # one DMatrix for both boosters: the negative part first, then the offset is set for
+    # the positive part (a second DMatrix cost ~0.2 ms); names are the encoding's, in its
+    # order (no per-call feature validation: ~0.1-0.3 ms a call on one row)
     dm = dmatrix(model.encoding, x)
-    dpos = dm
-    if model.config.btyd_offset:
-        dpos = dmatrix(model.encoding, x)
-        value = btyd["btyd_clv_horizon"]
-        dpos.set_base_margin(log_offset(value, fb["offset_floor"], fb["offset_default"]))
-    pos = model.positive.predict(dpos, validate_features=False).astype("float64")
     neg = (
-        model.negative.predict(dm, validate_features=False).astype("float64")
+        fast_predict.predict(model.negative, dm).astype("float64")
         if model.negative is not None
         else np.full(n, model.negative_constant)
     )
+    if model.config.btyd_offset:
+        value = btyd["btyd_clv_horizon"]
+        dm.set_base_margin(log_offset(value, fb["offset_floor"], fb["offset_default"]))
+    pos = fast_predict.predict(model.positive, dm).astype("float64")
     learned = blend(pos - neg, btyd["btyd_clv_horizon"], model.config.btyd_weight)
     shapes = {}
     for k in CLV_MONTHS:

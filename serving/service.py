@@ -230,6 +230,7 @@ class Cintel:
                 prepare=self._prepare_row,
                 redis_write=redis_write,
                 tier_value=s.tier_value,
+                leave_to_updater=s.event_updater == "process",
             )
         except (NoHistory, OSError, KeyError, ValueError) as exc:
             self.events, self.events_error = None, f"{type(exc).__name__}: {exc}"

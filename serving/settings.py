@@ -64,6 +64,10 @@ class ServiceSettings(Settings):
     # BentoML's per-request handler (serving.fast_route); "off": through BentoML's route
     fast_route: Literal["on", "off"] = "on"
     tracing: Literal["on", "off"] = "off"
+    # who turns accepted events into profile rows: "process", one updater process that
+    # `cintel serve` starts and restarts beside the workers (serving.event_updater; a worker
+    # computes its own events' rows while none runs), or "worker": each worker's own thread
+    event_updater: Literal["process", "worker"] = "process"
 
     @model_validator(mode="after")
     def _key_from_file(self) -> ServiceSettings:

@@ -76,3 +76,22 @@ def test_a_missing_model_input_is_an_error_naming_it(loaded: tuple) -> None:
     short = features.drop(columns=["recency_days"]).iloc[:1]
     with pytest.raises(ValueError, match="recency_days"):
         score_columns(short, scorers, ["customer_id"])
+
+
+def test_a_clv_model_with_the_btyd_offset_scores_as_the_batch_scores_it(loaded: tuple) -> None:
+    """The CLV model's two boosters share one DMatrix here (the offset set between them)."""
+    import copy
+    import dataclasses
+
+    scorers, features = loaded
+    clv = copy.copy(scorers["clv"])
+    clv.config = dataclasses.replace(clv.config, btyd_offset=True)
+    assert clv.negative is not None  # both boosters, the case that shares the DMatrix
+    offset = {**scorers, "clv": clv}
+    few = features.iloc[:5].reset_index(drop=True)
+    keep = kept_columns(list(few.columns))
+    expected = score_all(few, dict(offset), threads=1)
+    assert not np.array_equal(
+        expected["learned_clv_horizon"], score_all(few, dict(scorers))["learned_clv_horizon"]
+    )  # the offset changes the learned part
+    _assert_same(expected, score_columns(few, offset, keep))
