@@ -1,9 +1,9 @@
 """The economics columns of a few customers (P&L, lifecycle) on numpy arrays.
 
 ``training.economics.economics_columns`` as an event update needs it (no contact log, no
-churn rule: the store keeps the stage without it), on the update's ``TxArrays``:
-``customer_pnl``'s and ``lifecycle``'s arithmetic with their own helpers, without building
-the tables they take. The event-vs-publish test checks the rows equal the next full
+churn rule: the store keeps the stage without it), on the update's ``TxArrays``: the
+arithmetic ``customer_pnl`` and ``lifecycle`` run too (``pnl_arrays``, ``stage_arrays``),
+without building the tables they take. The event-vs-publish test checks the rows equal the next full
 publish's.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.event_features import TxArrays
+from serving.event_features import TxArrays, signup_arrays
 from training.data.features import NS_PER_DAY, VALUE_DAYS, slug
 from training.economics.costs import Costs
-from training.economics.lifecycle import LifecycleRules, _median_gap
-from training.economics.pnl import _distinct_orders, _price_table, _priced
+from training.economics.lifecycle import LifecycleRules, stage_arrays
+from training.economics.pnl import _priced, pnl_arrays
 
 Columns = dict[str, np.ndarray]
 
@@ -54,28 +54,11 @@ def pnl_columns(
     n = len(tx.ids)
     start = as_of.value - VALUE_DAYS * NS_PER_DAY
     window = (tx.ts >= start) & (tx.ts < as_of.value)
-    codes, ts = tx.owner[window], tx.ts[window]
-    amount, margin = tx.amount[window], tx.margin[window].astype(float)
-    chan = tx.channel[window]
-    bought = amount >= 0
-    margin_12m = np.bincount(codes[bought], margin[bought], n)
-    returns_12m = -np.bincount(codes[~bought], margin[~bought], n)
-    n_returns = np.bincount(codes[~bought], minlength=n).astype(float)
-    o_codes, o_ts, o_chan = codes[bought], ts[bought], chan[bought]
-    first = _distinct_orders(o_codes, o_ts, o_chan, start)
-    n_orders = np.bincount(o_codes[first], minlength=n).astype(float)
-    price = _price_table(list(channels), costs.per_order)[o_chan[first]]
-    serve = np.bincount(o_codes[first], price, n) + costs.per_return * n_returns
-    contact = np.zeros(n)
-    out = {
-        "margin_12m": margin_12m,
-        "returns_12m": returns_12m + 0.0,
-        "orders_12m": n_orders,
-        "cost_to_serve_12m": serve,
-        "contact_cost_12m": contact,
-        "net_contribution_12m": margin_12m - returns_12m - serve - contact,
-        "acquisition_cost": _acquisition(customers, tx.ids, costs),
-    }
+    out = pnl_arrays(
+        tx.owner[window], tx.ts[window], tx.amount[window], tx.margin[window],
+        tx.channel[window], n, list(channels), costs, start, np.zeros(n),
+        _acquisition(customers, tx.ids, costs),
+    )  # fmt: skip
     return {k: np.round(v.astype("float64"), 2) for k, v in out.items()}
 
 
@@ -84,73 +67,12 @@ def lifecycle_columns(
     rules: LifecycleRules | None = None,
 ) -> Columns:  # fmt: skip
     """``lifecycle(tx, signup, ids, as_of)`` (no churn rule) for ``tx.ids``."""
-    r = rules or LifecycleRules()
-    n = len(tx.ids)
-    now = as_of.value / NS_PER_DAY
     keep = (tx.ts < as_of.value) & (tx.amount > 0)
-    codes, day = tx.owner[keep].astype(np.int64), tx.ts[keep] // NS_PER_DAY
-    amount = tx.amount[keep]
-    key = np.sort(codes * 1_000_000 + (day - (day.min() if len(day) else 0)))
-    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
-    ucode, uday = key // 1_000_000, key % 1_000_000 + (day.min() if len(day) else 0)
-    n_days = np.bincount(ucode, minlength=n)
-    bought = n_days > 0
-    first = np.full(n, np.nan)
-    last = np.full(n, np.nan)
-    np.fmin.at(first, ucode, uday.astype(float))
-    np.fmax.at(last, ucode, uday.astype(float))
-    same = np.r_[False, ucode[1:] == ucode[:-1]]
-    steps = np.diff(uday, prepend=uday[:1]).astype(float)
-    gap = _median_gap(ucode[same], steps[same], n, r.default_gap_days)
-    lapse = np.maximum(r.lapsed_factor * gap, r.lapsed_min_days)
-    risk = np.maximum(r.at_risk_factor * gap, r.at_risk_min_days)
-    recency = now - last - 1.0
-    ended = same & (steps > lapse[ucode])
-    back = np.full(n, np.nan)
-    np.fmax.at(back, ucode[ended], uday[ended].astype(float))
-    t = np.asarray(tx.ts[keep], dtype=np.int64)
-    last90 = t >= as_of.value - r.trend_days * NS_PER_DAY
-    prev90 = (t >= as_of.value - 2 * r.trend_days * NS_PER_DAY) & ~last90
-    s_last = np.bincount(codes[last90], amount[last90], n)
-    s_prev = np.bincount(codes[prev90], amount[prev90], n)
-    den = np.abs(s_last) + np.abs(s_prev)
-    trend = np.divide(s_last - s_prev, den, out=np.zeros(n), where=den > 1e-9)
-    ns = [signups.get(c) for c in tx.ids]
-    missing = np.array([v is None for v in ns])
-    sign = np.array([0 if v is None else v for v in ns], dtype=np.int64) / NS_PER_DAY
-    sign = np.where(missing, first, sign)
-    tenure = now - sign
-    churn_hit = np.zeros(n, bool)
-    conditions = [
-        tenure < r.new_days,
-        ~bought | (recency > lapse),
-        (recency > risk) | churn_hit,
-        bought & (now - back <= r.won_back_days),
-        bought & (n_days > 1) & (trend >= r.developing_trend),
-    ]
-    names = ["new", "lapsed", "at risk", "won back", "developing"]
-    stage = np.select(conditions, names, default="active")
-    active_since = np.fmax(np.fmax(sign + r.new_days, first), back + r.won_back_days)
-    since = np.select(
-        conditions,
-        [
-            sign,
-            np.where(bought, last + 1.0 + lapse, sign + r.new_days),
-            np.where(recency > risk, last + 1.0 + risk, np.floor(now)),
-            back,
-            np.full(n, np.floor(now) - r.trend_days),
-        ],
-        default=active_since,
-    )
-    since = np.minimum(since, np.floor(now))
-    if np.isfinite(since).all():  # numpy's dates: pandas' strftime costs ~1 ms a call
-        dates = np.floor(since).astype("int64").astype("datetime64[D]").astype(str).tolist()
-    else:
-        dates = pd.to_datetime(np.floor(since) * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
-    return {
-        "lifecycle_stage": stage.astype(object),
-        "lifecycle_since": np.asarray(dates, object),
-    }
+    sign_ns, missing = signup_arrays(signups, tx.ids)
+    return stage_arrays(
+        tx.owner[keep].astype(np.int64), tx.ts[keep], tx.amount[keep], len(tx.ids), as_of,
+        sign_ns, missing, rules=rules,
+    )  # fmt: skip
 
 
 def economics_rows(

@@ -8,6 +8,7 @@ Python, no groupby-apply, so 30 M transactions fit in seconds and a few GB.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -116,44 +117,32 @@ def _daily(
     }
 
 
-def compute_features(
-    tx: pd.DataFrame,
-    customers: pd.DataFrame,
-    as_of: pd.Timestamp | str,
+def feature_arrays(
+    codes: np.ndarray,
+    ts: np.ndarray,
+    amount: np.ndarray,
+    margin: np.ndarray,
+    fam: np.ndarray,
+    chan: np.ndarray,
+    n: int,
+    as_of_ns: int,
+    signup_ns: np.ndarray,
+    signup_missing: np.ndarray,
+    families: Sequence[str],
+    channels: Sequence[str],
     *,
-    families: list[str] | None = None,
-    channels: list[str] | None = None,
     time_unit_days: float = 1.0,
-) -> pd.DataFrame:
-    """One row per customer known at ``as_of`` with features from events before it.
+) -> dict[str, np.ndarray]:
+    """The feature columns of ``n`` customers (no id, no attributes) from their
+    transactions before ``as_of_ns`` as arrays: ``codes`` the row's customer (0..n-1),
+    ``ts`` int64 ns, ``fam``/``chan`` codes in ``families``/``channels``; ``signup_ns`` per
+    customer (ignored where ``signup_missing``: the first purchase is the sign-up).
 
-    ``tx`` and ``customers`` are validated tables (``training.data.contract.validate``).
-    ``families``/``channels`` fix the one-hot layout (default: the categories of ``tx``),
-    so snapshots at different dates share columns. The buy-till-you-die columns
-    (``btyd_*``) follow lifetimes' ``summary_data_from_transaction_data`` with daily
-    periods and the observation ending on the last day before ``as_of``; divide by
-    ``time_unit_days`` (7 for weeks). Inputs are not modified.
-    """
-    as_of = pd.Timestamp(as_of)
-    families = list(tx["family"].cat.categories) if families is None else families
-    channels = list(tx["channel"].cat.categories) if channels is None else channels
-    fam_cols, chan_cols = slugs(families), slugs(channels)
-    ids = customer_index(customers, tx, as_of)
-    n = len(ids)
-
-    before = (tx["ts"] < as_of).to_numpy()
-    # as_of after the data (a publish): every row, without a masked copy of each column
-    past: np.ndarray | slice = slice(None) if before.all() else before
-    codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[past])).astype(np.int64)
-    ts = tx["ts"].to_numpy()[past].view("int64")
+    The one implementation of the arithmetic: ``compute_features`` (millions of rows) and
+    the event path (``serving.event_features``: a few customers) both call it."""
+    fam_cols, chan_cols = slugs(list(families)), slugs(list(channels))
     day = ts // NS_PER_DAY
-    amount = tx["amount"].to_numpy()[past]
-    margin = tx["margin"].to_numpy()[past]
-    fam = category_codes(tx["family"], families)[past]
-    chan = category_codes(tx["channel"], channels)[past]
-    as_of_ns = as_of.value
     obs_end_day = (as_of_ns - 1) // NS_PER_DAY
-
     bought = amount > 0
     n_tx = _sum(codes, n)
     n_buy = _sum(codes, n, bought.astype("float64"))
@@ -173,9 +162,7 @@ def compute_features(
     recency = np.where(has, (as_of_ns - last_ts) / NS_PER_DAY, np.nan)
     since_first = np.where(has, (as_of_ns - first_ts) / NS_PER_DAY, np.nan)
 
-    signup = customers.set_index("customer_id")["signup_date"].reindex(ids).to_numpy()
-    tenure = (as_of_ns - signup.view("int64")) / NS_PER_DAY
-    tenure = np.where(pd.isna(signup), since_first, tenure)
+    tenure = np.where(signup_missing, since_first, (as_of_ns - signup_ns) / NS_PER_DAY)
 
     weekend = ((day + _EPOCH_WEEKDAY_SHIFT) % 7) >= 5
     out: dict[str, np.ndarray] = {
@@ -213,6 +200,48 @@ def compute_features(
         out[f"fam_count__{col}"] = fam_count[:, j]
     for j, col in enumerate(chan_cols):
         out[f"chan_share__{col}"] = _ratio(chan_count[:, j], n_tx)
+    return out
+
+
+def compute_features(
+    tx: pd.DataFrame,
+    customers: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    *,
+    families: list[str] | None = None,
+    channels: list[str] | None = None,
+    time_unit_days: float = 1.0,
+) -> pd.DataFrame:
+    """One row per customer known at ``as_of`` with features from events before it.
+
+    ``tx`` and ``customers`` are validated tables (``training.data.contract.validate``).
+    ``families``/``channels`` fix the one-hot layout (default: the categories of ``tx``),
+    so snapshots at different dates share columns. The buy-till-you-die columns
+    (``btyd_*``) follow lifetimes' ``summary_data_from_transaction_data`` with daily
+    periods and the observation ending on the last day before ``as_of``; divide by
+    ``time_unit_days`` (7 for weeks). Inputs are not modified.
+    """
+    as_of = pd.Timestamp(as_of)
+    families = list(tx["family"].cat.categories) if families is None else families
+    channels = list(tx["channel"].cat.categories) if channels is None else channels
+    ids = customer_index(customers, tx, as_of)
+    n = len(ids)
+
+    before = (tx["ts"] < as_of).to_numpy()
+    # as_of after the data (a publish): every row, without a masked copy of each column
+    past: np.ndarray | slice = slice(None) if before.all() else before
+    codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[past])).astype(np.int64)
+    ts = tx["ts"].to_numpy()[past].view("int64")
+    amount = tx["amount"].to_numpy()[past]
+    margin = tx["margin"].to_numpy()[past]
+    fam = category_codes(tx["family"], families)[past]
+    chan = category_codes(tx["channel"], channels)[past]
+    signup = customers.set_index("customer_id")["signup_date"].reindex(ids).to_numpy()
+    out = feature_arrays(
+        codes, ts, amount, margin, fam, chan, n, int(as_of.value),
+        signup.view("int64"), np.asarray(pd.isna(signup)), families, channels,
+        time_unit_days=time_unit_days,
+    )  # fmt: skip
 
     # one frame built once (a join then a reset_index copied every column twice)
     attrs = _attributes(customers, ids)

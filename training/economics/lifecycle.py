@@ -80,16 +80,39 @@ def lifecycle(
     ``signup`` is the sign-up date by customer id (missing: the first purchase);
     ``churn`` the churn probability per customer of ``ids`` (None: rule 3 uses recency
     only). Inputs are not modified."""
-    r = rules or LifecycleRules()
-    n = len(ids)
-    now = as_of.value / NS_PER_DAY
     ts = tx["ts"].to_numpy().view("int64")
     keep = (ts < as_of.value) & (tx["amount"].to_numpy() > 0)
     codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[keep]))
     ok = codes >= 0
-    codes, day = codes[ok].astype(np.int64), ts[keep][ok] // NS_PER_DAY
-    amount = tx["amount"].to_numpy()[keep][ok]
+    signup = signup.reindex(ids)
+    columns = stage_arrays(
+        codes[ok].astype(np.int64), ts[keep][ok], tx["amount"].to_numpy()[keep][ok], len(ids),
+        as_of, pd.to_datetime(signup).to_numpy().view("int64"),
+        np.asarray(pd.isna(signup)), churn=churn, rules=rules,
+    )  # fmt: skip
+    return pd.DataFrame(columns, index=ids)
 
+
+def stage_arrays(
+    codes: np.ndarray,
+    ts: np.ndarray,
+    amount: np.ndarray,
+    n: int,
+    as_of: pd.Timestamp,
+    signup_ns: np.ndarray,
+    signup_missing: np.ndarray,
+    churn: np.ndarray | None = None,
+    rules: LifecycleRules | None = None,
+) -> dict[str, np.ndarray]:
+    """``lifecycle_stage`` and ``lifecycle_since`` of ``n`` customers from their purchase
+    rows (amount > 0, ts < as_of) as arrays: ``codes`` the row's customer (0..n-1), ``ts``
+    int64 ns; ``signup_ns`` per customer (ignored where ``signup_missing``).
+
+    The one implementation of the rules: ``lifecycle`` (every customer) and the event path
+    (``serving.event_economics``: a few customers) both call it."""
+    r = rules or LifecycleRules()
+    now = as_of.value / NS_PER_DAY
+    day = ts // NS_PER_DAY
     key = np.sort(codes * 1_000_000 + (day - (day.min() if len(day) else 0)))
     key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key  # sort, not hash
     ucode, uday = key // 1_000_000, key % 1_000_000 + (day.min() if len(day) else 0)
@@ -111,7 +134,7 @@ def lifecycle(
     back = np.full(n, np.nan)
     np.fmax.at(back, ucode[ended], uday[ended].astype(float))
 
-    t = np.asarray(ts[keep][ok], dtype=np.int64)
+    t = np.asarray(ts, dtype=np.int64)
     last90 = t >= as_of.value - r.trend_days * NS_PER_DAY
     prev90 = (t >= as_of.value - 2 * r.trend_days * NS_PER_DAY) & ~last90
     s_last = np.bincount(codes[last90], amount[last90], n)
@@ -119,8 +142,7 @@ def lifecycle(
     den = np.abs(s_last) + np.abs(s_prev)
     trend = np.divide(s_last - s_prev, den, out=np.zeros(n), where=den > 1e-9)
 
-    sign = pd.to_datetime(signup.reindex(ids)).to_numpy().view("int64") / NS_PER_DAY
-    sign = np.where(pd.isna(signup.reindex(ids)).to_numpy(), first, sign)
+    sign = np.where(signup_missing, first, signup_ns / NS_PER_DAY)
     tenure = now - sign
     churn_hit = np.zeros(n, bool)
     if churn is not None:
@@ -148,11 +170,14 @@ def lifecycle(
         default=active_since,
     )
     since = np.minimum(since, np.floor(now))
-    dates = pd.to_datetime(np.floor(since) * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
-    return pd.DataFrame(
-        {"lifecycle_stage": stage.astype(object), "lifecycle_since": np.asarray(dates, object)},
-        index=ids,
-    )
+    if np.isfinite(since).all():  # numpy's dates: pandas' strftime costs ~1 ms a call
+        dates = np.floor(since).astype("int64").astype("datetime64[D]").astype(str).tolist()
+    else:
+        dates = pd.to_datetime(np.floor(since) * NS_PER_DAY, unit="ns").strftime("%Y-%m-%d")
+    return {
+        "lifecycle_stage": stage.astype(object),
+        "lifecycle_since": np.asarray(dates, object),
+    }
 
 
 def transitions(before: pd.Series, after: pd.Series) -> pd.DataFrame:

@@ -108,22 +108,7 @@ def customer_pnl(
     window = (ts >= start) & (ts < as_of.value)
     codes = ids.get_indexer(pd.Index(tx["customer_id"].to_numpy()[window]))
     known = codes >= 0
-    codes = codes[known]
-    amount = tx["amount"].to_numpy()[window][known]
-    margin = tx["margin"].to_numpy()[window][known].astype(float)
     chan_all, categories = _channel_codes(tx["channel"])
-    chan = chan_all[window][known]
-    bought = amount >= 0
-
-    margin_12m = np.bincount(codes[bought], margin[bought], n)
-    returns_12m = -np.bincount(codes[~bought], margin[~bought], n)
-    n_returns = np.bincount(codes[~bought], minlength=n).astype(float)
-    o_codes, o_ts, o_chan = codes[bought], ts[window][known][bought], chan[bought]
-    first = _distinct_orders(o_codes, o_ts, o_chan, start)
-    n_orders = np.bincount(o_codes[first], minlength=n).astype(float)
-    price = _price_table(categories, costs.per_order)[o_chan[first]]  # -1: the default
-    order_cost = np.bincount(o_codes[first], price, n)
-    serve = order_cost + costs.per_return * n_returns
 
     contact = np.zeros(n)
     if contacts is not None and len(contacts) and not costs.per_contact.zero:
@@ -134,18 +119,53 @@ def customer_pnl(
         prices = _priced(contacts["channel"].to_numpy()[in_year][ok], costs.per_contact)
         contact = np.bincount(ccodes[ok], prices, n).astype("float64")
 
-    return pd.DataFrame(
-        {
-            "margin_12m": margin_12m,
-            "returns_12m": returns_12m + 0.0,  # no -0.0
-            "orders_12m": n_orders,
-            "cost_to_serve_12m": serve,
-            "contact_cost_12m": contact,
-            "net_contribution_12m": margin_12m - returns_12m - serve - contact,
-            "acquisition_cost": acquisition_costs(customers, ids, costs),
-        },
-        index=ids,
-    )
+    columns = pnl_arrays(
+        codes[known], ts[window][known], tx["amount"].to_numpy()[window][known],
+        tx["margin"].to_numpy()[window][known], chan_all[window][known], n, categories,
+        costs, start, contact, acquisition_costs(customers, ids, costs),
+    )  # fmt: skip
+    return pd.DataFrame(columns, index=ids)
+
+
+def pnl_arrays(
+    codes: np.ndarray,
+    ts: np.ndarray,
+    amount: np.ndarray,
+    margin: np.ndarray,
+    chan: np.ndarray,
+    n: int,
+    channels: list[object],
+    costs: Costs,
+    start: int,
+    contact: np.ndarray,
+    acquisition: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``PNL_COLUMNS`` of ``n`` customers from their rows of the year from ``start`` (ns)
+    as arrays: ``codes`` the row's customer (0..n-1), ``ts`` int64 ns, ``chan`` codes in
+    ``channels`` (-1: the default price); ``contact`` and ``acquisition`` per customer,
+    already priced.
+
+    The one implementation of the arithmetic: ``customer_pnl`` (every customer) and the
+    event path (``serving.event_economics``: a few customers) both call it."""
+    margin = margin.astype(float)
+    bought = amount >= 0
+    margin_12m = np.bincount(codes[bought], margin[bought], n)
+    returns_12m = -np.bincount(codes[~bought], margin[~bought], n)
+    n_returns = np.bincount(codes[~bought], minlength=n).astype(float)
+    o_codes, o_ts, o_chan = codes[bought], ts[bought], chan[bought]
+    first = _distinct_orders(o_codes, o_ts, o_chan, start)
+    n_orders = np.bincount(o_codes[first], minlength=n).astype(float)
+    price = _price_table(channels, costs.per_order)[o_chan[first]]  # -1: the default
+    serve = np.bincount(o_codes[first], price, n) + costs.per_return * n_returns
+    return {
+        "margin_12m": margin_12m,
+        "returns_12m": returns_12m + 0.0,  # no -0.0
+        "orders_12m": n_orders,
+        "cost_to_serve_12m": serve,
+        "contact_cost_12m": contact,
+        "net_contribution_12m": margin_12m - returns_12m - serve - contact,
+        "acquisition_cost": acquisition,
+    }
 
 
 def contact_events(decisions: pd.DataFrame) -> pd.DataFrame:
