@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from training.data.snapshot import Snapshot
-from training.deciles import by_decile
+from training.deciles import by_decile, write_decile_artifacts
 from training.potential.model import SPEND, PotentialModel
 
 
@@ -27,24 +28,13 @@ def decile_table(model: PotentialModel, snapshot: Snapshot) -> pd.DataFrame:
 
 def write_artifacts(model: PotentialModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
     """``potential_deciles.csv`` and ``potential_vs_spend.png``; returns the paths."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw(ax: Any, table: pd.DataFrame) -> None:
+        ax.bar(table["decile"], table["potential_value_12m"], color="tab:gray", label="potential")
+        ax.bar(table["decile"], table["spend_365d"], color="tab:blue", label="spend with us")
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = decile_table(model, snapshot)
-    csv, png = out_dir / "potential_deciles.csv", out_dir / "potential_vs_spend.png"
-    table.to_csv(csv, index=False)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar(table["decile"], table["potential_value_12m"], color="tab:gray", label="potential")
-    ax.bar(table["decile"], table["spend_365d"], color="tab:blue", label="spend with us")
-    ax.set_xlabel("decile of potential value")
-    ax.set_ylabel("mean per customer, last 12 months")
-    ax.set_title("Potential value and spend with us (the gap is the headroom)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return [csv, png]
+    return write_decile_artifacts(
+        decile_table(model, snapshot), out_dir, "potential_deciles.csv", "potential_vs_spend.png",
+        draw, xlabel="decile of potential value", ylabel="mean per customer, last 12 months",
+        title="Potential value and spend with us (the gap is the headroom)",
+    )  # fmt: skip

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from training.data.snapshot import Snapshot
-from training.deciles import by_decile
+from training.deciles import by_decile, write_decile_artifacts
 from training.prospect.cohort import LABEL, MARGIN
 from training.prospect.model import ProspectModel
 
@@ -31,24 +32,13 @@ def decile_table(model: ProspectModel, snapshot: Snapshot) -> pd.DataFrame:
 
 def write_artifacts(model: ProspectModel, snapshot: Snapshot, out_dir: Path) -> list[Path]:
     """``prospect_deciles.csv`` and ``prospect_lift.png``; returns the paths."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw(ax: Any, table: pd.DataFrame) -> None:
+        ax.bar(table["decile"], table["top_tier_rate"], color="tab:blue", label="actual")
+        ax.plot(table["decile"], table["lookalike_score"], "ko-", label="predicted")
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = decile_table(model, snapshot)
-    csv, png = out_dir / "prospect_deciles.csv", out_dir / "prospect_lift.png"
-    table.to_csv(csv, index=False)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar(table["decile"], table["top_tier_rate"], color="tab:blue", label="actual")
-    ax.plot(table["decile"], table["lookalike_score"], "ko-", label="predicted")
-    ax.set_xlabel("decile of look-alike score (signup attributes only)")
-    ax.set_ylabel("became top tier within a year")
-    ax.set_title("Look-alike score on a later signup cohort")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
-    return [csv, png]
+    return write_decile_artifacts(
+        decile_table(model, snapshot), out_dir, "prospect_deciles.csv", "prospect_lift.png",
+        draw, xlabel="decile of look-alike score (signup attributes only)",
+        ylabel="became top tier within a year", title="Look-alike score on a later signup cohort",
+    )  # fmt: skip
