@@ -122,8 +122,14 @@ def start_serve(trained_home: tuple[Path, CleanData], tmp_path: Path) -> Iterato
 
     yield start
     for proc, seen in started:
+        # what runs now too: a worker started in place of a killed one was not seen at start
+        seen.extend(p for p in _tree(proc.pid) if p.pid not in {s.pid for s in seen})
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         for left in _running(seen):
             left.kill()
 
@@ -233,3 +239,11 @@ def test_a_killed_worker_never_makes_a_request_wait_and_is_replaced(
         time.sleep(0.2)
     assert victim.pid not in {w.pid for w in _workers(proc.pid)}
     assert len(_workers(proc.pid)) == 2
+    # a stop stops the replacement too (and the event updater): nothing is left running
+    tree = _running(_tree(proc.pid))
+    proc.terminate()
+    assert proc.wait(timeout=20) == 0
+    deadline = time.monotonic() + 5
+    while _running(tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(tree), [p.cmdline() for p in _running(tree)]
