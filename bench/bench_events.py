@@ -234,8 +234,10 @@ def main() -> None:
         updater = wait_for_updater(port)
         pids = [*worker_lags(port, args.workers), *updater_pids(port)]
         cpu0, t0 = {p: cpu_seconds(p) for p in pids}, time.perf_counter()
+        client0 = time.process_time()
         result = load(port, ids, meta, args.rate)
         cpu = {p: (cpu_seconds(p) - cpu0[p]) / (time.perf_counter() - t0) for p in pids}
+        client = (time.process_time() - client0) / (time.perf_counter() - t0)
         workers = worker_lags(port, args.workers)
     sched, acked, posted, seen = result["sched"], result["acked"], result["posted"], result["seen"]
     from_sched = [(seen[c] - sched[c]) * 1e3 for c in seen]
@@ -258,7 +260,8 @@ def main() -> None:
     shares = ", ".join(
         f"{'worker' if p in workers else 'updater'} {p} {c:.2f}" for p, c in cpu.items()
     )
-    print(f"  CPU of the service's processes during the load, in cores: {shares} "
+    print(f"  CPU of the service's processes during the load, in cores: {shares}; this "
+          f"client (sender and poller, on the same cores) {client:.2f} "
           f"(load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"  from the client, every {SAMPLE}th customer polled on /profiles every 5 ms:")
     for name, values in (
