@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_service.py [--home CINTEL_HOME] [--customers 20000]
         [--seconds 10] [--rounds 3] [--open-seconds 30] [--batch 100] [--base TREE]
+        [--profiles-workers 2]
 
 The three servers (``cintel serve --workers 1``, a bare BentoML and a bare FastAPI endpoint
 doing one XGBoost prediction; one worker each; with ``--base``, cintel from that tree as a
@@ -12,7 +13,9 @@ core). The ratios are cintel's req/s over each baseline's in the same round, med
 rounds. Then each server gets an open-loop run (``bench/loadgen.py``, its own process) at
 half its best closed-loop throughput, latencies from the scheduled send (corrected for
 coordinated omission; ``--open-seconds 0`` skips it), and ``/profiles`` with ``--batch``
-ids gets wrk at 1 and 2 connections (customers/s), interleaved the same way. Every
+ids gets wrk at 1 and 2 connections (customers/s), interleaved the same way, beside (with
+``--profiles-workers N``, default 2) a cintel of N workers at 1, 2 and 4 connections: the
+service as ``cintel serve`` starts it by default. Every
 customer is asked for once first (the service prepares each answer on its first request).
 Numeric libraries run one thread (``BENCH_THREADS``). Client and servers share the
 machine's cores: on 2 cores the client's share is part of what is measured. Without
@@ -184,11 +187,12 @@ CLIENTS = (1, 8, 32)
 
 
 def start_servers(
-    stack: ExitStack, home: Path, base: Path | None = None
+    stack: ExitStack, home: Path, base: Path | None = None, profiles_workers: int = 0
 ) -> dict[str, tuple[int, str]]:
     """cintel (``cintel serve --workers 1``, as a user starts it: its settings for
     BentoML's access log and tracing apply), a bare BentoML and a bare FastAPI one-model
-    endpoint, and with ``base`` cintel from that tree too, all running at once so their
+    endpoint, with ``base`` cintel from that tree too, and with ``profiles_workers`` > 1 a
+    cintel with that many workers (for ``/profiles`` only), all running at once so their
     runs can interleave; name -> (port, path)."""
     env = {**os.environ, "CINTEL_HOME": str(home), "CINTEL_POLL_SECONDS": "0"}
     env.pop("CINTEL_API_KEY", None)
@@ -205,6 +209,12 @@ def start_servers(
         cmd = [*serve, "--host", "127.0.0.1", "--port", str(port)]
         stack.enter_context(running(cmd, tree_env, port, _ready(port), cwd=tree))
         out[name] = (port, "/profile")
+    if profiles_workers > 1:
+        port = _free_port()
+        cmd = [*serve[:-1], str(profiles_workers), "--host", "127.0.0.1", "--port", str(port)]
+        tree_env = {**env, "PYTHONPATH": str(REPO)}
+        stack.enter_context(running(cmd, tree_env, port, _ready(port), cwd=REPO))
+        out[many_workers(profiles_workers)] = (port, "/profiles")
     port = _free_port()
     target = "bench.bare_bento:Bare"
     stack.enter_context(running([*bento, str(port), target], env, port, _ready(port)))
@@ -215,6 +225,10 @@ def start_servers(
     stack.enter_context(running(cmd, env, port, probe))
     out["bare FastAPI"] = (port, "/predict")
     return out
+
+
+def many_workers(n: int) -> str:
+    return f"cintel x{n}"
 
 
 def _ready(port: int) -> Callable[[], bool]:
@@ -257,13 +271,19 @@ def open_loop(port: int, path: str, bodies: list[bytes], rate: float, seconds: f
     lat = sorted(r["latency_ms"] for r in records)
     q = statistics.quantiles(lat, n=100, method="inclusive")
     bad = sum(1 for r in records if r["status"] != 200)
+    # the generator shares the cores: a request it sent late was held by the client, not
+    # the server (its latency still counts from the schedule, as a user's would)
+    late = sum(1 for r in records if r["latency_ms"] > 20 and r.get("sent_late_ms", 0) > 10)
+    sent = sorted(r["latency_ms"] - r.get("sent_late_ms", 0) for r in records)
     return {"rate": rate, "n": len(lat), "p50": q[49], "p99": q[98], "max": lat[-1],
-            "over_20ms": sum(1 for x in lat if x > 20), "errors": bad}  # fmt: skip
+            "over_20ms": sum(1 for x in lat if x > 20), "errors": bad, "client_late": late,
+            "p99_from_send": statistics.quantiles(sent, n=100, method="inclusive")[98]}  # fmt: skip
 
 
 def bench(
-    home: Path, seconds: float, rounds: int, open_s: float, batch: int, base: Path | None = None
-) -> dict:
+    home: Path, seconds: float, rounds: int, open_s: float, batch: int, base: Path | None = None,
+    profiles_workers: int = 0,
+) -> dict:  # fmt: skip
     import pandas as pd
 
     if not wrk.available():
@@ -272,8 +292,11 @@ def bench(
     rng = random.Random(0)
     out: dict = {}
     with ExitStack() as stack:
-        servers = start_servers(stack, home, base)
+        every = start_servers(stack, home, base, profiles_workers)
+        # the closed and open loops: one worker each; /profiles: every cintel
+        servers = {n: v for n, v in every.items() if v[1] != "/profiles"}
         cintels = [n for n in servers if n.startswith("cintel")]
+        batchers = [n for n in every if n.startswith("cintel")]
         # first ask: every customer once (the service prepares each answer on first request)
         order = rng.sample(ids, len(ids))
         first = lambda i: json.dumps({"customer_ids": order[i * 1000 : (i + 1) * 1000]}).encode()  # noqa: E731
@@ -296,12 +319,15 @@ def bench(
             for name, (p, path) in servers.items():
                 out["open"][name] = open_loop(p, path, bodies[name], best[name] / 2, open_s)
         many = [json.dumps({"customer_ids": rng.sample(ids, batch)}).encode() for _ in range(500)]
-        # /profiles interleaved too: each round through the cintel servers at 1 and 2
+        connections = (1, 2, 4) if profiles_workers > 1 else (1, 2)
+        for name in batchers:  # warm-up: each worker of each server prepares its customers
+            wrk.run(f"http://127.0.0.1:{every[name][0]}/profiles", many, 4, 5)
+        # /profiles interleaved too: each round through the cintel servers at each count
         out["profiles"] = {}
         for r in range(rounds):
-            for c in (1, 2):
-                for name in cintels[r % len(cintels) :] + cintels[: r % len(cintels)]:
-                    url = f"http://127.0.0.1:{servers[name][0]}/profiles"
+            for c in connections:
+                for name in batchers[r % len(batchers) :] + batchers[: r % len(batchers)]:
+                    url = f"http://127.0.0.1:{every[name][0]}/profiles"
                     out["profiles"].setdefault((name, c), []).append(wrk.run(url, many, c, seconds))
     return out
 
@@ -343,8 +369,9 @@ def report(result: dict, batch: int) -> None:
           " latency from the scheduled send")  # fmt: skip
     for name, o in result["open"].items():
         print(f"  {name:<13} {o['rate']:>6,.0f}/s  n={o['n']:<6} p50 {o['p50']:7.2f} ms  "
-              f"p99 {o['p99']:8.2f} ms  max {o['max']:8.1f} ms  >20 ms: {o['over_20ms']}  "
-              f"errors {o['errors']}")  # fmt: skip
+              f"p99 {o['p99']:8.2f} ms  max {o['max']:8.1f} ms  >20 ms: {o['over_20ms']} "
+              f"({o['client_late']} sent > 10 ms late by the generator)  errors {o['errors']};"
+              f" p99 from the actual send {o['p99_from_send']:.2f} ms")  # fmt: skip
     print(f"\n/profiles with {batch} ids (wrk, median of interleaved runs; target >= 100,000"
           " customers/s)")  # fmt: skip
     for (name, c), runs in result["profiles"].items():
@@ -366,10 +393,18 @@ def main() -> None:
     parser.add_argument(
         "--base", type=Path, help="also run cintel from this tree (e.g. a worktree of main)"
     )
+    parser.add_argument(
+        "--profiles-workers", type=int, default=2,
+        help="also a cintel with this many workers (cintel serve's default: 2), for /profiles "
+        "only (0: none)",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cintel-bench-") as tmp:
         home = args.home or build_home(Path(tmp), args.customers)
-        result = bench(home, args.seconds, args.rounds, args.open_seconds, args.batch, args.base)
+        result = bench(
+            home, args.seconds, args.rounds, args.open_seconds, args.batch, args.base,
+            args.profiles_workers,
+        )  # fmt: skip
         report(result, args.batch)
 
 
