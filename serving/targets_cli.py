@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import click
 
@@ -119,6 +119,10 @@ def targets(
                 "head (`cintel train --churn partial`) and run `cintel materialize` again "
                 "(either engine)"
             )
+    # what both engines rank by
+    ranking: dict[str, Any] = {
+        "channel": channel, "risk": aim, "strategies": strategies or None, "min_value": min_value,
+    }  # fmt: skip
     if engine == "spark":
         require_spark(spark_master)
         from serving.batch.spark_materialize import targets_spark
@@ -127,33 +131,14 @@ def targets(
         with console.status("Ranking customers on Spark…"):
             spark = get_spark(spark_master)
             try:
-                table = targets_spark(
-                    str(path),
-                    kind,
-                    top,
-                    catalogue,
-                    spark,
-                    channel=channel,
-                    risk=aim,
-                    strategies=strategies or None,
-                    min_value=min_value,
-                )
+                table = targets_spark(str(path), kind, top, catalogue, spark, **ranking)
             except ValueError as exc:
                 raise CintelError(f"{path}: {exc}") from exc
     else:
         with console.status("Ranking the store's customers…"):
             profiles = pd.read_parquet(path)
             try:
-                table = campaign_targets(
-                    profiles,
-                    kind,
-                    top,
-                    catalogue,
-                    channel=channel,
-                    risk=aim,
-                    strategies=strategies or None,
-                    min_value=min_value,
-                )
+                table = campaign_targets(profiles, kind, top, catalogue, **ranking)
             except ValueError as exc:
                 raise CintelError(f"{path}: {exc}") from exc
     out.parent.mkdir(parents=True, exist_ok=True)
